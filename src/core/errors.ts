@@ -1,0 +1,114 @@
+/**
+ * Errors of the sync, each with a stable `code` (the `error` field of the HTTP body).
+ * They become HTTP in exactly one place: src/http/plugins/error-handler.ts.
+ * Adapters throw the upstream ones, so that the core can tell a lost race (412) from a
+ * broken upstream without knowing any HTTP client.
+ */
+import type { MemberRef } from './membership.js';
+
+export type MemberErrorCode =
+  | 'user_not_found'
+  | 'user_inactive'
+  | 'group_not_found'
+  | 'depth_exceeded'
+  | 'cycle_detected'
+  | 'self_reference'
+  | 'duplicate_member';
+
+export interface MemberError {
+  readonly code: MemberErrorCode;
+  readonly member: MemberRef;
+  readonly message: string;
+}
+
+export abstract class SyncError extends Error {
+  abstract readonly code: string;
+  /** Set by the use case on its way out, so that every error answer names its sync. */
+  syncId?: string;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One or more desired members cannot be applied. Lists every problem, not just the first. */
+export class ValidationFailedError extends SyncError {
+  readonly code = 'validation_failed';
+  constructor(readonly errors: readonly MemberError[]) {
+    super(`${errors.length} member${errors.length === 1 ? '' : 's'} failed validation`);
+  }
+}
+
+export class GroupNotFoundError extends SyncError {
+  readonly code = 'group_not_found';
+  constructor(readonly groupId: string) {
+    super(`group ${JSON.stringify(groupId)} does not exist upstream`);
+  }
+}
+
+/** The group kept changing under us after every retry. */
+export class ConflictError extends SyncError {
+  readonly code = 'conflict';
+  constructor(readonly attempts: number) {
+    super(`the group changed concurrently on each of ${attempts} attempts; retry the request`);
+  }
+}
+
+/** The upstream answered with an error that retrying will not fix. */
+export class UpstreamError extends SyncError {
+  readonly code: string = 'upstream_error';
+  readonly status: number;
+  readonly scimType: string | undefined;
+  readonly detail: string | undefined;
+
+  constructor(message: string, init: { status: number; scimType?: string; detail?: string }, options?: ErrorOptions) {
+    super(message, options);
+    this.status = init.status;
+    this.scimType = init.scimType;
+    this.detail = init.detail;
+  }
+}
+
+/**
+ * The write lost a race: 412 Precondition Failed, 428 Precondition Required, or a 409 that
+ * is not a uniqueness clash (RFC 7644 §3.14). The use case re-reads and re-plans.
+ */
+export class PreconditionFailedError extends UpstreamError {
+  override readonly code = 'precondition_failed';
+}
+
+/** The token endpoint refused to issue a token (RFC 6749 §5.2). */
+export class TokenEndpointError extends UpstreamError {
+  constructor(
+    readonly oauthError: string | undefined,
+    readonly oauthErrorDescription: string | undefined,
+    status: number,
+  ) {
+    const what = oauthError ? `${oauthError}${oauthErrorDescription ? `: ${oauthErrorDescription}` : ''}` : `HTTP ${status}`;
+    super(`the OAuth token endpoint refused to issue a token (${what})`, { status, detail: oauthErrorDescription });
+  }
+}
+
+/** Upstream rate limiting or outage outlasted the retry budget. */
+export class UpstreamUnavailableError extends SyncError {
+  readonly code = 'upstream_unavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    readonly status?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The upstream did not answer in time. */
+export class UpstreamTimeoutError extends SyncError {
+  readonly code = 'upstream_timeout';
+}
+
+/** Errors that are part of normal operation (bad input, upstream trouble), as opposed to bugs. */
+export function isOperational(error: unknown): error is SyncError {
+  return error instanceof SyncError;
+}

@@ -1,0 +1,57 @@
+/**
+ * The vocabulary of a membership sync. A member's identity is its type plus its value
+ * (RFC 7643 §4.2: `members.value` is the member's `id`, `members.type` is User or Group).
+ */
+
+export type MemberType = 'User' | 'Group';
+
+export interface MemberRef {
+  readonly value: string;
+  readonly type: MemberType;
+  readonly display?: string;
+}
+
+/** What the caller wants the group to look like. */
+export interface DesiredMembership {
+  /** Absent keeps the group's current displayName. */
+  readonly displayName?: string;
+  readonly members: readonly MemberRef[];
+}
+
+/** A SCIM Group as read from the directory, reduced to what the sync needs. */
+export interface GroupResource {
+  readonly id: string;
+  readonly displayName: string;
+  readonly members: readonly MemberRef[];
+  readonly meta?: { readonly version?: string; readonly lastModified?: string };
+  /**
+   * Every other attribute the provider returned (schemas, externalId, extensions, …),
+   * kept so that a full PUT does not drop them. `meta`, `id`, `displayName` and
+   * `members` are not in here.
+   */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+/** A group read together with its ETag header (null when the provider sends none). */
+export interface GroupSnapshot {
+  readonly group: GroupResource;
+  readonly etag: string | null;
+}
+
+/** The difference between the current and the desired membership. */
+export interface MembershipPlan {
+  readonly added: readonly MemberRef[];
+  readonly removed: readonly MemberRef[];
+  readonly unchangedCount: number;
+  /** Members that appear more than once in the desired set (each extra occurrence once). */
+  readonly duplicates: readonly MemberRef[];
+}
+
+export function memberKey(member: Pick<MemberRef, 'type' | 'value'>): string {
+  return `${member.type}\u0000${member.value}`;
+}
+
+/** Reduce a member to the identity fields reported in responses and audit records. */
+export function memberIdentity(member: MemberRef): MemberRef {
+  return { value: member.value, type: member.type };
+}

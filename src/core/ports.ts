@@ -1,0 +1,75 @@
+/**
+ * Ports: what the sync core needs from the outside world. Adapters implement them
+ * (src/adapters), tests use in-memory fakes (test/fakes). Nothing here does I/O.
+ */
+import type { GroupResource, GroupSnapshot, MemberRef } from './membership.js';
+
+/** Per-sync bookkeeping passed to every directory call. */
+export interface RequestContext {
+  /** Aborts outstanding upstream work (sync deadline, shutdown). */
+  readonly signal?: AbortSignal;
+  /** Incremented by the adapter for every upstream HTTP request it sends, retries included. */
+  readonly stats: { upstreamRequests: number };
+}
+
+export interface UserSummary {
+  readonly id: string;
+  readonly active: boolean;
+}
+
+/** A group as seen by the nesting checks: which groups it holds as direct members. */
+export interface GroupNode {
+  readonly id: string;
+  readonly displayName: string;
+  readonly groupMemberIds: readonly string[];
+}
+
+/** What a full replace (PUT, RFC 7644 §3.5.1) sends. */
+export interface GroupWrite {
+  readonly id: string;
+  readonly displayName: string;
+  readonly members: readonly MemberRef[];
+  /** Attributes carried over from the read (schemas, externalId, extensions). */
+  readonly extra: Readonly<Record<string, unknown>>;
+}
+
+export interface WriteResult {
+  /** The resource the provider returned, or null when it returned no body. */
+  readonly group: GroupResource | null;
+  readonly etag: string | null;
+}
+
+/**
+ * A SCIM 2.0 service provider's Users and Groups, as the sync needs them.
+ *
+ * Errors: implementations throw the classes in ./errors.ts — PreconditionFailedError for
+ * 412/428 (and for a 409 that is not a uniqueness clash), UpstreamError for other error
+ * answers, UpstreamUnavailableError when 429/503 outlast the retry budget,
+ * UpstreamTimeoutError when the upstream does not answer in time.
+ */
+export interface ScimDirectory {
+  /** GET /Groups/{id}. null when the group does not exist (404). */
+  getGroup(id: string, ctx: RequestContext): Promise<GroupSnapshot | null>;
+
+  /** PUT /Groups/{id} with If-Match when ifMatch is not null. */
+  replaceGroup(group: GroupWrite, ifMatch: string | null, ctx: RequestContext): Promise<WriteResult>;
+
+  /** The users among `ids` that exist, keyed by id. Batched; never one request per id when filters work. */
+  findUsers(ids: readonly string[], ctx: RequestContext): Promise<Map<string, UserSummary>>;
+
+  /** The groups among `ids` that exist, keyed by id, with their group-typed members. */
+  getGroups(ids: readonly string[], ctx: RequestContext): Promise<Map<string, GroupNode>>;
+
+  /** For each id, the ids of the groups that hold it as a direct member. Every id is a key. */
+  findParentGroups(ids: readonly string[], ctx: RequestContext): Promise<Map<string, string[]>>;
+}
+
+/** Time, injectable so that tests never sleep on the wall clock. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** A monotonic reading in milliseconds, for durations. */
+  monotonic(): number;
+  /** Resolves after `ms` milliseconds (or rejects when the signal aborts). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}

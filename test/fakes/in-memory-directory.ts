@@ -1,0 +1,139 @@
+import { PreconditionFailedError } from '../../src/core/errors.js';
+import type { GroupResource, MemberRef } from '../../src/core/membership.js';
+import type { GroupNode, GroupWrite, RequestContext, ScimDirectory, UserSummary, WriteResult } from '../../src/core/ports.js';
+
+interface StoredGroup {
+  id: string;
+  displayName: string;
+  members: MemberRef[];
+  version: number;
+  extra: Record<string, unknown>;
+}
+
+/**
+ * An in-memory ScimDirectory for core tests. Every call counts as one upstream request
+ * (batched calls count once per batch of `batchSize`), mirroring the SCIM adapter.
+ */
+export class InMemoryDirectory implements ScimDirectory {
+  readonly users = new Map<string, UserSummary>();
+  readonly groups = new Map<string, StoredGroup>();
+  readonly calls: string[] = [];
+  /** Whether reads return an ETag (some providers send none). */
+  etags = true;
+  /** Runs before each replaceGroup is applied: a place to play a concurrent writer. */
+  beforeReplace: ((groupId: string) => void) | null = null;
+
+  constructor(readonly batchSize = 50) {}
+
+  addUser(id: string, active = true): this {
+    this.users.set(id, { id, active });
+    return this;
+  }
+
+  addGroup(id: string, members: MemberRef[] = [], extra: Record<string, unknown> = {}): this {
+    this.groups.set(id, { id, displayName: `Group ${id}`, members, version: 1, extra });
+    return this;
+  }
+
+  /** Make `child` a Group member of `parent`. */
+  nest(parent: string, child: string): this {
+    const group = this.mustGroup(parent);
+    group.members.push({ value: child, type: 'Group' });
+    group.version++;
+    return this;
+  }
+
+  /** Change a group as another writer would. */
+  touch(id: string, change: (group: StoredGroup) => void = () => {}): void {
+    const group = this.mustGroup(id);
+    change(group);
+    group.version++;
+  }
+
+  membersOf(id: string): MemberRef[] {
+    return this.mustGroup(id).members;
+  }
+
+  count(prefix: string): number {
+    return this.calls.filter((call) => call.startsWith(prefix)).length;
+  }
+
+  async getGroup(id: string, ctx: RequestContext) {
+    this.record('getGroup', ctx);
+    const group = this.groups.get(id);
+    return group ? { group: this.toResource(group), etag: this.etags ? `W/"${group.version}"` : null } : null;
+  }
+
+  async replaceGroup(write: GroupWrite, ifMatch: string | null, ctx: RequestContext): Promise<WriteResult> {
+    this.record('replaceGroup', ctx);
+    this.beforeReplace?.(write.id);
+    const group = this.mustGroup(write.id);
+    if (ifMatch !== null && ifMatch !== `W/"${group.version}"`) {
+      throw new PreconditionFailedError('version mismatch', { status: 412 });
+    }
+    group.displayName = write.displayName;
+    group.members = write.members.map((m) => ({ ...m }));
+    group.extra = { ...write.extra };
+    group.version++;
+    return { group: this.toResource(group), etag: this.etags ? `W/"${group.version}"` : null };
+  }
+
+  async findUsers(ids: readonly string[], ctx: RequestContext) {
+    const found = new Map<string, UserSummary>();
+    for (let i = 0; i < ids.length; i += this.batchSize) this.record('findUsers', ctx);
+    for (const id of ids) {
+      const user = this.users.get(id);
+      if (user) found.set(id, user);
+    }
+    return found;
+  }
+
+  async getGroups(ids: readonly string[], ctx: RequestContext) {
+    const found = new Map<string, GroupNode>();
+    for (let i = 0; i < ids.length; i += this.batchSize) this.record('getGroups', ctx);
+    for (const id of ids) {
+      const group = this.groups.get(id);
+      if (group) {
+        found.set(id, {
+          id,
+          displayName: group.displayName,
+          groupMemberIds: group.members.filter((m) => m.type === 'Group').map((m) => m.value),
+        });
+      }
+    }
+    return found;
+  }
+
+  async findParentGroups(ids: readonly string[], ctx: RequestContext) {
+    const found = new Map<string, string[]>();
+    for (const id of ids) {
+      this.record('findParentGroups', ctx);
+      found.set(
+        id,
+        [...this.groups.values()].filter((g) => g.members.some((m) => m.type === 'Group' && m.value === id)).map((g) => g.id),
+      );
+    }
+    return found;
+  }
+
+  private record(call: string, ctx: RequestContext): void {
+    this.calls.push(call);
+    ctx.stats.upstreamRequests++;
+  }
+
+  private mustGroup(id: string): StoredGroup {
+    const group = this.groups.get(id);
+    if (!group) throw new Error(`no group ${id}`);
+    return group;
+  }
+
+  private toResource(group: StoredGroup): GroupResource {
+    return {
+      id: group.id,
+      displayName: group.displayName,
+      members: group.members.map((m) => ({ ...m })),
+      meta: { version: `W/"${group.version}"` },
+      extra: { ...group.extra },
+    };
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Configuration: one TypeBox schema, one entry per environment variable (its name in
+ * `env`, its meaning in `description`), loaded once by main.ts. A bad value stops the
+ * start with one line naming the variable; secret values are never echoed.
+ */
+import { Type, type Static, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Duration = Type.Integer({ minimum: 0 });
+
+export const ApiTokenSchema = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$' }),
+  token: Type.String({ minLength: 8, pattern: '^\\S+$' }),
+});
+
+export const ConfigSchema = Type.Object({
+  port: Type.Integer({ env: 'PORT', minimum: 0, maximum: 65535, default: 8080, description: 'TCP port the API listens on' }),
+  host: Type.String({ env: 'HOST', minLength: 1, default: '0.0.0.0', description: 'Address the API listens on' }),
+  logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    description: 'pino log level',
+  }),
+  cxoneBaseUrl: Type.Optional(Type.String({ env: 'CXONE_BASE_URL', kind: 'url', description: 'Upstream origin, e.g. https://{tenant}.api.nicecxone.com; unset runs the embedded simulator' })),
+  cxoneTokenUrl: Type.Optional(Type.String({ env: 'CXONE_TOKEN_URL', kind: 'url', description: 'OAuth 2.0 token endpoint (default ${CXONE_BASE_URL}/oauth/token)' })),
+  cxoneScimPath: Type.String({ env: 'CXONE_SCIM_PATH', pattern: '^/[^?#\\s]*$', default: '/scim/v2', description: 'SCIM 2.0 base path on the upstream' }),
+  cxoneClientId: Type.Optional(Type.String({ env: 'CXONE_CLIENT_ID', minLength: 1, description: 'OAuth client id' })),
+  cxoneClientSecret: Type.Optional(Type.String({ env: 'CXONE_CLIENT_SECRET', minLength: 1, secret: true, description: 'OAuth client secret' })),
+  cxoneScope: Type.String({ env: 'CXONE_SCOPE', default: 'provisioning:read provisioning:write', description: 'Scopes requested with the token (space separated; empty requests none)' }),
+  cxoneTokenAuth: Type.Union([Type.Literal('basic'), Type.Literal('post')], {
+    env: 'CXONE_TOKEN_AUTH',
+    default: 'basic',
+    description: 'Client authentication at the token endpoint: HTTP Basic or credentials in the form body',
+  }),
+  writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Literal('auto')], {
+    env: 'WRITE_MODE',
+    default: 'put',
+    description: 'put: atomic full replace; patch: the diff as PatchOp; auto: patch for small changes when supported',
+  }),
+  syncApiTokens: Type.Array(ApiTokenSchema, { env: 'SYNC_API_TOKENS', kind: 'tokens', secret: true, default: [], description: 'Inbound bearer tokens as name:token pairs, comma separated; name is the audited actor' }),
+  maxGroupDepth: Type.Integer({ env: 'MAX_GROUP_DEPTH', minimum: 1, maximum: 32, default: 3, description: 'Most groups allowed along one chain of nested groups' }),
+  maxMembers: Type.Integer({ env: 'MAX_MEMBERS', minimum: 1, maximum: 1_000_000, default: 100_000, description: 'Largest membership accepted in one request' }),
+  dataDir: Type.String({ env: 'DATA_DIR', minLength: 1, default: './data', description: 'Embedded storage directory (audit trail, idempotency keys, webhook outbox)' }),
+  webhookUrls: Type.Array(Type.String(), { env: 'WEBHOOK_URLS', kind: 'urls', default: [], description: 'Static webhook subscribers, comma separated' }),
+  webhookSecret: Type.Optional(Type.String({ env: 'WEBHOOK_SECRET', minLength: 16, secret: true, description: 'Signing secret for WEBHOOK_URLS (whsec_… or raw)' })),
+  webhookAllowPrivate: Type.Boolean({ env: 'WEBHOOK_ALLOW_PRIVATE', default: false, description: 'Allow loopback and private webhook targets' }),
+  webhookRetrySchedule: Type.Array(Duration, {
+    env: 'WEBHOOK_RETRY_SCHEDULE',
+    kind: 'durations',
+    minItems: 1,
+    default: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000],
+    description: 'Delays between webhook delivery attempts, e.g. 5s,5m,30m,2h',
+  }),
+  entitlementMap: Type.Record(Type.String(), Type.Array(Type.String()), {
+    env: 'ENTITLEMENT_MAP',
+    kind: 'json',
+    default: {},
+    description: 'JSON object: group id → entitlement values for attribute sync',
+  }),
+  upstreamTimeoutMs: Type.Integer({ env: 'UPSTREAM_TIMEOUT_MS', minimum: 100, maximum: 300_000, default: 10_000, description: 'Per-request timeout for upstream calls, in ms' }),
+  scimBatchSize: Type.Integer({ env: 'SCIM_BATCH_SIZE', minimum: 1, maximum: 200, default: 50, description: 'Ids per filtered lookup (`id eq "a" or …`)' }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+export type ApiToken = Static<typeof ApiTokenSchema>;
+
+/** A configuration problem, worded as the one line the start stops with. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config';
+}
+
+type SettingMeta = TSchema & {
+  env: string;
+  type?: string;
+  description?: string;
+  kind?: 'url' | 'urls' | 'tokens' | 'durations' | 'json';
+  secret?: boolean;
+  default?: unknown;
+};
+
+/** Every setting's schema, with the metadata the options above put on it. */
+function settings(): [string, SettingMeta][] {
+  return Object.entries(ConfigSchema.properties) as unknown as [string, SettingMeta][];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Readonly<Config> {
+  const config: Record<string, unknown> = {};
+  for (const [key, schema] of settings()) {
+    const raw = env[schema.env];
+    const value = raw === undefined || raw.trim() === '' ? structuredClone(schema.default) : parseSetting(schema, raw.trim());
+    if (value === undefined) continue;
+    const error = Value.Errors(schema, value)[0];
+    if (error) {
+      const at = error.instancePath ? ` (at ${error.instancePath})` : '';
+      throw new ConfigError(`${schema.env}: ${error.message}${at}${schema.secret ? '' : `; got ${JSON.stringify(raw)}`}`);
+    }
+    config[key] = value;
+  }
+  const result = config as Config;
+  checkCombinations(result);
+  return deepFreeze(result);
+}
+
+function parseSetting(schema: SettingMeta, raw: string): unknown {
+  const fail = (why: string): never => {
+    throw new ConfigError(`${schema.env}: ${why}${schema.secret ? '' : `; got ${JSON.stringify(raw)}`}`);
+  };
+  switch (schema.kind) {
+    case 'url':
+      return parseUrl(raw, fail);
+    case 'urls':
+      return raw.split(',').map((part) => parseUrl(part.trim(), fail));
+    case 'tokens':
+      return raw.split(',').map((pair) => {
+        const at = pair.indexOf(':');
+        if (at <= 0) fail('expected name:token pairs separated by commas');
+        return { name: pair.slice(0, at).trim(), token: pair.slice(at + 1).trim() };
+      });
+    case 'durations':
+      return raw.split(',').map((part) => parseDuration(part.trim()) ?? fail(`"${part.trim()}" is not a duration like 500ms, 5s, 5m, 2h or 1d`));
+    case 'json':
+      try {
+        return JSON.parse(raw);
+      } catch {
+        return fail('is not valid JSON');
+      }
+  }
+  if (schema.type === 'integer') return /^-?\d+$/.test(raw) ? Number(raw) : fail('must be an integer');
+  if (schema.type === 'boolean') {
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    return fail('must be true or false');
+  }
+  return raw;
+}
+
+function parseUrl(raw: string, fail: (why: string) => never): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return fail('is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('must be an http:// or https:// URL');
+  if (url.username || url.password) fail('must not carry credentials in the URL');
+  return url.href.replace(/\/+$/, '');
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "500ms", "5s", "5m", "2h", "1d" → milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!match) return undefined;
+  return Number(match[1]) * (UNITS[match[2] as string] as number);
+}
+
+function checkCombinations(config: Config): void {
+  if (config.cxoneBaseUrl !== undefined) {
+    for (const [key, name] of [
+      ['cxoneClientId', 'CXONE_CLIENT_ID'],
+      ['cxoneClientSecret', 'CXONE_CLIENT_SECRET'],
+    ] as const) {
+      if (config[key] === undefined) throw new ConfigError(`${name}: required when CXONE_BASE_URL is set`);
+    }
+    if (config.syncApiTokens.length === 0) {
+      throw new ConfigError('SYNC_API_TOKENS: required when CXONE_BASE_URL is set (the API must not run open against a real tenant)');
+    }
+  }
+  const tokens = new Set<string>();
+  for (const { token } of config.syncApiTokens) {
+    if (tokens.has(token)) throw new ConfigError('SYNC_API_TOKENS: the same token is listed twice');
+    tokens.add(token);
+  }
+  if (config.webhookUrls.length > 0 && config.webhookSecret === undefined) {
+    throw new ConfigError('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');
+  }
+  if (config.writeMode !== 'put') {
+    throw new ConfigError(`WRITE_MODE: "${config.writeMode}" is not available yet; use "put"`);
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The variables with their defaults and meanings, for docs and `--help`. */
+export function describeConfig(): { env: string; default: string; description: string; secret: boolean }[] {
+  return settings().map(([, schema]) => ({
+    env: schema.env,
+    default: schema.default === undefined ? '' : JSON.stringify(schema.default),
+    description: schema.description ?? '',
+    secret: schema.secret === true,
+  }));
+}

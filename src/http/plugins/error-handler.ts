@@ -1,0 +1,104 @@
+/**
+ * The one place where errors become HTTP answers (API.md "Other errors"). Every answer
+ * has the body { error, message, syncId? }; 5xx bodies hide internals; nothing here ever
+ * echoes a token or a secret.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  ConflictError,
+  GroupNotFoundError,
+  PreconditionFailedError,
+  SyncError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
+  ValidationFailedError,
+} from '../../core/errors.js';
+
+export interface HttpError {
+  status: number;
+  body: Record<string, unknown> & { error: string; message: string };
+  headers?: Record<string, string>;
+}
+
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof SyncError) return fromSyncError(error);
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  if (fastifyError?.validation) return fromValidation(fastifyError as FastifyError);
+  switch (fastifyError?.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, body: { error: 'payload_too_large', message: 'request body is larger than the limit for this route' } };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, body: { error: 'unsupported_media_type', message: 'send the body as application/json or application/scim+json' } };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, body: { error: 'invalid_request', message: 'body must not be empty' } };
+  }
+  const status = fastifyError?.statusCode;
+  if (error instanceof SyntaxError || fastifyError?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return { status: 400, body: { error: 'invalid_request', message: 'body is not valid JSON, or holds a forbidden key (__proto__, constructor.prototype)' } };
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status: 400, body: { error: 'invalid_request', message: safeMessage(fastifyError?.message) } };
+  }
+  return { status: 500, body: { error: 'internal_error', message: 'internal error; the details are in the service log' } };
+}
+
+function fromSyncError(error: SyncError): HttpError {
+  const ids = error.syncId ? { syncId: error.syncId } : {};
+  if (error instanceof ValidationFailedError) {
+    return { status: 422, body: { ...ids, error: error.code, message: error.message, errors: error.errors } };
+  }
+  if (error instanceof GroupNotFoundError) return { status: 404, body: { error: error.code, message: error.message, ...ids } };
+  if (error instanceof ConflictError || error instanceof PreconditionFailedError) {
+    return { status: 409, body: { error: 'conflict', message: error instanceof ConflictError ? error.message : 'the group changed concurrently; retry the request', ...ids } };
+  }
+  if (error instanceof UpstreamUnavailableError) {
+    const retryAfter = Math.max(1, Math.ceil(error.retryAfterSeconds));
+    return { status: 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': String(retryAfter) } };
+  }
+  if (error instanceof UpstreamTimeoutError) return { status: 504, body: { error: error.code, message: error.message, ...ids } };
+  if (error instanceof UpstreamError) {
+    const upstream: Record<string, unknown> = { upstreamStatus: error.status };
+    if (error.scimType !== undefined) upstream.scimType = error.scimType;
+    if (error.detail !== undefined) upstream.detail = error.detail;
+    return { status: 502, body: { error: 'upstream_error', message: error.message, ...ids, ...upstream } };
+  }
+  return { status: 500, body: { error: 'internal_error', message: 'internal error; the details are in the service log', ...ids } };
+}
+
+function fromValidation(error: FastifyError): HttpError {
+  const first = error.validation?.[0];
+  const part = error.validationContext ?? 'request';
+  if (part === 'body' && first?.keyword === 'maxItems' && first.instancePath === '/members') {
+    const limit = (first.params as { limit?: number }).limit;
+    return { status: 413, body: { error: 'payload_too_large', message: `members must hold at most ${limit} entries (MAX_MEMBERS)` } };
+  }
+  const field = `${part}${first?.instancePath ?? ''}`;
+  let message = first?.message ?? 'is invalid';
+  if (first?.keyword === 'anyOf' || first?.keyword === 'enum' || first?.keyword === 'const') message = 'has a value that is not allowed';
+  if (first?.keyword === 'pattern' && part === 'params') message = 'must be 1–256 characters without "/" or control characters';
+  if (first?.keyword === 'required') message = `must have required property '${(first.params as { missingProperty?: string }).missingProperty}'`;
+  return { status: 400, body: { error: 'invalid_request', message: `${field} ${message}` } };
+}
+
+/** Fastify's own messages are safe, but keep them short and on one line. */
+function safeMessage(message: string | undefined): string {
+  return (message ?? 'invalid request').replace(/\s+/g, ' ').slice(0, 300);
+}
+
+export const errorHandler = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error, request, reply) => {
+    const http = toHttpError(error);
+    if (http.status >= 500) {
+      const operational = error instanceof SyncError;
+      request.log[operational ? 'warn' : 'error']({ err: error, code: http.body.error }, 'request failed');
+    } else {
+      request.log.info({ code: http.body.error, status: http.status }, http.body.message);
+    }
+    reply.code(http.status).headers(http.headers ?? {}).send(http.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+});

@@ -1,0 +1,56 @@
+/** POST /groups/{groupId}/sync: replace a group's membership (API.md). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+import { GroupIdParams, SyncQuery, SyncResponse, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
+
+export interface SyncRouteOptions {
+  maxMembers: number;
+}
+
+/** Room for MAX_MEMBERS members with long display names, plus the envelope. */
+export const syncBodyLimit = (maxMembers: number) => maxMembers * 512 + 64 * 1024;
+
+const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });
+
+export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (app, { maxMembers }) => {
+  app.post(
+    '/groups/:groupId/sync',
+    {
+      bodyLimit: syncBodyLimit(maxMembers),
+      schema: {
+        tags: ['sync'],
+        operationId: 'syncGroup',
+        summary: 'Replace the membership of one SCIM group',
+        description:
+          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match). `?dryRun=true` validates and computes the diff without writing.',
+        security: [{ bearerAuth: [] }],
+        params: GroupIdParams,
+        querystring: SyncQuery,
+        body: syncBodySchema(maxMembers),
+        response: {
+          200: SyncResponse,
+          400: errorResponse('Malformed JSON, wrong types or a bad groupId'),
+          401: errorResponse('Missing or wrong bearer token'),
+          404: errorResponse('The group does not exist upstream'),
+          409: errorResponse('The group kept changing under us after the retries'),
+          413: errorResponse('Body over the limit, or more than MAX_MEMBERS members'),
+          415: errorResponse('Body is not JSON'),
+          422: ValidationFailedBody,
+          502: errorResponse('The upstream answered with an error (upstreamStatus, scimType, detail)'),
+          503: errorResponse('Upstream rate limit or outage outlasted the retry budget (Retry-After)'),
+          504: errorResponse('The upstream did not answer in time'),
+        },
+      },
+    },
+    async (request) =>
+      app.syncGroup({
+        groupId: request.params.groupId,
+        desired: request.body,
+        dryRun: request.query.dryRun,
+        actor: request.actor,
+        requestId: request.id,
+      }),
+  );
+};
+

@@ -1,0 +1,109 @@
+/** Request and response schemas of POST /groups/{groupId}/sync: the source of its OpenAPI. */
+import { Type } from 'typebox';
+
+export const GroupIdParams = Type.Object({
+  groupId: Type.String({
+    minLength: 1,
+    maxLength: 256,
+    // No "/", no control characters, and not "." or "..": it becomes a path segment upstream.
+    pattern: '^(?!\\.{1,2}$)[^/\\u0000-\\u001f\\u007f]+$',
+    description: 'The SCIM id of the group (1–256 characters, no "/" or control characters)',
+    examples: ['c0ffee00-0000-4000-8000-000000000005'],
+  }),
+});
+
+export const SyncQuery = Type.Object({
+  dryRun: Type.Boolean({ default: false, description: 'Validate and compute the diff, write nothing upstream' }),
+});
+
+const MemberInput = Type.Object(
+  {
+    value: Type.String({ minLength: 1, maxLength: 1024, description: 'The SCIM id of the user or group' }),
+    type: Type.Union([Type.Literal('User'), Type.Literal('Group')], { description: 'Required: User or Group' }),
+    display: Type.Optional(Type.String({ maxLength: 1024, description: 'A human-readable name, sent on to the provider' })),
+  },
+  { description: 'A desired member (RFC 7643 §4.2 members sub-attributes)' },
+);
+
+export function syncBodySchema(maxMembers: number) {
+  return Type.Object(
+    {
+      displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'New displayName; absent keeps the current one' })),
+      members: Type.Array(MemberInput, { maxItems: maxMembers, description: `The complete desired membership (at most ${maxMembers}); empty empties the group` }),
+    },
+    {
+      description: 'The desired membership of the group',
+      examples: [
+        {
+          displayName: 'Engineering Core',
+          members: [
+            { value: '2819c223-7f76-453a-919d-413861904646', type: 'User', display: 'Alice Smith' },
+            { value: 'e9e30dba-f08f-4109-8486-d5c6a331660a', type: 'Group' },
+          ],
+        },
+      ],
+    },
+  );
+}
+
+export const SyncResponse = Type.Object(
+  {
+    syncId: Type.String({ description: 'UUIDv7 of this sync' }),
+    groupId: Type.String(),
+    status: Type.Union([Type.Literal('applied'), Type.Literal('unchanged'), Type.Literal('dry_run')]),
+    added: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members added, relative to the state the write replaced' }),
+    removed: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members removed, relative to the state the write replaced' }),
+    memberCount: Type.Integer(),
+    consistencyRate: Type.Number({ minimum: 0, maximum: 1, description: '|desired ∩ actual| / |desired ∪ actual| after the write' }),
+    etag: Type.Union([Type.String(), Type.Null()], { description: 'The group ETag after the write; null when the provider sends none' }),
+    latencyMs: Type.Integer(),
+    upstreamRequests: Type.Integer({ description: 'Upstream HTTP requests this sync made, retries included' }),
+  },
+  {
+    examples: [
+      {
+        syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
+        groupId: 'e9e30dba-f08f-4109-8486-d5c6a331660a',
+        status: 'applied',
+        added: [{ value: '2819c223-7f76-453a-919d-413861904646', type: 'User' }],
+        removed: [],
+        memberCount: 2,
+        consistencyRate: 1,
+        etag: 'W/"7"',
+        latencyMs: 41,
+        upstreamRequests: 3,
+      },
+    ],
+  },
+);
+
+const MemberErrorSchema = Type.Object({
+  code: Type.Union(
+    ['user_not_found', 'user_inactive', 'group_not_found', 'depth_exceeded', 'cycle_detected', 'self_reference', 'duplicate_member'].map((code) => Type.Literal(code)),
+  ),
+  member: Type.Ref('MemberIdentity'),
+  message: Type.String(),
+});
+
+export const ValidationFailedBody = Type.Object(
+  {
+    syncId: Type.Optional(Type.String()),
+    error: Type.String({ description: 'validation_failed (or idempotency_key_reused)' }),
+    message: Type.String(),
+    errors: Type.Optional(Type.Array(MemberErrorSchema, { description: 'Every member that failed, not just the first' })),
+  },
+  {
+    description: 'Members failed validation; nothing was written',
+    examples: [
+      {
+        syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
+        error: 'validation_failed',
+        message: '2 members failed validation',
+        errors: [
+          { code: 'user_not_found', member: { value: 'u-404', type: 'User' }, message: 'user "u-404" does not exist upstream' },
+          { code: 'depth_exceeded', member: { value: 'g-9', type: 'Group' }, message: 'adding group "g-9" would nest 4 groups deep (…); the limit is 3' },
+        ],
+      },
+    ],
+  },
+);

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, describeConfig, loadConfig, parseDuration } from '../src/config.js';
+
+const real = {
+  CXONE_BASE_URL: 'https://acme.api.nicecxone.com',
+  CXONE_CLIENT_ID: 'client',
+  CXONE_CLIENT_SECRET: 'super-secret-value',
+  SYNC_API_TOKENS: 'okta:okta-token-123,entra:entra-token-456',
+};
+
+function failure(env: Record<string, string>): string {
+  let caught: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(ConfigError);
+  return (caught as Error).message;
+}
+
+describe('loadConfig', () => {
+  it('when nothing is set, then the defaults of API.md apply and the simulator is used', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      logLevel: 'info',
+      cxoneScimPath: '/scim/v2',
+      cxoneScope: 'provisioning:read provisioning:write',
+      cxoneTokenAuth: 'basic',
+      writeMode: 'put',
+      syncApiTokens: [],
+      maxGroupDepth: 3,
+      maxMembers: 100_000,
+      dataDir: './data',
+      webhookUrls: [],
+      webhookAllowPrivate: false,
+      webhookRetrySchedule: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000],
+      entitlementMap: {},
+    });
+    expect(config.cxoneBaseUrl).toBeUndefined();
+  });
+
+  it('when a real upstream is configured, then values are parsed and the result is frozen', () => {
+    const config = loadConfig({ ...real, PORT: '9000', CXONE_TOKEN_AUTH: 'post', MAX_GROUP_DEPTH: '4', WEBHOOK_ALLOW_PRIVATE: 'true', ENTITLEMENT_MAP: '{"g1":["agent"]}' });
+    expect(config.port).toBe(9000);
+    expect(config.cxoneBaseUrl).toBe('https://acme.api.nicecxone.com');
+    expect(config.syncApiTokens).toEqual([
+      { name: 'okta', token: 'okta-token-123' },
+      { name: 'entra', token: 'entra-token-456' },
+    ]);
+    expect(config.entitlementMap).toEqual({ g1: ['agent'] });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.syncApiTokens[0])).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT: must be an integer; got "eighty"$/],
+    [{ PORT: '70000' }, /^PORT: must be <= 65535/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ CXONE_TOKEN_AUTH: 'jwt' }, /^CXONE_TOKEN_AUTH: /],
+    [{ CXONE_BASE_URL: 'ftp://x' }, /^CXONE_BASE_URL: must be an http/],
+    [{ CXONE_BASE_URL: 'not a url' }, /^CXONE_BASE_URL: is not a URL/],
+    [{ MAX_GROUP_DEPTH: '0' }, /^MAX_GROUP_DEPTH: must be >= 1/],
+    [{ MAX_MEMBERS: '1.5' }, /^MAX_MEMBERS: must be an integer/],
+    [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, /^WEBHOOK_ALLOW_PRIVATE: must be true or false/],
+    [{ WEBHOOK_RETRY_SCHEDULE: '5s,soon' }, /^WEBHOOK_RETRY_SCHEDULE: "soon" is not a duration/],
+    [{ ENTITLEMENT_MAP: '{nope' }, /^ENTITLEMENT_MAP: is not valid JSON/],
+    [{ ENTITLEMENT_MAP: '{"g":"agent"}' }, /^ENTITLEMENT_MAP: must be array \(at \/g\)/],
+    [{ WEBHOOK_URLS: 'https://idp.example.com/hook' }, /^WEBHOOK_SECRET: required/],
+    [{ WRITE_MODE: 'merge' }, /^WRITE_MODE: /],
+  ])('when %o, then the start stops with one line naming the variable', (env, message) => {
+    const text = failure(env as Record<string, string>);
+    expect(text).toMatch(message);
+    expect(text).not.toContain('\n');
+  });
+
+  it.each(['CXONE_CLIENT_ID', 'CXONE_CLIENT_SECRET', 'SYNC_API_TOKENS'])('when CXONE_BASE_URL is set without %s, then it refuses to start', (name) => {
+    const env: Record<string, string> = { ...real };
+    delete env[name];
+    expect(failure(env)).toMatch(new RegExp(`^${name}: required when CXONE_BASE_URL is set`));
+  });
+
+  it('when a secret is malformed, then the message does not echo it', () => {
+    const text = failure({ SYNC_API_TOKENS: 'okta:short' });
+    expect(text).toMatch(/^SYNC_API_TOKENS: /);
+    expect(text).not.toContain('short');
+    expect(failure({ SYNC_API_TOKENS: 'no-colon-secret-token' })).not.toContain('no-colon-secret-token');
+    expect(failure({ WEBHOOK_SECRET: 'tiny-secret' })).not.toContain('tiny-secret');
+  });
+
+  it('when a token is listed twice, then it refuses to start', () => {
+    expect(failure({ SYNC_API_TOKENS: 'a:token-one-1,b:token-one-1' })).toMatch(/listed twice/);
+  });
+
+  it('when durations use every unit, then they become milliseconds', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('5s')).toBe(5000);
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('1d')).toBe(86_400_000);
+    expect(parseDuration('5')).toBeUndefined();
+  });
+
+  it('when described, then every variable has a name and a meaning', () => {
+    const rows = describeConfig();
+    expect(rows.map((r) => r.env)).toContain('SYNC_API_TOKENS');
+    expect(rows.every((r) => r.env && r.description)).toBe(true);
+  });
+});

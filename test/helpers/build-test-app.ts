@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { onTestFinished } from 'vitest';
+import { buildApp, type AppPorts } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
+
+export const TOKENS = { okta: 'okta-test-token-0001', entra: 'entra-test-token-0002' };
+export const bearer = (token = TOKENS.okta) => ({ authorization: `Bearer ${token}` });
+
+export interface TestApp {
+  app: FastifyInstance;
+  directory: InMemoryDirectory;
+  clock: FakeClock;
+}
+
+/**
+ * An app on in-memory ports (or the ports given), closed when the test finishes.
+ * `env` overrides configuration exactly as environment variables would.
+ */
+export async function buildTestApp(options: { env?: Record<string, string>; ports?: Partial<AppPorts>; directory?: InMemoryDirectory } = {}): Promise<TestApp> {
+  const directory = options.directory ?? new InMemoryDirectory();
+  const clock = new FakeClock();
+  const config = loadConfig({ SYNC_API_TOKENS: `okta:${TOKENS.okta},entra:${TOKENS.entra}`, ...options.env });
+  const app = await buildApp({ config, ports: { directory, clock, ...options.ports } });
+  onTestFinished(() => app.close());
+  return { app, directory, clock };
+}

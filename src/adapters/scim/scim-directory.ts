@@ -1,0 +1,400 @@
+/**
+ * ScimDirectory over plain SCIM 2.0 (RFC 7643, RFC 7644): any compliant provider works.
+ *
+ * Lookups by id are batched into `filter=id eq "a" or id eq "b" …` queries. Providers
+ * differ, so the directory adapts and remembers for its lifetime: a provider that rejects
+ * a filter (400 invalidFilter, or 400/403/501 on a filtered query) gets single GETs; a
+ * provider that ignores the filter and lists everything (detected because a result is not
+ * among the ids asked for) gets single GETs too, and for parent lookups a scan of all
+ * groups. Results are always checked against the ids asked for. While a filter's fate is
+ * unknown the first query runs alone, so a refusing provider costs one refused request
+ * rather than one per batch; once a filter has worked, a refusal only affects its batch.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import { systemClock } from '../../core/clock.js';
+import { UpstreamError } from '../../core/errors.js';
+import type { GroupSnapshot } from '../../core/membership.js';
+import type { Clock, GroupNode, RequestContext, ScimDirectory, UserSummary } from '../../core/ports.js';
+import { chunk, mapBounded } from './concurrency.js';
+import { paginate } from './pagination.js';
+import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
+import { createScimHttp, type ScimRequest, type ScimResponse } from './scim-http.js';
+import { anyOfFilter, eqFilter, queryString } from './scim-filter.js';
+import {
+  idOf,
+  parseGroup,
+  parseGroupNode,
+  parseJson,
+  parseListResponse,
+  parseMembers,
+  parseUser,
+  serializeGroupWrite,
+  ShapeError,
+  type ListPage,
+} from './scim-resources.js';
+import type { TokenSource } from './token-source.js';
+import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
+
+export interface ScimDirectoryOptions {
+  /** Upstream origin (http:// allowed), optionally with a path prefix. */
+  readonly baseUrl: string;
+  /** SCIM base path below the origin. Default `/scim/v2`. */
+  readonly scimPath?: string;
+  readonly tokenSource: Pick<TokenSource, 'getToken' | 'invalidate'>;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /** Default: a keep-alive Agent owned (and closed) by the directory. */
+  readonly dispatcher?: Dispatcher;
+  /** Ids per filtered Users query. Default 50. */
+  readonly userBatchSize?: number;
+  /** Ids per filtered Groups query. Default: userBatchSize. */
+  readonly groupBatchSize?: number;
+  /** `count` of paginated lists. Default 100. */
+  readonly pageSize?: number;
+  /** Pages after which a list is considered broken. Default 10,000. */
+  readonly maxPages?: number;
+  /** Filtered batch queries in flight at once. Default 4. */
+  readonly batchConcurrency?: number;
+  /** Single GETs and parent queries in flight at once. Default 8. */
+  readonly lookupConcurrency?: number;
+  /** headersTimeout and bodyTimeout of each attempt. Default 10 s. */
+  readonly requestTimeoutMs?: number;
+  readonly retry?: Partial<RetryOptions>;
+  readonly observer?: UpstreamObserver;
+  /** Jitter source in [0, 1). Default Math.random. */
+  readonly random?: () => number;
+  /** Largest accepted response body. Default 64 MiB. */
+  readonly maxResponseBytes?: number;
+}
+
+export interface ScimDirectoryAdapter extends ScimDirectory {
+  /** GET /ServiceProviderConfig: a token can be had and the upstream answers (for /readyz). */
+  ping(ctx: RequestContext): Promise<void>;
+  /** Closes the dispatcher if the directory created it. */
+  close(): Promise<void>;
+}
+
+type FilterState = 'unknown' | 'works' | 'rejected' | 'ignored';
+type Listed = 'Users' | 'Groups';
+
+/** Statuses that, on a filtered query, mean "this provider does not do this filter". */
+const FILTER_REFUSED: readonly number[] = [400, 403, 501];
+/** A batch's query string was too long: look this batch up one by one, but keep filtering. */
+const URI_TOO_LONG = 414;
+const FILTER_FALLBACK: readonly number[] = [...FILTER_REFUSED, URI_TOO_LONG];
+
+class FilterRefused extends Error {
+  constructor(readonly status: number) {
+    super(`filter refused with ${status}`);
+  }
+}
+
+export function createScimDirectory(options: ScimDirectoryOptions): ScimDirectoryAdapter {
+  const clock = options.clock ?? systemClock;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const userBatchSize = positive(options.userBatchSize ?? 50, 'userBatchSize');
+  const groupBatchSize = positive(options.groupBatchSize ?? userBatchSize, 'groupBatchSize');
+  const pageSize = positive(options.pageSize ?? 100, 'pageSize');
+  const maxPages = positive(options.maxPages ?? 10_000, 'maxPages');
+  const batchConcurrency = positive(options.batchConcurrency ?? 4, 'batchConcurrency');
+  const lookupConcurrency = positive(options.lookupConcurrency ?? 8, 'lookupConcurrency');
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher =
+    options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: requestTimeoutMs } });
+  const http = createScimHttp({
+    baseUrl: options.baseUrl,
+    scimPath: options.scimPath ?? '/scim/v2',
+    tokenSource: options.tokenSource,
+    clock,
+    dispatcher,
+    requestTimeoutMs,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    observer: safeObserver(options.observer),
+    random: options.random ?? Math.random,
+    maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+  });
+
+  const filters: Record<Listed | 'parents', FilterState> = { Users: 'unknown', Groups: 'unknown', parents: 'unknown' };
+
+  /**
+   * One filtered batch by id, all pages. null when the provider refuses or ignores the
+   * filter: the caller then looks the ids up one by one.
+   */
+  async function listByIds(kind: Listed, ids: readonly string[], attributes: string, ctx: RequestContext) {
+    if (!usable(filters[kind])) return null;
+    const wanted = new Set(ids);
+    const filter = anyOfFilter('id', ids);
+    const route = `/${kind}?filter=id eq …`;
+    const found: unknown[] = [];
+    const pages = paginate(
+      async (startIndex, count) => {
+        const request: ScimRequest = {
+          method: 'GET',
+          path: `/${kind}${queryString({ filter, attributes, startIndex, count })}`,
+          route,
+          resource: kind,
+          expect: FILTER_FALLBACK,
+        };
+        const response = await http.send(request, ctx);
+        if (FILTER_FALLBACK.includes(response.status)) throw new FilterRefused(response.status);
+        return listPage(request, response);
+      },
+      { pageSize: ids.length, maxPages, what: `SCIM GET ${route}` },
+    );
+    try {
+      for await (const page of pages) {
+        for (const resource of page) {
+          const id = idOf(resource);
+          if (id === undefined || !wanted.has(id)) {
+            filters[kind] = 'ignored';
+            return null;
+          }
+          found.push(resource);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof FilterRefused)) throw error;
+      // Once the filter has worked, a refusal is about this batch (an odd id), not the filter.
+      if (error.status !== URI_TOO_LONG && filters[kind] === 'unknown') filters[kind] = 'rejected';
+      return null;
+    }
+    if (filters[kind] === 'unknown') filters[kind] = 'works';
+    return found;
+  }
+
+  /** GET /{kind}/{id}; null on 404. */
+  async function getOne(kind: Listed, id: string, attributes: string | undefined, ctx: RequestContext) {
+    const request: ScimRequest = {
+      method: 'GET',
+      path: `/${kind}/${encodeURIComponent(id)}${queryString({ attributes })}`,
+      route: `/${kind}/{id}`,
+      resource: kind,
+      expect: [404],
+    };
+    const response = await http.send(request, ctx);
+    if (response.status === 404) return null;
+    return { response, json: shaped(`SCIM GET ${request.route}`, response.status, () => parseJson(response.text)) };
+  }
+
+  /** Batched lookup with the per-id fallback; `parse` turns one resource into a value. */
+  async function lookup<T>(
+    kind: Listed,
+    ids: readonly string[],
+    batchSize: number,
+    attributes: string,
+    parse: (json: unknown) => T & { readonly id: string },
+    ctx: RequestContext,
+  ): Promise<Map<string, T>> {
+    const result = new Map<string, T>();
+    const unique = [...new Set(ids)];
+    const what = `SCIM GET /${kind}`;
+    const leftOver: string[] = [];
+    await probeThenMap(() => filters[kind], chunk(unique, batchSize), batchConcurrency, async (batch) => {
+      const listed = await listByIds(kind, batch, attributes, ctx);
+      if (listed === null) {
+        leftOver.push(...batch);
+        return;
+      }
+      for (const resource of listed) {
+        const value = shaped(what, 200, () => parse(resource));
+        result.set(value.id, value);
+      }
+    });
+    await mapBounded(leftOver, lookupConcurrency, async (id) => {
+      const found = await getOne(kind, id, attributes, ctx);
+      if (found) result.set(id, { ...shaped(`${what}/{id}`, found.response.status, () => parse(found.json)), id });
+    });
+    return result;
+  }
+
+  function parentFilterUsable(): boolean {
+    return usable(filters.parents) && filters.Groups !== 'ignored';
+  }
+
+  /** The groups holding `id` as a direct member, by filter; null when the filter is not usable. */
+  async function parentsByFilter(id: string, ctx: RequestContext): Promise<string[] | null> {
+    if (!parentFilterUsable()) return null;
+    const filter = eqFilter('members.value', id);
+    const route = '/Groups?filter=members.value eq …';
+    const parents: string[] = [];
+    const pages = paginate(
+      async (startIndex, count) => {
+        const request: ScimRequest = {
+          method: 'GET',
+          path: `/Groups${queryString({ filter, attributes: 'id,displayName', startIndex, count })}`,
+          route,
+          resource: 'Groups',
+          expect: FILTER_REFUSED,
+        };
+        const response = await http.send(request, ctx);
+        if (FILTER_REFUSED.includes(response.status)) throw new FilterRefused(response.status);
+        return listPage(request, response);
+      },
+      { pageSize, maxPages, what: `SCIM GET ${route}` },
+    );
+    try {
+      for await (const page of pages) {
+        for (const resource of page) {
+          const groupId = idOf(resource);
+          if (groupId === undefined) throw new UpstreamError(`SCIM GET ${route} listed a group without an id`, { status: 200 });
+          // When the provider sends members anyway, check them: it may have ignored the filter.
+          const members = (resource as { members?: unknown }).members;
+          if (members !== undefined && !parseMembersOf(route, members).some((member) => member.value === id)) {
+            filters.parents = 'ignored';
+            return null;
+          }
+          parents.push(groupId);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof FilterRefused)) throw error;
+      if (filters.parents === 'unknown') filters.parents = 'rejected';
+      return null;
+    }
+    if (filters.parents === 'unknown') filters.parents = 'works';
+    return parents;
+  }
+
+  /** Lists every group once (id and members) and finds which hold each of `ids`. */
+  async function parentsByScan(ids: readonly string[], ctx: RequestContext): Promise<Map<string, string[]>> {
+    const result = new Map<string, string[]>(ids.map((id) => [id, []]));
+    const route = '/Groups';
+    const pages = paginate(
+      async (startIndex, count) => {
+        const request: ScimRequest = {
+          method: 'GET',
+          path: `/Groups${queryString({ attributes: 'id,members', startIndex, count })}`,
+          route,
+          resource: 'Groups',
+        };
+        return listPage(request, await http.send(request, ctx));
+      },
+      { pageSize, maxPages, what: `SCIM GET ${route}` },
+    );
+    for await (const page of pages) {
+      for (const resource of page) {
+        const groupId = idOf(resource);
+        if (groupId === undefined) throw new UpstreamError(`SCIM GET ${route} listed a group without an id`, { status: 200 });
+        const members = parseMembersOf(route, (resource as { members?: unknown }).members);
+        for (const member of new Set(members.map((m) => m.value))) {
+          result.get(member)?.push(groupId);
+        }
+      }
+    }
+    return result;
+  }
+
+  return {
+    async getGroup(id, ctx): Promise<GroupSnapshot | null> {
+      const found = await getOne('Groups', id, undefined, ctx);
+      if (!found) return null;
+      const group = shaped('SCIM GET /Groups/{id}', found.response.status, () => parseGroup(found.json));
+      if (group.id !== id) {
+        throw new UpstreamError(`SCIM GET /Groups/{id} returned a group with another id`, {
+          status: found.response.status,
+          detail: 'the id in the body differs from the id requested',
+        });
+      }
+      return { group, etag: found.response.etag };
+    },
+
+    /** RFC 7644 §3.5.1 full replace; If-Match carries the ETag exactly as read (§3.14). */
+    async replaceGroup(write, ifMatch, ctx) {
+      const response = await http.send(
+        {
+          method: 'PUT',
+          path: `/Groups/${encodeURIComponent(write.id)}`,
+          route: '/Groups/{id}',
+          resource: 'Groups',
+          body: serializeGroupWrite(write),
+          ...(ifMatch !== null && { headers: { 'if-match': ifMatch } }),
+        },
+        ctx,
+      );
+      if (response.status === 204 || response.text.trim() === '') return { group: null, etag: response.etag };
+      // The write went through: an unusable body must not turn it into a failure. The use
+      // case re-reads when it gets no group back.
+      try {
+        return { group: parseGroup(parseJson(response.text)), etag: response.etag };
+      } catch (error) {
+        if (error instanceof ShapeError) return { group: null, etag: response.etag };
+        throw error;
+      }
+    },
+
+    findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
+      return lookup('Users', ids, userBatchSize, 'id,active', parseUser, ctx);
+    },
+
+    getGroups(ids, ctx): Promise<Map<string, GroupNode>> {
+      return lookup('Groups', ids, groupBatchSize, 'id,displayName,members', parseGroupNode, ctx);
+    },
+
+    async findParentGroups(ids, ctx) {
+      const unique = [...new Set(ids)];
+      const result = new Map<string, string[]>(unique.map((id) => [id, []]));
+      if (unique.length === 0) return result;
+      if (parentFilterUsable()) {
+        const done = await probeThenMap(() => filters.parents, unique, lookupConcurrency, async (id) => {
+          const parents = await parentsByFilter(id, ctx);
+          if (parents !== null) result.set(id, parents);
+          return parents !== null;
+        });
+        if (done.every(Boolean)) return result;
+      }
+      return parentsByScan(unique, ctx);
+    },
+
+    async ping(ctx) {
+      await http.send({ method: 'GET', path: '/ServiceProviderConfig', route: '/ServiceProviderConfig', resource: 'ServiceProviderConfig' }, ctx);
+    },
+
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+function shaped<T>(what: string, status: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+    throw new UpstreamError(`${what} answered ${status} with an unusable body: ${error.message}`, {
+      status,
+      detail: error.message,
+    });
+  }
+}
+
+function listPage(request: ScimRequest, response: ScimResponse): ListPage {
+  return shaped(`SCIM GET ${request.route}`, response.status, () => parseListResponse(parseJson(response.text)));
+}
+
+function parseMembersOf(route: string, members: unknown) {
+  return shaped(`SCIM GET ${route}`, 200, () => parseMembers(members));
+}
+
+function usable(state: FilterState): boolean {
+  return state === 'unknown' || state === 'works';
+}
+
+/**
+ * While a filter's fate is unknown, the first item runs alone: if the provider refuses
+ * the filter, the others then skip it instead of all being refused in parallel.
+ */
+async function probeThenMap<T, R>(
+  state: () => FilterState,
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  if (state() !== 'unknown' || items.length < 2) return mapBounded(items, limit, task);
+  const first = await task(items[0] as T);
+  return [first, ...(await mapBounded(items.slice(1), limit, task))];
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}

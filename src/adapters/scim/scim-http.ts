@@ -1,0 +1,233 @@
+/**
+ * The SCIM client's one way to send a request: bearer token, timeouts, retries, error
+ * mapping. No redirects are followed (undici's request() never does).
+ *
+ * Why these retries: a 429 means the request was not processed, so it is retried for
+ * every method; other transient answers (5xx but 501/505) and network failures are
+ * retried only for idempotent methods (GET, PUT, DELETE), because a POST or PATCH may
+ * have been applied before the connection broke. 429 and 503 honour Retry-After
+ * (RFC 9110 §10.2.3), capped; the others back off exponentially with full jitter, so
+ * that many clients failing together do not retry together. Every logical request has a
+ * deadline: when the next wait would outlast it we fail at once instead of sleeping, with
+ * the provider's Retry-After passed on. A 401 invalidates the token and retries once with
+ * a fresh one (tokens can be revoked before they expire). All waiting goes through the
+ * injected Clock, so tests never sleep.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors.js';
+import type { Clock, RequestContext } from '../../core/ports.js';
+import { backoffDelay, isIdempotent, isTransientServerError, parseRetryAfter, type RetryOptions } from './retry-policy.js';
+import { errorForStatus, parseScimError, type ScimErrorInfo } from './scim-errors.js';
+import type { TokenSource } from './token-source.js';
+import {
+  abortError,
+  BodyTooLargeError,
+  classifyTransportError,
+  describeTransportError,
+  headerValue,
+  readBody,
+  redact,
+} from './transport.js';
+import type { RetryReason, UpstreamObserver, UpstreamResource } from './upstream-observer.js';
+
+export type ScimMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface ScimRequest {
+  readonly method: ScimMethod;
+  /** Below the SCIM base path, ids already percent-encoded, query included: `/Groups/a%2Fb`. */
+  readonly path: string;
+  /** The path with ids as placeholders, for error messages: `/Groups/{id}`. */
+  readonly route: string;
+  readonly resource: UpstreamResource;
+  /** Serialised once by the caller and sent as is on every attempt. */
+  readonly body?: Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Error statuses handed back to the caller instead of thrown (404 for a lookup). */
+  readonly expect?: readonly number[];
+}
+
+export interface ScimResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+  /** The ETag header exactly as received, or null. */
+  readonly etag: string | null;
+}
+
+export interface ScimHttpOptions {
+  /** Origin, optionally with a path prefix. */
+  readonly baseUrl: string;
+  readonly scimPath: string;
+  readonly tokenSource: Pick<TokenSource, 'getToken' | 'invalidate'>;
+  readonly clock: Clock;
+  readonly dispatcher: Dispatcher;
+  /** headersTimeout and bodyTimeout of each attempt. */
+  readonly requestTimeoutMs: number;
+  readonly retry: RetryOptions;
+  readonly observer: Required<UpstreamObserver>;
+  readonly random: () => number;
+  readonly maxResponseBytes: number;
+}
+
+export interface ScimHttp {
+  send(request: ScimRequest, ctx: RequestContext): Promise<ScimResponse>;
+}
+
+type Failure =
+  | { readonly kind: 'status'; readonly status: number; readonly info: ScimErrorInfo; readonly retryAfterMs: number | null }
+  | { readonly kind: 'network' | 'timeout'; readonly cause: unknown };
+
+type Outcome = { readonly kind: 'response'; readonly response: ScimResponse } | Failure;
+
+const ERROR_BODY_BYTES = 16 * 1024;
+const ACCEPT = 'application/scim+json, application/json';
+
+export function createScimHttp(options: ScimHttpOptions): ScimHttp {
+  const base = new URL(options.baseUrl);
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+    throw new TypeError(`SCIM base URL must be http(s), got ${base.protocol}`);
+  }
+  const origin = base.origin;
+  const basePath = `${base.pathname.replace(/\/+$/, '')}/${options.scimPath.replace(/^\/+|\/+$/g, '')}`.replace(/\/+$/, '');
+  const { clock, dispatcher, retry, observer, tokenSource } = options;
+
+  async function attempt(
+    request: ScimRequest,
+    token: string,
+    ctx: RequestContext,
+    deadline: number,
+    what: string,
+  ): Promise<Outcome> {
+    const headers: Record<string, string> = { accept: ACCEPT, authorization: `Bearer ${token}`, ...request.headers };
+    if (request.body) headers['content-type'] = 'application/scim+json';
+    const timeout = Math.max(1, Math.min(options.requestTimeoutMs, deadline - clock.monotonic()));
+    const started = clock.monotonic();
+    const report = (status: number | 'network' | 'timeout') =>
+      observer.onRequest({ method: request.method, resource: request.resource, status, durationMs: clock.monotonic() - started });
+    ctx.stats.upstreamRequests += 1;
+    let status: number | undefined;
+    try {
+      const response = await dispatcher.request({
+        origin,
+        path: `${basePath}${request.path}`,
+        method: request.method,
+        headers,
+        body: request.body ?? null,
+        signal: ctx.signal ?? null,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      status = response.statusCode;
+      const success = (status >= 200 && status < 300) || (request.expect?.includes(status) ?? false);
+      const text = success
+        ? await readBody(response.body, options.maxResponseBytes)
+        : await readBody(response.body, ERROR_BODY_BYTES, true);
+      report(status);
+      if (success) {
+        return { kind: 'response', response: { status, headers: response.headers, text, etag: headerValue(response.headers.etag) ?? null } };
+      }
+      const info = parseScimError(text);
+      return {
+        kind: 'status',
+        status,
+        info: info.detail ? { ...info, detail: redact(info.detail, [token]) } : info,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'], clock.now()),
+      };
+    } catch (error) {
+      if (ctx.signal?.aborted) throw abortError(ctx.signal, what);
+      if (error instanceof BodyTooLargeError) {
+        report(status ?? 'network');
+        throw new UpstreamError(`${what} answered with a body over ${error.limit} bytes`, { status: status ?? 0 });
+      }
+      const kind = classifyTransportError(error);
+      if (kind === null) throw error;
+      report(kind);
+      return { kind, cause: error };
+    }
+  }
+
+  function finalError(what: string, failure: Failure, attempts: number, byDeadline: boolean, nextDelayMs: number): Error {
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    const budget = `${Math.round(retry.deadlineMs / 1000)} s`;
+    if (failure.kind === 'status') {
+      const { status, info } = failure;
+      if (status === 429 || status === 503) {
+        const waitMs = failure.retryAfterMs ?? nextDelayMs;
+        const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+        const last = errorForStatus(what, status, info, tries);
+        const why = byDeadline ? `; waiting ${seconds} s more would outlast the ${budget} retry budget` : '';
+        return new UpstreamUnavailableError(`${last.message}${why}`, seconds, status, { cause: last });
+      }
+      if (byDeadline) {
+        const last = errorForStatus(what, status, info, tries);
+        return new UpstreamTimeoutError(`${what} did not succeed within ${budget}; last: ${last.message}`, { cause: last });
+      }
+      return errorForStatus(what, status, info, status === 401 ? ' after a token refresh' : tries);
+    }
+    const reason = describeTransportError(failure.cause);
+    if (failure.kind === 'timeout') {
+      return new UpstreamTimeoutError(`${what} did not answer in time${tries} (${reason})`, { cause: failure.cause });
+    }
+    if (byDeadline) {
+      return new UpstreamTimeoutError(`${what} did not succeed within ${budget}; last: network error (${reason})`, {
+        cause: failure.cause,
+      });
+    }
+    const seconds = Math.max(1, Math.ceil(nextDelayMs / 1000));
+    return new UpstreamUnavailableError(`${what} failed${tries}: network error (${reason})`, seconds, undefined, {
+      cause: failure.cause,
+    });
+  }
+
+  return {
+    async send(request, ctx) {
+      const what = `SCIM ${request.method} ${request.route}`;
+      const deadline = clock.monotonic() + retry.deadlineMs;
+      const idempotent = isIdempotent(request.method);
+      let attempts = 0;
+      let refreshed = false;
+      for (;;) {
+        attempts += 1;
+        const token = await tokenSource.getToken(ctx.signal);
+        const outcome = await attempt(request, token, ctx, deadline, what);
+        if (outcome.kind === 'response') return outcome.response;
+
+        let reason: RetryReason | null = null;
+        let waitMs: number;
+        if (outcome.kind === 'status') {
+          const { status } = outcome;
+          if (status === 401) {
+            if (refreshed) throw finalError(what, outcome, attempts, false, 0);
+            refreshed = true;
+            attempts -= 1;
+            tokenSource.invalidate(token);
+            observer.onRetry('unauthorized');
+            continue;
+          }
+          if (status === 429) reason = 'rate_limited';
+          else if (idempotent && isTransientServerError(status)) reason = 'server_error';
+          else if (status >= 300 && status < 400) {
+            throw errorForStatus(what, status, outcome.info, ' (redirects are not followed)');
+          }
+          const retryAfter = status === 429 || status === 503 ? outcome.retryAfterMs : null;
+          waitMs = retryAfter === null ? backoffDelay(attempts, retry, options.random) : Math.min(retryAfter, retry.maxRetryAfterMs);
+        } else {
+          if (idempotent) reason = 'network';
+          waitMs = backoffDelay(attempts, retry, options.random);
+        }
+
+        if (reason === null) throw finalError(what, outcome, attempts, false, waitMs);
+        if (attempts >= retry.maxAttempts) throw finalError(what, outcome, attempts, false, waitMs);
+        if (clock.monotonic() + waitMs > deadline) throw finalError(what, outcome, attempts, true, waitMs);
+        observer.onRetry(reason);
+        try {
+          await clock.sleep(waitMs, ctx.signal);
+        } catch (error) {
+          if (ctx.signal?.aborted) throw abortError(ctx.signal, what);
+          throw error;
+        }
+      }
+    },
+  };
+}

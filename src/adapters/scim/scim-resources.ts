@@ -1,0 +1,147 @@
+/**
+ * SCIM resource shapes (RFC 7643 §4.1, §4.2; list responses RFC 7644 §3.4.2): parsed
+ * defensively, since a provider's JSON is input like any other. A shape we cannot use
+ * throws ShapeError, which the directory turns into an UpstreamError naming the call.
+ */
+import type { GroupResource, MemberRef, MemberType } from '../../core/membership.js';
+import type { GroupNode, GroupWrite, UserSummary } from '../../core/ports.js';
+
+export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
+
+export class ShapeError extends Error {
+  override readonly name = 'ShapeError';
+}
+
+type Json = Record<string, unknown>;
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ShapeError('the body is not valid JSON');
+  }
+}
+
+function asObject(value: unknown, what: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ShapeError(`${what} is not a JSON object`);
+  }
+  return value as Json;
+}
+
+function requiredString(body: Json, key: string, what: string): string {
+  const value = body[key];
+  if (typeof value !== 'string' || value === '') throw new ShapeError(`${what} has no string "${key}"`);
+  return value;
+}
+
+/** RFC 7643 §4.2: `type` is "User" or "Group"; without it, infer from `$ref`, else User. */
+function memberType(member: Json, index: number): MemberType {
+  const type = member.type;
+  if (type === undefined || type === null || type === '') {
+    const ref = member.$ref;
+    if (typeof ref === 'string' && /\/Groups\/[^/]+\/?$/.test(ref)) return 'Group';
+    return 'User';
+  }
+  if (typeof type === 'string') {
+    const lower = type.toLowerCase();
+    if (lower === 'user') return 'User';
+    if (lower === 'group') return 'Group';
+  }
+  throw new ShapeError(`members[${index}].type is ${JSON.stringify(type).slice(0, 40)}, expected "User" or "Group"`);
+}
+
+export function parseMembers(value: unknown): MemberRef[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new ShapeError('"members" is not an array');
+  return value.map((item: unknown, index) => {
+    const member = asObject(item, `members[${index}]`);
+    const memberValue = member.value;
+    if (typeof memberValue !== 'string' || memberValue === '') {
+      throw new ShapeError(`members[${index}] has no string "value"`);
+    }
+    const type = memberType(member, index);
+    return typeof member.display === 'string'
+      ? { value: memberValue, type, display: member.display }
+      : { value: memberValue, type };
+  });
+}
+
+const NOT_EXTRA = new Set(['id', 'displayName', 'members', 'meta']);
+
+export function parseGroup(json: unknown): GroupResource {
+  const body = asObject(json, 'the group');
+  const id = requiredString(body, 'id', 'the group');
+  const displayName = requiredString(body, 'displayName', 'the group');
+  const members = parseMembers(body.members);
+  const extra: Json = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!NOT_EXTRA.has(key)) extra[key] = value;
+  }
+  const meta = typeof body.meta === 'object' && body.meta !== null ? (body.meta as Json) : undefined;
+  const version = typeof meta?.version === 'string' ? meta.version : undefined;
+  const lastModified = typeof meta?.lastModified === 'string' ? meta.lastModified : undefined;
+  const group: GroupResource = { id, displayName, members, extra };
+  return version === undefined && lastModified === undefined
+    ? group
+    : { ...group, meta: { ...(version !== undefined && { version }), ...(lastModified !== undefined && { lastModified }) } };
+}
+
+export function parseGroupNode(json: unknown): GroupNode {
+  const body = asObject(json, 'the group');
+  const id = requiredString(body, 'id', 'the group');
+  const displayName = typeof body.displayName === 'string' ? body.displayName : '';
+  const groupMemberIds = parseMembers(body.members)
+    .filter((member) => member.type === 'Group')
+    .map((member) => member.value);
+  return { id, displayName, groupMemberIds };
+}
+
+/** A user without `active` counts as active (RFC 7643 §4.1.1 leaves it optional). */
+export function parseUser(json: unknown): UserSummary {
+  const body = asObject(json, 'the user');
+  const id = requiredString(body, 'id', 'the user');
+  const active = body.active !== false && body.active !== 'false';
+  return { id, active };
+}
+
+/** The `id` of a list item, or undefined when it has none. */
+export function idOf(resource: unknown): string | undefined {
+  if (typeof resource !== 'object' || resource === null) return undefined;
+  const id = (resource as Json).id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+export interface ListPage {
+  readonly resources: readonly unknown[];
+  readonly totalResults: number | undefined;
+}
+
+/** RFC 7644 §3.4.2: `Resources` may be absent when there are no results. */
+export function parseListResponse(json: unknown): ListPage {
+  const body = asObject(json, 'the list response');
+  const resources = body.Resources ?? [];
+  if (!Array.isArray(resources)) throw new ShapeError('"Resources" is not an array');
+  const rawTotal = typeof body.totalResults === 'string' ? Number(body.totalResults) : body.totalResults;
+  const totalResults = typeof rawTotal === 'number' && Number.isFinite(rawTotal) && rawTotal >= 0 ? rawTotal : undefined;
+  return { resources, totalResults };
+}
+
+/**
+ * The body of a full replace (RFC 7644 §3.5.1): the attributes carried over from the read,
+ * then the ones we own. Serialised once: a large group is megabytes, and retries resend it.
+ */
+export function serializeGroupWrite(write: GroupWrite): Buffer {
+  const extra: Json = {};
+  for (const [key, value] of Object.entries(write.extra)) {
+    if (!NOT_EXTRA.has(key) && key !== 'schemas') extra[key] = value;
+  }
+  const schemas = Array.isArray(write.extra.schemas) ? write.extra.schemas : [GROUP_SCHEMA];
+  const members = write.members.map((member) =>
+    member.display === undefined
+      ? { value: member.value, type: member.type }
+      : { value: member.value, type: member.type, display: member.display },
+  );
+  return Buffer.from(JSON.stringify({ schemas, ...extra, id: write.id, displayName: write.displayName, members }), 'utf8');
+}

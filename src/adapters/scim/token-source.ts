@@ -1,0 +1,233 @@
+/**
+ * OAuth 2.0 client credentials grant (RFC 6749 §4.4) with a cached, single-flight token.
+ *
+ * Why single flight and invalidate(token): a sync fans out into many concurrent SCIM
+ * requests. When the token expires they would all ask for a new one at once, and when the
+ * upstream answers 401 they would all refresh. One shared in-flight fetch means one token
+ * request however many callers wait, and invalidate() only drops the cache when it still
+ * holds the token that was refused, so a burst of 401s for the same token costs exactly
+ * one refresh.
+ *
+ * Neither the secret nor a token ever appears in an error, a log line or a metric.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import { TokenEndpointError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors.js';
+import type { Clock } from '../../core/ports.js';
+import {
+  BodyTooLargeError,
+  classifyTransportError,
+  describeTransportError,
+  raceSignal,
+  readBody,
+  redact,
+  snippet,
+} from './transport.js';
+import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
+
+export type TokenAuthMethod = 'basic' | 'post';
+
+export interface TokenSourceOptions {
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Space-separated scopes; omitted from the request when empty. */
+  readonly scope?: string;
+  /** Client authentication (RFC 6749 §2.3.1): HTTP Basic (default) or form body. */
+  readonly auth?: TokenAuthMethod;
+  readonly clock: Clock;
+  /** Defaults to an Agent owned (and closed) by the token source. */
+  readonly dispatcher?: Dispatcher;
+  /** headersTimeout and bodyTimeout of the token request. Default 10 s. */
+  readonly timeoutMs?: number;
+  /** Lifetime assumed when the response has no expires_in. Default 300 s. */
+  readonly defaultExpiresInSeconds?: number;
+  /** Refresh this long before expiry (at most half the lifetime). Default 60 s. */
+  readonly refreshSkewSeconds?: number;
+  readonly observer?: UpstreamObserver;
+}
+
+export interface TokenSource {
+  /** A valid access token, fetched when none is cached or the cached one is about to expire. */
+  getToken(signal?: AbortSignal): Promise<string>;
+  /** Drops the cached token if it is still `token` (the upstream refused it). */
+  invalidate(token: string): void;
+  /** Closes the dispatcher if the token source created it. */
+  close(): Promise<void>;
+}
+
+interface CachedToken {
+  readonly value: string;
+  readonly refreshAt: number;
+}
+
+const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+
+export function createTokenSource(options: TokenSourceOptions): TokenSource {
+  const url = new URL(options.tokenUrl);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError(`token URL must be http(s), got ${url.protocol}`);
+  }
+  const auth = options.auth ?? 'basic';
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const defaultLifetime = options.defaultExpiresInSeconds ?? 300;
+  const skewSeconds = options.refreshSkewSeconds ?? 60;
+  const observer = safeObserver(options.observer);
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connect: { timeout: timeoutMs } });
+  const { clock, clientSecret } = options;
+
+  let cached: CachedToken | null = null;
+  let inflight: Promise<CachedToken> | null = null;
+
+  function requestBody(): string {
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (options.scope) form.set('scope', options.scope);
+    if (auth === 'post') {
+      form.set('client_id', options.clientId);
+      form.set('client_secret', clientSecret);
+    }
+    return form.toString();
+  }
+
+  function headers(): Record<string, string> {
+    const h: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+    };
+    if (auth === 'basic') {
+      const pair = `${formEncode(options.clientId)}:${formEncode(clientSecret)}`;
+      h.authorization = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+    }
+    return h;
+  }
+
+  async function fetchToken(): Promise<CachedToken> {
+    const requestedAt = clock.now();
+    try {
+      const { status, text } = await post();
+      const token = parseTokenResponse(status, text, [clientSecret]);
+      const lifetime = token.expiresIn ?? defaultLifetime;
+      const skew = Math.min(skewSeconds, lifetime / 2);
+      observer.onTokenFetch('success');
+      return { value: token.accessToken, refreshAt: requestedAt + (lifetime - skew) * 1000 };
+    } catch (error) {
+      observer.onTokenFetch('failure');
+      throw error;
+    }
+  }
+
+  async function post(): Promise<{ status: number; text: string }> {
+    const started = clock.monotonic();
+    const report = (status: number | 'network' | 'timeout') =>
+      observer.onRequest({ method: 'POST', resource: 'oauth', status, durationMs: clock.monotonic() - started });
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: headers(),
+        body: requestBody(),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+    } catch (error) {
+      throw transportFailure(error, report);
+    }
+    const status = response.statusCode;
+    try {
+      const text = await readBody(response.body, MAX_TOKEN_RESPONSE_BYTES, status >= 300);
+      report(status);
+      return { status, text };
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw transportFailure(error, report);
+      report(status);
+      throw new TokenEndpointError('invalid_response', 'the token response is too large', status);
+    }
+  }
+
+  function transportFailure(error: unknown, report: (kind: 'network' | 'timeout') => void): unknown {
+    const kind = classifyTransportError(error);
+    if (kind === null) return error;
+    report(kind);
+    const what = `the OAuth token endpoint ${url.origin}${url.pathname}`;
+    const reason = redact(describeTransportError(error), [clientSecret]);
+    return kind === 'timeout'
+      ? new UpstreamTimeoutError(`${what} did not answer in time (${reason})`)
+      : new UpstreamUnavailableError(`${what} is unreachable (${reason})`, 5);
+  }
+
+  return {
+    getToken(signal) {
+      if (cached && clock.now() < cached.refreshAt) return Promise.resolve(cached.value);
+      if (!inflight) {
+        // Callers share the fetch, so no single caller's signal may abort it.
+        inflight = fetchToken().then(
+          (token) => {
+            cached = token;
+            inflight = null;
+            return token;
+          },
+          (error: unknown) => {
+            inflight = null;
+            throw error;
+          },
+        );
+      }
+      return raceSignal(
+        inflight.then((token) => token.value),
+        signal,
+        'the OAuth token request',
+      );
+    },
+    invalidate(token) {
+      if (cached?.value === token) cached = null;
+    },
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+/** application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B), as URLSearchParams does it. */
+export function formEncode(value: string): string {
+  return new URLSearchParams([['v', value]]).toString().slice(2);
+}
+
+interface TokenResponse {
+  readonly accessToken: string;
+  readonly expiresIn: number | undefined;
+}
+
+/** RFC 6749 §5.1 (success) and §5.2 (error response). */
+function parseTokenResponse(status: number, text: string, secrets: readonly string[]): TokenResponse {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  if (status < 200 || status >= 300) {
+    const error = typeof body?.error === 'string' ? redact(snippet(body.error, 100), secrets) : undefined;
+    const description =
+      typeof body?.error_description === 'string'
+        ? redact(snippet(body.error_description), secrets)
+        : body === undefined && text.trim()
+          ? redact(snippet(text, 200), secrets)
+          : undefined;
+    throw new TokenEndpointError(error, description, status);
+  }
+  if (!body) throw new TokenEndpointError('invalid_response', 'the token response is not a JSON object', status);
+  const accessToken = body.access_token;
+  if (typeof accessToken !== 'string' || accessToken === '') {
+    throw new TokenEndpointError('invalid_response', 'the token response has no access_token', status);
+  }
+  const tokenType = body.token_type;
+  if (typeof tokenType === 'string' && tokenType.toLowerCase() !== 'bearer') {
+    throw new TokenEndpointError('invalid_response', `unsupported token_type ${snippet(tokenType, 40)}`, status);
+  }
+  const rawExpiry = typeof body.expires_in === 'string' ? Number(body.expires_in) : body.expires_in;
+  const expiresIn = typeof rawExpiry === 'number' && Number.isFinite(rawExpiry) && rawExpiry > 0 ? rawExpiry : undefined;
+  return { accessToken, expiresIn };
+}

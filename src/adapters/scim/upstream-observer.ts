@@ -1,0 +1,40 @@
+/**
+ * Observer hooks the SCIM adapter calls for metrics. Every hook is optional; a throwing
+ * observer never breaks a sync. `resource` is a fixed label, never an id.
+ */
+
+export type UpstreamResource = 'Users' | 'Groups' | 'ServiceProviderConfig' | 'oauth' | 'other';
+
+export type RetryReason = 'rate_limited' | 'server_error' | 'network' | 'unauthorized';
+
+export interface UpstreamRequestEvent {
+  readonly method: string;
+  readonly resource: UpstreamResource;
+  readonly status: number | 'network' | 'timeout';
+  readonly durationMs: number;
+}
+
+export interface UpstreamObserver {
+  onRequest?(event: UpstreamRequestEvent): void;
+  onRetry?(reason: RetryReason): void;
+  onTokenFetch?(outcome: 'success' | 'failure'): void;
+}
+
+/** Wraps an observer so that each hook exists and swallows its own exceptions. */
+export function safeObserver(observer: UpstreamObserver | undefined): Required<UpstreamObserver> {
+  const guard =
+    <A extends unknown[]>(hook: ((...args: A) => void) | undefined) =>
+    (...args: A): void => {
+      if (!hook) return;
+      try {
+        hook.apply(observer, args);
+      } catch {
+        // Metrics must never change the outcome of a sync.
+      }
+    };
+  return {
+    onRequest: guard(observer?.onRequest),
+    onRetry: guard(observer?.onRetry),
+    onTokenFetch: guard(observer?.onTokenFetch),
+  };
+}

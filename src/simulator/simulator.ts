@@ -1,0 +1,581 @@
+/**
+ * The embedded CXone SCIM simulator: a real HTTP server on `node:http` speaking OAuth 2.0
+ * client credentials at /oauth/token and SCIM 2.0 (RFC 7643/7644) under /scim/v2, with
+ * weak ETags, configurable capabilities, fault injection and a small unauthenticated admin
+ * API under /_simulator for benchmarks that run it as a separate process.
+ *
+ * The service uses it in-process when no tenant is configured; tests and benchmarks use it
+ * over loopback. Request flow: admin routes bypass everything; SCIM and OAuth requests go
+ * through route matching, fault injection, the onRequest hook, then the handler.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createFaultInjector, mulberry32, type Faults } from './faults.js';
+import { parseFilter } from './filter.js';
+import { DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type OAuthClient } from './oauth.js';
+import { parsePatchRequest } from './patch.js';
+import { parseProjection } from './projection.js';
+import { groupSchema, userSchema, type ResourceKind } from './schema.js';
+import { SCHEMA, ScimError, errorBody } from './scim-error.js';
+import { resolveSeed } from './seed.js';
+import { createStats, type SimulatorStats } from './stats.js';
+import { createSimulatorStore, type SimulatorSeed, type SimulatorStore, type StoreEngine } from './store.js';
+
+export type { Faults } from './faults.js';
+export type { OAuthClient } from './oauth.js';
+export { seedIds } from './seed.js';
+export type { RequestLogEntry, SimulatorStats, SimulatorStatsSnapshot } from './stats.js';
+export type {
+  GroupInput,
+  LoadGroupResult,
+  MemberInput,
+  PatchOperationInput,
+  ScimGroup,
+  ScimMember,
+  ScimMeta,
+  ScimUser,
+  SimulatorSeed,
+  SimulatorStore,
+  UserInput,
+} from './store.js';
+
+export interface SimulatorCapabilities {
+  /** false: no ETag header and no If-Match checks (meta.version is still there). */
+  etag: boolean;
+  /** false: any ?filter= answers 400 invalidFilter. */
+  filter: boolean;
+  /** false: PATCH answers 405. */
+  patch: boolean;
+  /** true: list responses report more totalResults than exist (by one page). */
+  lieAboutTotalResults: boolean;
+  /** Largest page a list answers (`count` is capped to it). */
+  maxPageSize: number;
+}
+
+export interface SimulatorOptions {
+  seed?: 'default' | 'empty' | SimulatorSeed;
+  clients?: { clientId: string; clientSecret: string; scopes?: string[] }[];
+  tokenTtlSeconds?: number;
+  capabilities?: Partial<SimulatorCapabilities>;
+  faults?: Partial<Faults>;
+  /** Clock for token expiry, rate limiting and meta timestamps (ms since the epoch). */
+  now?: () => number;
+  /** PRNG for faults, uniform in [0, 1). Default: mulberry32 with a fixed seed. */
+  random?: () => number;
+}
+
+export interface SimulatorRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+}
+
+export interface SimulatorResponse {
+  status: number;
+  headers?: Record<string, string>;
+  /** Sent as JSON unless it is a string. */
+  body?: unknown;
+}
+
+export type SimulatorHook = (request: SimulatorRequest) => void | SimulatorResponse | Promise<void | SimulatorResponse>;
+
+export interface Simulator {
+  /** Default port 0 and host 127.0.0.1. Resolves to the base URL, e.g. http://127.0.0.1:41234. */
+  listen(options?: { port?: number; host?: string }): Promise<string>;
+  /** Stops listening and closes keep-alive sockets (in-flight requests get one second). */
+  close(): Promise<void>;
+  /** The base URL, once listening. */
+  readonly url: string;
+  readonly store: SimulatorStore;
+  readonly stats: SimulatorStats;
+  readonly faults: Faults;
+  readonly capabilities: Readonly<SimulatorCapabilities>;
+  setFaults(faults: Partial<Faults>): void;
+  /** Test hook, run before each SCIM/OAuth request is handled (after fault injection). */
+  onRequest(hook: SimulatorHook | null): void;
+  /** Invalidates every issued access token: the next SCIM request answers 401. */
+  revokeTokens(): void;
+}
+
+const SCIM_PREFIX = '/scim/v2';
+const TOKEN_PATH = '/oauth/token';
+const ADMIN_PREFIX = '/_simulator';
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const SCIM_JSON = 'application/scim+json';
+const DEFAULT_PAGE_SIZE = 100;
+const RANDOM_SEED = 0x5eed;
+
+interface RouteSpec {
+  readonly collection: readonly string[];
+  readonly item: readonly string[] | null;
+}
+
+const ROUTES: Record<string, RouteSpec> = {
+  Users: { collection: ['GET', 'POST'], item: ['GET', 'PUT', 'PATCH', 'DELETE'] },
+  Groups: { collection: ['GET', 'POST'], item: ['GET', 'PUT', 'PATCH', 'DELETE'] },
+  ServiceProviderConfig: { collection: ['GET'], item: null },
+  ResourceTypes: { collection: ['GET'], item: ['GET'] },
+};
+
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** For stats: Users, Groups, oauth, ServiceProviderConfig, … */
+  readonly resource: string;
+  send(status: number, body?: unknown, headers?: Record<string, string>, contentType?: string): void;
+}
+
+function writeResponse(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>, contentType: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const text = body === undefined || status === 204 || status === 304 ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  const out: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
+  if (text !== '') out['content-type'] ??= contentType;
+  out['content-length'] = Buffer.byteLength(text);
+  res.writeHead(status, out);
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        failed = true;
+        reject(new ScimError(413, `the request body exceeds ${MAX_BODY_BYTES} bytes`, undefined, { connection: 'close' }));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** RFC 7644 §3.1 / §3.8: SCIM bodies are application/scim+json; plain JSON is accepted too. */
+function parseJson(req: IncomingMessage, raw: Buffer): unknown {
+  const mediaType = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType !== undefined && mediaType !== SCIM_JSON && mediaType !== 'application/json') {
+    throw new ScimError(415, `Content-Type ${JSON.stringify(mediaType)} is not supported; send ${SCIM_JSON} or application/json`);
+  }
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw ScimError.of('invalidSyntax', 'the request body is not valid JSON');
+  }
+}
+
+/** Entity tags of an If-Match / If-None-Match header (RFC 9110 §13.1.1). */
+function entityTags(header: string): string[] {
+  const tags = header.match(/\*|(?:W\/)?"[^"]*"/g);
+  return tags ?? [header.trim()];
+}
+
+function integerParam(query: URLSearchParams, name: string, fallback: number): number {
+  const text = query.get(name);
+  if (text === null || text.trim() === '') return fallback;
+  if (!/^-?\d+$/.test(text.trim())) throw ScimError.of('invalidValue', `${name} must be an integer`);
+  return Number(text);
+}
+
+function listResponse(total: number, startIndex: number, resources: unknown[]): Record<string, unknown> {
+  return { schemas: [SCHEMA.listResponse], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
+}
+
+/** Weak comparison (RFC 9110 §8.8.3.2), as If-None-Match uses. */
+function weakEqual(a: string, b: string): boolean {
+  return a.replace(/^W\//, '') === b.replace(/^W\//, '');
+}
+
+function urlOf(address: AddressInfo): string {
+  let host = address.address;
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::') host = '[::1]';
+  else if (host.includes(':')) host = `[${host}]`;
+  return `http://${host}:${address.port}`;
+}
+
+function checkCapabilities(input: Partial<SimulatorCapabilities> | undefined): SimulatorCapabilities {
+  const caps: SimulatorCapabilities = { etag: true, filter: true, patch: true, lieAboutTotalResults: false, maxPageSize: 1000, ...input };
+  if (!Number.isSafeInteger(caps.maxPageSize) || caps.maxPageSize < 1) throw new RangeError('capabilities.maxPageSize must be an integer >= 1');
+  return caps;
+}
+
+function checkClients(input: SimulatorOptions['clients']): OAuthClient[] {
+  const clients = input ?? [DEFAULT_CLIENT];
+  if (clients.length === 0) throw new RangeError('at least one OAuth client is needed');
+  for (const client of clients) {
+    if (typeof client.clientId !== 'string' || client.clientId === '' || typeof client.clientSecret !== 'string' || client.clientSecret === '') {
+      throw new RangeError('every client needs a non-empty clientId and clientSecret');
+    }
+  }
+  return clients.map((client) => ({ ...client }));
+}
+
+export function createSimulator(options: SimulatorOptions = {}): Simulator {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? mulberry32(RANDOM_SEED);
+  const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
+  if (!Number.isFinite(tokenTtlSeconds) || tokenTtlSeconds <= 0) throw new RangeError('tokenTtlSeconds must be a number > 0');
+  const capabilities = Object.freeze(checkCapabilities(options.capabilities));
+  const tokens = createTokenService({ clients: checkClients(options.clients), ttlSeconds: tokenTtlSeconds, now });
+  const faults = createFaultInjector(options.faults ?? {}, now, random);
+  const stats = createStats();
+  let url = '';
+  const store: StoreEngine = createSimulatorStore({ seed: resolveSeed(options.seed), now, baseUrl: () => url });
+  let hook: SimulatorHook | null = null;
+  let server: Server | null = null;
+  let closing = false;
+  const delayed = new Set<{ timer: NodeJS.Timeout; socket: Socket; resolve: () => void }>();
+
+  function delay(ms: number, socket: Socket): Promise<void> {
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          delayed.delete(entry);
+          resolve();
+        }, ms),
+        socket,
+        resolve,
+      };
+      delayed.add(entry);
+    });
+  }
+
+  // ---- SCIM ----------------------------------------------------------------------------
+
+  function authorize(ex: Exchange, write: boolean): void {
+    const header = ex.req.headers.authorization;
+    const match = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
+    const challenge = 'Bearer realm="scim"';
+    if (match === null) throw new ScimError(401, 'a bearer token is required (Authorization: Bearer <token>)', undefined, { 'www-authenticate': challenge });
+    const grant = tokens.verify(match[1] as string);
+    if (grant === undefined || grant === 'expired') {
+      const why = grant === 'expired' ? 'the access token expired' : 'the access token is not valid';
+      throw new ScimError(401, why, undefined, { 'www-authenticate': `${challenge}, error="invalid_token", error_description="${why}"` });
+    }
+    const scope = write ? SCOPE_WRITE : SCOPE_READ;
+    if (!grant.scopes.has(scope)) {
+      throw new ScimError(403, `the access token lacks scope ${scope}`, undefined, { 'www-authenticate': `${challenge}, error="insufficient_scope", scope="${scope}"` });
+    }
+  }
+
+  /** RFC 7644 §3.14: a stale If-Match answers 412. `*` matches any current version. */
+  function checkIfMatch(ex: Exchange, current: string): void {
+    const header = ex.req.headers['if-match'];
+    if (!capabilities.etag || header === undefined) return;
+    const tags = entityTags(header);
+    if (tags.includes('*') || tags.includes(current)) return;
+    throw new ScimError(412, `If-Match ${header} does not match the current version ${current}; re-read the resource and retry`);
+  }
+
+  function etagHeader(etag: string | undefined): Record<string, string> {
+    return capabilities.etag && etag !== undefined ? { etag } : {};
+  }
+
+  function serviceProviderConfig(): Record<string, unknown> {
+    return {
+      schemas: [SCHEMA.serviceProviderConfig],
+      documentationUri: 'https://developer.niceincontact.com/',
+      patch: { supported: capabilities.patch },
+      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      filter: { supported: capabilities.filter, maxResults: capabilities.maxPageSize },
+      changePassword: { supported: false },
+      sort: { supported: false },
+      etag: { supported: capabilities.etag },
+      authenticationSchemes: [
+        {
+          type: 'oauthbearertoken',
+          name: 'OAuth Bearer Token',
+          description: 'OAuth 2.0 client credentials from /oauth/token',
+          specUri: 'https://www.rfc-editor.org/info/rfc6750',
+          primary: true,
+        },
+      ],
+      meta: { resourceType: 'ServiceProviderConfig', location: `${url}${SCIM_PREFIX}/ServiceProviderConfig` },
+    };
+  }
+
+  function resourceType(kind: ResourceKind): Record<string, unknown> {
+    const schema = kind === 'User' ? userSchema : groupSchema;
+    return {
+      schemas: [SCHEMA.resourceType],
+      id: kind,
+      name: kind,
+      endpoint: `/${schema.endpoint}`,
+      schema: schema.coreUrn,
+      meta: { resourceType: 'ResourceType', location: `${url}${SCIM_PREFIX}/ResourceTypes/${kind}` },
+    };
+  }
+
+  async function handleScim(ex: Exchange, resource: string, id: string | null): Promise<void> {
+    const write = ex.method !== 'GET';
+    authorize(ex, write);
+    const raw = ex.method === 'POST' || ex.method === 'PUT' || ex.method === 'PATCH' ? await readBody(ex.req) : null;
+
+    if (resource === 'ServiceProviderConfig') return ex.send(200, serviceProviderConfig());
+    if (resource === 'ResourceTypes') {
+      if (id === null) return ex.send(200, listResponse(2, 1, [resourceType('User'), resourceType('Group')]));
+      if (id !== 'User' && id !== 'Group') throw new ScimError(404, `ResourceType ${JSON.stringify(id)} not found`);
+      return ex.send(200, resourceType(id));
+    }
+
+    const kind: ResourceKind = resource === 'Users' ? 'User' : 'Group';
+    const schema = kind === 'User' ? userSchema : groupSchema;
+    const projection = parseProjection(ex.query, schema);
+
+    if (id === null) {
+      if (ex.method === 'POST') {
+        const newId = store.insert(kind, parseJson(ex.req, raw as Buffer));
+        const body = store.render(kind, newId, projection) as Record<string, unknown>;
+        const location = `${url}${SCIM_PREFIX}/${resource}/${newId}`;
+        return ex.send(201, body, { location, ...etagHeader(store.etagOf(kind, newId)) });
+      }
+      const filterText = ex.query.get('filter');
+      if (filterText !== null && !capabilities.filter) throw ScimError.of('invalidFilter', 'this service provider does not support filtering');
+      const filter = filterText === null ? null : parseFilter(filterText);
+      // RFC 7644 §3.4.2.4: startIndex below 1 means 1; a negative count means 0.
+      const startIndex = Math.max(1, integerParam(ex.query, 'startIndex', 1));
+      const count = Math.min(Math.max(0, integerParam(ex.query, 'count', DEFAULT_PAGE_SIZE)), capabilities.maxPageSize);
+      const page = store.list(kind, filter, startIndex, count, projection);
+      const total = capabilities.lieAboutTotalResults ? page.total + Math.max(count, 1) : page.total;
+      return ex.send(200, listResponse(total, startIndex, page.resources));
+    }
+
+    const current = store.etagOf(kind, id);
+    if (current === undefined) throw new ScimError(404, `${kind} ${JSON.stringify(id)} not found`);
+    switch (ex.method) {
+      case 'GET': {
+        const ifNoneMatch = ex.req.headers['if-none-match'];
+        if (capabilities.etag && ifNoneMatch !== undefined && entityTags(ifNoneMatch).some((tag) => tag === '*' || weakEqual(tag, current))) {
+          return ex.send(304, undefined, { etag: current });
+        }
+        return ex.send(200, store.render(kind, id, projection), etagHeader(current));
+      }
+      case 'DELETE':
+        checkIfMatch(ex, current);
+        store.remove(kind, id);
+        return ex.send(204);
+      case 'PUT':
+        checkIfMatch(ex, current);
+        store.replace(kind, id, parseJson(ex.req, raw as Buffer));
+        return ex.send(200, store.render(kind, id, projection), etagHeader(store.etagOf(kind, id)));
+      default:
+        checkIfMatch(ex, current);
+        store.patch(kind, id, parsePatchRequest(parseJson(ex.req, raw as Buffer), schema));
+        return ex.send(200, store.render(kind, id, projection), etagHeader(store.etagOf(kind, id)));
+    }
+  }
+
+  async function handleToken(ex: Exchange): Promise<void> {
+    const raw = await readBody(ex.req);
+    const answer = tokens.handle({ contentType: ex.req.headers['content-type'], authorization: ex.req.headers.authorization, body: raw.toString('utf8') });
+    ex.send(answer.status, answer.body, answer.headers, 'application/json');
+  }
+
+  // ---- admin ---------------------------------------------------------------------------
+
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, method: string, path: string): Promise<void> {
+    const json = (status: number, body?: unknown, headers: Record<string, string> = {}): void =>
+      writeResponse(res, status, body, closing ? { ...headers, connection: 'close' } : headers, 'application/json');
+    const readJson = async (): Promise<unknown> => {
+      try {
+        return JSON.parse((await readBody(req)).toString('utf8'));
+      } catch (error) {
+        if (error instanceof ScimError) throw error;
+        throw new RangeError('the request body is not valid JSON');
+      }
+    };
+    const routes: Record<string, Record<string, () => Promise<void> | void>> = {
+      '/_simulator/stats': { GET: () => json(200, stats.toJSON()) },
+      '/_simulator/stats/reset': { POST: () => (stats.reset(), json(204)) },
+      '/_simulator/faults': {
+        GET: () => json(200, faults.faults),
+        PUT: async () => json(200, faults.set(await readJson())),
+      },
+      '/_simulator/groups': {
+        POST: async () => {
+          const body = await readJson();
+          if (typeof body !== 'object' || body === null) throw new RangeError('expected { id?, displayName, userCount, inactiveCount? }');
+          json(201, store.createLoadGroup(body as Parameters<StoreEngine['createLoadGroup']>[0]));
+        },
+      },
+      '/_simulator/reset': { POST: () => (store.reset(), json(204)) },
+      '/_simulator/tokens/revoke': { POST: () => (tokens.revokeAll(), json(204)) },
+    };
+    const route = routes[path];
+    if (route === undefined) return json(404, { error: 'not_found', message: `no admin route ${path}` });
+    const handler = route[method];
+    if (handler === undefined) return json(405, { error: 'method_not_allowed', message: `${method} is not allowed on ${path}` }, { allow: Object.keys(route).join(', ') });
+    try {
+      await handler();
+    } catch (error) {
+      if (error instanceof RangeError) return json(400, { error: 'bad_request', message: error.message });
+      if (error instanceof ScimError) return json(error.status, { error: error.scimType ?? 'error', message: error.message }, error.headers);
+      throw error;
+    }
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const target = new URL(req.url ?? '/', 'http://simulator.invalid');
+    const path = target.pathname;
+    if (path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`)) return handleAdmin(req, res, method, path);
+
+    let resource: string;
+    let id: string | null = null;
+    if (path === TOKEN_PATH) {
+      resource = 'oauth';
+    } else if (path === SCIM_PREFIX || path.startsWith(`${SCIM_PREFIX}/`)) {
+      const segments = path.slice(SCIM_PREFIX.length + 1).split('/');
+      if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
+      resource = segments[0] ?? '';
+      try {
+        id = segments.length === 2 ? decodeURIComponent(segments[1] as string) : null;
+      } catch {
+        id = null;
+      }
+      if (segments.length > 2 || !Object.hasOwn(ROUTES, resource)) resource = 'unknown';
+    } else {
+      writeResponse(res, 404, errorBody(404, `no route ${path}; SCIM lives under ${SCIM_PREFIX}, tokens at ${TOKEN_PATH}`), {}, SCIM_JSON);
+      return;
+    }
+
+    const ex: Exchange = {
+      req,
+      res,
+      method,
+      path,
+      query: target.searchParams,
+      resource,
+      send(status, body, headers = {}, contentType = SCIM_JSON) {
+        stats.record(method, resource, path, status);
+        writeResponse(res, status, body, closing ? { ...headers, connection: 'close' } : headers, contentType);
+      },
+    };
+    const isToken = resource === 'oauth';
+
+    const decision = faults.decide();
+    if (decision.latencyMs > 0) {
+      await delay(decision.latencyMs, req.socket);
+      if (req.socket.destroyed) return;
+    }
+    switch (decision.outcome.kind) {
+      case 'drop':
+        stats.record(method, resource, path, 0);
+        req.socket.destroy();
+        return;
+      case 'rateLimited': {
+        const detail = 'too many requests: rate limit exceeded';
+        const headers = { 'retry-after': String(decision.outcome.retryAfterSeconds) };
+        if (isToken) return ex.send(429, { error: 'temporarily_unavailable', error_description: detail }, headers, 'application/json');
+        return ex.send(429, errorBody(429, detail), headers);
+      }
+      case 'error': {
+        const detail = 'service unavailable (injected fault)';
+        if (isToken) return ex.send(503, { error: 'temporarily_unavailable', error_description: detail }, { 'retry-after': '1' }, 'application/json');
+        return ex.send(503, errorBody(503, detail), { 'retry-after': '1' });
+      }
+      case 'pass':
+        break;
+    }
+
+    try {
+      if (hook !== null) {
+        const answer = await hook({ method, path, query: target.searchParams, headers: req.headers });
+        if (answer !== undefined && answer !== null) return ex.send(answer.status, answer.body, answer.headers ?? {});
+      }
+      if (isToken) {
+        if (method !== 'POST') return ex.send(405, { error: 'invalid_request', error_description: 'use POST' }, { allow: 'POST' }, 'application/json');
+        return await handleToken(ex);
+      }
+      const spec = Object.hasOwn(ROUTES, resource) ? ROUTES[resource] : undefined;
+      if (spec === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
+      const allowed = (id === null ? spec.collection : spec.item)?.filter((m) => m !== 'PATCH' || capabilities.patch);
+      if (allowed === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
+      if (!allowed.includes(method)) {
+        const why = method === 'PATCH' && id !== null && !capabilities.patch ? ' (this service provider does not support PATCH)' : '';
+        throw new ScimError(405, `${method} is not allowed on ${path}${why}`, undefined, { allow: allowed.join(', ') });
+      }
+      await handleScim(ex, resource, id);
+    } catch (error) {
+      if (error instanceof ScimError) return ex.send(error.status, error.toBody(), error.headers);
+      console.error('simulator: unexpected error', error);
+      ex.send(500, errorBody(500, 'internal simulator error'));
+    }
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    dispatch(req, res).catch((error: unknown) => {
+      console.error('simulator: unexpected error', error);
+      writeResponse(res, 500, errorBody(500, 'internal simulator error'), {}, SCIM_JSON);
+    });
+  }
+
+  return {
+    async listen(listenOptions = {}) {
+      if (server !== null) throw new Error('the simulator is already listening');
+      const created = createServer({ keepAliveTimeout: 5_000 }, handle);
+      server = created;
+      closing = false;
+      await new Promise<void>((resolve, reject) => {
+        created.once('error', reject);
+        created.listen(listenOptions.port ?? 0, listenOptions.host ?? '127.0.0.1', () => {
+          created.off('error', reject);
+          resolve();
+        });
+      });
+      url = urlOf(created.address() as AddressInfo);
+      return url;
+    },
+    async close() {
+      const current = server;
+      if (current === null) return;
+      closing = true;
+      const closed = new Promise<void>((resolve) => current.close(() => resolve()));
+      current.closeIdleConnections();
+      for (const entry of delayed) {
+        clearTimeout(entry.timer);
+        entry.socket.destroy();
+        entry.resolve();
+      }
+      delayed.clear();
+      const force = setTimeout(() => current.closeAllConnections(), 1_000);
+      force.unref();
+      await closed;
+      clearTimeout(force);
+      server = null;
+    },
+    get url() {
+      if (url === '') throw new Error('the simulator is not listening; call listen() first');
+      return url;
+    },
+    store,
+    stats,
+    get faults() {
+      return faults.faults;
+    },
+    capabilities,
+    setFaults(patch) {
+      faults.set(patch);
+    },
+    onRequest(next) {
+      hook = next;
+    },
+    revokeTokens() {
+      tokens.revokeAll();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Composition root: loadConfig → build adapters → buildApp → listen; graceful close.
+ * Without CXONE_BASE_URL it starts the embedded CXone SCIM simulator on loopback and
+ * syncs against it, so a fresh clone does a real sync end to end.
+ */
+import { randomBytes } from 'node:crypto';
+import { createCxoneDirectory, type CxoneDirectory } from './adapters/scim/index.js';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
+import { createLogger } from './logger.js';
+import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
+
+/** The inbound token the simulator mode uses when SYNC_API_TOKENS is unset; documented in the README. */
+export const DEMO_TOKEN: ApiToken = { name: 'demo', token: 'demo-token' };
+
+async function main(): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cxone-scim-sync: configuration error: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+
+  let simulator: Simulator | undefined;
+  let upstream: { baseUrl: string; clientId: string; clientSecret: string };
+  if (config.cxoneBaseUrl === undefined) {
+    const clientSecret = randomBytes(24).toString('base64url');
+    simulator = createSimulator({ clients: [{ clientId: 'cxone-scim-sync', clientSecret }] });
+    const baseUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
+    upstream = { baseUrl, clientId: 'cxone-scim-sync', clientSecret };
+    logger.warn({ upstream: baseUrl }, 'CXONE_BASE_URL is unset: syncing against the embedded CXone SCIM simulator');
+  } else {
+    upstream = { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
+  }
+
+  const directory: CxoneDirectory = createCxoneDirectory({
+    ...upstream,
+    tokenUrl: config.cxoneBaseUrl === undefined ? undefined : config.cxoneTokenUrl,
+    scimPath: simulator ? undefined : config.cxoneScimPath,
+    scope: config.cxoneScope,
+    tokenAuth: config.cxoneTokenAuth,
+    requestTimeoutMs: config.upstreamTimeoutMs,
+    userBatchSize: config.scimBatchSize,
+    groupBatchSize: config.scimBatchSize,
+  });
+
+  const syncApiTokens = config.syncApiTokens.length > 0 ? config.syncApiTokens : [DEMO_TOKEN];
+  const app = await buildApp({
+    config: { ...config, syncApiTokens },
+    ports: {
+      directory,
+      readiness: [{ name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) }],
+    },
+    logger,
+  });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error('shutdown took longer than 25 s; exiting');
+      process.exit(1);
+    }, 25_000);
+    timer.unref();
+    try {
+      await app.close();
+      await directory.close();
+      await simulator?.close();
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  logger.info({ address }, 'cxone-scim-sync listening');
+  if (simulator && config.syncApiTokens.length === 0) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
+}
+
+/** How to call the service against the simulator: a person reads this, so it goes to stderr, not the JSON log. */
+function printDemoBanner(url: string): void {
+  const group = seedIds.groups.contactCenterAgents;
+  const { aliceSmith, davidKim, carmenRodriguez } = seedIds.users;
+  process.stderr.write(
+    [
+      '',
+      `cxone-scim-sync is running on ${url} against the embedded CXone SCIM simulator.`,
+      `Demo bearer token: ${DEMO_TOKEN.token} (set SYNC_API_TOKENS to choose your own). Try:`,
+      '',
+      `  curl -s -X POST ${url}/groups/${group}/sync \\`,
+      `    -H 'Authorization: Bearer ${DEMO_TOKEN.token}' -H 'Content-Type: application/json' \\`,
+      `    -d '{"members":[{"value":"${aliceSmith}","type":"User"},{"value":"${davidKim}","type":"User"},{"value":"${carmenRodriguez}","type":"User"}]}'`,
+      '',
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`cxone-scim-sync: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

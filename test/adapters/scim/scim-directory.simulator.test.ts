@@ -198,4 +198,53 @@ describe('SCIM directory against the CXone simulator', () => {
     await directory.replaceGroup({ ...read.group, members }, read.etag, ctx());
     expect((await directory.getGroup(G.contactCenterAgents, ctx()))?.group.members).toHaveLength(5000);
   });
+
+  it('when 20 callers need a token at once, then the simulator issues exactly one', async () => {
+    const { directory, simulator } = await setup();
+    const results = await Promise.all(Array.from({ length: 20 }, () => directory.getGroup(G.platform, ctx())));
+    expect(results.every((r) => r?.group.id === G.platform)).toBe(true);
+    expect(simulator.stats.byRoute['POST oauth']).toBe(1);
+    expect(simulator.stats.byRoute['GET Groups']).toBe(20);
+  });
+
+  it('when the simulator answers 429 with Retry-After as an HTTP-date, then the wait follows the date', async () => {
+    const { directory, simulator, clock } = await setup();
+    await directory.ping(ctx());
+    let limited = false;
+    simulator.onRequest(() => {
+      if (limited) return;
+      limited = true;
+      return { status: 429, headers: { 'retry-after': new Date(clock.now() + 7000).toUTCString() }, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '429' } };
+    });
+    const c = ctx();
+    expect((await directory.getGroup(G.platform, c))?.group.id).toBe(G.platform);
+    expect(clock.sleeps).toHaveLength(1);
+    // HTTP-dates have whole seconds: the wait is 6–7 s depending on where in the second we are
+    expect(clock.sleeps[0]).toBeGreaterThanOrEqual(6000);
+    expect(clock.sleeps[0]).toBeLessThanOrEqual(7000);
+    expect(c.stats.upstreamRequests).toBe(2);
+  });
+
+  it('when the simulator answers 503 once, then the retry succeeds', async () => {
+    const { directory, simulator, clock } = await setup();
+    await directory.ping(ctx());
+    let failed = false;
+    simulator.onRequest(() => {
+      if (failed) return;
+      failed = true;
+      return { status: 503, headers: { 'retry-after': '1' }, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503' } };
+    });
+    const c = ctx();
+    expect((await directory.getGroup(G.platform, c))?.group.id).toBe(G.platform);
+    expect(clock.sleeps).toEqual([1000]);
+    expect(c.stats.upstreamRequests).toBe(2);
+  });
+
+  it('when totalResults lies and pages are small, then parent lookups still end with the right answer', async () => {
+    const { directory, simulator } = await setup({ capabilities: { lieAboutTotalResults: true, maxPageSize: 1 } });
+    simulator.store.putGroup({ id: 'p1', displayName: 'P1', members: [{ value: G.platform, type: 'Group' }] });
+    simulator.store.putGroup({ id: 'p2', displayName: 'P2', members: [{ value: G.platform, type: 'Group' }] });
+    const parents = await directory.findParentGroups([G.platform], ctx());
+    expect(parents.get(G.platform)?.toSorted()).toEqual(['p1', 'p2']);
+  });
 });

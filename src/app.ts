@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { SyncError } from './core/errors.js';
 import { KeyedLock } from './core/keyed-lock.js';
-import type { Clock, ScimDirectory } from './core/ports.js';
+import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
 import { syncGroup, type SyncRequest, type SyncResult } from './core/sync-group.js';
 import { auth } from './http/plugins/auth.js';
 import { errorHandler } from './http/plugins/error-handler.js';
@@ -29,6 +29,8 @@ declare module 'fastify' {
 
 export interface AppPorts {
   readonly directory: ScimDirectory;
+  readonly audit: AuditLog;
+  readonly metrics?: SyncMetrics;
   readonly clock?: Clock;
   /** What /readyz checks besides the process itself. */
   readonly readiness?: readonly ReadinessCheck[];
@@ -75,7 +77,10 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
     directory: ports.directory,
     clock,
     locks: new KeyedLock(),
-    newSyncId: uuidv7,
+    audit: ports.audit,
+    metrics: ports.metrics ?? { observeSync: () => {} },
+    newSyncId: () => uuidv7(),
+    newEventId: () => `msg_${uuidv7()}`,
     maxDepth: config.maxGroupDepth,
     maxConflictRetries: MAX_CONFLICT_RETRIES,
   };

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createCxoneDirectory, type CxoneDirectory } from './adapters/scim/index.js';
+import { MemoryAuditLog } from './adapters/storage/memory-audit-log.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
 import { createLogger } from './logger.js';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     config: { ...config, syncApiTokens },
     ports: {
       directory,
+      audit: new MemoryAuditLog(),
       readiness: [{ name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) }],
     },
     logger,

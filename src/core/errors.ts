@@ -108,6 +108,11 @@ export class UpstreamTimeoutError extends SyncError {
   readonly code = 'upstream_timeout';
 }
 
+/** The audit record of a sync could not be written; the sync is not reported as done. */
+export class AuditUnavailableError extends SyncError {
+  readonly code = 'audit_unavailable';
+}
+
 /** Errors that are part of normal operation (bad input, upstream trouble), as opposed to bugs. */
 export function isOperational(error: unknown): error is SyncError {
   return error instanceof SyncError;

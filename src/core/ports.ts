@@ -2,6 +2,8 @@
  * Ports: what the sync core needs from the outside world. Adapters implement them
  * (src/adapters), tests use in-memory fakes (test/fakes). Nothing here does I/O.
  */
+import type { AuditEntry, AuditRecord, DomainEvent, SyncOutcomeStatus } from './audit.js';
+import type { MemberErrorCode } from './errors.js';
 import type { GroupResource, GroupSnapshot, MemberRef } from './membership.js';
 
 /** Per-sync bookkeeping passed to every directory call. */
@@ -72,4 +74,26 @@ export interface Clock {
   monotonic(): number;
   /** Resolves after `ms` milliseconds (or rejects when the signal aborts). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * The audit trail. append() writes the record and, in the same transaction, the events
+ * it causes (the webhook outbox), and resolves only once both are durable: a sync is
+ * never answered as done before it is recorded.
+ */
+export interface AuditLog {
+  append(entry: AuditEntry, events: readonly DomainEvent[]): Promise<AuditRecord>;
+}
+
+export interface SyncObservation {
+  readonly status: SyncOutcomeStatus;
+  readonly durationSeconds: number;
+  /** Of applied syncs only. */
+  readonly consistencyRate: number | null;
+  readonly validationCodes: readonly MemberErrorCode[];
+}
+
+/** What the sync tells the metrics (Prometheus in production). */
+export interface SyncMetrics {
+  observeSync(observation: SyncObservation): void;
 }

@@ -6,11 +6,14 @@
  * the upstream now holds. A lost race (412/428) re-reads, re-plans and re-validates, up to
  * `maxConflictRetries` times. Syncs of one group never interleave within this process.
  */
+import { sha256Hex, toAuditErrors, type AuditEntry, type AuditError, type DomainEvent, type SyncOutcomeStatus } from './audit.js';
+import { canonicalJson } from './canonical-json.js';
 import {
+  AuditUnavailableError,
   ConflictError,
   GroupNotFoundError,
-  isOperational,
   PreconditionFailedError,
+  SyncError,
   ValidationFailedError,
 } from './errors.js';
 import type { KeyedLock } from './keyed-lock.js';
@@ -25,10 +28,12 @@ import {
 } from './membership.js';
 import { loadNesting } from './nesting.js';
 import { consistencyRate, isEmptyPlan, planMembership } from './plan.js';
-import type { Clock, GroupWrite, RequestContext, ScimDirectory, UserSummary } from './ports.js';
+import type { AuditLog, Clock, GroupWrite, RequestContext, ScimDirectory, SyncMetrics, UserSummary } from './ports.js';
+import { groupResourceForWrite } from './scim-group.js';
+import type { SyncStatus } from './sync-status.js';
 import { validatePlan } from './validate.js';
 
-export type SyncStatus = 'applied' | 'unchanged' | 'dry_run';
+export type { SyncStatus } from './sync-status.js';
 
 export interface SyncRequest {
   readonly groupId: string;
@@ -56,44 +61,148 @@ export interface SyncGroupDeps {
   readonly directory: ScimDirectory;
   readonly clock: Clock;
   readonly locks: KeyedLock;
+  readonly audit: AuditLog;
+  readonly metrics: SyncMetrics;
   readonly newSyncId: () => string;
+  /** Ids of emitted events (the webhook-id). */
+  readonly newEventId: () => string;
   readonly maxDepth: number;
   readonly maxConflictRetries: number;
+}
+
+/** What the attempt learned on its way, for the audit record whatever the outcome. */
+interface Trace {
+  etagBefore: string | null;
+  write: GroupWrite | null;
 }
 
 export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Promise<SyncResult> {
   const syncId = deps.newSyncId();
   const started = deps.clock.monotonic();
   const ctx: RequestContext = { signal: request.signal, stats: { upstreamRequests: 0 } };
+  const trace: Trace = { etagBefore: null, write: null };
+  const elapsedMs = () => Math.round(deps.clock.monotonic() - started);
+
+  let result: SyncResult;
   try {
-    const outcome = await deps.locks.run(request.groupId, () => reconcile(deps, request, ctx));
-    return {
+    const outcome = await deps.locks.run(request.groupId, () => reconcile(deps, request, ctx, trace));
+    result = {
       syncId,
       groupId: request.groupId,
       ...outcome,
       added: outcome.added.map(memberIdentity),
       removed: outcome.removed.map(memberIdentity),
-      latencyMs: Math.round(deps.clock.monotonic() - started),
+      latencyMs: elapsedMs(),
       upstreamRequests: ctx.stats.upstreamRequests,
     };
-  } catch (error) {
-    if (isOperational(error)) error.syncId = syncId;
+  } catch (caught) {
+    const failure = describeFailure(caught);
+    const latencyMs = elapsedMs();
+    const entry: AuditEntry = {
+      ...baseEntry(deps, request, syncId, trace),
+      status: failure.status,
+      added: [],
+      removed: [],
+      memberCount: request.desired.members.length,
+      etagAfter: null,
+      latencyMs,
+      upstreamRequests: ctx.stats.upstreamRequests,
+      errors: failure.errors,
+    };
+    const failed: DomainEvent = {
+      id: deps.newEventId(),
+      type: 'group.sync.failed',
+      timestamp: entry.createdAt,
+      data: { syncId, groupId: request.groupId, error: failure.status, message: failure.message, ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}) },
+    };
+    if (caught instanceof SyncError) caught.syncId = syncId;
+    await record(deps, entry, request.dryRun ? [] : [failed], syncId);
+    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [] });
+    throw caught;
+  }
+
+  const entry: AuditEntry = {
+    ...baseEntry(deps, request, syncId, trace),
+    status: result.status,
+    added: result.added,
+    removed: result.removed,
+    memberCount: result.memberCount,
+    etagAfter: result.etag,
+    latencyMs: result.latencyMs,
+    upstreamRequests: result.upstreamRequests,
+    errors: [],
+  };
+  const completed: DomainEvent = {
+    id: deps.newEventId(),
+    type: 'group.sync.completed',
+    timestamp: entry.createdAt,
+    data: {
+      syncId,
+      groupId: result.groupId,
+      status: result.status,
+      added: result.added,
+      removed: result.removed,
+      memberCount: result.memberCount,
+      consistencyRate: result.consistencyRate,
+      latencyMs: result.latencyMs,
+    },
+  };
+  await record(deps, entry, result.status === 'dry_run' ? [] : [completed], syncId);
+  deps.metrics.observeSync({ status: result.status, durationSeconds: result.latencyMs / 1000, consistencyRate: result.status === 'applied' ? result.consistencyRate : null, validationCodes: [] });
+  return result;
+}
+
+function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, trace: Trace) {
+  const payload = trace.write ? groupResourceForWrite(trace.write) : { displayName: request.desired.displayName, members: request.desired.members };
+  return {
+    syncId,
+    requestId: request.requestId,
+    actor: request.actor,
+    groupId: request.groupId,
+    payloadSha256: sha256Hex(canonicalJson(payload)),
+    etagBefore: trace.etagBefore,
+    createdAt: new Date(deps.clock.now()).toISOString(),
+  };
+}
+
+/** Writes the audit record (and its events); a sync that cannot be recorded is not reported as done. */
+async function record(deps: SyncGroupDeps, entry: AuditEntry, events: readonly DomainEvent[], syncId: string): Promise<void> {
+  try {
+    await deps.audit.append(entry, events);
+  } catch (cause) {
+    const error = new AuditUnavailableError('the sync could not be recorded in the audit trail; it may have been applied upstream: retry the request', { cause });
+    error.syncId = syncId;
     throw error;
   }
 }
 
+function describeFailure(error: unknown): { status: SyncOutcomeStatus; message: string; errors: AuditError[] } {
+  if (error instanceof ValidationFailedError) return { status: 'validation_failed', message: error.message, errors: toAuditErrors(error.errors) };
+  if (error instanceof PreconditionFailedError) return { status: 'conflict', message: error.message, errors: [{ code: 'conflict', message: error.message }] };
+  if (error instanceof SyncError) {
+    const status = (OUTCOME_CODES as readonly string[]).includes(error.code) ? (error.code as SyncOutcomeStatus) : 'upstream_error';
+    return { status, message: error.message, errors: [{ code: error.code, message: error.message }] };
+  }
+  return { status: 'internal_error', message: 'internal error', errors: [{ code: 'internal_error', message: 'internal error' }] };
+}
+
+const OUTCOME_CODES = ['conflict', 'group_not_found', 'upstream_error', 'upstream_unavailable', 'upstream_timeout', 'interrupted'] as const;
+
 type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests'>;
 
-async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: RequestContext): Promise<Outcome> {
+async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: RequestContext, trace: Trace): Promise<Outcome> {
   const { directory } = deps;
   const desired = request.desired.members;
   for (let attempt = 0; attempt <= deps.maxConflictRetries; attempt++) {
     const snapshot = await readGroup(directory, request.groupId, ctx);
     const current = snapshot.group;
+    trace.etagBefore = snapshot.etag;
     const plan = planMembership(current.members, desired);
+    const displayName = request.desired.displayName ?? current.displayName;
+    const write = buildWrite(current, displayName, desired);
+    trace.write = write;
     await validate(deps, request.groupId, plan, ctx);
 
-    const displayName = request.desired.displayName ?? current.displayName;
     const summary = { added: plan.added, removed: plan.removed, memberCount: desired.length };
     if (isEmptyPlan(plan) && displayName === current.displayName) {
       return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(desired, current.members), etag: snapshot.etag };
@@ -105,7 +214,6 @@ async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: Request
     // read (meta.version or meta.lastModified), and rely on the per-group lock in here.
     if (snapshot.etag === null && !(await unchangedSince(directory, snapshot, ctx))) continue;
 
-    const write = buildWrite(current, displayName, desired);
     let written;
     try {
       written = await directory.replaceGroup(write, snapshot.etag, ctx);

@@ -3,7 +3,9 @@ import { ConflictError, GroupNotFoundError, UpstreamError, ValidationFailedError
 import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { MemberRef } from '../../src/core/membership.js';
 import { syncGroup, type SyncGroupDeps, type SyncRequest } from '../../src/core/sync-group.js';
+import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { FakeClock } from '../fakes/fake-clock.js';
+import { RecordingMetrics } from '../fakes/recording-metrics.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
@@ -11,17 +13,23 @@ const group = (value: string): MemberRef => ({ value, type: 'Group' });
 
 function setup(directory = new InMemoryDirectory()) {
   let n = 0;
+  let e = 0;
+  const audit = new MemoryAuditLog();
+  const metrics = new RecordingMetrics();
   const deps: SyncGroupDeps = {
     directory,
     clock: new FakeClock(),
     locks: new KeyedLock(),
+    audit,
+    metrics,
     newSyncId: () => `sync-${++n}`,
+    newEventId: () => `evt-${++e}`,
     maxDepth: 3,
     maxConflictRetries: 3,
   };
   const run = (members: MemberRef[], extra: Partial<SyncRequest> = {}) =>
     syncGroup(deps, { groupId: 't', desired: { members }, dryRun: false, actor: 'okta', requestId: 'r', ...extra });
-  return { deps, directory, run };
+  return { deps, directory, run, audit, metrics };
 }
 
 describe('syncGroup', () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
 import { buildApp, type AppPorts } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 
@@ -12,6 +13,7 @@ export interface TestApp {
   app: FastifyInstance;
   directory: InMemoryDirectory;
   clock: FakeClock;
+  audit: MemoryAuditLog;
 }
 
 /**
@@ -22,7 +24,8 @@ export async function buildTestApp(options: { env?: Record<string, string>; port
   const directory = options.directory ?? new InMemoryDirectory();
   const clock = new FakeClock();
   const config = loadConfig({ SYNC_API_TOKENS: `okta:${TOKENS.okta},entra:${TOKENS.entra}`, ...options.env });
-  const app = await buildApp({ config, ports: { directory, clock, ...options.ports } });
+  const audit = new MemoryAuditLog();
+  const app = await buildApp({ config, ports: { directory, clock, audit, ...options.ports } });
   onTestFinished(() => app.close());
-  return { app, directory, clock };
+  return { app, directory, clock, audit };
 }

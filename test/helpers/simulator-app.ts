@@ -4,6 +4,7 @@ import { createCxoneDirectory, type CxoneDirectory } from '../../src/adapters/sc
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { TOKENS } from './build-test-app.js';
 
@@ -12,6 +13,7 @@ export interface SimulatorApp {
   simulator: Simulator;
   directory: CxoneDirectory;
   clock: FakeClock;
+  audit: MemoryAuditLog;
   /** SCIM and OAuth requests the simulator has seen since the app was built (or since reset()). */
   requests(): number;
 }
@@ -26,12 +28,13 @@ export async function buildSimulatorApp(options: { simulator?: SimulatorOptions;
   const url = await simulator.listen({ port: 0 });
   const directory = createCxoneDirectory({ baseUrl: url, clientId: 'sync', clientSecret: 'sync-secret-value', clock, random: () => 0.5 });
   const config = loadConfig({ SYNC_API_TOKENS: `okta:${TOKENS.okta},entra:${TOKENS.entra}`, ...options.env });
-  const app = await buildApp({ config, ports: { directory, clock, readiness: [{ name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) }] } });
+  const audit = new MemoryAuditLog();
+  const app = await buildApp({ config, ports: { directory, clock, audit, readiness: [{ name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) }] } });
   onTestFinished(async () => {
     await app.close();
     await directory.close();
     await simulator.close();
   });
   simulator.stats.reset();
-  return { app, simulator, directory, clock, requests: () => simulator.stats.total };
+  return { app, simulator, directory, clock, audit, requests: () => simulator.stats.total };
 }

@@ -5,8 +5,9 @@
  */
 import type { GroupResource, MemberRef, MemberType } from '../../core/membership.js';
 import type { GroupNode, GroupWrite, UserSummary } from '../../core/ports.js';
+import { groupResourceForWrite } from '../../core/scim-group.js';
 
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export { GROUP_SCHEMA } from '../../core/scim-group.js';
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
 export class ShapeError extends Error {
@@ -128,20 +129,7 @@ export function parseListResponse(json: unknown): ListPage {
   return { resources, totalResults };
 }
 
-/**
- * The body of a full replace (RFC 7644 §3.5.1): the attributes carried over from the read,
- * then the ones we own. Serialised once: a large group is megabytes, and retries resend it.
- */
+/** The body of a full replace, serialised once: a large group is megabytes, and retries resend it. */
 export function serializeGroupWrite(write: GroupWrite): Buffer {
-  const extra: Json = {};
-  for (const [key, value] of Object.entries(write.extra)) {
-    if (!NOT_EXTRA.has(key) && key !== 'schemas') extra[key] = value;
-  }
-  const schemas = Array.isArray(write.extra.schemas) ? write.extra.schemas : [GROUP_SCHEMA];
-  const members = write.members.map((member) =>
-    member.display === undefined
-      ? { value: member.value, type: member.type }
-      : { value: member.value, type: member.type, display: member.display },
-  );
-  return Buffer.from(JSON.stringify({ schemas, ...extra, id: write.id, displayName: write.displayName, members }), 'utf8');
+  return Buffer.from(JSON.stringify(groupResourceForWrite(write)), 'utf8');
 }

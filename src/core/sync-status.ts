@@ -1,0 +1,2 @@
+/** The statuses of a sync that succeeded. */
+export type SyncStatus = 'applied' | 'unchanged' | 'dry_run';

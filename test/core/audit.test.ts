@@ -115,11 +115,14 @@ describe('audit trail of syncGroup', () => {
   });
 });
 
-describe('ChainVerifier', () => {
-  const entry = (n: number): AuditEntry => ({
+function entry(n: number): AuditEntry {
+  return {
     syncId: `s${n}`, requestId: 'r', actor: 'a', groupId: 'g', status: 'applied', added: [], removed: [], memberCount: n,
     payloadSha256: 'x', etagBefore: null, etagAfter: null, latencyMs: 1, upstreamRequests: 2, errors: [], createdAt: '2026-01-01T00:00:00.000Z',
-  });
+  };
+}
+
+describe('ChainVerifier', () => {
   const chain = () => {
     const records = [sealRecord(entry(1), GENESIS_HASH)];
     records.push(sealRecord(entry(2), records[0]?.hash as string));
@@ -157,7 +160,7 @@ describe('ChainVerifier', () => {
 
   it('when keys are built in another order, then the hash is the same', () => {
     const e = entry(1);
-    const reordered = Object.fromEntries(Object.entries(e).reverse()) as unknown as AuditEntry;
+    const reordered = Object.fromEntries(Object.entries(e).toReversed()) as unknown as AuditEntry;
     expect(chainHash(reordered, GENESIS_HASH)).toBe(chainHash(e, GENESIS_HASH));
   });
 });

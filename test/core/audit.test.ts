@@ -122,13 +122,14 @@ function entry(n: number): AuditEntry {
   };
 }
 
+function chain() {
+  const records = [sealRecord(entry(1), GENESIS_HASH)];
+  records.push(sealRecord(entry(2), records[0]?.hash as string));
+  records.push(sealRecord(entry(3), records[1]?.hash as string));
+  return records;
+}
+
 describe('ChainVerifier', () => {
-  const chain = () => {
-    const records = [sealRecord(entry(1), GENESIS_HASH)];
-    records.push(sealRecord(entry(2), records[0]?.hash as string));
-    records.push(sealRecord(entry(3), records[1]?.hash as string));
-    return records;
-  };
   const verify = (records: ReturnType<typeof chain>, head?: string) => {
     const verifier = new ChainVerifier();
     for (const r of records) if (!verifier.add(r)) break;

@@ -45,6 +45,9 @@ export interface BuildAppOptions {
 /** Conflict retries after the first attempt (API.md: "up to 3 times"). */
 export const MAX_CONFLICT_RETRIES = 3;
 
+/** User PATCHes in flight at once during the attribute sync that follows a write. */
+export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
+
 /** X-Request-Id values we accept as given; anything else gets a fresh id (no header injection). */
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -83,6 +86,7 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
     newEventId: () => `msg_${uuidv7()}`,
     maxDepth: config.maxGroupDepth,
     maxConflictRetries: MAX_CONFLICT_RETRIES,
+    attributes: { entitlementMap: config.entitlementMap, concurrency: ATTRIBUTE_SYNC_CONCURRENCY },
   };
   app.decorate('syncGroup', async (request: SyncRequest) => {
     const log = app.log.child({ requestId: request.requestId });

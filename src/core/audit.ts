@@ -5,6 +5,7 @@
  * record breaks every link after it (GET /audit/verify).
  */
 import { createHash } from 'node:crypto';
+import type { AttributeSyncReport } from './attribute-sync.js';
 import { canonicalJson } from './canonical-json.js';
 import type { MemberError } from './errors.js';
 import type { MemberRef } from './membership.js';
@@ -44,6 +45,8 @@ export interface AuditEntry {
   readonly latencyMs: number;
   readonly upstreamRequests: number;
   readonly errors: readonly AuditError[];
+  /** What the attribute sync after an applied write did per user; null when it did not run. */
+  readonly attributes: AttributeSyncReport | null;
   /** ISO 8601. */
   readonly createdAt: string;
 }

@@ -26,6 +26,25 @@ export interface GroupNode {
   readonly groupMemberIds: readonly string[];
 }
 
+/** A user's attributes that the attribute sync reads back after a membership write. */
+export interface UserAttributes {
+  readonly id: string;
+  readonly active: boolean;
+  /** Ids of the groups the provider says the user is in (RFC 7643 §4.1.2); undefined when it sends no `groups`. */
+  readonly groups?: readonly string[];
+  /** The values of the user's `entitlements`. */
+  readonly entitlements: readonly string[];
+  /** meta.version, for If-Match on a PATCH. */
+  readonly version?: string;
+}
+
+/** One RFC 7644 §3.5.2 PatchOp operation. */
+export interface PatchOperation {
+  readonly op: 'add' | 'remove' | 'replace';
+  readonly path: string;
+  readonly value?: unknown;
+}
+
 /** What a full replace (PUT, RFC 7644 §3.5.1) sends. */
 export interface GroupWrite {
   readonly id: string;
@@ -64,6 +83,12 @@ export interface ScimDirectory {
 
   /** For each id, the ids of the groups that hold it as a direct member. Every id is a key. */
   findParentGroups(ids: readonly string[], ctx: RequestContext): Promise<Map<string, string[]>>;
+
+  /** The users among `ids` that exist, with groups and entitlements. Batched like findUsers. */
+  readUsers(ids: readonly string[], ctx: RequestContext): Promise<Map<string, UserAttributes>>;
+
+  /** PATCH /Users/{id} (RFC 7644 §3.5.2), with If-Match when ifMatch is not null. */
+  patchUser(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<void>;
 }
 
 /** Time, injectable so that tests never sleep on the wall clock. */

@@ -6,6 +6,7 @@
  * the upstream now holds. A lost race (412/428) re-reads, re-plans and re-validates, up to
  * `maxConflictRetries` times. Syncs of one group never interleave within this process.
  */
+import { syncUserAttributes, type AttributeSyncDeps, type AttributeSyncReport } from './attribute-sync.js';
 import { sha256Hex, toAuditErrors, type AuditEntry, type AuditError, type DomainEvent, type SyncOutcomeStatus } from './audit.js';
 import { canonicalJson } from './canonical-json.js';
 import {
@@ -68,6 +69,8 @@ export interface SyncGroupDeps {
   readonly newEventId: () => string;
   readonly maxDepth: number;
   readonly maxConflictRetries: number;
+  /** How the affected users' attributes follow an applied write. */
+  readonly attributes: Omit<AttributeSyncDeps, 'directory' | 'maxConflictRetries'>;
 }
 
 /** What the attempt learned on its way, for the audit record whatever the outcome. */
@@ -108,6 +111,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       latencyMs,
       upstreamRequests: ctx.stats.upstreamRequests,
       errors: failure.errors,
+      attributes: null,
     };
     const failed: DomainEvent = {
       id: deps.newEventId(),
@@ -121,6 +125,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     throw caught;
   }
 
+  const attributes = result.status === 'applied' ? await followAttributes(deps, request, result, trace) : null;
   const entry: AuditEntry = {
     ...baseEntry(deps, request, syncId, trace),
     status: result.status,
@@ -131,6 +136,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     latencyMs: result.latencyMs,
     upstreamRequests: result.upstreamRequests,
     errors: [],
+    attributes,
   };
   const completed: DomainEvent = {
     id: deps.newEventId(),
@@ -147,9 +153,30 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       latencyMs: result.latencyMs,
     },
   };
-  await record(deps, entry, result.status === 'dry_run' ? [] : [completed], syncId);
+  const events = result.status === 'dry_run' ? [] : [completed];
+  if (attributes) {
+    events.push({
+      id: deps.newEventId(),
+      type: 'user.attributes.synced',
+      timestamp: entry.createdAt,
+      data: { syncId, groupId: result.groupId, users: attributes.users, groupsInconsistent: attributes.groupsInconsistent, entitlementsUpdated: attributes.entitlementsUpdated, failed: attributes.failed },
+    });
+  }
+  await record(deps, entry, events, syncId);
   deps.metrics.observeSync({ status: result.status, durationSeconds: result.latencyMs / 1000, consistencyRate: result.status === 'applied' ? result.consistencyRate : null, validationCodes: [] });
   return result;
+}
+
+/** The attribute sync after an applied write: never fails the sync, reports per user. */
+async function followAttributes(deps: SyncGroupDeps, request: SyncRequest, result: SyncResult, trace: Trace): Promise<AttributeSyncReport | null> {
+  const users = (members: readonly MemberRef[]) => members.filter((m) => m.type === 'User').map((m) => m.value);
+  const addedUserIds = users(result.added);
+  const removedUserIds = users(result.removed);
+  if (addedUserIds.length === 0 && removedUserIds.length === 0) return null;
+  return syncUserAttributes(
+    { ...deps.attributes, directory: deps.directory, maxConflictRetries: deps.maxConflictRetries },
+    { groupId: request.groupId, addedUserIds, removedUserIds, useIfMatch: trace.etagBefore !== null, signal: request.signal },
+  );
 }
 
 function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, trace: Trace) {

@@ -13,7 +13,7 @@ import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 
 interface World {
   directory: ScimDirectory;
-  user(id: string, active?: boolean): void;
+  user(id: string, active?: boolean, entitlements?: string[]): void;
   group(id: string, members?: MemberRef[]): void;
 }
 
@@ -22,7 +22,7 @@ const worlds: Record<string, () => Promise<World>> = {
     const directory = new InMemoryDirectory();
     return {
       directory,
-      user: (id, active = true) => void directory.addUser(id, active),
+      user: (id, active = true, entitlements = []) => void directory.addUser(id, active, entitlements),
       group: (id, members = []) => void directory.addGroup(id, members),
     };
   },
@@ -37,7 +37,8 @@ const worlds: Record<string, () => Promise<World>> = {
     });
     return {
       directory,
-      user: (id, active = true) => void simulator.store.createUser({ id, userName: `${id}@example.com`, active }),
+      user: (id, active = true, entitlements = []) =>
+        void simulator.store.createUser({ id, userName: `${id}@example.com`, active, entitlements: entitlements.map((value) => ({ value })) }),
       group: (id, members = []) => void simulator.store.putGroup({ id, displayName: `Group ${id}`, members }),
     };
   },
@@ -114,6 +115,25 @@ describe.each(Object.entries(worlds))('ScimDirectory contract: %s', (_name, crea
     expect(parents.get('a')?.toSorted()).toEqual(['b', 'c']);
     expect(parents.get('b')).toEqual(['c']);
     expect(parents.get('c')).toEqual([]);
+  });
+
+  it('when readUsers reads users back, then it returns groups, entitlements and a version', async () => {
+    const w = await create();
+    w.user('u1', true, ['cxone:agent']);
+    w.group('g', [user('u1')]);
+    const found = await w.directory.readUsers(['u1', 'ghost'], ctx());
+    expect([...found.keys()]).toEqual(['u1']);
+    expect(found.get('u1')).toMatchObject({ id: 'u1', active: true, groups: ['g'], entitlements: ['cxone:agent'], version: expect.stringMatching(/^W\/".+"$/) });
+  });
+
+  it('when patchUser adds and removes entitlements with the current version, then they change; a stale version is refused', async () => {
+    const w = await create();
+    w.user('u1', true, ['a', 'b']);
+    const before = (await w.directory.readUsers(['u1'], ctx())).get('u1');
+    await w.directory.patchUser('u1', [{ op: 'remove', path: 'entitlements[value eq "a"]' }, { op: 'add', path: 'entitlements', value: [{ value: 'c' }] }], before?.version ?? null, ctx());
+    const after = (await w.directory.readUsers(['u1'], ctx())).get('u1');
+    expect(after?.entitlements.toSorted()).toEqual(['b', 'c']);
+    await expect(w.directory.patchUser('u1', [{ op: 'add', path: 'entitlements', value: [{ value: 'd' }] }], before?.version ?? null, ctx())).rejects.toBeInstanceOf(PreconditionFailedError);
   });
 
   it('when calls are made, then ctx.stats counts upstream requests', async () => {

@@ -26,6 +26,7 @@ function setup(directory = new InMemoryDirectory()) {
     newEventId: () => `evt-${++e}`,
     maxDepth: 3,
     maxConflictRetries: 3,
+    attributes: { entitlementMap: {}, concurrency: 4 },
   };
   const run = (members: MemberRef[], extra: Partial<SyncRequest> = {}) =>
     syncGroup(deps, { groupId: 't', desired: { members }, dryRun: false, actor: 'okta', requestId: 'r', ...extra });
@@ -48,7 +49,8 @@ describe('syncGroup', () => {
       upstreamRequests: 3,
     });
     expect(directory.membersOf('t')).toEqual([user('b'), user('c')]);
-    expect(directory.calls).toEqual(['getGroup', 'findUsers', 'replaceGroup']);
+    // the write, then the attribute read-back of the two changed users (not counted in upstreamRequests)
+    expect(directory.calls).toEqual(['getGroup', 'findUsers', 'replaceGroup', 'readUsers']);
   });
 
   it('when the desired set equals the current one, then nothing is written and the status is unchanged', async () => {
@@ -137,7 +139,7 @@ describe('syncGroup', () => {
     const { run } = setup(dir);
     const result = await run([user('a')]);
     expect(result).toMatchObject({ status: 'applied', etag: null });
-    expect(dir.calls).toEqual(['getGroup', 'findUsers', 'getGroup', 'replaceGroup']);
+    expect(dir.calls).toEqual(['getGroup', 'findUsers', 'getGroup', 'replaceGroup', 'readUsers']);
   });
 
   it('when the provider sends no ETag and the version moved before the PUT, then it re-plans', async () => {

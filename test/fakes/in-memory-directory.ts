@@ -1,6 +1,6 @@
 import { PreconditionFailedError } from '../../src/core/errors.js';
 import type { GroupResource, MemberRef } from '../../src/core/membership.js';
-import type { GroupNode, GroupWrite, RequestContext, ScimDirectory, UserSummary, WriteResult } from '../../src/core/ports.js';
+import type { GroupNode, GroupWrite, PatchOperation, RequestContext, ScimDirectory, UserAttributes, UserSummary, WriteResult } from '../../src/core/ports.js';
 
 interface StoredGroup {
   id: string;
@@ -16,6 +16,12 @@ interface StoredGroup {
  */
 export class InMemoryDirectory implements ScimDirectory {
   readonly users = new Map<string, UserSummary>();
+  readonly entitlements = new Map<string, string[]>();
+  readonly userVersions = new Map<string, number>();
+  /** Whether users come back with a computed `groups` attribute (some providers send none). */
+  userGroups = true;
+  /** Runs before each patchUser is applied. */
+  beforePatchUser: ((userId: string) => void) | null = null;
   readonly groups = new Map<string, StoredGroup>();
   readonly calls: string[] = [];
   /** Whether reads return an ETag (some providers send none). */
@@ -25,8 +31,10 @@ export class InMemoryDirectory implements ScimDirectory {
 
   constructor(readonly batchSize = 50) {}
 
-  addUser(id: string, active = true): this {
+  addUser(id: string, active = true, entitlements: string[] = []): this {
     this.users.set(id, { id, active });
+    this.entitlements.set(id, [...entitlements]);
+    this.userVersions.set(id, 1);
     return this;
   }
 
@@ -110,10 +118,46 @@ export class InMemoryDirectory implements ScimDirectory {
       this.record('findParentGroups', ctx);
       found.set(
         id,
-        [...this.groups.values()].filter((g) => g.members.some((m) => m.type === 'Group' && m.value === id)).map((g) => g.id),
+        [...this.groups.values()].filter((g) => g.members.some((m) => m.value === id)).map((g) => g.id),
       );
     }
     return found;
+  }
+
+  async readUsers(ids: readonly string[], ctx: RequestContext) {
+    const found = new Map<string, UserAttributes>();
+    for (let i = 0; i < ids.length; i += this.batchSize) this.record('readUsers', ctx);
+    for (const id of ids) {
+      const user = this.users.get(id);
+      if (!user) continue;
+      const groups = [...this.groups.values()].filter((g) => g.members.some((m) => m.type === 'User' && m.value === id)).map((g) => g.id);
+      found.set(id, {
+        id,
+        active: user.active,
+        entitlements: [...(this.entitlements.get(id) ?? [])],
+        version: `W/"${this.userVersions.get(id) ?? 1}"`,
+        ...(this.userGroups && { groups }),
+      });
+    }
+    return found;
+  }
+
+  /** Supports what the attribute sync sends: add to `entitlements`, remove `entitlements[value eq "…"]`. */
+  async patchUser(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<void> {
+    this.record('patchUser', ctx);
+    this.beforePatchUser?.(id);
+    const version = this.userVersions.get(id);
+    if (version === undefined) throw new Error(`no user ${id}`);
+    if (ifMatch !== null && ifMatch !== `W/"${version}"`) throw new PreconditionFailedError('version mismatch', { status: 412 });
+    let values = [...(this.entitlements.get(id) ?? [])];
+    for (const operation of operations) {
+      const removal = /^entitlements\[value eq "(.*)"\]$/.exec(operation.path);
+      if (operation.op === 'remove' && removal) values = values.filter((v) => v !== JSON.parse(`"${removal[1]}"`));
+      else if (operation.op === 'add' && operation.path === 'entitlements') values.push(...(operation.value as { value: string }[]).map((e) => e.value));
+      else throw new Error(`unsupported operation ${JSON.stringify(operation)}`);
+    }
+    this.entitlements.set(id, values);
+    this.userVersions.set(id, version + 1);
   }
 
   private record(call: string, ctx: RequestContext): void {

@@ -20,7 +20,8 @@ describe('sync against the embedded CXone simulator', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'applied', added: members, removed: [], memberCount: 3, consistencyRate: 1, etag: 'W/"2"', upstreamRequests: 3 });
     expect(memberValues(s, groups.contactCenterAgents)).toEqual(members.map((m) => `User:${m.value}`).toSorted());
-    expect(s.simulator.stats.byRoute).toMatchObject({ 'GET Groups': 1, 'GET Users': 1, 'PUT Groups': 1 });
+    // GET Users twice: the existence check, then the attribute read-back after the write
+    expect(s.simulator.stats.byRoute).toMatchObject({ 'GET Groups': 1, 'GET Users': 2, 'PUT Groups': 1 });
   });
 
   it('when dryRun=true, then nothing is written upstream', async () => {
@@ -149,7 +150,7 @@ describe('sync against the embedded CXone simulator', () => {
     const members = [...big.userIds.map(user), user(users.aliceSmith)];
     const res = await post(s, big.id, { members });
     expect(res.json()).toMatchObject({ status: 'applied', added: [user(users.aliceSmith)], memberCount: 1001, upstreamRequests: 3 });
-    expect(s.requests()).toBe(4); // + the one token fetch
+    expect(s.requests()).toBe(5); // + the token fetch and the attribute read-back
   });
 
   it('when input is bad, then the simulator sees zero requests', async () => {
@@ -174,5 +175,44 @@ describe('sync against the embedded CXone simulator', () => {
     const s = await buildSimulatorApp();
     const res = await s.app.inject('/readyz');
     expect(res.json()).toEqual({ status: 'ready', checks: { upstream: 'ok' } });
+  });
+});
+
+describe('user attribute sync against the simulator', () => {
+  const MAP = JSON.stringify({ [groups.contactCenterAgents]: ['cxone:agent'], [groups.supportTier1]: ['cxone:agent', 'cxone:support'] });
+  const entitlementsOf = (s: SimulatorApp, id: string) =>
+    ((s.simulator.store.getUser(id)?.entitlements as { value: string }[] | undefined) ?? []).map((e) => e.value).toSorted();
+
+  it('when users join and leave a mapped group, then their entitlements end exactly as ENTITLEMENT_MAP says', async () => {
+    const s = await buildSimulatorApp({ env: { ENTITLEMENT_MAP: MAP } });
+    // Bob holds cxone:administrator (not managed); Carmen is in Support Tier 1 (cxone:agent via that group too)
+    const join = await post(s, groups.contactCenterAgents, { members: [user(users.aliceSmith), user(users.bobJohnson), user(users.carmenRodriguez)] });
+    expect(join.json().status).toBe('applied');
+    expect(entitlementsOf(s, users.aliceSmith)).toEqual(['cxone:agent']);
+    expect(entitlementsOf(s, users.bobJohnson)).toEqual(['cxone:administrator', 'cxone:agent']);
+    expect(entitlementsOf(s, users.carmenRodriguez)).toEqual(['cxone:agent', 'cxone:support']);
+
+    const leave = await post(s, groups.contactCenterAgents, { members: [user(users.aliceSmith)] });
+    expect(leave.json()).toMatchObject({ status: 'applied', removed: [user(users.bobJohnson), user(users.carmenRodriguez)] });
+    expect(entitlementsOf(s, users.bobJohnson)).toEqual(['cxone:administrator']);
+    expect(entitlementsOf(s, users.carmenRodriguez)).toEqual(['cxone:agent', 'cxone:support']);
+    expect(entitlementsOf(s, users.aliceSmith)).toEqual(['cxone:agent']);
+
+    const record = s.audit.records.at(-1);
+    expect(record?.attributes).toMatchObject({ checked: 2, groupsInconsistent: 0, failed: 0 });
+    expect(s.audit.events.filter((e) => e.type === 'user.attributes.synced')).toHaveLength(2);
+  });
+
+  it('when the provider answers the PATCH with an error, then the membership write stands and the failure is reported', async () => {
+    const s = await buildSimulatorApp({ env: { ENTITLEMENT_MAP: MAP } });
+    s.simulator.onRequest((req) => {
+      if (req.method === 'PATCH') return { status: 403, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '403', detail: 'entitlements are read-only' } };
+    });
+    const res = await post(s, groups.contactCenterAgents, { members: [user(users.aliceSmith)] });
+    expect(res.json().status).toBe('applied');
+    expect(memberValues(s, groups.contactCenterAgents)).toEqual([`User:${users.aliceSmith}`]);
+    expect(s.audit.records.at(-1)?.attributes?.users).toEqual([
+      expect.objectContaining({ userId: users.aliceSmith, entitlements: 'failed', error: expect.stringContaining('403') }),
+    ]);
   });
 });

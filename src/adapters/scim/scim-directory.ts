@@ -14,8 +14,8 @@ import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { GroupSnapshot } from '../../core/membership.js';
-import type { Clock, GroupNode, RequestContext, ScimDirectory, UserSummary } from '../../core/ports.js';
-import { chunk, mapBounded } from './concurrency.js';
+import type { Clock, GroupNode, RequestContext, ScimDirectory, UserAttributes, UserSummary } from '../../core/ports.js';
+import { chunk, mapBounded } from '../../core/concurrency.js';
 import { paginate } from './pagination.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 import { createScimHttp, type ScimRequest, type ScimResponse } from './scim-http.js';
@@ -28,6 +28,7 @@ import {
   parseListResponse,
   parseMembers,
   parseUser,
+  parseUserAttributes,
   serializeGroupWrite,
   ShapeError,
   type ListPage,
@@ -73,6 +74,8 @@ export interface ScimDirectoryAdapter extends ScimDirectory {
   /** Closes the dispatcher if the directory created it. */
   close(): Promise<void>;
 }
+
+const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 type FilterState = 'unknown' | 'works' | 'rejected' | 'ignored';
 type Listed = 'Users' | 'Groups';
@@ -324,6 +327,26 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
     findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
       return lookup('Users', ids, userBatchSize, 'id,active', parseUser, ctx);
+    },
+
+    readUsers(ids, ctx): Promise<Map<string, UserAttributes>> {
+      return lookup('Users', ids, userBatchSize, 'id,active,groups,entitlements,meta', parseUserAttributes, ctx);
+    },
+
+    /** RFC 7644 §3.5.2 PATCH; If-Match guards it like a group write (§3.14). */
+    async patchUser(id, operations, ifMatch, ctx) {
+      const body = Buffer.from(JSON.stringify({ schemas: [PATCH_OP_SCHEMA], Operations: operations }), 'utf8');
+      await http.send(
+        {
+          method: 'PATCH',
+          path: `/Users/${encodeURIComponent(id)}`,
+          route: '/Users/{id}',
+          resource: 'Users',
+          body,
+          ...(ifMatch !== null && { headers: { 'if-match': ifMatch } }),
+        },
+        ctx,
+      );
     },
 
     getGroups(ids, ctx): Promise<Map<string, GroupNode>> {

@@ -4,7 +4,7 @@
  * throws ShapeError, which the directory turns into an UpstreamError naming the call.
  */
 import type { GroupResource, MemberRef, MemberType } from '../../core/membership.js';
-import type { GroupNode, GroupWrite, UserSummary } from '../../core/ports.js';
+import type { GroupNode, GroupWrite, UserAttributes, UserSummary } from '../../core/ports.js';
 import { groupResourceForWrite } from '../../core/scim-group.js';
 
 export { GROUP_SCHEMA } from '../../core/scim-group.js';
@@ -105,6 +105,25 @@ export function parseUser(json: unknown): UserSummary {
   const id = requiredString(body, 'id', 'the user');
   const active = body.active !== false && body.active !== 'false';
   return { id, active };
+}
+
+/** A user with the attributes the attribute sync reads back (RFC 7643 §4.1.2 groups, entitlements). */
+export function parseUserAttributes(json: unknown): UserAttributes {
+  const body = asObject(json, 'the user');
+  const { id, active } = parseUser(body);
+  const valuesOf = (attribute: string): string[] | undefined => {
+    const list = body[attribute];
+    if (list === undefined || list === null) return undefined;
+    if (!Array.isArray(list)) throw new ShapeError(`the user's ${attribute} is not an array`);
+    return list.flatMap((item) => {
+      const value = typeof item === 'object' && item !== null ? (item as Json).value : undefined;
+      return typeof value === 'string' ? [value] : [];
+    });
+  };
+  const meta = body.meta;
+  const version = typeof meta === 'object' && meta !== null && typeof (meta as Json).version === 'string' ? ((meta as Json).version as string) : undefined;
+  const groups = valuesOf('groups');
+  return { id, active, entitlements: valuesOf('entitlements') ?? [], ...(groups && { groups }), ...(version && { version }) };
 }
 
 /** The `id` of a list item, or undefined when it has none. */

@@ -1,4 +1,4 @@
-/** Bounded fan-out for batched and per-id lookups, so one sync never floods the provider. */
+/** Bounded fan-out for batched and per-id work, so one sync never floods the provider. */
 
 /** Runs `task` over `items` with at most `limit` in flight; stops starting new ones after a failure. */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,0 +1,181 @@
+/**
+ * One client-side limiter for every upstream SCIM request of the process: a token bucket
+ * (requests per second) and a cap on requests in flight, so a burst of syncs stays under
+ * the tenant's limit instead of storming it.
+ *
+ * Why it adapts: the tenant's real limit is rarely known. On a 429 the limiter takes the
+ * rate it was running at as the ceiling it may not cross, drops to 90 % of it, pauses
+ * everyone for the Retry-After the upstream asked for, and then climbs back gradually
+ * (additive increase) towards just under that ceiling. After a quiet spell it probes a
+ * little higher, so a limit that was raised is found again. The result is a rate that
+ * sits close under the limit with rare 429s, rather than the saw-tooth of plain halving.
+ * All waiting goes through the injected Clock.
+ */
+import type { Clock } from '../../core/ports.js';
+
+export interface RateLimiterOptions {
+  /** Requests per second to start at and never exceed; Infinity for no token bucket. */
+  readonly requestsPerSecond: number;
+  /** Requests in flight at once. */
+  readonly maxConcurrency: number;
+  /** Tokens that may be spent at once after a quiet period. Default: 1 s worth, at least 1. */
+  readonly burst?: number;
+  /** The rate never drops below this. Default 1/s. */
+  readonly minRequestsPerSecond?: number;
+  /** How long without a 429 before the ceiling is probed higher. Default 30 s. */
+  readonly probeAfterMs?: number;
+  readonly clock: Clock;
+}
+
+export interface RateLimiterState {
+  readonly requestsPerSecond: number;
+  readonly ceiling: number;
+  readonly inFlight: number;
+  readonly waiting: number;
+  readonly pausedUntil: number;
+}
+
+export interface RateLimiter {
+  /** Waits for a slot and a token; call the returned function when the request is done. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+  /** The upstream answered 429 (or 503 with Retry-After): slow down. */
+  onThrottled(retryAfterMs: number | null): void;
+  /** The upstream answered without throttling. */
+  onSuccess(): void;
+  state(): RateLimiterState;
+}
+
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  const { clock } = options;
+  const configured = options.requestsPerSecond;
+  const bucketed = Number.isFinite(configured) && configured > 0;
+  const minRate = options.minRequestsPerSecond ?? 1;
+  const probeAfterMs = options.probeAfterMs ?? 30_000;
+  let rate = bucketed ? configured : Infinity;
+  let ceiling = rate;
+  const burst = () => Math.max(1, options.burst ?? Math.ceil(rate));
+  let tokens = bucketed ? burst() : Infinity;
+  let refilledAt = clock.monotonic();
+  let pausedUntil = 0;
+  let lastThrottleAt = -Infinity;
+  let lastIncreaseAt = clock.monotonic();
+  let inFlight = 0;
+  /** When the last requests started, to measure the rate that drew a 429 when no bucket is set. */
+  const recent: number[] = [];
+  const slotWaiters: Array<() => void> = [];
+  let waiting = 0;
+
+  const refill = () => {
+    const now = clock.monotonic();
+    if (Number.isFinite(rate)) tokens = Math.min(burst(), tokens + ((now - refilledAt) / 1000) * rate);
+    refilledAt = now;
+  };
+
+  const observedRate = () => {
+    const now = clock.monotonic();
+    while (recent.length > 0 && (recent[0] as number) < now - 1000) recent.shift();
+    return recent.length;
+  };
+
+  const takeSlot = async (signal?: AbortSignal) => {
+    if (inFlight < options.maxConcurrency) {
+      inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const index = slotWaiters.indexOf(grant);
+        if (index >= 0) slotWaiters.splice(index, 1);
+        reject(signal?.reason);
+      };
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      slotWaiters.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    inFlight++;
+  };
+
+  const releaseSlot = () => {
+    inFlight--;
+    slotWaiters.shift()?.();
+  };
+
+  return {
+    async acquire(signal) {
+      waiting++;
+      try {
+        await takeSlot(signal);
+        try {
+          for (;;) {
+            signal?.throwIfAborted();
+            const now = clock.monotonic();
+            if (now < pausedUntil) {
+              await clock.sleep(pausedUntil - now, signal);
+              continue;
+            }
+            if (!Number.isFinite(rate)) break;
+            refill();
+            if (tokens >= 1) {
+              tokens -= 1;
+              break;
+            }
+            await clock.sleep(Math.ceil(((1 - tokens) / rate) * 1000), signal);
+          }
+        } catch (error) {
+          releaseSlot();
+          throw error;
+        }
+      } finally {
+        waiting--;
+      }
+      recent.push(clock.monotonic());
+      if (recent.length > 10_000) recent.splice(0, recent.length - 10_000);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        releaseSlot();
+      };
+    },
+
+    onThrottled(retryAfterMs) {
+      const now = clock.monotonic();
+      refill();
+      // The rate that drew the 429 is the ceiling; several 429s from one burst count once.
+      if (now - lastThrottleAt > 1000 || !Number.isFinite(ceiling)) {
+        const observed = Number.isFinite(rate) ? rate : observedRate();
+        ceiling = Math.max(minRate, observed);
+        rate = Math.max(minRate, ceiling * 0.9);
+      }
+      lastThrottleAt = now;
+      lastIncreaseAt = now;
+      tokens = Math.min(tokens, 0);
+      pausedUntil = Math.max(pausedUntil, now + (retryAfterMs ?? 1000));
+    },
+
+    onSuccess() {
+      if (!Number.isFinite(rate)) return;
+      const now = clock.monotonic();
+      const elapsed = (now - lastIncreaseAt) / 1000;
+      if (elapsed < 1) return;
+      lastIncreaseAt = now;
+      // Until a 429 has taught us a ceiling, the configured rate stands.
+      if (lastThrottleAt === -Infinity) return;
+      // After a quiet spell, probe above the learned ceiling (never above the configured rate).
+      if (now - lastThrottleAt >= probeAfterMs) {
+        ceiling = Math.min(bucketed ? configured : Infinity, ceiling * 1.05);
+        lastThrottleAt = now - probeAfterMs / 2;
+      }
+      const target = Math.min(bucketed ? configured : Infinity, ceiling * 0.98);
+      refill();
+      rate = Math.min(target, rate + Math.max(0.5, ceiling * 0.02) * elapsed);
+    },
+
+    state() {
+      return { requestsPerSecond: rate, ceiling, inFlight, waiting, pausedUntil };
+    },
+  };
+}

@@ -4,21 +4,28 @@
  * with fakes or against the simulator and drive it with inject().
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
+import { isAuditTrail, type SubscriptionStore } from './adapters/storage/ports.js';
+import { createWebhookTargetPolicy, type WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
-import { SyncError } from './core/errors.js';
 import { KeyedLock } from './core/keyed-lock.js';
 import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
 import { syncGroup, type SyncRequest, type SyncResult } from './core/sync-group.js';
 import { auth } from './http/plugins/auth.js';
 import { errorHandler } from './http/plugins/error-handler.js';
 import { RequestLog } from './http/plugins/request-log.js';
+import { swagger } from './http/plugins/swagger.js';
 import { strictBodyValidation } from './http/plugins/validation.js';
+import { auditRoutes } from './http/routes/audit.js';
 import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
+import { metricsRoutes } from './http/routes/metrics.js';
+import { subscriptionRoutes } from './http/routes/subscriptions.js';
 import { syncRoutes } from './http/routes/sync.js';
 import { ErrorBody, MemberIdentity } from './http/schemas/common.js';
+import { withSyncLog } from './logger.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,10 +34,23 @@ declare module 'fastify' {
   }
 }
 
+/** The metrics the app feeds and serves (src/adapters/metrics: createPrometheusMetrics()). */
+export interface AppMetrics {
+  /** What the sync use case reports. */
+  readonly sync: SyncMetrics;
+  /** This app's own registry, served at GET /metrics. */
+  readonly registry: Registry;
+}
+
 export interface AppPorts {
   readonly directory: ScimDirectory;
+  /** Where syncs are recorded. When it also answers queries (AuditTrail), GET /syncs/{syncId}, /audit and /audit/verify are served. */
   readonly audit: AuditLog;
-  readonly metrics?: SyncMetrics;
+  /** Webhook subscriptions; the /subscriptions routes are served only when given. */
+  readonly subscriptions?: SubscriptionStore;
+  /** Which webhook URLs are accepted; default: the SSRF rules, relaxed by WEBHOOK_ALLOW_PRIVATE. */
+  readonly webhookPolicy?: WebhookTargetPolicy;
+  readonly metrics: AppMetrics;
   readonly clock?: Clock;
   /** What /readyz checks besides the process itself. */
   readonly readiness?: readonly ReadinessCheck[];
@@ -48,6 +68,9 @@ export const MAX_CONFLICT_RETRIES = 3;
 /** User PATCHes in flight at once during the attribute sync that follows a write. */
 export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
 
+/** Longest raw path parameter the router accepts (a 256-character id, percent-encoded, fits). */
+const MAX_PARAM_LENGTH = 4096;
+
 /** X-Request-Id values we accept as given; anything else gets a fresh id (no header injection). */
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -56,7 +79,20 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
     loggerInstance: logger,
     logController: new RequestLog(),
     requestIdHeader: false,
-    routerOptions: { maxParamLength: 1024 },
+    // Ids are checked by the route schemas; the router only stops absurd lengths, answering
+    // like every other bad request (its own default would be a 414 in another body format).
+    routerOptions: {
+      maxParamLength: MAX_PARAM_LENGTH,
+      onMaxParamLength: (_path, _req, res) => {
+        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+        res.end(JSON.stringify({ error: 'invalid_request', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }));
+      },
+    },
+    frameworkErrors: (error, _request, reply) => {
+      const badUrl = (error as { code?: string }).code === 'FST_ERR_BAD_URL';
+      const body = { error: 'invalid_request', message: badUrl ? 'the request URL is not valid (malformed percent-encoding)' : 'the request is not valid' };
+      (reply as FastifyReply).code(400).send(body);
+    },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
@@ -80,45 +116,28 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
     directory: ports.directory,
     clock,
     locks: new KeyedLock(),
-    audit: ports.audit,
-    metrics: ports.metrics ?? { observeSync: () => {} },
+    audit: withSyncLog(ports.audit, app.log),
+    metrics: ports.metrics.sync,
     newSyncId: () => uuidv7(),
     newEventId: () => `msg_${uuidv7()}`,
     maxDepth: config.maxGroupDepth,
     maxConflictRetries: MAX_CONFLICT_RETRIES,
+    writeMode: config.writeMode,
+    patchMaxOperations: config.patchMaxOperations,
     attributes: { entitlementMap: config.entitlementMap, concurrency: ATTRIBUTE_SYNC_CONCURRENCY },
   };
-  app.decorate('syncGroup', async (request: SyncRequest) => {
-    const log = app.log.child({ requestId: request.requestId });
-    try {
-      const result = await syncGroup(deps, request);
-      log.info(
-        {
-          syncId: result.syncId,
-          groupId: result.groupId,
-          actor: request.actor,
-          status: result.status,
-          added: result.added.length,
-          removed: result.removed.length,
-          memberCount: result.memberCount,
-          upstreamRequests: result.upstreamRequests,
-          latencyMs: result.latencyMs,
-        },
-        'sync finished',
-      );
-      return result;
-    } catch (error) {
-      log.info(
-        { syncId: error instanceof SyncError ? error.syncId : undefined, groupId: request.groupId, actor: request.actor, status: 'failed', code: error instanceof SyncError ? error.code : 'internal_error' },
-        'sync failed',
-      );
-      throw error;
-    }
-  });
+  app.decorate('syncGroup', (request: SyncRequest) => syncGroup(deps, request));
 
   await app.register(errorHandler);
   await app.register(auth, { tokens: config.syncApiTokens });
+  await app.register(swagger);
   await app.register(healthRoutes, { checks: ports.readiness ?? [] });
+  await app.register(metricsRoutes, { registry: ports.metrics.registry });
   await app.register(syncRoutes, { maxMembers: config.maxMembers });
+  if (isAuditTrail(ports.audit)) await app.register(auditRoutes, { trail: ports.audit });
+  if (ports.subscriptions) {
+    const policy = ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate });
+    await app.register(subscriptionRoutes, { store: ports.subscriptions, policy });
+  }
   return app;
 }

@@ -37,6 +37,7 @@ export const ConfigSchema = Type.Object({
     default: 'put',
     description: 'put: atomic full replace; patch: the diff as PatchOp; auto: patch for small changes when supported',
   }),
+  patchMaxOperations: Type.Integer({ env: 'PATCH_MAX_OPERATIONS', minimum: 1, maximum: 10_000, default: 100, description: 'Member changes per PATCH request (WRITE_MODE patch or auto)' }),
   syncApiTokens: Type.Array(ApiTokenSchema, { env: 'SYNC_API_TOKENS', kind: 'tokens', secret: true, default: [], description: 'Inbound bearer tokens as name:token pairs, comma separated; name is the audited actor' }),
   maxGroupDepth: Type.Integer({ env: 'MAX_GROUP_DEPTH', minimum: 1, maximum: 32, default: 3, description: 'Most groups allowed along one chain of nested groups' }),
   maxMembers: Type.Integer({ env: 'MAX_MEMBERS', minimum: 1, maximum: 1_000_000, default: 100_000, description: 'Largest membership accepted in one request' }),
@@ -58,6 +59,8 @@ export const ConfigSchema = Type.Object({
     description: 'JSON object: group id → entitlement values for attribute sync',
   }),
   upstreamTimeoutMs: Type.Integer({ env: 'UPSTREAM_TIMEOUT_MS', minimum: 100, maximum: 300_000, default: 10_000, description: 'Per-request timeout for upstream calls, in ms' }),
+  upstreamMaxRps: Type.Number({ env: 'UPSTREAM_MAX_RPS', minimum: 0, maximum: 10_000, default: 0, description: 'Upstream requests per second at most (0: adaptive only, learned from 429s)' }),
+  upstreamMaxConcurrency: Type.Integer({ env: 'UPSTREAM_MAX_CONCURRENCY', minimum: 1, maximum: 1024, default: 16, description: 'Upstream requests in flight at once, across all syncs' }),
   scimBatchSize: Type.Integer({ env: 'SCIM_BATCH_SIZE', minimum: 1, maximum: 200, default: 50, description: 'Ids per filtered lookup (`id eq "a" or …`)' }),
 });
 
@@ -126,6 +129,7 @@ function parseSetting(schema: SettingMeta, raw: string): unknown {
       }
   }
   if (schema.type === 'integer') return /^-?\d+$/.test(raw) ? Number(raw) : fail('must be an integer');
+  if (schema.type === 'number') return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : fail('must be a number');
   if (schema.type === 'boolean') {
     if (raw === 'true' || raw === '1') return true;
     if (raw === 'false' || raw === '0') return false;
@@ -174,9 +178,6 @@ function checkCombinations(config: Config): void {
   }
   if (config.webhookUrls.length > 0 && config.webhookSecret === undefined) {
     throw new ConfigError('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');
-  }
-  if (config.writeMode !== 'put') {
-    throw new ConfigError(`WRITE_MODE: "${config.writeMode}" is not available yet; use "put"`);
   }
 }
 

@@ -4,8 +4,12 @@
  * syncs against it, so a fresh clone does a real sync end to end.
  */
 import { randomBytes } from 'node:crypto';
+import { createPrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
 import { createCxoneDirectory, type CxoneDirectory } from './adapters/scim/index.js';
-import { MemoryAuditLog } from './adapters/storage/memory-audit-log.js';
+import { StorageError } from './adapters/storage/ports.js';
+import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-store.js';
+import { createOutboxDispatcher } from './adapters/webhooks/outbox-dispatcher.js';
+import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
 import { createLogger } from './logger.js';
@@ -27,6 +31,26 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
 
+  const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate });
+  for (const url of config.webhookUrls) {
+    const refused = webhookPolicy.refuseUrl(url);
+    if (refused) {
+      process.stderr.write(`cxone-scim-sync: configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused (${refused}); set WEBHOOK_ALLOW_PRIVATE=true to allow private targets\n`);
+      process.exit(78); // EX_CONFIG
+    }
+  }
+  let store: SqliteStore;
+  try {
+    store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+  } catch (error) {
+    if (error instanceof StorageError) {
+      process.stderr.write(`cxone-scim-sync: storage error: ${error.message}\n`);
+      process.exit(74); // EX_IOERR
+    }
+    throw error;
+  }
+  logger.info({ file: store.file }, 'storage open');
+
   let simulator: Simulator | undefined;
   let upstream: { baseUrl: string; clientId: string; clientSecret: string };
   if (config.cxoneBaseUrl === undefined) {
@@ -39,6 +63,7 @@ async function main(): Promise<void> {
     upstream = { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
   }
 
+  const metrics = createPrometheusMetrics();
   const directory: CxoneDirectory = createCxoneDirectory({
     ...upstream,
     tokenUrl: config.cxoneBaseUrl === undefined ? undefined : config.cxoneTokenUrl,
@@ -46,8 +71,10 @@ async function main(): Promise<void> {
     scope: config.cxoneScope,
     tokenAuth: config.cxoneTokenAuth,
     requestTimeoutMs: config.upstreamTimeoutMs,
+    rateLimit: { requestsPerSecond: config.upstreamMaxRps, maxConcurrency: config.upstreamMaxConcurrency },
     userBatchSize: config.scimBatchSize,
     groupBatchSize: config.scimBatchSize,
+    observer: metrics.upstream,
   });
 
   const syncApiTokens = config.syncApiTokens.length > 0 ? config.syncApiTokens : [DEMO_TOKEN];
@@ -55,10 +82,25 @@ async function main(): Promise<void> {
     config: { ...config, syncApiTokens },
     ports: {
       directory,
-      audit: new MemoryAuditLog(),
-      readiness: [{ name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) }],
+      audit: store,
+      subscriptions: store,
+      webhookPolicy,
+      metrics,
+      readiness: [
+        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) },
+        { name: 'storage', check: () => store.ping() },
+      ],
     },
     logger,
+  });
+  const dispatcher = createOutboxDispatcher({
+    outbox: store,
+    schedule: config.webhookRetrySchedule,
+    policy: webhookPolicy,
+    staticUrls: config.webhookUrls,
+    staticSecret: config.webhookSecret,
+    observer: metrics.webhooks,
+    log: logger.child({ component: 'webhooks' }),
   });
 
   let closing = false;
@@ -73,6 +115,8 @@ async function main(): Promise<void> {
     timer.unref();
     try {
       await app.close();
+      await dispatcher.stop();
+      store.close();
       await directory.close();
       await simulator?.close();
       process.exit(0);
@@ -85,6 +129,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   const address = await app.listen({ port: config.port, host: config.host });
+  dispatcher.start();
   logger.info({ address }, 'cxone-scim-sync listening');
   if (simulator && config.syncApiTokens.length === 0) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
 }

@@ -70,6 +70,7 @@ describe('loadConfig', () => {
     [{ ENTITLEMENT_MAP: '{"g":"agent"}' }, /^ENTITLEMENT_MAP: must be array \(at \/g\)/],
     [{ WEBHOOK_URLS: 'https://idp.example.com/hook' }, /^WEBHOOK_SECRET: required/],
     [{ WRITE_MODE: 'merge' }, /^WRITE_MODE: /],
+    [{ PATCH_MAX_OPERATIONS: '0' }, /^PATCH_MAX_OPERATIONS: must be >= 1/],
   ])('when %o, then the start stops with one line naming the variable', (env, message) => {
     const text = failure(env as Record<string, string>);
     expect(text).toMatch(message);

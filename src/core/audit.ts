@@ -10,6 +10,7 @@ import { canonicalJson } from './canonical-json.js';
 import type { MemberError } from './errors.js';
 import type { MemberRef } from './membership.js';
 import type { SyncStatus } from './sync-status.js';
+import type { WriteMode } from './write-mode.js';
 
 /** How a sync attempt ended: a success status, or the code of the error it answered with. */
 export type SyncOutcomeStatus =
@@ -42,6 +43,8 @@ export interface AuditEntry {
   readonly payloadSha256: string;
   readonly etagBefore: string | null;
   readonly etagAfter: string | null;
+  /** put or patch; null when nothing was written. */
+  readonly writeMode: WriteMode | null;
   readonly latencyMs: number;
   readonly upstreamRequests: number;
   readonly errors: readonly AuditError[];

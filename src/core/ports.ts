@@ -54,6 +54,13 @@ export interface GroupWrite {
   readonly extra: Readonly<Record<string, unknown>>;
 }
 
+/** What the provider says it supports (RFC 7643 §5 ServiceProviderConfig). */
+export interface ProviderCapabilities {
+  readonly patch: boolean;
+  readonly etag: boolean;
+  readonly filter: boolean;
+}
+
 export interface WriteResult {
   /** The resource the provider returned, or null when it returned no body. */
   readonly group: GroupResource | null;
@@ -74,6 +81,15 @@ export interface ScimDirectory {
 
   /** PUT /Groups/{id} with If-Match when ifMatch is not null. */
   replaceGroup(group: GroupWrite, ifMatch: string | null, ctx: RequestContext): Promise<WriteResult>;
+
+  /**
+   * PATCH /Groups/{id} (RFC 7644 §3.5.2) with If-Match when ifMatch is not null. The
+   * answer's ETag (or the returned resource's meta.version) guards the next PATCH.
+   */
+  patchGroup(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<WriteResult>;
+
+  /** GET /ServiceProviderConfig, read once and remembered; all false when the provider has none. */
+  capabilities(ctx: RequestContext): Promise<ProviderCapabilities>;
 
   /** The users among `ids` that exist, keyed by id. Batched; never one request per id when filters work. */
   findUsers(ids: readonly string[], ctx: RequestContext): Promise<Map<string, UserSummary>>;

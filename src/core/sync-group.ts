@@ -29,7 +29,8 @@ import {
 } from './membership.js';
 import { loadNesting } from './nesting.js';
 import { consistencyRate, isEmptyPlan, planMembership } from './plan.js';
-import type { AuditLog, Clock, GroupWrite, RequestContext, ScimDirectory, SyncMetrics, UserSummary } from './ports.js';
+import type { AuditLog, Clock, GroupWrite, PatchOperation, RequestContext, ScimDirectory, SyncMetrics, UserSummary, WriteResult } from './ports.js';
+import { chooseWriteMode, patchRequests, type WriteMode, type WriteModeSetting } from './write-mode.js';
 import { groupResourceForWrite } from './scim-group.js';
 import type { SyncStatus } from './sync-status.js';
 import { validatePlan } from './validate.js';
@@ -54,6 +55,8 @@ export interface SyncResult {
   readonly memberCount: number;
   readonly consistencyRate: number;
   readonly etag: string | null;
+  /** How the membership was written; null when nothing was written. */
+  readonly writeMode: WriteMode | null;
   readonly latencyMs: number;
   readonly upstreamRequests: number;
 }
@@ -69,6 +72,9 @@ export interface SyncGroupDeps {
   readonly newEventId: () => string;
   readonly maxDepth: number;
   readonly maxConflictRetries: number;
+  readonly writeMode: WriteModeSetting;
+  /** Member changes per PATCH request (WRITE_MODE patch or auto). */
+  readonly patchMaxOperations: number;
   /** How the affected users' attributes follow an applied write. */
   readonly attributes: Omit<AttributeSyncDeps, 'directory' | 'maxConflictRetries'>;
 }
@@ -108,6 +114,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       removed: [],
       memberCount: request.desired.members.length,
       etagAfter: null,
+      writeMode: null,
       latencyMs,
       upstreamRequests: ctx.stats.upstreamRequests,
       errors: failure.errors,
@@ -133,6 +140,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     removed: result.removed,
     memberCount: result.memberCount,
     etagAfter: result.etag,
+    writeMode: result.writeMode,
     latencyMs: result.latencyMs,
     upstreamRequests: result.upstreamRequests,
     errors: [],
@@ -167,11 +175,12 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
   return result;
 }
 
+const userIds = (members: readonly MemberRef[]) => members.filter((m) => m.type === 'User').map((m) => m.value);
+
 /** The attribute sync after an applied write: never fails the sync, reports per user. */
 async function followAttributes(deps: SyncGroupDeps, request: SyncRequest, result: SyncResult, trace: Trace): Promise<AttributeSyncReport | null> {
-  const users = (members: readonly MemberRef[]) => members.filter((m) => m.type === 'User').map((m) => m.value);
-  const addedUserIds = users(result.added);
-  const removedUserIds = users(result.removed);
+  const addedUserIds = userIds(result.added);
+  const removedUserIds = userIds(result.removed);
   if (addedUserIds.length === 0 && removedUserIds.length === 0) return null;
   return syncUserAttributes(
     { ...deps.attributes, directory: deps.directory, maxConflictRetries: deps.maxConflictRetries },
@@ -232,27 +241,45 @@ async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: Request
 
     const summary = { added: plan.added, removed: plan.removed, memberCount: desired.length };
     if (isEmptyPlan(plan) && displayName === current.displayName) {
-      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(desired, current.members), etag: snapshot.etag };
+      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(desired, current.members), etag: snapshot.etag, writeMode: null };
     }
     if (request.dryRun) {
-      return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(desired, current.members), etag: snapshot.etag };
+      return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(desired, current.members), etag: snapshot.etag, writeMode: null };
     }
     // Without an ETag nothing guards the write upstream: check that nobody wrote since our
     // read (meta.version or meta.lastModified), and rely on the per-group lock in here.
     if (snapshot.etag === null && !(await unchangedSince(directory, snapshot, ctx))) continue;
 
-    let written;
+    const capabilities = deps.writeMode === 'auto' ? await directory.capabilities(ctx) : null;
+    const mode = chooseWriteMode(deps.writeMode, plan, Math.max(current.members.length, desired.length), deps.patchMaxOperations, capabilities);
+    let written: WriteResult;
     try {
-      written = await directory.replaceGroup(write, snapshot.etag, ctx);
+      written =
+        mode === 'put'
+          ? await directory.replaceGroup(write, snapshot.etag, ctx)
+          : await applyPatches(directory, current.id, patchRequests(plan, displayName === current.displayName ? undefined : displayName, deps.patchMaxOperations), snapshot.etag, ctx);
     } catch (error) {
+      // A lost race, also midway through a PATCH sequence: the re-read picks up what
+      // landed, and the re-plan sends only what is still missing.
       if (error instanceof PreconditionFailedError) continue;
       throw error;
     }
     const actual = written.group ?? (await readGroup(directory, request.groupId, ctx)).group;
     const etag = written.etag ?? (snapshot.etag === null ? null : (actual.meta?.version ?? null));
-    return { status: 'applied', ...summary, consistencyRate: consistencyRate(desired, actual.members), etag };
+    return { status: 'applied', ...summary, consistencyRate: consistencyRate(desired, actual.members), etag, writeMode: mode };
   }
   throw new ConflictError(deps.maxConflictRetries + 1);
+}
+
+/** Sends the PATCH requests in order, each guarded by the version the previous answer returned. */
+async function applyPatches(directory: ScimDirectory, groupId: string, requests: readonly PatchOperation[][], ifMatch: string | null, ctx: RequestContext): Promise<WriteResult> {
+  let guard = ifMatch;
+  let last: WriteResult = { group: null, etag: null };
+  for (const operations of requests) {
+    last = await directory.patchGroup(groupId, operations, guard, ctx);
+    if (guard !== null) guard = last.etag ?? last.group?.meta?.version ?? null;
+  }
+  return last;
 }
 
 async function readGroup(directory: ScimDirectory, groupId: string, ctx: RequestContext): Promise<GroupSnapshot> {

@@ -111,7 +111,7 @@ describe('syncGroup with attribute sync', () => {
     let n = 0;
     return {
       audit,
-      deps: { directory, clock: new FakeClock(), locks: new KeyedLock(), audit, metrics: new RecordingMetrics(), newSyncId: () => `s${++n}`, newEventId: () => `e${++n}`, maxDepth: 3, maxConflictRetries: 3, attributes: { entitlementMap: MAP, concurrency: 4 } },
+      deps: { directory, clock: new FakeClock(), locks: new KeyedLock(), audit, metrics: new RecordingMetrics(), newSyncId: () => `s${++n}`, newEventId: () => `e${++n}`, maxDepth: 3, maxConflictRetries: 3, writeMode: 'put' as const, patchMaxOperations: 100, attributes: { entitlementMap: MAP, concurrency: 4 } },
     };
   }
 

@@ -18,7 +18,7 @@ function setup() {
   const audit = new MemoryAuditLog();
   const metrics = new RecordingMetrics();
   let n = 0;
-  const deps = { directory, clock: new FakeClock(), locks: new KeyedLock(), audit, metrics, newSyncId: () => `s${++n}`, newEventId: () => `e${n}`, maxDepth: 3, maxConflictRetries: 3, attributes: { entitlementMap: {}, concurrency: 4 } };
+  const deps = { directory, clock: new FakeClock(), locks: new KeyedLock(), audit, metrics, newSyncId: () => `s${++n}`, newEventId: () => `e${n}`, maxDepth: 3, maxConflictRetries: 3, writeMode: 'put' as const, patchMaxOperations: 100, attributes: { entitlementMap: {}, concurrency: 4 } };
   const run = (members: MemberRef[], extra: Partial<SyncRequest> = {}) =>
     syncGroup(deps, { groupId: 't', desired: { members }, dryRun: false, actor: 'okta', requestId: 'req-1', ...extra });
   return { directory, audit, metrics, run };
@@ -119,7 +119,7 @@ describe('audit trail of syncGroup', () => {
 function entry(n: number): AuditEntry {
   return {
     syncId: `s${n}`, requestId: 'r', actor: 'a', groupId: 'g', status: 'applied', added: [], removed: [], memberCount: n,
-    payloadSha256: 'x', etagBefore: null, etagAfter: null, latencyMs: 1, upstreamRequests: 2, errors: [], attributes: null, createdAt: '2026-01-01T00:00:00.000Z',
+    payloadSha256: 'x', etagBefore: null, etagAfter: null, writeMode: 'put', latencyMs: 1, upstreamRequests: 2, errors: [], attributes: null, createdAt: '2026-01-01T00:00:00.000Z',
   };
 }
 

@@ -26,6 +26,8 @@ function setup(directory = new InMemoryDirectory()) {
     newEventId: () => `evt-${++e}`,
     maxDepth: 3,
     maxConflictRetries: 3,
+    writeMode: 'put',
+    patchMaxOperations: 100,
     attributes: { entitlementMap: {}, concurrency: 4 },
   };
   const run = (members: MemberRef[], extra: Partial<SyncRequest> = {}) =>

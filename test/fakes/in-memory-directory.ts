@@ -20,6 +20,10 @@ export class InMemoryDirectory implements ScimDirectory {
   readonly userVersions = new Map<string, number>();
   /** Whether users come back with a computed `groups` attribute (some providers send none). */
   userGroups = true;
+  /** What /ServiceProviderConfig says about PATCH. */
+  patchSupported = true;
+  /** Runs before each patchGroup is applied. */
+  beforePatchGroup: ((groupId: string) => void) | null = null;
   /** Runs before each patchUser is applied. */
   beforePatchUser: ((userId: string) => void) | null = null;
   readonly groups = new Map<string, StoredGroup>();
@@ -84,6 +88,32 @@ export class InMemoryDirectory implements ScimDirectory {
     group.extra = { ...write.extra };
     group.version++;
     return { group: this.toResource(group), etag: this.etags ? `W/"${group.version}"` : null };
+  }
+
+  /** Supports what the PATCH write mode sends: add members, remove members[value eq "…"], replace displayName. */
+  async patchGroup(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<WriteResult> {
+    this.record('patchGroup', ctx);
+    this.beforePatchGroup?.(id);
+    const group = this.mustGroup(id);
+    if (ifMatch !== null && ifMatch !== `W/"${group.version}"`) throw new PreconditionFailedError('version mismatch', { status: 412 });
+    for (const operation of operations) {
+      const removal = /^members\[value eq (".*")\]$/.exec(operation.path);
+      if (operation.op === 'remove' && removal) {
+        const value = JSON.parse(removal[1] as string) as string;
+        group.members = group.members.filter((m) => m.value !== value);
+      } else if (operation.op === 'add' && operation.path === 'members') {
+        group.members.push(...(operation.value as MemberRef[]).map((m) => ({ ...m })));
+      } else if (operation.op === 'replace' && operation.path === 'displayName') {
+        group.displayName = operation.value as string;
+      } else throw new Error(`unsupported operation ${JSON.stringify(operation)}`);
+    }
+    group.version++;
+    return { group: this.toResource(group), etag: this.etags ? `W/"${group.version}"` : null };
+  }
+
+  async capabilities(ctx: RequestContext) {
+    this.record('capabilities', ctx);
+    return { patch: this.patchSupported, etag: this.etags, filter: true };
   }
 
   async findUsers(ids: readonly string[], ctx: RequestContext) {

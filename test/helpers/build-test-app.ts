@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
 import { buildApp, type AppPorts } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
@@ -14,18 +15,20 @@ export interface TestApp {
   directory: InMemoryDirectory;
   clock: FakeClock;
   audit: MemoryAuditLog;
+  metrics: PrometheusMetrics;
 }
 
 /**
  * An app on in-memory ports (or the ports given), closed when the test finishes.
  * `env` overrides configuration exactly as environment variables would.
  */
-export async function buildTestApp(options: { env?: Record<string, string>; ports?: Partial<AppPorts>; directory?: InMemoryDirectory } = {}): Promise<TestApp> {
+export async function buildTestApp(options: { env?: Record<string, string>; ports?: Partial<AppPorts>; directory?: InMemoryDirectory; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
   const directory = options.directory ?? new InMemoryDirectory();
   const clock = new FakeClock();
   const config = loadConfig({ SYNC_API_TOKENS: `okta:${TOKENS.okta},entra:${TOKENS.entra}`, ...options.env });
   const audit = new MemoryAuditLog();
-  const app = await buildApp({ config, ports: { directory, clock, audit, ...options.ports } });
+  const metrics = createPrometheusMetrics();
+  const app = await buildApp({ config, ports: { directory, clock, audit, metrics, ...options.ports }, logger: options.logger });
   onTestFinished(() => app.close());
-  return { app, directory, clock, audit };
+  return { app, directory, clock, audit, metrics };
 }

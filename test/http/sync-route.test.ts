@@ -36,6 +36,7 @@ describe('POST /groups/{groupId}/sync', () => {
       memberCount: 1,
       consistencyRate: 1,
       etag: 'W/"2"',
+      writeMode: 'put',
       latencyMs: expect.any(Number),
       upstreamRequests: 3,
     });
@@ -282,5 +283,18 @@ describe('GET /readyz', () => {
     healthy = true;
     const up = await app.inject('/readyz');
     expect(up.json()).toEqual({ status: 'ready', checks: { upstream: 'ok' } });
+  });
+});
+
+describe('malformed URLs', () => {
+  it('when the path holds broken percent-encoding or an absurdly long id, then 400 invalid_request in the API.md body, without echoing the URL', async () => {
+    const { app, directory } = await buildTestApp({ directory: seeded() });
+    for (const url of ['/groups/%E0%A4%A/sync', `/groups/${'a'.repeat(5000)}/sync`]) {
+      const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...bearer() }, payload: '{"members":[]}' });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({ error: 'invalid_request', message: expect.any(String) });
+      expect(res.body).not.toContain('aaaa');
+    }
+    expect(directory.calls).toEqual([]);
   });
 });

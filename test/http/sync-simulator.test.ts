@@ -216,3 +216,54 @@ describe('user attribute sync against the simulator', () => {
     ]);
   });
 });
+
+describe('PATCH write mode against the simulator', () => {
+  async function bigGroup(s: SimulatorApp, userCount: number) {
+    const res = await fetch(`${s.simulator.url}/_simulator/groups`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ displayName: 'Big', userCount }) });
+    return (await res.json()) as { id: string; userIds: string[] };
+  }
+
+  it('when WRITE_MODE=patch, then only the difference is sent, in chunks of PATCH_MAX_OPERATIONS, and the answer says patch', async () => {
+    const s = await buildSimulatorApp({ env: { WRITE_MODE: 'patch', PATCH_MAX_OPERATIONS: '2' } });
+    const big = await bigGroup(s, 10);
+    s.simulator.stats.reset();
+    const desired = [...big.userIds.slice(3).map(user), user(users.aliceSmith)]; // 3 removed, 1 added
+    const res = await post(s, big.id, { members: desired });
+    expect(res.json()).toMatchObject({ status: 'applied', writeMode: 'patch', consistencyRate: 1, memberCount: 8 });
+    expect(s.simulator.stats.byRoute['PATCH Groups']).toBe(2);
+    expect(s.simulator.stats.byRoute['PUT Groups']).toBeUndefined();
+    expect(memberValues(s, big.id)).toEqual(desired.map((m) => `User:${m.value}`).toSorted());
+    expect(s.audit.records.at(-1)?.writeMode).toBe('patch');
+  });
+
+  it('when WRITE_MODE=auto and one member of 1,000 changes, then it patches; when most change, it puts', async () => {
+    const s = await buildSimulatorApp({ env: { WRITE_MODE: 'auto' } });
+    const big = await bigGroup(s, 1000);
+    const small = await post(s, big.id, { members: [...big.userIds.slice(1).map(user), user(users.aliceSmith)] });
+    expect(small.json()).toMatchObject({ status: 'applied', writeMode: 'patch', consistencyRate: 1 });
+    const large = await post(s, big.id, { members: [user(users.aliceSmith), user(users.davidKim)] });
+    expect(large.json()).toMatchObject({ status: 'applied', writeMode: 'put', consistencyRate: 1 });
+    expect(s.simulator.stats.byRoute['GET ServiceProviderConfig']).toBe(1);
+  });
+
+  it('when WRITE_MODE=auto and the provider has no PATCH, then it puts', async () => {
+    const s = await buildSimulatorApp({ env: { WRITE_MODE: 'auto' }, simulator: { capabilities: { patch: false } } });
+    const big = await bigGroup(s, 100);
+    const res = await post(s, big.id, { members: [...big.userIds.map(user), user(users.aliceSmith)] });
+    expect(res.json()).toMatchObject({ status: 'applied', writeMode: 'put' });
+  });
+
+  it('when a concurrent writer strikes during a PATCH sequence, then it converges on the desired set', async () => {
+    const s = await buildSimulatorApp({ env: { WRITE_MODE: 'patch', PATCH_MAX_OPERATIONS: '3' } });
+    const big = await bigGroup(s, 12);
+    let patches = 0;
+    s.simulator.onRequest((req) => {
+      if (req.method === 'PATCH' && ++patches === 2) s.simulator.store.addMembers(big.id, [{ value: users.lauraGarcia, type: 'User' }]);
+    });
+    const desired = big.userIds.slice(0, 2).map(user);
+    const res = await post(s, big.id, { members: desired });
+    expect(res.json()).toMatchObject({ status: 'applied', writeMode: 'patch', consistencyRate: 1 });
+    expect(memberValues(s, big.id)).toEqual(desired.map((m) => `User:${m.value}`).toSorted());
+    expect(s.simulator.stats.byStatus['412']).toBe(1);
+  });
+});

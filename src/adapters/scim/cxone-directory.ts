@@ -6,6 +6,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/ports.js';
 import type { RetryOptions } from './retry-policy.js';
+import { createRateLimiter } from './rate-limiter.js';
 import { createScimDirectory, type ScimDirectoryAdapter } from './scim-directory.js';
 import { createTokenSource, type TokenAuthMethod, type TokenSource } from './token-source.js';
 import type { UpstreamObserver } from './upstream-observer.js';
@@ -43,6 +44,11 @@ export interface CxoneDirectoryOptions {
   readonly pageSize?: number;
   readonly batchConcurrency?: number;
   readonly lookupConcurrency?: number;
+  /**
+   * Client-side pacing shared by every SCIM request: requests per second (0 or absent:
+   * none until the first 429 teaches one) and requests in flight. Default: adaptive, 16.
+   */
+  readonly rateLimit?: { readonly requestsPerSecond?: number; readonly maxConcurrency?: number };
 }
 
 export interface CxoneDirectory extends ScimDirectoryAdapter {
@@ -82,6 +88,11 @@ export function createCxoneDirectory(options: CxoneDirectoryOptions): CxoneDirec
     pageSize: options.pageSize,
     batchConcurrency: options.batchConcurrency,
     lookupConcurrency: options.lookupConcurrency,
+    limiter: createRateLimiter({
+      requestsPerSecond: options.rateLimit?.requestsPerSecond || Infinity,
+      maxConcurrency: options.rateLimit?.maxConcurrency ?? 16,
+      clock,
+    }),
   });
   return {
     ...directory,

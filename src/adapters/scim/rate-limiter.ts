@@ -6,12 +6,18 @@
  * Why it adapts: the tenant's real limit is rarely known. On a 429 the limiter takes the
  * rate it was running at as the ceiling it may not cross, drops to 90 % of it, pauses
  * everyone for the Retry-After the upstream asked for, and then climbs back gradually
- * (additive increase) towards just under that ceiling. After a quiet spell it probes a
+ * (additive increase) to 95 % of that ceiling. After a quiet spell it probes a
  * little higher, so a limit that was raised is found again. The result is a rate that
  * sits close under the limit with rare 429s, rather than the saw-tooth of plain halving.
  * All waiting goes through the injected Clock.
  */
 import type { Clock } from '../../core/ports.js';
+
+/** A 429 teaches a ceiling only when we were sending at least this many requests per second. */
+const LEARN_MIN_RATE = 5;
+
+/** After a 429 the rate climbs back to this share of the rate that drew it. */
+const HOLD_SHARE = 0.95;
 
 export interface RateLimiterOptions {
   /** Requests per second to start at and never exceed; Infinity for no token bucket. */
@@ -67,6 +73,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   const refill = () => {
     const now = clock.monotonic();
+    if (now <= refilledAt) return; // paused: nothing accrues until the pause ends
     if (Number.isFinite(rate)) tokens = Math.min(burst(), tokens + ((now - refilledAt) / 1000) * rate);
     refilledAt = now;
   };
@@ -144,16 +151,23 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     onThrottled(retryAfterMs) {
       const now = clock.monotonic();
       refill();
-      // The rate that drew the 429 is the ceiling; several 429s from one burst count once.
-      if (now - lastThrottleAt > 1000 || !Number.isFinite(ceiling)) {
-        const observed = Number.isFinite(rate) ? rate : observedRate();
+      pausedUntil = Math.max(pausedUntil, now + (retryAfterMs ?? 1000));
+      // A 429 under light traffic says someone else drained the tenant's budget, not what
+      // our limit is: pause, learn nothing. Several 429s from one burst teach once.
+      const observed = Number.isFinite(rate) ? rate : observedRate();
+      const busy = Number.isFinite(rate) || observed >= LEARN_MIN_RATE;
+      if (busy && (now - lastThrottleAt > 1000 || !Number.isFinite(ceiling))) {
         ceiling = Math.max(minRate, observed);
         rate = Math.max(minRate, ceiling * 0.9);
       }
       lastThrottleAt = now;
       lastIncreaseAt = now;
-      tokens = Math.min(tokens, 0);
-      pausedUntil = Math.max(pausedUntil, now + (retryAfterMs ?? 1000));
+      if (Number.isFinite(rate)) {
+        // Start from empty after the pause: the upstream's own bucket refills during it too,
+        // and a full burst on top of that would draw the next 429 at once.
+        tokens = Math.min(tokens, 0);
+        refilledAt = Math.max(refilledAt, pausedUntil);
+      }
     },
 
     onSuccess() {
@@ -163,13 +177,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (elapsed < 1) return;
       lastIncreaseAt = now;
       // Until a 429 has taught us a ceiling, the configured rate stands.
-      if (lastThrottleAt === -Infinity) return;
+      if (!Number.isFinite(ceiling) || lastThrottleAt === -Infinity) return;
       // After a quiet spell, probe above the learned ceiling (never above the configured rate).
       if (now - lastThrottleAt >= probeAfterMs) {
         ceiling = Math.min(bucketed ? configured : Infinity, ceiling * 1.05);
         lastThrottleAt = now - probeAfterMs / 2;
       }
-      const target = Math.min(bucketed ? configured : Infinity, ceiling * 0.98);
+      const target = Math.min(bucketed ? configured : Infinity, ceiling * HOLD_SHARE);
       refill();
       rate = Math.min(target, rate + Math.max(0.5, ceiling * 0.02) * elapsed);
     },

@@ -14,9 +14,10 @@ import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { GroupSnapshot } from '../../core/membership.js';
-import type { Clock, GroupNode, RequestContext, ScimDirectory, UserAttributes, UserSummary } from '../../core/ports.js';
+import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary, WriteResult } from '../../core/ports.js';
 import { chunk, mapBounded } from '../../core/concurrency.js';
 import { paginate } from './pagination.js';
+import type { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 import { createScimHttp, type ScimRequest, type ScimResponse } from './scim-http.js';
 import { anyOfFilter, eqFilter, queryString } from './scim-filter.js';
@@ -66,6 +67,8 @@ export interface ScimDirectoryOptions {
   readonly random?: () => number;
   /** Largest accepted response body. Default 64 MiB. */
   readonly maxResponseBytes?: number;
+  /** Client-side pacing of every SCIM request (see rate-limiter.ts). Default: none. */
+  readonly limiter?: RateLimiter;
 }
 
 export interface ScimDirectoryAdapter extends ScimDirectory {
@@ -115,9 +118,21 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
     observer: safeObserver(options.observer),
     random: options.random ?? Math.random,
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
+    limiter: options.limiter,
   });
 
   const filters: Record<Listed | 'parents', FilterState> = { Users: 'unknown', Groups: 'unknown', parents: 'unknown' };
+  let capabilityRead: Promise<ProviderCapabilities> | undefined;
+
+  /** RFC 7643 §5: `patch.supported`, `etag.supported`, `filter.supported`; a provider without the endpoint supports none. */
+  async function readCapabilities(ctx: RequestContext): Promise<ProviderCapabilities> {
+    const request: ScimRequest = { method: 'GET', path: '/ServiceProviderConfig', route: '/ServiceProviderConfig', resource: 'ServiceProviderConfig', expect: [404, 501] };
+    const response = await http.send(request, ctx);
+    if (response.status === 404 || response.status === 501) return { patch: false, etag: false, filter: false };
+    const body = shaped('SCIM GET /ServiceProviderConfig', response.status, () => parseJson(response.text)) as Record<string, { supported?: unknown } | undefined>;
+    const supported = (feature: string) => body?.[feature]?.supported === true;
+    return { patch: supported('patch'), etag: supported('etag'), filter: supported('filter') };
+  }
 
   /**
    * One filtered batch by id, all pages. null when the provider refuses or ignores the
@@ -314,15 +329,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
         },
         ctx,
       );
-      if (response.status === 204 || response.text.trim() === '') return { group: null, etag: response.etag };
-      // The write went through: an unusable body must not turn it into a failure. The use
-      // case re-reads when it gets no group back.
-      try {
-        return { group: parseGroup(parseJson(response.text)), etag: response.etag };
-      } catch (error) {
-        if (error instanceof ShapeError) return { group: null, etag: response.etag };
-        throw error;
-      }
+      return writeResult(response);
     },
 
     findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
@@ -368,6 +375,30 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
       return parentsByScan(unique, ctx);
     },
 
+    /** RFC 7644 §3.5.2 PATCH of a group; each answer's ETag guards the next request (§3.14). */
+    async patchGroup(id, operations, ifMatch, ctx) {
+      const response = await http.send(
+        {
+          method: 'PATCH',
+          path: `/Groups/${encodeURIComponent(id)}`,
+          route: '/Groups/{id}',
+          resource: 'Groups',
+          body: Buffer.from(JSON.stringify({ schemas: [PATCH_OP_SCHEMA], Operations: operations }), 'utf8'),
+          ...(ifMatch !== null && { headers: { 'if-match': ifMatch } }),
+        },
+        ctx,
+      );
+      return writeResult(response);
+    },
+
+    capabilities(ctx) {
+      capabilityRead ??= readCapabilities(ctx).catch((error: unknown) => {
+        capabilityRead = undefined;
+        throw error;
+      });
+      return capabilityRead;
+    },
+
     async ping(ctx) {
       await http.send({ method: 'GET', path: '/ServiceProviderConfig', route: '/ServiceProviderConfig', resource: 'ServiceProviderConfig' }, ctx);
     },
@@ -376,6 +407,20 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
       if (ownsDispatcher) await dispatcher.close();
     },
   };
+}
+
+/**
+ * The answer to a write. The write went through: an unusable body must not turn it into
+ * a failure, so it counts as no body, and the use case re-reads when it gets no group back.
+ */
+function writeResult(response: ScimResponse): WriteResult {
+  if (response.status === 204 || response.text.trim() === '') return { group: null, etag: response.etag };
+  try {
+    return { group: parseGroup(parseJson(response.text)), etag: response.etag };
+  } catch (error) {
+    if (error instanceof ShapeError) return { group: null, etag: response.etag };
+    throw error;
+  }
 }
 
 function shaped<T>(what: string, status: number, parse: () => T): T {

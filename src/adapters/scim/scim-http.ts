@@ -15,10 +15,11 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors.js';
+import { PreconditionFailedError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors.js';
 import type { Clock, RequestContext } from '../../core/ports.js';
 import { backoffDelay, isIdempotent, isTransientServerError, parseRetryAfter, type RetryOptions } from './retry-policy.js';
 import { errorForStatus, parseScimError, type ScimErrorInfo } from './scim-errors.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { TokenSource } from './token-source.js';
 import {
   abortError,
@@ -68,6 +69,8 @@ export interface ScimHttpOptions {
   readonly observer: Required<UpstreamObserver>;
   readonly random: () => number;
   readonly maxResponseBytes: number;
+  /** Shared by every request of the process: paces them and learns from 429s. */
+  readonly limiter?: RateLimiter;
 }
 
 export interface ScimHttp {
@@ -190,7 +193,15 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       for (;;) {
         attempts += 1;
         const token = await tokenSource.getToken(ctx.signal);
-        const outcome = await attempt(request, token, ctx, deadline, what);
+        const release = (await options.limiter?.acquire(ctx.signal)) ?? (() => {});
+        let outcome: Awaited<ReturnType<typeof attempt>>;
+        try {
+          outcome = await attempt(request, token, ctx, deadline, what);
+        } finally {
+          release();
+        }
+        if (outcome.kind === 'status' && outcome.status === 429) options.limiter?.onThrottled(outcome.retryAfterMs);
+        else if (outcome.kind === 'response') options.limiter?.onSuccess();
         if (outcome.kind === 'response') return outcome.response;
 
         let reason: RetryReason | null = null;
@@ -217,7 +228,11 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
           waitMs = backoffDelay(attempts, retry, options.random);
         }
 
-        if (reason === null) throw finalError(what, outcome, attempts, false, waitMs);
+        if (reason === null) {
+          const error = finalError(what, outcome, attempts, false, waitMs);
+          if (error instanceof PreconditionFailedError) observer.onRetry('conflict');
+          throw error;
+        }
         if (attempts >= retry.maxAttempts) throw finalError(what, outcome, attempts, false, waitMs);
         if (clock.monotonic() + waitMs > deadline) throw finalError(what, outcome, attempts, true, waitMs);
         observer.onRetry(reason);

@@ -75,6 +75,9 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connect: { timeout: timeoutMs } });
   const { clock, clientSecret } = options;
+  const basicCredential = Buffer.from(`${formEncode(options.clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64');
+  /** What an upstream could echo back: the secret as is, form-encoded, or inside the Basic credential. */
+  const secrets = [clientSecret, formEncode(clientSecret), basicCredential];
 
   let cached: CachedToken | null = null;
   let inflight: Promise<CachedToken> | null = null;
@@ -95,8 +98,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       accept: 'application/json',
     };
     if (auth === 'basic') {
-      const pair = `${formEncode(options.clientId)}:${formEncode(clientSecret)}`;
-      h.authorization = `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+      h.authorization = `Basic ${basicCredential}`;
     }
     return h;
   }
@@ -105,7 +107,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     const requestedAt = clock.now();
     try {
       const { status, text } = await post();
-      const token = parseTokenResponse(status, text, [clientSecret]);
+      const token = parseTokenResponse(status, text, secrets);
       const lifetime = token.expiresIn ?? defaultLifetime;
       const skew = Math.min(skewSeconds, lifetime / 2);
       observer.onTokenFetch('success');
@@ -151,7 +153,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     if (kind === null) return error;
     report(kind);
     const what = `the OAuth token endpoint ${url.origin}${url.pathname}`;
-    const reason = redact(describeTransportError(error), [clientSecret]);
+    const reason = redact(describeTransportError(error), secrets);
     return kind === 'timeout'
       ? new UpstreamTimeoutError(`${what} did not answer in time (${reason})`)
       : new UpstreamUnavailableError(`${what} is unreachable (${reason})`, 5);

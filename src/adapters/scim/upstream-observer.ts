@@ -5,7 +5,8 @@
 
 export type UpstreamResource = 'Users' | 'Groups' | 'ServiceProviderConfig' | 'oauth' | 'other';
 
-export type RetryReason = 'rate_limited' | 'server_error' | 'network' | 'unauthorized';
+/** conflict: a write lost a race (412, 428, or a 409 that is not a uniqueness clash); the sync re-reads and re-plans. */
+export type RetryReason = 'rate_limited' | 'server_error' | 'network' | 'conflict' | 'unauthorized';
 
 export interface UpstreamRequestEvent {
   readonly method: string;

@@ -4,9 +4,9 @@
  * history; the service uses the SQLite store.
  */
 import { ChainVerifier, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord, type ChainVerdict, type DomainEvent } from '../../core/audit.js';
-import type { AuditLog } from '../../core/ports.js';
+import { decodeCursor, encodeCursor, type AuditListQuery, type AuditTrail, type Page } from './ports.js';
 
-export class MemoryAuditLog implements AuditLog {
+export class MemoryAuditLog implements AuditTrail {
   readonly records: AuditRecord[] = [];
   readonly events: DomainEvent[] = [];
 
@@ -25,5 +25,30 @@ export class MemoryAuditLog implements AuditLog {
     const verifier = new ChainVerifier();
     for (const record of this.records) if (!verifier.add(record)) break;
     return verifier.verdict();
+  }
+
+  async findSync(syncId: string): Promise<AuditRecord | undefined> {
+    return this.get(syncId);
+  }
+
+  async listRecords(query: AuditListQuery): Promise<Page<AuditRecord>> {
+    // The position in `records` plus one plays the part of the SQLite row sequence.
+    const before = query.cursor === undefined ? this.records.length + 1 : decodeCursor('audit', query.cursor);
+    const since = query.since === undefined ? undefined : new Date(query.since).toISOString();
+    const items: AuditRecord[] = [];
+    let lastSeq = 0;
+    for (let seq = Math.min(before - 1, this.records.length); seq >= 1; seq--) {
+      const record = this.records[seq - 1] as AuditRecord;
+      if (since !== undefined && record.createdAt < since) continue;
+      if (query.groupId !== undefined && record.groupId !== query.groupId) continue;
+      if (items.length === query.limit) return { items, nextCursor: encodeCursor('audit', lastSeq) };
+      items.push(record);
+      lastSeq = seq;
+    }
+    return { items, nextCursor: null };
+  }
+
+  async verifyChain(): Promise<ChainVerdict> {
+    return this.verify();
   }
 }

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  AuditUnavailableError,
   ConflictError,
   GroupNotFoundError,
   PreconditionFailedError,
@@ -15,6 +16,8 @@ import {
   UpstreamUnavailableError,
   ValidationFailedError,
 } from '../../core/errors.js';
+import { InvalidCursorError } from '../../adapters/storage/ports.js';
+import { ApiError } from '../errors.js';
 
 export interface HttpError {
   status: number;
@@ -24,6 +27,8 @@ export interface HttpError {
 
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof SyncError) return fromSyncError(error);
+  if (error instanceof ApiError) return { status: error.status, body: { error: error.code, message: error.message } };
+  if (error instanceof InvalidCursorError) return { status: 400, body: { error: 'invalid_request', message: error.message } };
   const fastifyError = error as Partial<FastifyError> | undefined;
   if (fastifyError?.validation) return fromValidation(fastifyError as FastifyError);
   switch (fastifyError?.code) {
@@ -56,6 +61,9 @@ function fromSyncError(error: SyncError): HttpError {
   if (error instanceof UpstreamUnavailableError) {
     const retryAfter = Math.max(1, Math.ceil(error.retryAfterSeconds));
     return { status: 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': String(retryAfter) } };
+  }
+  if (error instanceof AuditUnavailableError) {
+    return { status: 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': '5' } };
   }
   if (error instanceof UpstreamTimeoutError) return { status: 504, body: { error: error.code, message: error.message, ...ids } };
   if (error instanceof UpstreamError) {

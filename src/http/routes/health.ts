@@ -13,11 +13,14 @@ export interface HealthRouteOptions {
   timeoutMs?: number;
 }
 
-const Health = Type.Object({ status: Type.Literal('ok') });
-const Readiness = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
-  checks: Type.Record(Type.String(), Type.String(), { description: 'Each dependency: "ok" or why it is not usable' }),
-});
+const Health = Type.Object({ status: Type.Literal('ok') }, { description: 'The process is alive' });
+const Readiness = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
+    checks: Type.Record(Type.String(), Type.String(), { description: 'Each dependency: "ok" or why it is not usable' }),
+  },
+  { description: 'Whether every dependency is usable (200) or not (503), with each check' },
+);
 
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { checks, timeoutMs = 5000 }) => {
   app.get(

@@ -25,6 +25,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         description:
           'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match). `?dryRun=true` validates and computes the diff without writing.',
         security: [{ bearerAuth: [] }],
+        consumes: ['application/json', 'application/scim+json'],
         params: GroupIdParams,
         querystring: SyncQuery,
         body: syncBodySchema(maxMembers),
@@ -37,8 +38,9 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
           413: errorResponse('Body over the limit, or more than MAX_MEMBERS members'),
           415: errorResponse('Body is not JSON'),
           422: ValidationFailedBody,
+          500: errorResponse('Internal error; the details are in the service log'),
           502: errorResponse('The upstream answered with an error (upstreamStatus, scimType, detail)'),
-          503: errorResponse('Upstream rate limit or outage outlasted the retry budget (Retry-After)'),
+          503: errorResponse('upstream_unavailable: upstream rate limit or outage outlasted the retry budget; audit_unavailable: the sync could not be recorded (both with Retry-After)'),
           504: errorResponse('The upstream did not answer in time'),
         },
       },
@@ -47,7 +49,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
       app.syncGroup({
         groupId: request.params.groupId,
         desired: request.body,
-        dryRun: request.query.dryRun,
+        dryRun: request.query.dryRun ?? false,
         actor: request.actor,
         requestId: request.id,
       }),

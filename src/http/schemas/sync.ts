@@ -13,7 +13,7 @@ export const GroupIdParams = Type.Object({
 });
 
 export const SyncQuery = Type.Object({
-  dryRun: Type.Boolean({ default: false, description: 'Validate and compute the diff, write nothing upstream' }),
+  dryRun: Type.Optional(Type.Boolean({ default: false, description: 'Validate and compute the diff, write nothing upstream' })),
 });
 
 const MemberInput = Type.Object(
@@ -56,10 +56,12 @@ export const SyncResponse = Type.Object(
     memberCount: Type.Integer(),
     consistencyRate: Type.Number({ minimum: 0, maximum: 1, description: '|desired ∩ actual| / |desired ∪ actual| after the write' }),
     etag: Type.Union([Type.String(), Type.Null()], { description: 'The group ETag after the write; null when the provider sends none' }),
+    writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Null()], { description: 'How the membership was written (WRITE_MODE); null when nothing was written' }),
     latencyMs: Type.Integer(),
-    upstreamRequests: Type.Integer({ description: 'Upstream HTTP requests this sync made, retries included' }),
+    upstreamRequests: Type.Integer({ description: 'Upstream HTTP requests the membership sync made, retries included (the attribute read-back that follows an applied write is counted in its audit record)' }),
   },
   {
+    description: 'The sync ran: applied, unchanged (nothing to write) or dry_run',
     examples: [
       {
         syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
@@ -70,6 +72,7 @@ export const SyncResponse = Type.Object(
         memberCount: 2,
         consistencyRate: 1,
         etag: 'W/"7"',
+        writeMode: 'put',
         latencyMs: 41,
         upstreamRequests: 3,
       },

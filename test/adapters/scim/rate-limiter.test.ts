@@ -64,12 +64,12 @@ describe('createRateLimiter', () => {
     expect(limiter.state().requestsPerSecond).toBe(90);
   });
 
-  it('when the upstream stays quiet after a 429, then the rate climbs back towards just under the ceiling', async () => {
+  it('when the upstream stays quiet after a 429, then the rate climbs back to 95 % of the ceiling', async () => {
     const clock = new FakeClock();
     const limiter = createRateLimiter({ requestsPerSecond: 100, maxConcurrency: 8, clock, probeAfterMs: 1_000_000 });
     limiter.onThrottled(0);
     await drive(limiter, clock, 3000);
-    expect(limiter.state().requestsPerSecond).toBeCloseTo(98, 5);
+    expect(limiter.state().requestsPerSecond).toBeCloseTo(95, 5);
   });
 
   it('when it has been quiet for a while, then it probes above the learned ceiling, never above the configured rate', async () => {
@@ -120,6 +120,17 @@ describe('createRateLimiter', () => {
     const rate = total / (elapsed / 1000);
     expect(throttled / total).toBeLessThan(0.01);
     expect(rate).toBeGreaterThan(0.85 * 50);
+  });
+
+  it('when a 429 arrives under light traffic, then everyone pauses but no ceiling is learned', async () => {
+    const clock = new FakeClock();
+    const limiter = createRateLimiter({ requestsPerSecond: Infinity, maxConcurrency: 8, clock });
+    (await limiter.acquire())();
+    limiter.onThrottled(3000);
+    expect(limiter.state().requestsPerSecond).toBe(Infinity);
+    const before = clock.monotonic();
+    (await limiter.acquire())();
+    expect(clock.monotonic() - before).toBe(3000);
   });
 
   it('when a waiting caller aborts, then it stops waiting and frees nothing it did not hold', async () => {

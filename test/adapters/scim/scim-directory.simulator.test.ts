@@ -247,4 +247,16 @@ describe('SCIM directory against the CXone simulator', () => {
     const parents = await directory.findParentGroups([G.platform], ctx());
     expect(parents.get(G.platform)?.toSorted()).toEqual(['p1', 'p2']);
   });
+
+  it('when the tenant allows 10 requests/s, then the shared limiter learns it and later requests are rarely throttled', async () => {
+    const { directory, simulator } = await setup({}, { rateLimit: { maxConcurrency: 4 } });
+    await directory.ping(ctx());
+    simulator.setFaults({ rateLimit: { requestsPerSecond: 10, burst: 10 } });
+    simulator.stats.reset();
+    for (let i = 0; i < 300; i++) await directory.getGroup(G.platform, ctx());
+    const throttled = simulator.stats.byStatus['429'] ?? 0;
+    // the first burst teaches the limit; after that the pace stays under it
+    expect(throttled).toBeLessThanOrEqual(3);
+    expect(simulator.stats.byStatus['200']).toBe(300);
+  });
 });

@@ -226,14 +226,15 @@ describe('SCIM HTTP layer: tokens, retries, error mapping', () => {
     await expect(http.send(GET_GROUP, ctx)).rejects.toBeInstanceOf(UpstreamTimeoutError);
   });
 
-  it('maps 412 and 428 to PreconditionFailedError', async () => {
-    const { http, ctx } = await setup(sequence(status(412), status(428)));
+  it('maps 412 and 428 to PreconditionFailedError, each reported as a conflict retry', async () => {
+    const { http, ctx, retries } = await setup(sequence(status(412), status(428)));
     await expect(http.send(PUT_GROUP, ctx)).rejects.toBeInstanceOf(PreconditionFailedError);
     await expect(http.send(PUT_GROUP, ctx)).rejects.toMatchObject({ code: 'precondition_failed', status: 428 });
+    expect(retries).toEqual(['conflict', 'conflict']);
   });
 
   it('maps 409 uniqueness to UpstreamError and any other 409 to PreconditionFailedError', async () => {
-    const { http, ctx } = await setup(
+    const { http, ctx, retries } = await setup(
       sequence(status(409, {}, scimError(409, 'name taken', 'uniqueness')), status(409, {}, scimError(409, 'version clash', 'mutability'))),
     );
     const unique = await http.send(PUT_GROUP, ctx).catch((e: unknown) => e);
@@ -241,6 +242,7 @@ describe('SCIM HTTP layer: tokens, retries, error mapping', () => {
     expect(unique).not.toBeInstanceOf(PreconditionFailedError);
     expect(unique).toMatchObject({ status: 409, scimType: 'uniqueness' });
     await expect(http.send(PUT_GROUP, ctx)).rejects.toBeInstanceOf(PreconditionFailedError);
+    expect(retries).toEqual(['conflict']);
   });
 
   it('parses SCIM error bodies with a string status into status, scimType and detail', async () => {

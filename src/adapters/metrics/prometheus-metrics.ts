@@ -1,0 +1,130 @@
+/**
+ * Prometheus metrics on a per-app prom-client Registry (never the global one, so that
+ * apps built side by side in one process never collide). One factory owns the registry
+ * and hands out the three observers that feed it: the sync use case's SyncMetrics port,
+ * the SCIM adapter's UpstreamObserver and the webhook dispatcher's WebhookObserver.
+ * Metric names and labels are the contract of API.md "Operations"; every label value
+ * comes from a fixed set (`resource` is never an id), so the series count stays bounded.
+ */
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { EventType, SyncOutcomeStatus } from '../../core/audit.js';
+import type { MemberErrorCode } from '../../core/errors.js';
+import type { SyncMetrics, SyncObservation } from '../../core/ports.js';
+import type { RetryReason, UpstreamObserver, UpstreamRequestEvent, UpstreamResource } from '../scim/index.js';
+import type { DeliveryOutcome, WebhookObserver } from '../webhooks/webhook-observer.js';
+
+export interface PrometheusMetrics {
+  /** Served at GET /metrics. */
+  readonly registry: Registry;
+  /** For the sync use case (core port). */
+  readonly sync: SyncMetrics;
+  /** For the SCIM adapter: every upstream request, retry and token fetch. */
+  readonly upstream: UpstreamObserver;
+  /** For the webhook dispatcher: every delivery attempt. */
+  readonly webhooks: WebhookObserver;
+}
+
+export interface PrometheusMetricsOptions {
+  /** prom-client's process metrics (CPU, memory, event loop, GC). Default true. */
+  readonly defaultMetrics?: boolean;
+}
+
+/** Seconds; resolves 5 ms to 30 s (API.md: latency histograms). */
+export const LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+/** |desired ∩ actual| / |desired ∪ actual|: almost always 1, so resolution sits just below it. */
+export const CONSISTENCY_BUCKETS: readonly number[] = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
+
+// Records, not arrays, so that the compiler tells us when a status, code or reason is added.
+const SYNC_STATUSES = keys<SyncOutcomeStatus>({
+  applied: 1, unchanged: 1, dry_run: 1, validation_failed: 1, conflict: 1, group_not_found: 1,
+  upstream_error: 1, upstream_unavailable: 1, upstream_timeout: 1, internal_error: 1, interrupted: 1,
+});
+const MEMBER_ERROR_CODES = keys<MemberErrorCode>({
+  user_not_found: 1, user_inactive: 1, group_not_found: 1, depth_exceeded: 1, cycle_detected: 1, self_reference: 1, duplicate_member: 1,
+});
+const RETRY_REASONS = keys<RetryReason>({ rate_limited: 1, server_error: 1, network: 1, conflict: 1, unauthorized: 1 });
+const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, oauth: 1, ServiceProviderConfig: 1, other: 1 });
+const EVENT_TYPES = keys<EventType>({ 'group.sync.completed': 1, 'group.sync.failed': 1, 'user.attributes.synced': 1 });
+const DELIVERY_OUTCOMES = keys<DeliveryOutcome>({ delivered: 1, retry: 1, failed: 1, disabled: 1 });
+const METHODS = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'];
+
+export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const syncs = new Counter({ name: 'scim_syncs_total', help: 'Sync attempts by outcome (applied, unchanged, dry_run, or the error code)', labelNames: ['status'], registers });
+  const syncDuration = new Histogram({ name: 'scim_sync_duration_seconds', help: 'Wall time of a sync attempt, upstream calls and retries included', labelNames: ['status'], buckets: [...LATENCY_BUCKETS], registers });
+  const consistency = new Histogram({ name: 'scim_sync_consistency_ratio', help: 'consistencyRate of applied syncs: how closely the upstream matched the desired membership after the write', buckets: [...CONSISTENCY_BUCKETS], registers });
+  const validationFailures = new Counter({ name: 'scim_validation_failures_total', help: 'Members refused by validation, by error code', labelNames: ['code'], registers });
+  const upstreamRequests = new Counter({ name: 'scim_upstream_requests_total', help: 'Upstream HTTP requests (SCIM and OAuth), retries included, by answer status (or network, timeout)', labelNames: ['method', 'resource', 'status'], registers });
+  const upstreamDuration = new Histogram({ name: 'scim_upstream_request_duration_seconds', help: 'Duration of one upstream HTTP request', labelNames: ['method', 'resource'], buckets: [...LATENCY_BUCKETS], registers });
+  const retries = new Counter({ name: 'scim_upstream_retries_total', help: 'Upstream requests tried again, by reason (conflict: a write lost a race and the sync re-reads and re-plans)', labelNames: ['reason'], registers });
+  const tokenFetches = new Counter({ name: 'scim_oauth_token_fetches_total', help: 'OAuth client-credentials token requests, by outcome', labelNames: ['outcome'], registers });
+  const deliveries = new Counter({ name: 'scim_webhook_deliveries_total', help: 'Webhook delivery attempts, by event type and outcome', labelNames: ['event', 'outcome'], registers });
+
+  // Known series start at zero, so that rate() and absent() work before the first event.
+  for (const status of SYNC_STATUSES) syncs.labels(status).inc(0);
+  for (const code of MEMBER_ERROR_CODES) validationFailures.labels(code).inc(0);
+  for (const reason of RETRY_REASONS) retries.labels(reason).inc(0);
+  for (const outcome of ['success', 'failure']) tokenFetches.labels(outcome).inc(0);
+  for (const event of EVENT_TYPES) for (const outcome of DELIVERY_OUTCOMES) deliveries.labels(event, outcome).inc(0);
+
+  const sync: SyncMetrics = {
+    observeSync: guarded((observation: SyncObservation) => {
+      const status = oneOf(observation.status, SYNC_STATUSES, 'internal_error');
+      syncs.labels(status).inc();
+      syncDuration.labels(status).observe(nonNegative(observation.durationSeconds));
+      if (observation.status === 'applied' && observation.consistencyRate !== null) consistency.observe(observation.consistencyRate);
+      for (const code of observation.validationCodes) validationFailures.labels(oneOf(code, MEMBER_ERROR_CODES, 'other')).inc();
+    }),
+  };
+
+  const upstream: UpstreamObserver = {
+    onRequest: guarded((event: UpstreamRequestEvent) => {
+      const method = oneOf(event.method, METHODS, 'other');
+      const resource = oneOf(event.resource, RESOURCES, 'other');
+      upstreamRequests.labels(method, resource, statusLabel(event.status)).inc();
+      upstreamDuration.labels(method, resource).observe(nonNegative(event.durationMs) / 1000);
+    }),
+    onRetry: guarded((reason: RetryReason) => retries.labels(oneOf(reason, RETRY_REASONS, 'other')).inc()),
+    onTokenFetch: guarded((outcome: 'success' | 'failure') => tokenFetches.labels(outcome === 'success' ? 'success' : 'failure').inc()),
+  };
+
+  const webhooks: WebhookObserver = {
+    onDelivery: guarded((event: EventType, outcome: DeliveryOutcome) => {
+      deliveries.labels(oneOf(event, EVENT_TYPES, 'other'), oneOf(outcome, DELIVERY_OUTCOMES, 'other')).inc();
+    }),
+  };
+
+  return { registry, sync, upstream, webhooks };
+}
+
+function keys<K extends string>(record: Record<K, 1>): readonly K[] {
+  return Object.keys(record) as K[];
+}
+
+/** `value` when it is one of the known label values, otherwise `fallback`: a label never takes an open-ended value. */
+function oneOf(value: string, known: readonly string[], fallback: string): string {
+  return known.includes(value) ? value : fallback;
+}
+
+function nonNegative(value: number): number {
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+function statusLabel(status: UpstreamRequestEvent['status']): string {
+  if (status === 'network' || status === 'timeout') return status;
+  return Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+}
+
+/** Metrics must never change the outcome of a sync or a delivery. */
+function guarded<A extends unknown[]>(hook: (...args: A) => void): (...args: A) => void {
+  return (...args) => {
+    try {
+      hook(...args);
+    } catch {
+      // A bad observation is dropped; the work it describes goes on.
+    }
+  };
+}

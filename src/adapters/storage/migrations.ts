@@ -1,0 +1,118 @@
+/**
+ * Versioned schema migrations of the embedded store. `PRAGMA user_version` holds the
+ * version a database is at; each step runs in its own transaction together with the
+ * version bump, so a crash mid-migration leaves the previous version intact. Append
+ * steps, never edit one that has shipped.
+ */
+import type { Database } from 'better-sqlite3';
+import { StorageError } from './ports.js';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'audit chain, webhook subscriptions and outbox, idempotency keys',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      -- One row per sync attempt. entry is the JSON of the AuditEntry; the columns beside
+      -- it are what queries filter on, and they are read back over the JSON, so editing
+      -- either breaks the record's hash.
+      CREATE TABLE audit_records (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        sync_id    TEXT NOT NULL UNIQUE,
+        group_id   TEXT NOT NULL,
+        status     TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        entry      TEXT NOT NULL,
+        prev_hash  TEXT NOT NULL,
+        hash       TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_records_group ON audit_records (group_id, seq);
+      CREATE INDEX audit_records_created ON audit_records (created_at);
+
+      CREATE TABLE subscriptions (
+        id          TEXT PRIMARY KEY,
+        url         TEXT NOT NULL,
+        events      TEXT NOT NULL,
+        description TEXT,
+        secret      TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        disabled_at TEXT
+      ) STRICT;
+
+      -- The outbox: each event once, written in the same transaction as its audit record.
+      CREATE TABLE outbox_events (
+        event_id   TEXT PRIMARY KEY,
+        type       TEXT NOT NULL,
+        sync_id    TEXT,
+        body       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- One row per event and subscriber. subscription_id is null for static WEBHOOK_URLS subscribers.
+      CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id        TEXT NOT NULL REFERENCES outbox_events (event_id),
+        subscription_id TEXT REFERENCES subscriptions (id) ON DELETE CASCADE,
+        url             TEXT NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX deliveries_subscription ON deliveries (subscription_id, id);
+
+      CREATE TABLE delivery_attempts (
+        delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+        attempt     INTEGER NOT NULL,
+        at          INTEGER NOT NULL,
+        status_code INTEGER,
+        error       TEXT,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (delivery_id, attempt)
+      ) STRICT;
+
+      -- For the Idempotency-Key feature (a later issue); nothing reads or writes it yet.
+      CREATE TABLE idempotency_keys (
+        actor       TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        response    TEXT,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        PRIMARY KEY (actor, key)
+      ) STRICT;
+      CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;
+
+/** Brings the database to SCHEMA_VERSION; returns the version it was at. */
+export function migrate(db: Database, file: string): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new StorageError(`${file} has schema version ${current}, newer than this release understands (${SCHEMA_VERSION}); run a newer release or restore a backup`);
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+  return current;
+}

@@ -1,0 +1,436 @@
+/**
+ * The embedded store: one SQLite file (better-sqlite3, WAL) under DATA_DIR, created on
+ * first start and brought up to date by ./migrations.ts. It is the audit trail the core
+ * appends to, the audit queries, the webhook subscriptions and the webhook outbox.
+ *
+ * append() is one transaction: read the chain head, seal the record, insert it, move the
+ * head, write each event to the outbox with one delivery per interested subscriber. With
+ * synchronous=FULL it returns only once all of that is on disk. The head lives in `meta`,
+ * not only in the newest row, so deleting the newest records is detected too.
+ *
+ * One process per DATA_DIR: the dispatcher assumes it is the only one sending.
+ */
+import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { v7 as uuidv7 } from 'uuid';
+import { ChainVerifier, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord, type ChainVerdict, type DomainEvent, type EventType } from '../../core/audit.js';
+import { systemClock } from '../../core/clock.js';
+import type { Clock } from '../../core/ports.js';
+import { generateSecret } from '../webhooks/signing.js';
+import { migrate } from './migrations.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  StorageError,
+  type AttemptResult,
+  type AuditListQuery,
+  type AuditTrail,
+  type CreatedSubscription,
+  type Delivery,
+  type DeliveryListQuery,
+  type DeliveryNext,
+  type DeliveryStatus,
+  type NewSubscription,
+  type Outbox,
+  type Page,
+  type PendingDelivery,
+  type Subscription,
+  type SubscriptionStore,
+} from './ports.js';
+
+export const DATABASE_FILE = 'cxone-scim-sync.db';
+
+export interface SqliteStoreOptions {
+  readonly dataDir: string;
+  readonly clock?: Clock;
+  /** Static subscribers (WEBHOOK_URLS): every event gets a delivery to each. */
+  readonly staticSubscribers?: readonly string[];
+  /** Rows per step of verifyChain(); between steps the event loop runs. */
+  readonly verifyChunk?: number;
+}
+
+export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox {
+  /** The database file. */
+  readonly file: string;
+  /** Resolves when the database answers (readiness). */
+  ping(): Promise<void>;
+  close(): void;
+}
+
+interface AuditRow {
+  seq: number;
+  sync_id: string;
+  group_id: string;
+  status: string;
+  created_at: string;
+  entry: string;
+  prev_hash: string;
+  hash: string;
+}
+
+interface SubscriptionRow {
+  id: string;
+  url: string;
+  events: string;
+  description: string | null;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+interface DeliveryRow {
+  id: number;
+  event_id: string;
+  type: string;
+  status: string;
+  next_attempt_at: number | null;
+  created_at: number;
+}
+
+interface AttemptRow {
+  delivery_id: number;
+  attempt: number;
+  at: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+interface PendingRow {
+  id: number;
+  event_id: string;
+  type: string;
+  body: string;
+  url: string;
+  subscription_id: string | null;
+  secret: string | null;
+  attempts: number;
+}
+
+/** Opens (creating if need be) the store under `dataDir`. Throws StorageError with a one-line reason when it cannot. */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const dir = resolve(options.dataDir);
+  const file = join(dir, DATABASE_FILE);
+  prepareDirectory(dir);
+  const db = openDatabase(file);
+  return createStore(db, file, options);
+}
+
+function prepareDirectory(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new StorageError(`DATA_DIR ${dir} cannot be created (${describe(error)})`, { cause: error });
+  }
+  if (!statSync(dir).isDirectory()) throw new StorageError(`DATA_DIR ${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new StorageError(`DATA_DIR ${dir} is not writable by this process (${describe(error)})`, { cause: error });
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    // Created owner-only before SQLite touches it: it holds webhook secrets, and SQLite
+    // gives the -wal and -shm files the mode of the database file.
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch {
+    // It exists already (or cannot be made, which opening reports below).
+  }
+  try {
+    db = new Database(file);
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') throw new StorageError(`${file} cannot use write-ahead logging (journal_mode is ${String(mode)}); put DATA_DIR on a local file system`);
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new StorageError(`${file} failed its integrity check (${String(check).split('\n')[0]}); restore it from a backup`);
+    migrate(db, file);
+  } catch (error) {
+    db?.close();
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(explainOpenFailure(file, error), { cause: error });
+  }
+  return db;
+}
+
+function explainOpenFailure(file: string, error: unknown): string {
+  const raw = (error as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : '';
+  // Extended result codes (SQLITE_IOERR_WRITE, SQLITE_CORRUPT_INDEX, …) share their primary code's prefix.
+  const is = (...primary: string[]) => primary.some((p) => code === p || code.startsWith(`${p}_`));
+  if (is('SQLITE_NOTADB', 'SQLITE_CORRUPT')) {
+    return `${file} is corrupt or not a SQLite database (${describe(error)}); restore it from a backup, or move it away to start with an empty store`;
+  }
+  if (is('SQLITE_CANTOPEN', 'SQLITE_READONLY', 'SQLITE_PERM', 'SQLITE_IOERR', 'SQLITE_FULL')) {
+    return `${file} cannot be opened for writing (${describe(error)}); check DATA_DIR's permissions and free space`;
+  }
+  return `${file} cannot be opened (${describe(error)})`;
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+  return typeof code === 'string' && !message?.includes(code) ? `${code}: ${message}` : (message ?? 'unknown error');
+}
+
+function createStore(db: Database.Database, file: string, options: SqliteStoreOptions): SqliteStore {
+  const clock = options.clock ?? systemClock;
+  const staticSubscribers = options.staticSubscribers ?? [];
+  const verifyChunk = options.verifyChunk ?? 1000;
+  const listeners = new Set<() => void>();
+
+  const sql = {
+    head: db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'audit_head'`),
+    setHead: db.prepare(`INSERT INTO meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
+    insertRecord: db.prepare(
+      `INSERT INTO audit_records (sync_id, group_id, status, created_at, entry, prev_hash, hash) VALUES (@syncId, @groupId, @status, @createdAt, @entry, @prevHash, @hash)`,
+    ),
+    recordBySyncId: db.prepare<[string], AuditRow>(`SELECT * FROM audit_records WHERE sync_id = ?`),
+    lastSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM audit_records`),
+    recordsFrom: db.prepare<[number, number, number], AuditRow>(`SELECT * FROM audit_records WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
+    activeSubscriptions: db.prepare<[], { id: string; url: string; events: string }>(`SELECT id, url, events FROM subscriptions WHERE disabled_at IS NULL`),
+    insertEvent: db.prepare(`INSERT INTO outbox_events (event_id, type, sync_id, body, created_at) VALUES (?, ?, ?, ?, ?)`),
+    insertDelivery: db.prepare(
+      `INSERT INTO deliveries (event_id, subscription_id, url, status, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)`,
+    ),
+    insertSubscription: db.prepare(`INSERT INTO subscriptions (id, url, events, description, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
+    subscriptions: db.prepare<[], SubscriptionRow>(`SELECT id, url, events, description, created_at, disabled_at FROM subscriptions ORDER BY created_at, id`),
+    subscription: db.prepare<[string], SubscriptionRow>(`SELECT id, url, events, description, created_at, disabled_at FROM subscriptions WHERE id = ?`),
+    deleteSubscription: db.prepare(`DELETE FROM subscriptions WHERE id = ?`),
+    disableSubscription: db.prepare(`UPDATE subscriptions SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL`),
+    failPendingOf: db.prepare(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ? WHERE subscription_id = ? AND status = 'pending'`),
+    deliveriesOf: db.prepare<[string, number, number], DeliveryRow>(
+      `SELECT d.id, d.event_id, e.type, d.status, d.next_attempt_at, d.created_at FROM deliveries d JOIN outbox_events e ON e.event_id = d.event_id
+       WHERE d.subscription_id = ? AND d.id < ? ORDER BY d.id DESC LIMIT ?`,
+    ),
+    attemptsOf: db.prepare<[string], AttemptRow>(`SELECT * FROM delivery_attempts WHERE delivery_id IN (SELECT value FROM json_each(?)) ORDER BY delivery_id, attempt`),
+    due: db.prepare<[number, number], PendingRow>(
+      `SELECT d.id, d.event_id, e.type, e.body, d.url, d.subscription_id, s.secret, d.attempts
+       FROM deliveries d JOIN outbox_events e ON e.event_id = d.event_id LEFT JOIN subscriptions s ON s.id = d.subscription_id
+       WHERE d.status = 'pending' AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?`,
+    ),
+    nextDue: db.prepare<[number], { id: number; next_attempt_at: number }>(
+      `SELECT id, next_attempt_at FROM deliveries WHERE status = 'pending' ORDER BY next_attempt_at, id LIMIT ?`,
+    ),
+    insertAttempt: db.prepare(
+      `INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms) SELECT id, attempts + 1, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+    ),
+    updateDelivery: db.prepare(`UPDATE deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`),
+  };
+
+  const appendTx = db.transaction((entry: AuditEntry, events: readonly DomainEvent[]) => {
+    const record = sealRecord(entry, sql.head.get()?.value ?? GENESIS_HASH);
+    sql.insertRecord.run({ syncId: record.syncId, groupId: record.groupId, status: record.status, createdAt: record.createdAt, entry: JSON.stringify(entry), prevHash: record.prevHash, hash: record.hash });
+    sql.setHead.run(record.hash);
+    let queued = 0;
+    if (events.length > 0) {
+      const now = clock.now();
+      const subscribers = sql.activeSubscriptions.all().map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
+      for (const event of events) {
+        sql.insertEvent.run(event.id, event.type, entry.syncId, JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }), now);
+        for (const subscriber of subscribers) {
+          if (!subscriber.events.includes(event.type)) continue;
+          sql.insertDelivery.run(event.id, subscriber.id, subscriber.url, now, now, now);
+          queued++;
+        }
+        for (const url of staticSubscribers) {
+          sql.insertDelivery.run(event.id, null, url, now, now, now);
+          queued++;
+        }
+      }
+    }
+    return { record, queued };
+  });
+
+  const recordAttemptTx = db.transaction((id: number, result: AttemptResult, next: DeliveryNext) => {
+    sql.insertAttempt.run(result.at, result.statusCode, result.error, Math.round(result.durationMs), id);
+    sql.updateDelivery.run(next.status, next.status === 'pending' ? next.nextAttemptAt : null, clock.now(), id);
+  });
+
+  const disableTx = db.transaction((id: string) => {
+    const now = clock.now();
+    sql.disableSubscription.run(new Date(now).toISOString(), id);
+    sql.failPendingOf.run(now, id);
+  });
+
+  return {
+    file,
+
+    async append(entry, events) {
+      const { record, queued } = appendTx.immediate(entry, events);
+      if (queued > 0) {
+        for (const listener of listeners) {
+          try {
+            listener();
+          } catch {
+            // A listener only wakes the dispatcher; it must not fail the sync.
+          }
+        }
+      }
+      return record;
+    },
+
+    async findSync(syncId) {
+      const row = sql.recordBySyncId.get(syncId);
+      return row && toRecord(row);
+    },
+
+    async listRecords(query: AuditListQuery): Promise<Page<AuditRecord>> {
+      const conditions = ['seq < @before'];
+      if (query.groupId !== undefined) conditions.push('group_id = @groupId');
+      if (query.since !== undefined) conditions.push('created_at >= @since');
+      const params: Record<string, string | number> = {
+        before: query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor('audit', query.cursor),
+        limit: query.limit + 1,
+      };
+      if (query.groupId !== undefined) params.groupId = query.groupId;
+      if (query.since !== undefined) params.since = new Date(query.since).toISOString();
+      const rows = db.prepare<Record<string, string | number>, AuditRow>(`SELECT * FROM audit_records WHERE ${conditions.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params);
+      const items = rows.slice(0, query.limit);
+      const last = items.at(-1);
+      return { items: items.map(toRecord), nextCursor: rows.length > query.limit && last ? encodeCursor('audit', last.seq) : null };
+    },
+
+    async verifyChain(): Promise<ChainVerdict> {
+      // A consistent snapshot: the newest row and the head are read in the same synchronous
+      // step, and only rows up to that one are walked, so appends during the walk don't count.
+      const end = sql.lastSeq.get()?.seq ?? 0;
+      const head = sql.head.get()?.value;
+      const verifier = new ChainVerifier();
+      let after = 0;
+      for (;;) {
+        const rows = sql.recordsFrom.all(after, end, verifyChunk);
+        for (const row of rows) if (!verifier.add(toVerifiable(row))) return verifier.verdict();
+        if (rows.length < verifyChunk) break;
+        after = (rows.at(-1) as AuditRow).seq;
+        await yieldToEventLoop();
+      }
+      return verifier.verdict(head);
+    },
+
+    async createSubscription(input: NewSubscription): Promise<CreatedSubscription> {
+      const id = `sub_${uuidv7()}`;
+      const secret = generateSecret();
+      const createdAt = new Date(clock.now()).toISOString();
+      sql.insertSubscription.run(id, input.url, JSON.stringify(input.events), input.description ?? null, secret, createdAt);
+      return { id, url: input.url, events: [...input.events], description: input.description ?? null, createdAt, disabled: false, secret };
+    },
+
+    async listSubscriptions() {
+      return sql.subscriptions.all().map(toSubscription);
+    },
+
+    async getSubscription(id) {
+      const row = sql.subscription.get(id);
+      return row && toSubscription(row);
+    },
+
+    async deleteSubscription(id) {
+      return sql.deleteSubscription.run(id).changes > 0;
+    },
+
+    async listDeliveries(subscriptionId: string, query: DeliveryListQuery): Promise<Page<Delivery> | undefined> {
+      if (!sql.subscription.get(subscriptionId)) return undefined;
+      const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor('delivery', query.cursor);
+      const rows = sql.deliveriesOf.all(subscriptionId, before, query.limit + 1);
+      const page = rows.slice(0, query.limit);
+      const attempts = new Map<number, AttemptRow[]>();
+      for (const attempt of sql.attemptsOf.all(JSON.stringify(page.map((r) => r.id)))) {
+        attempts.set(attempt.delivery_id, [...(attempts.get(attempt.delivery_id) ?? []), attempt]);
+      }
+      const items = page.map(
+        (row): Delivery => ({
+          id: row.id,
+          eventId: row.event_id,
+          eventType: row.type as EventType,
+          status: row.status as DeliveryStatus,
+          nextAttemptAt: row.status === 'pending' && row.next_attempt_at !== null ? new Date(row.next_attempt_at).toISOString() : null,
+          createdAt: new Date(row.created_at).toISOString(),
+          attempts: (attempts.get(row.id) ?? []).map((a) => ({
+            attempt: a.attempt,
+            at: new Date(a.at).toISOString(),
+            statusCode: a.status_code,
+            error: a.error,
+            durationMs: a.duration_ms,
+          })),
+        }),
+      );
+      const last = page.at(-1);
+      return { items, nextCursor: rows.length > query.limit && last ? encodeCursor('delivery', last.id) : null };
+    },
+
+    async dueDeliveries(now, limit, exclude): Promise<PendingDelivery[]> {
+      return sql.due
+        .all(now, limit + exclude.size)
+        .filter((row) => !exclude.has(row.id))
+        .slice(0, limit)
+        .map((row) => ({
+          id: row.id,
+          eventId: row.event_id,
+          eventType: row.type as EventType,
+          body: row.body,
+          url: row.url,
+          secret: row.secret,
+          subscriptionId: row.subscription_id,
+          attempts: row.attempts,
+        }));
+    },
+
+    async nextDueAt(exclude) {
+      return sql.nextDue.all(exclude.size + 1).find((row) => !exclude.has(row.id))?.next_attempt_at ?? null;
+    },
+
+    async recordAttempt(id, result, next) {
+      recordAttemptTx.immediate(id, result, next);
+    },
+
+    async disableSubscription(id) {
+      disableTx.immediate(id);
+    },
+
+    onQueued(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+
+    close() {
+      listeners.clear();
+      if (db.open) db.close();
+    },
+  };
+}
+
+/** The record as stored: the entry JSON with the indexed columns read over it, so an edit to either shows. */
+function toRecord(row: AuditRow): AuditRecord {
+  const entry = JSON.parse(row.entry) as AuditEntry;
+  return { ...entry, syncId: row.sync_id, groupId: row.group_id, status: row.status as AuditEntry['status'], createdAt: row.created_at, prevHash: row.prev_hash, hash: row.hash };
+}
+
+/** Like toRecord, but a row whose JSON no longer parses still reaches the verifier (and fails its hash). */
+function toVerifiable(row: AuditRow): AuditRecord {
+  try {
+    return toRecord(row);
+  } catch {
+    return { syncId: row.sync_id, prevHash: row.prev_hash, hash: row.hash, unreadable: row.entry } as unknown as AuditRecord;
+  }
+}
+
+function toSubscription(row: SubscriptionRow): Subscription {
+  return {
+    id: row.id,
+    url: row.url,
+    events: JSON.parse(row.events) as EventType[],
+    description: row.description,
+    createdAt: row.created_at,
+    disabled: row.disabled_at !== null,
+  };
+}

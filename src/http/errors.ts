@@ -1,0 +1,38 @@
+/**
+ * Errors of the read and management routes (audit, subscriptions), each with a stable
+ * `code` and its HTTP status. The error handler turns them into the API.md error body.
+ */
+export abstract class ApiError extends Error {
+  abstract readonly code: string;
+  abstract readonly status: number;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class SyncNotFoundError extends ApiError {
+  readonly code = 'sync_not_found';
+  readonly status = 404;
+  constructor(syncId: string) {
+    super(`no sync ${JSON.stringify(syncId)} in the audit trail`);
+  }
+}
+
+export class SubscriptionNotFoundError extends ApiError {
+  readonly code = 'subscription_not_found';
+  readonly status = 404;
+  constructor(id: string) {
+    super(`no subscription ${JSON.stringify(id)}`);
+  }
+}
+
+/** The URL may not receive webhooks (scheme, credentials, or an address the SSRF rules refuse). */
+export class InvalidWebhookUrlError extends ApiError {
+  readonly code = 'invalid_webhook_url';
+  readonly status = 422;
+  constructor(reason: string) {
+    super(`url is not an acceptable webhook target: ${reason}`);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The OpenAPI 3.1 document, built by @fastify/swagger from the routes' TypeBox schemas
+ * (the source of openapi/), served at GET /openapi.json, and Swagger UI at GET /docs.
+ * Register it before the routes: it collects them as they are added. Every operation
+ * needs the bearer token unless its route is `config: { public: true }`, which the
+ * document shows as `security: []`. Shared schemas (app.addSchema with an `$id`) become
+ * components named by their `$id`.
+ */
+import { readFileSync } from 'node:fs';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+export const DOCS_PREFIX = '/docs';
+
+/** The same path from src/http/plugins and from dist/http/plugins. */
+const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export const swagger = fp(async (app: FastifyInstance) => {
+  app.addHook('onRoute', (route) => {
+    if (route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`)) route.config = { ...route.config, public: true };
+    if (route.config?.public === true && route.schema) route.schema = { ...route.schema, security: [] };
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'cxone-scim-sync',
+        version: packageJson.version,
+        description:
+          'SCIM 2.0 group membership sync into NICE CXone. An identity provider POSTs the complete desired membership of a group; the service validates it against the upstream directory (users exist and are active, groups exist, nesting depth, cycles, duplicates) and writes it with one atomic SCIM PUT guarded by the group ETag. Every error answer has the body `{ error, message, syncId? }`.',
+      },
+      tags: [
+        { name: 'sync', description: 'Group membership sync' },
+        { name: 'audit', description: 'The audit trail of every sync attempt' },
+        { name: 'webhooks', description: 'Event subscriptions and their deliveries' },
+        { name: 'operations', description: 'Health, readiness, metrics and this document' },
+      ],
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of the tokens in SYNC_API_TOKENS; its name is the actor in the audit trail' },
+        },
+      },
+      security: [{ bearerAuth: [] }],
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    },
+  });
+
+  await app.register(fastifySwaggerUi, {
+    routePrefix: DOCS_PREFIX,
+    uiConfig: { deepLinking: true, displayRequestDuration: true, defaultModelsExpandDepth: 0 },
+  });
+
+  app.get(
+    '/openapi.json',
+    {
+      config: { public: true },
+      schema: {
+        tags: ['operations'],
+        summary: 'This OpenAPI 3.1 document',
+        response: { 200: { type: 'object', additionalProperties: true, description: 'An OpenAPI 3.1 document' } },
+      },
+    },
+    async () => app.swagger(),
+  );
+});

@@ -1,0 +1,70 @@
+/** Schemas of GET /syncs/{syncId}, GET /audit and GET /audit/verify: the source of their OpenAPI. */
+import { Type } from 'typebox';
+import { AUDIT_PAGE_MAX } from '../../adapters/storage/ports.js';
+
+const AuditMember = Type.Object(
+  {
+    value: Type.String(),
+    type: Type.Union([Type.Literal('User'), Type.Literal('Group')]),
+    display: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * A record exactly as hashed: additionalProperties keeps fields this schema does not
+ * list, so a client can recompute `hash` from what it received.
+ */
+export const AuditRecordSchema = Type.Object(
+  {
+    syncId: Type.String({ description: 'UUIDv7 of the sync' }),
+    requestId: Type.String({ description: 'The X-Request-Id of the request' }),
+    actor: Type.String({ description: 'The name of the bearer token that asked' }),
+    groupId: Type.String(),
+    status: Type.String({ description: 'applied, unchanged, dry_run, or the error code the sync answered with (validation_failed, conflict, upstream_error, …)' }),
+    added: Type.Array(AuditMember),
+    removed: Type.Array(AuditMember),
+    memberCount: Type.Integer(),
+    payloadSha256: Type.String({ description: 'SHA-256 (hex) of the canonical JSON that was PUT, or would have been' }),
+    etagBefore: Type.Union([Type.String(), Type.Null()]),
+    etagAfter: Type.Union([Type.String(), Type.Null()], { description: 'null where the provider has no ETags, or nothing was written' }),
+    latencyMs: Type.Integer(),
+    upstreamRequests: Type.Integer(),
+    errors: Type.Array(Type.Object({ code: Type.String(), message: Type.String(), member: Type.Optional(AuditMember) }, { additionalProperties: true })),
+    createdAt: Type.String({ format: 'date-time' }),
+    prevHash: Type.String({ description: 'The hash of the record before this one (64 zeros for the first)' }),
+    hash: Type.String({ description: 'SHA-256 (hex) of the canonical JSON of this record without `hash`, with `prevHash`' }),
+  },
+  { additionalProperties: true, description: 'One sync attempt in the audit trail (API.md "Audit trail")' },
+);
+
+export const SyncIdParams = Type.Object({
+  syncId: Type.String({ minLength: 1, maxLength: 128, description: 'The syncId of a sync answer or error' }),
+});
+
+export const AuditQuery = Type.Object({
+  groupId: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Only syncs of this group' })),
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'Only records created at or after this instant (ISO 8601)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: AUDIT_PAGE_MAX, default: 50, description: `Records per page (at most ${AUDIT_PAGE_MAX})` })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' })),
+});
+
+export const AuditPage = Type.Object({
+  items: Type.Array(AuditRecordSchema, { description: 'Newest first' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' }),
+});
+
+export const ChainVerdictSchema = Type.Object(
+  {
+    ok: Type.Boolean(),
+    records: Type.Integer({ description: 'Records checked (up to and including the first broken one)' }),
+    firstBrokenSyncId: Type.Optional(Type.String({ description: 'The first record whose link is broken; "(end of chain)" when the newest records were deleted' })),
+    reason: Type.Optional(Type.String()),
+  },
+  {
+    examples: [
+      { ok: true, records: 1234 },
+      { ok: false, records: 17, firstBrokenSyncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11', reason: 'the record content does not match its hash: it was edited' },
+    ],
+  },
+);

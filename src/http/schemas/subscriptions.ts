@@ -1,0 +1,71 @@
+/** Schemas of the /subscriptions API: the source of its OpenAPI. The secret appears in the create answer only. */
+import { Type } from 'typebox';
+import { EVENT_TYPES } from '../../adapters/storage/ports.js';
+
+const EventTypeSchema = Type.Union(
+  EVENT_TYPES.map((type) => Type.Literal(type)),
+  { description: 'group.sync.completed (applied or unchanged), group.sync.failed, user.attributes.synced' },
+);
+
+export const SubscriptionIdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 128 }),
+});
+
+export const NewSubscriptionBody = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL; loopback, private, link-local and metadata addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true' }),
+    events: Type.Array(EventTypeSchema, { minItems: 1, uniqueItems: true }),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+  },
+  { examples: [{ url: 'https://hooks.example.com/cxone-sync', events: ['group.sync.completed', 'group.sync.failed'], description: 'Provisioning dashboard' }] },
+);
+
+const subscriptionFields = {
+  id: Type.String(),
+  url: Type.String(),
+  events: Type.Array(EventTypeSchema),
+  description: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  disabled: Type.Boolean({ description: 'true once the receiver answered 410 Gone' }),
+};
+
+export const SubscriptionSchema = Type.Object(subscriptionFields, { description: 'A webhook subscription (never its secret)' });
+
+export const CreatedSubscriptionSchema = Type.Object(
+  {
+    ...subscriptionFields,
+    secret: Type.String({ description: 'whsec_…: the Standard Webhooks signing secret. Shown only in this answer; store it now.' }),
+  },
+  { description: 'The new subscription with its signing secret (shown once)' },
+);
+
+export const SubscriptionList = Type.Object({ items: Type.Array(SubscriptionSchema) });
+
+export const DeliveriesQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'nextCursor of the previous page' })),
+});
+
+const AttemptSchema = Type.Object({
+  attempt: Type.Integer({ minimum: 1 }),
+  at: Type.String({ format: 'date-time' }),
+  statusCode: Type.Union([Type.Integer(), Type.Null()], { description: "The receiver's HTTP status; null when no answer came" }),
+  error: Type.Union([Type.String(), Type.Null()]),
+  durationMs: Type.Integer(),
+});
+
+export const DeliveryPage = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      eventId: Type.String({ description: 'The webhook-id header of every attempt' }),
+      eventType: EventTypeSchema,
+      status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+      nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the next attempt is due; null unless pending' }),
+      createdAt: Type.String({ format: 'date-time' }),
+      attempts: Type.Array(AttemptSchema),
+    }),
+    { description: 'Newest first' },
+  ),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});

@@ -1,0 +1,268 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { SCHEMA_VERSION } from '../../../src/adapters/storage/migrations.js';
+import { InvalidCursorError, StorageError } from '../../../src/adapters/storage/ports.js';
+import { DATABASE_FILE, openSqliteStore, type SqliteStoreOptions } from '../../../src/adapters/storage/sqlite-store.js';
+import { GENESIS_HASH } from '../../../src/core/audit.js';
+import { FakeClock } from '../../fakes/fake-clock.js';
+import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
+import { tempDir } from '../../helpers/temp-dir.js';
+
+function open(options: Partial<SqliteStoreOptions> = {}) {
+  const dataDir = options.dataDir ?? tempDir();
+  const clock = new FakeClock();
+  const store = openSqliteStore({ dataDir, clock, ...options });
+  onTestFinished(() => store.close());
+  return { store, dataDir, clock };
+}
+
+/** A second connection, as an operator (or an attacker) with the sqlite3 shell would have. */
+function rawDb(dataDir: string) {
+  const db = new Database(join(dataDir, DATABASE_FILE));
+  onTestFinished(() => {
+    db.close();
+  });
+  return db;
+}
+
+async function appendMany(store: ReturnType<typeof open>['store'], count: number, overrides: Parameters<typeof auditEntry>[0] = {}) {
+  const records = [];
+  for (let i = 0; i < count; i++) records.push(await store.append(auditEntry(overrides), []));
+  return records;
+}
+
+describe('SQLite store: opening', () => {
+  it('when DATA_DIR does not exist, then it is created with a WAL database at the latest schema version', () => {
+    const dataDir = join(tempDir(), 'nested', 'data');
+    open({ dataDir });
+    const db = rawDb(dataDir);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).pluck().all();
+    expect(tables).toEqual(expect.arrayContaining(['audit_records', 'delivery_attempts', 'deliveries', 'idempotency_keys', 'meta', 'outbox_events', 'subscriptions']));
+  });
+
+  it('when reopened, then the records are still there and the chain continues from the remembered head', async () => {
+    const dataDir = tempDir();
+    const first = openSqliteStore({ dataDir });
+    const a = await first.append(auditEntry(), []);
+    first.close();
+    const { store } = open({ dataDir });
+    const b = await store.append(auditEntry(), []);
+    expect(a.prevHash).toBe(GENESIS_HASH);
+    expect(b.prevHash).toBe(a.hash);
+    expect(await store.findSync(a.syncId)).toEqual(a);
+    expect(await store.verifyChain()).toEqual({ ok: true, records: 2 });
+  });
+
+  it('when the database file holds garbage bytes, then opening fails with one clear line naming the file', () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, DATABASE_FILE), Buffer.from('this is not a database, just some garbage bytes '.repeat(100)));
+    const error = catchError(() => openSqliteStore({ dataDir }));
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error.message).toContain(join(dataDir, DATABASE_FILE));
+    expect(error.message).toMatch(/corrupt or not a SQLite database/);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('when DATA_DIR is a file, then opening fails with a StorageError naming DATA_DIR', () => {
+    const file = join(tempDir(), 'not-a-dir');
+    writeFileSync(file, 'x');
+    expect(catchError(() => openSqliteStore({ dataDir: file })).message).toMatch(/^DATA_DIR .*not-a-dir (is not a directory|cannot be created)/);
+    expect(catchError(() => openSqliteStore({ dataDir: join(file, 'below') })).message).toMatch(/^DATA_DIR .* cannot be created \(ENOTDIR/);
+  });
+
+  it('when the database file cannot be opened, then opening fails with a StorageError', () => {
+    const dataDir = tempDir();
+    mkdirSync(join(dataDir, DATABASE_FILE)); // a directory where the file should be
+    const error = catchError(() => openSqliteStore({ dataDir }));
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error.message).toContain('cannot be opened');
+  });
+
+  it('when the database comes from a newer release, then opening refuses it', () => {
+    const { store, dataDir } = open();
+    store.close();
+    rawDb(dataDir).pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    expect(catchError(() => openSqliteStore({ dataDir })).message).toContain(`schema version ${SCHEMA_VERSION + 1}, newer than this release understands (${SCHEMA_VERSION})`);
+  });
+});
+
+describe('SQLite store: audit chain', () => {
+  it('when records are appended, then each links to the one before and verify walks them all in chunks', async () => {
+    const { store } = open({ verifyChunk: 2 });
+    const records = await appendMany(store, 5);
+    for (let i = 1; i < records.length; i++) expect(records[i]?.prevHash).toBe(records[i - 1]?.hash);
+    expect(await store.verifyChain()).toEqual({ ok: true, records: 5 });
+  });
+
+  it('when a record is edited through SQLite, then verify reports it as the first broken link', async () => {
+    const { store, dataDir } = open();
+    const [, second] = await appendMany(store, 3);
+    const db = rawDb(dataDir);
+    db.prepare(`UPDATE audit_records SET entry = json_set(entry, '$.actor', 'mallory') WHERE sync_id = ?`).run(second?.syncId);
+    expect(await store.verifyChain()).toEqual({ ok: false, records: 2, firstBrokenSyncId: second?.syncId, reason: expect.stringContaining('edited') });
+  });
+
+  it('when an indexed column is edited, then verify reports it too (the columns are read over the JSON)', async () => {
+    const { store, dataDir } = open();
+    const [first] = await appendMany(store, 2);
+    rawDb(dataDir).prepare(`UPDATE audit_records SET status = 'unchanged' WHERE sync_id = ?`).run(first?.syncId);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, firstBrokenSyncId: first?.syncId });
+  });
+
+  it('when a record is no longer valid JSON, then verify reports it rather than failing', async () => {
+    const { store, dataDir } = open();
+    const [first] = await appendMany(store, 1);
+    rawDb(dataDir).prepare(`UPDATE audit_records SET entry = '{not json'`).run();
+    expect(await store.verifyChain()).toMatchObject({ ok: false, firstBrokenSyncId: first?.syncId });
+  });
+
+  it('when a record in the middle is deleted, then verify reports the record after it', async () => {
+    const { store, dataDir } = open();
+    const [, second, third] = await appendMany(store, 4);
+    rawDb(dataDir).prepare(`DELETE FROM audit_records WHERE sync_id = ?`).run(second?.syncId);
+    expect(await store.verifyChain()).toEqual({ ok: false, records: 2, firstBrokenSyncId: third?.syncId, reason: expect.stringContaining('deleted') });
+  });
+
+  it('when the newest records are deleted, then verify notices the chain ends before the remembered head', async () => {
+    const { store, dataDir } = open();
+    const [, , third] = await appendMany(store, 3);
+    rawDb(dataDir).prepare(`DELETE FROM audit_records WHERE sync_id = ?`).run(third?.syncId);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, records: 2, firstBrokenSyncId: '(end of chain)' });
+  });
+
+  it('when the newest record is deleted and a sync follows, then the gap stays detectable', async () => {
+    const { store, dataDir } = open();
+    const [, second] = await appendMany(store, 2);
+    rawDb(dataDir).prepare(`DELETE FROM audit_records WHERE sync_id = ?`).run(second?.syncId);
+    const next = await store.append(auditEntry(), []);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, firstBrokenSyncId: next.syncId });
+  });
+
+  it('when the store is closed, then append rejects (the sync then reports an error, never an unaudited success)', async () => {
+    const { store } = open();
+    store.close();
+    await expect(store.append(auditEntry(), [])).rejects.toThrow(/not open/);
+  });
+});
+
+describe('SQLite store: audit queries', () => {
+  it('when listing, then records come newest first, filtered by group and since, across pages', async () => {
+    const { store } = open();
+    const made = [];
+    for (let i = 0; i < 7; i++) {
+      made.push(await store.append(auditEntry({ groupId: i % 2 === 0 ? 'even' : 'odd', createdAt: `2026-01-0${i + 1}T00:00:00.000Z` }), []));
+    }
+    const all = await store.listRecords({ limit: 500 });
+    expect(all.items.map((r) => r.syncId)).toEqual(made.map((r) => r.syncId).toReversed());
+    expect(all.nextCursor).toBeNull();
+
+    const even = await store.listRecords({ groupId: 'even', limit: 500 });
+    expect(even.items.map((r) => r.createdAt.slice(0, 10))).toEqual(['2026-01-07', '2026-01-05', '2026-01-03', '2026-01-01']);
+
+    const recent = await store.listRecords({ since: '2026-01-05T00:00:00Z', limit: 500 });
+    expect(recent.items).toHaveLength(3);
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRecords({ limit: 3, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(3);
+      seen.push(...page.items.map((r) => r.syncId));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(all.items.map((r) => r.syncId));
+  });
+
+  it('when a cursor was not issued by the store, then listing throws InvalidCursorError', async () => {
+    const { store } = open();
+    await expect(store.listRecords({ limit: 10, cursor: 'bogus' })).rejects.toBeInstanceOf(InvalidCursorError);
+    await expect(store.listRecords({ limit: 10, cursor: Buffer.from('delivery:3').toString('base64url') })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+});
+
+describe('SQLite store: subscriptions and outbox', () => {
+  it('when a subscription is created, then its secret is a whsec_ key of 32 random bytes, returned once', async () => {
+    const { store } = open();
+    const created = await store.createSubscription({ url: 'https://hooks.example.com/a', events: ['group.sync.completed'], description: 'dash' });
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    expect(Buffer.from(created.secret.slice('whsec_'.length), 'base64')).toHaveLength(32);
+    expect(() => new Webhook(created.secret)).not.toThrow();
+    const listed = await store.listSubscriptions();
+    expect(listed).toEqual([{ id: created.id, url: 'https://hooks.example.com/a', events: ['group.sync.completed'], description: 'dash', createdAt: '2026-01-01T00:00:00.000Z', disabled: false }]);
+    expect(JSON.stringify(listed)).not.toContain(created.secret);
+    expect(JSON.stringify(await store.getSubscription(created.id))).not.toContain(created.secret);
+  });
+
+  it('when an event is appended, then one delivery is queued per interested active subscriber and per static URL', async () => {
+    const { store } = open({ staticSubscribers: ['https://static.example.com/h'] });
+    const completedOnly = await store.createSubscription({ url: 'https://a.example.com/h', events: ['group.sync.completed'] });
+    const failedOnly = await store.createSubscription({ url: 'https://b.example.com/h', events: ['group.sync.failed'] });
+    const disabled = await store.createSubscription({ url: 'https://c.example.com/h', events: ['group.sync.completed'] });
+    await store.disableSubscription(disabled.id);
+    let wakes = 0;
+    store.onQueued(() => wakes++);
+    const entry = auditEntry();
+    await store.append(entry, [domainEvent(entry)]);
+    const due = await store.dueDeliveries(Date.parse('2026-01-01T00:00:00Z'), 10, new Set());
+    expect(due.map((d) => [d.url, d.subscriptionId])).toEqual([
+      ['https://a.example.com/h', completedOnly.id],
+      ['https://static.example.com/h', null],
+    ]);
+    expect(due[0]).toMatchObject({ eventId: `msg_${entry.syncId}_group.sync.completed`, eventType: 'group.sync.completed', secret: completedOnly.secret, attempts: 0 });
+    expect(JSON.parse(due[0]?.body ?? '')).toEqual({ type: 'group.sync.completed', timestamp: entry.createdAt, data: { syncId: entry.syncId, groupId: 'g1', status: 'applied' } });
+    expect((await store.listDeliveries(failedOnly.id, { limit: 10 }))?.items).toEqual([]);
+    expect(wakes).toBe(1);
+  });
+
+  it('when an attempt is recorded, then the delivery is due again only at its next attempt time, and in-flight ones are left out', async () => {
+    const { store, clock } = open();
+    const sub = await store.createSubscription({ url: 'https://a.example.com/h', events: ['group.sync.completed'] });
+    const entries = [auditEntry(), auditEntry()];
+    for (const entry of entries) await store.append(entry, [domainEvent(entry)]);
+    const [first, second] = await store.dueDeliveries(clock.now(), 10, new Set());
+    expect(await store.dueDeliveries(clock.now(), 10, new Set([first?.id as number]))).toEqual([second]);
+    await store.recordAttempt(first?.id as number, { at: clock.now(), statusCode: 500, error: 'HTTP 500', durationMs: 7 }, { status: 'pending', nextAttemptAt: clock.now() + 5000 });
+    expect((await store.dueDeliveries(clock.now(), 10, new Set())).map((d) => d.id)).toEqual([second?.id]);
+    expect(await store.nextDueAt(new Set([second?.id as number]))).toBe(clock.now() + 5000);
+    clock.advance(5000);
+    expect(await store.dueDeliveries(clock.now(), 10, new Set())).toEqual([second, expect.objectContaining({ id: first?.id, attempts: 1 })]);
+    const page = await store.listDeliveries(sub.id, { limit: 1 });
+    expect(page?.items[0]).toMatchObject({ id: second?.id, status: 'pending', attempts: [] });
+    const older = await store.listDeliveries(sub.id, { limit: 1, cursor: page?.nextCursor ?? undefined });
+    expect(older?.items[0]).toMatchObject({
+      id: first?.id,
+      status: 'pending',
+      nextAttemptAt: '2026-01-01T00:00:05.000Z',
+      attempts: [{ attempt: 1, at: '2026-01-01T00:00:00.000Z', statusCode: 500, error: 'HTTP 500', durationMs: 7 }],
+    });
+    expect(older?.nextCursor).toBeNull();
+  });
+
+  it('when a subscription is disabled, then its pending deliveries fail; when deleted, they are gone', async () => {
+    const { store, clock } = open();
+    const sub = await store.createSubscription({ url: 'https://a.example.com/h', events: ['group.sync.completed'] });
+    const entry = auditEntry();
+    await store.append(entry, [domainEvent(entry)]);
+    await store.disableSubscription(sub.id);
+    expect(await store.getSubscription(sub.id)).toMatchObject({ disabled: true });
+    expect((await store.listDeliveries(sub.id, { limit: 10 }))?.items).toEqual([expect.objectContaining({ status: 'failed', nextAttemptAt: null })]);
+    expect(await store.dueDeliveries(clock.now(), 10, new Set())).toEqual([]);
+    expect(await store.deleteSubscription(sub.id)).toBe(true);
+    expect(await store.deleteSubscription(sub.id)).toBe(false);
+    expect(await store.listDeliveries(sub.id, { limit: 10 })).toBeUndefined();
+  });
+});
+
+function catchError(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected an error');
+}

@@ -7,7 +7,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
-import { isAuditTrail, type SubscriptionStore } from './adapters/storage/ports.js';
+import { MemoryIdempotencyStore } from './adapters/storage/memory-idempotency-store.js';
+import { isAuditTrail, type IdempotencyStore, type SubscriptionStore } from './adapters/storage/ports.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
@@ -16,6 +17,7 @@ import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.j
 import { syncGroup, type SyncRequest, type SyncResult } from './core/sync-group.js';
 import { auth } from './http/plugins/auth.js';
 import { errorHandler } from './http/plugins/error-handler.js';
+import { idempotency } from './http/plugins/idempotency.js';
 import { RequestLog } from './http/plugins/request-log.js';
 import { swagger } from './http/plugins/swagger.js';
 import { strictBodyValidation } from './http/plugins/validation.js';
@@ -50,6 +52,8 @@ export interface AppPorts {
   readonly subscriptions?: SubscriptionStore;
   /** Which webhook URLs are accepted; default: the SSRF rules, relaxed by WEBHOOK_ALLOW_PRIVATE. */
   readonly webhookPolicy?: WebhookTargetPolicy;
+  /** Where Idempotency-Key answers are kept. Default: in memory (lost on restart). */
+  readonly idempotency?: IdempotencyStore;
   readonly metrics: AppMetrics;
   readonly clock?: Clock;
   /** What /readyz checks besides the process itself. */
@@ -64,6 +68,9 @@ export interface BuildAppOptions {
 
 /** Conflict retries after the first attempt (API.md: "up to 3 times"). */
 export const MAX_CONFLICT_RETRIES = 3;
+
+/** How long an Idempotency-Key's first answer is replayed. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** User PATCHes in flight at once during the attribute sync that follows a write. */
 export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
@@ -130,6 +137,7 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
 
   await app.register(errorHandler);
   await app.register(auth, { tokens: config.syncApiTokens });
+  await app.register(idempotency, { store: ports.idempotency ?? new MemoryIdempotencyStore(clock), ttlMs: IDEMPOTENCY_TTL_MS });
   await app.register(swagger);
   await app.register(healthRoutes, { checks: ports.readiness ?? [] });
   await app.register(metricsRoutes, { registry: ports.metrics.registry });

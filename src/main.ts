@@ -49,7 +49,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  logger.info({ file: store.file }, 'storage open');
+  // One process per DATA_DIR: an Idempotency-Key still "processing" belongs to a process
+  // that died (kill -9, power loss); forget it, so the caller's retry runs again.
+  const abandoned = await store.releaseAbandoned();
+  logger.info({ file: store.file, abandonedIdempotencyKeys: abandoned }, 'storage open');
 
   let simulator: Simulator | undefined;
   let upstream: { baseUrl: string; clientId: string; clientSecret: string };
@@ -84,6 +87,7 @@ async function main(): Promise<void> {
       directory,
       audit: store,
       subscriptions: store,
+      idempotency: store,
       webhookPolicy,
       metrics,
       readiness: [

@@ -36,3 +36,29 @@ export class InvalidWebhookUrlError extends ApiError {
     super(`url is not an acceptable webhook target: ${reason}`);
   }
 }
+
+/** A request with this Idempotency-Key is still being processed. */
+export class IdempotencyKeyInUseError extends ApiError {
+  readonly code = 'idempotency_key_in_use';
+  readonly status = 409;
+  constructor() {
+    super('a request with this Idempotency-Key is still being processed; retry after it has finished');
+  }
+}
+
+/** The Idempotency-Key was used before for a different request. */
+export class IdempotencyKeyReusedError extends ApiError {
+  readonly code = 'idempotency_key_reused';
+  readonly status = 422;
+  constructor() {
+    super('this Idempotency-Key was already used for a different request (another group, query or body); use a new key');
+  }
+}
+
+export class InvalidIdempotencyKeyError extends ApiError {
+  readonly code = 'invalid_request';
+  readonly status = 400;
+  constructor() {
+    super('Idempotency-Key must be 1–255 visible ASCII characters');
+  }
+}

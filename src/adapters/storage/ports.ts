@@ -151,6 +151,33 @@ export interface Outbox {
 }
 
 /** Storage cannot be used: a corrupt file, an unwritable DATA_DIR. The message is one line for the operator. */
+/** The answer stored for an Idempotency-Key, replayed to retries. */
+export interface StoredResponse {
+  readonly statusCode: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export type IdempotencyClaim =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly fingerprint: string; readonly state: 'processing' }
+  | { readonly claimed: false; readonly fingerprint: string; readonly state: 'completed'; readonly response: StoredResponse };
+
+/**
+ * Idempotency keys (IETF httpapi Idempotency-Key draft), scoped to the caller: the first
+ * answer for a key is kept for a while and replayed to retries with the same request.
+ */
+export interface IdempotencyStore {
+  /** Claims (actor, key) for a new request, atomically; or tells what is already there. Expired entries count as absent. */
+  claim(actor: string, key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyClaim>;
+  /** Stores the answer of a claimed request. */
+  complete(actor: string, key: string, response: StoredResponse): Promise<void>;
+  /** Forgets a claim (a transient answer, so a retry runs again). */
+  release(actor: string, key: string): Promise<void>;
+  /** Forgets every claim still processing: at start, they belong to a process that died. Returns how many. */
+  releaseAbandoned(): Promise<number>;
+}
+
 export class StorageError extends Error {
   readonly code = 'storage_unavailable';
   constructor(message: string, options?: ErrorOptions) {

@@ -24,6 +24,9 @@ import {
   decodeCursor,
   encodeCursor,
   StorageError,
+  type IdempotencyClaim,
+  type IdempotencyStore,
+  type StoredResponse,
   type AttemptResult,
   type AuditListQuery,
   type AuditTrail,
@@ -51,7 +54,7 @@ export interface SqliteStoreOptions {
   readonly verifyChunk?: number;
 }
 
-export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox {
+export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
   /** The database file. */
   readonly file: string;
   /** Resolves when the database answers (readiness). */
@@ -68,6 +71,13 @@ interface AuditRow {
   entry: string;
   prev_hash: string;
   hash: string;
+}
+
+interface IdempotencyRow {
+  fingerprint: string;
+  status: string;
+  response: string | null;
+  expires_at: number;
 }
 
 interface SubscriptionRow {
@@ -221,7 +231,30 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       `INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms) SELECT id, attempts + 1, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
     ),
     updateDelivery: db.prepare(`UPDATE deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`),
+    idempotencyRow: db.prepare<[string, string], IdempotencyRow>(`SELECT fingerprint, status, response, expires_at FROM idempotency_keys WHERE actor = ? AND key = ?`),
+    claimKey: db.prepare(
+      `INSERT INTO idempotency_keys (actor, key, fingerprint, status, response, created_at, expires_at) VALUES (?, ?, ?, 'processing', NULL, ?, ?)
+       ON CONFLICT (actor, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = 'processing', response = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at`,
+    ),
+    completeKey: db.prepare(`UPDATE idempotency_keys SET status = 'completed', response = ? WHERE actor = ? AND key = ? AND status = 'processing'`),
+    releaseKey: db.prepare(`DELETE FROM idempotency_keys WHERE actor = ? AND key = ? AND status = 'processing'`),
+    releaseAbandoned: db.prepare(`DELETE FROM idempotency_keys WHERE status = 'processing'`),
+    expireKeys: db.prepare(`DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE expires_at <= ? LIMIT 100)`),
   };
+
+  const claimTx = db.transaction((actor: string, key: string, fingerprint: string, ttlMs: number): IdempotencyClaim => {
+    const now = clock.now();
+    sql.expireKeys.run(now);
+    const row = sql.idempotencyRow.get(actor, key);
+    if (row && row.expires_at > now) {
+      if (row.status === 'completed' && row.response !== null) {
+        return { claimed: false, fingerprint: row.fingerprint, state: 'completed', response: JSON.parse(row.response) as StoredResponse };
+      }
+      return { claimed: false, fingerprint: row.fingerprint, state: 'processing' };
+    }
+    sql.claimKey.run(actor, key, fingerprint, now, now + ttlMs);
+    return { claimed: true };
+  });
 
   const appendTx = db.transaction((entry: AuditEntry, events: readonly DomainEvent[]) => {
     const record = sealRecord(entry, sql.head.get()?.value ?? GENESIS_HASH);
@@ -396,6 +429,22 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     onQueued(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+
+    async claim(actor, key, fingerprint, ttlMs) {
+      return claimTx(actor, key, fingerprint, ttlMs);
+    },
+
+    async complete(actor, key, response) {
+      sql.completeKey.run(JSON.stringify(response), actor, key);
+    },
+
+    async release(actor, key) {
+      sql.releaseKey.run(actor, key);
+    },
+
+    async releaseAbandoned() {
+      return sql.releaseAbandoned.run().changes;
     },
 
     async ping() {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { GroupIdParams, SyncQuery, SyncResponse, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
+import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
   maxMembers: number;
@@ -18,6 +18,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
     '/groups/:groupId/sync',
     {
       bodyLimit: syncBodyLimit(maxMembers),
+      config: { idempotent: true },
       schema: {
         tags: ['sync'],
         operationId: 'syncGroup',
@@ -28,13 +29,14 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         consumes: ['application/json', 'application/scim+json'],
         params: GroupIdParams,
         querystring: SyncQuery,
+        headers: SyncHeaders,
         body: syncBodySchema(maxMembers),
         response: {
           200: SyncResponse,
           400: errorResponse('Malformed JSON, wrong types or a bad groupId'),
           401: errorResponse('Missing or wrong bearer token'),
           404: errorResponse('The group does not exist upstream'),
-          409: errorResponse('The group kept changing under us after the retries'),
+          409: errorResponse('conflict: the group kept changing under us after the retries; idempotency_key_in_use: a request with this Idempotency-Key is still running'),
           413: errorResponse('Body over the limit, or more than MAX_MEMBERS members'),
           415: errorResponse('Body is not JSON'),
           422: ValidationFailedBody,

@@ -12,6 +12,17 @@ export const GroupIdParams = Type.Object({
   }),
 });
 
+export const SyncHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      description:
+        'Makes retries safe: the first answer (200 or 4xx) for this key is stored for 24 h and replayed to a retry with the same group, query and body, without writing again (header Idempotent-Replayed: true). The same key with anything else different is a 422 idempotency_key_reused; a retry while the first is still running is a 409 idempotency_key_in_use. Scoped to the caller; 1–255 visible ASCII characters.',
+      examples: ['okta-2026-11-28-engineering-core-0042'],
+    }),
+  ),
+  'x-request-id': Type.Optional(Type.String({ description: 'Echoed in the answer and recorded in logs and the audit trail (letters, digits and ._:@- only, up to 128; anything else is replaced)' })),
+});
+
 export const SyncQuery = Type.Object({
   dryRun: Type.Optional(Type.Boolean({ default: false, description: 'Validate and compute the diff, write nothing upstream' })),
 });
@@ -91,7 +102,7 @@ const MemberErrorSchema = Type.Object({
 export const ValidationFailedBody = Type.Object(
   {
     syncId: Type.Optional(Type.String()),
-    error: Type.String({ description: 'validation_failed (or idempotency_key_reused)' }),
+    error: Type.String({ description: 'validation_failed, or idempotency_key_reused (without errors)' }),
     message: Type.String(),
     errors: Type.Optional(Type.Array(MemberErrorSchema, { description: 'Every member that failed, not just the first' })),
   },

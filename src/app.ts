@@ -12,9 +12,9 @@ import { isAuditTrail, type IdempotencyStore, type SubscriptionStore } from './a
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
-import { KeyedLock } from './core/keyed-lock.js';
+import { SyncDeadlineError, SyncInterruptedError } from './core/errors.js';
 import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
-import { syncGroup, type SyncRequest, type SyncResult } from './core/sync-group.js';
+import type { SyncRequest, SyncResult } from './core/sync-group.js';
 import { auth } from './http/plugins/auth.js';
 import { errorHandler } from './http/plugins/error-handler.js';
 import { idempotency } from './http/plugins/idempotency.js';
@@ -28,11 +28,18 @@ import { subscriptionRoutes } from './http/routes/subscriptions.js';
 import { syncRoutes } from './http/routes/sync.js';
 import { ErrorBody, MemberIdentity } from './http/schemas/common.js';
 import { withSyncLog } from './logger.js';
+import { createSyncService } from './sync-service.js';
+
+export { ATTRIBUTE_SYNC_CONCURRENCY, MAX_CONFLICT_RETRIES } from './sync-service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The sync use case, wired to this app's ports. */
+    /** The sync use case, wired to this app's ports, with the overall deadline (SYNC_DEADLINE_MS). */
     syncGroup(request: SyncRequest): Promise<SyncResult>;
+    /** Cuts off every sync still running (the shutdown deadline passed); each is audited as interrupted. */
+    interruptSyncs(): void;
+    /** Syncs running now. */
+    readonly syncsInFlight: number;
   }
 }
 
@@ -66,14 +73,8 @@ export interface BuildAppOptions {
   readonly logger?: FastifyBaseLogger;
 }
 
-/** Conflict retries after the first attempt (API.md: "up to 3 times"). */
-export const MAX_CONFLICT_RETRIES = 3;
-
 /** How long an Idempotency-Key's first answer is replayed. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
-
-/** User PATCHes in flight at once during the attribute sync that follows a write. */
-export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
 
 /** Longest raw path parameter the router accepts (a 256-character id, percent-encoded, fits). */
 const MAX_PARAM_LENGTH = 4096;
@@ -114,26 +115,39 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
   app.addContentTypeParser('application/scim+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   app.addSchema(ErrorBody);
   app.addSchema(MemberIdentity);
+  // While closing, answers end their connection: a keep-alive socket kept open by an
+  // in-flight request would otherwise hold the shutdown until its idle timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   const clock = ports.clock ?? systemClock;
-  const deps = {
-    directory: ports.directory,
-    clock,
-    locks: new KeyedLock(),
-    audit: withSyncLog(ports.audit, app.log),
-    metrics: ports.metrics.sync,
-    newSyncId: () => uuidv7(),
-    newEventId: () => `msg_${uuidv7()}`,
-    maxDepth: config.maxGroupDepth,
-    maxConflictRetries: MAX_CONFLICT_RETRIES,
-    writeMode: config.writeMode,
-    patchMaxOperations: config.patchMaxOperations,
-    attributes: { entitlementMap: config.entitlementMap, concurrency: ATTRIBUTE_SYNC_CONCURRENCY },
-  };
-  app.decorate('syncGroup', (request: SyncRequest) => syncGroup(deps, request));
+  const runSync = createSyncService(config, { directory: ports.directory, clock, audit: withSyncLog(ports.audit, app.log), metrics: ports.metrics.sync });
+
+  // Every sync runs under one AbortSignal: its deadline fires it with SyncDeadlineError
+  // (answered 504), a shutdown past its own deadline with SyncInterruptedError (503).
+  // The SCIM client, the limiter and the per-group queue all stop waiting on it.
+  const running = new Set<AbortController>();
+  app.decorate('syncGroup', async (request: SyncRequest) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new SyncDeadlineError(config.syncDeadlineMs)), config.syncDeadlineMs);
+    running.add(controller);
+    try {
+      return await runSync({ ...request, signal: controller.signal });
+    } finally {
+      clearTimeout(timer);
+      running.delete(controller);
+    }
+  });
+  app.decorate('interruptSyncs', () => {
+    for (const controller of running) controller.abort(new SyncInterruptedError());
+  });
+  app.decorate('syncsInFlight', { getter: () => running.size });
 
   await app.register(errorHandler);
   await app.register(auth, { tokens: config.syncApiTokens });

@@ -59,6 +59,8 @@ export const ConfigSchema = Type.Object({
     description: 'JSON object: group id → entitlement values for attribute sync',
   }),
   upstreamTimeoutMs: Type.Integer({ env: 'UPSTREAM_TIMEOUT_MS', minimum: 100, maximum: 300_000, default: 10_000, description: 'Per-request timeout for upstream calls, in ms' }),
+  syncDeadlineMs: Type.Integer({ env: 'SYNC_DEADLINE_MS', minimum: 100, maximum: 600_000, default: 55_000, description: 'Overall deadline of one sync; past it the caller gets 504 with Retry-After' }),
+  shutdownTimeoutMs: Type.Integer({ env: 'SHUTDOWN_TIMEOUT_MS', minimum: 0, maximum: 600_000, default: 25_000, description: 'On SIGTERM/SIGINT, how long in-flight syncs may finish before they are cut off' }),
   upstreamMaxRps: Type.Number({ env: 'UPSTREAM_MAX_RPS', minimum: 0, maximum: 10_000, default: 0, description: 'Upstream requests per second at most (0: adaptive only, learned from 429s)' }),
   upstreamMaxConcurrency: Type.Integer({ env: 'UPSTREAM_MAX_CONCURRENCY', minimum: 1, maximum: 1024, default: 16, description: 'Upstream requests in flight at once, across all syncs' }),
   scimBatchSize: Type.Integer({ env: 'SCIM_BATCH_SIZE', minimum: 1, maximum: 200, default: 50, description: 'Ids per filtered lookup (`id eq "a" or …`)' }),
@@ -86,7 +88,12 @@ function settings(): [string, SettingMeta][] {
   return Object.entries(ConfigSchema.properties) as unknown as [string, SettingMeta][];
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Readonly<Config> {
+export interface LoadConfigOptions {
+  /** false for the CLI's sync, reconcile and audit commands, which serve no API: SYNC_API_TOKENS is then not required. Default true. */
+  readonly serving?: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>, options: LoadConfigOptions = {}): Readonly<Config> {
   const config: Record<string, unknown> = {};
   for (const [key, schema] of settings()) {
     const raw = env[schema.env];
@@ -100,7 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     config[key] = value;
   }
   const result = config as Config;
-  checkCombinations(result);
+  checkCombinations(result, options.serving ?? true);
   return deepFreeze(result);
 }
 
@@ -159,7 +166,7 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * (UNITS[match[2] as string] as number);
 }
 
-function checkCombinations(config: Config): void {
+function checkCombinations(config: Config, serving: boolean): void {
   if (config.cxoneBaseUrl !== undefined) {
     for (const [key, name] of [
       ['cxoneClientId', 'CXONE_CLIENT_ID'],
@@ -167,7 +174,7 @@ function checkCombinations(config: Config): void {
     ] as const) {
       if (config[key] === undefined) throw new ConfigError(`${name}: required when CXONE_BASE_URL is set`);
     }
-    if (config.syncApiTokens.length === 0) {
+    if (serving && config.syncApiTokens.length === 0) {
       throw new ConfigError('SYNC_API_TOKENS: required when CXONE_BASE_URL is set (the API must not run open against a real tenant)');
     }
   }

@@ -5,20 +5,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createPrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
-import { createCxoneDirectory, type CxoneDirectory } from './adapters/scim/index.js';
+import type { CxoneDirectory } from './adapters/scim/index.js';
 import { StorageError } from './adapters/storage/ports.js';
 import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-store.js';
 import { createOutboxDispatcher } from './adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
+import { isEntryModule } from './entry.js';
 import { createLogger } from './logger.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
+import { createUpstreamDirectory } from './sync-service.js';
 
 /** The inbound token the simulator mode uses when SYNC_API_TOKENS is unset; documented in the README. */
 export const DEMO_TOKEN: ApiToken = { name: 'demo', token: 'demo-token' };
 
-async function main(): Promise<void> {
+/** Starts the service (npm start, `cxone-scim-sync serve`); runs until SIGTERM or SIGINT. */
+export async function startService(): Promise<void> {
   let config: Readonly<Config>;
   try {
     config = loadConfig(process.env);
@@ -67,18 +70,7 @@ async function main(): Promise<void> {
   }
 
   const metrics = createPrometheusMetrics();
-  const directory: CxoneDirectory = createCxoneDirectory({
-    ...upstream,
-    tokenUrl: config.cxoneBaseUrl === undefined ? undefined : config.cxoneTokenUrl,
-    scimPath: simulator ? undefined : config.cxoneScimPath,
-    scope: config.cxoneScope,
-    tokenAuth: config.cxoneTokenAuth,
-    requestTimeoutMs: config.upstreamTimeoutMs,
-    rateLimit: { requestsPerSecond: config.upstreamMaxRps, maxConcurrency: config.upstreamMaxConcurrency },
-    userBatchSize: config.scimBatchSize,
-    groupBatchSize: config.scimBatchSize,
-    observer: metrics.upstream,
-  });
+  const directory: CxoneDirectory = createUpstreamDirectory(config, { ...upstream, simulator: simulator !== undefined }, metrics.upstream);
 
   const syncApiTokens = config.syncApiTokens.length > 0 ? config.syncApiTokens : [DEMO_TOKEN];
   const app = await buildApp({
@@ -111,14 +103,22 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    logger.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => {
-      logger.error('shutdown took longer than 25 s; exiting');
+    logger.info({ signal, syncsInFlight: app.syncsInFlight, deadlineMs: config.shutdownTimeoutMs }, 'shutting down: no new requests, in-flight syncs may finish');
+    // Past the deadline, cut the syncs still running off: each answers 503 and is audited
+    // as interrupted. Then give everything a few more seconds before giving up.
+    const cutOff = setTimeout(() => {
+      logger.warn({ syncsInFlight: app.syncsInFlight }, 'shutdown deadline reached: interrupting the syncs still running');
+      app.interruptSyncs();
+    }, config.shutdownTimeoutMs);
+    const giveUp = setTimeout(() => {
+      logger.error('shutdown did not complete; exiting');
       process.exit(1);
-    }, 25_000);
-    timer.unref();
+    }, config.shutdownTimeoutMs + 10_000);
+    cutOff.unref();
+    giveUp.unref();
     try {
       await app.close();
+      clearTimeout(cutOff);
       await dispatcher.stop();
       store.close();
       await directory.close();
@@ -158,7 +158,10 @@ function printDemoBanner(url: string): void {
   );
 }
 
-main().catch((error: unknown) => {
+/** The one line a failed start ends with. */
+export function exitOnStartFailure(error: unknown): never {
   process.stderr.write(`cxone-scim-sync: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
-});
+}
+
+if (isEntryModule(import.meta.url)) startService().catch(exitOnStartFailure);

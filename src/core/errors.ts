@@ -108,6 +108,21 @@ export class UpstreamTimeoutError extends SyncError {
   readonly code = 'upstream_timeout';
 }
 
+/** The sync ran past its overall deadline (SYNC_DEADLINE_MS). */
+export class SyncDeadlineError extends UpstreamTimeoutError {
+  constructor(deadlineMs: number) {
+    super(`the sync did not finish within its ${Math.round(deadlineMs / 1000)} s deadline; it may be partly applied upstream: retry the request`);
+  }
+}
+
+/** The service is shutting down and cut the sync off at the shutdown deadline. */
+export class SyncInterruptedError extends SyncError {
+  readonly code = 'interrupted';
+  constructor() {
+    super('the service is shutting down and cut this sync off; it may be partly applied upstream: retry the request');
+  }
+}
+
 /** The audit record of a sync could not be written; the sync is not reported as done. */
 export class AuditUnavailableError extends SyncError {
   readonly code = 'audit_unavailable';

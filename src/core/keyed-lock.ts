@@ -6,7 +6,8 @@ export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
   private running = 0;
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` when every earlier unit for `key` is done; a signal that aborts while waiting rejects with its reason. */
+  async run<T>(key: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const done = new Promise<void>((resolve) => {
@@ -16,7 +17,7 @@ export class KeyedLock {
     this.tails.set(key, tail);
     this.running++;
     try {
-      await previous;
+      await (signal ? abortable(previous, signal) : previous);
       return await work();
     } finally {
       this.running--;
@@ -29,4 +30,16 @@ export class KeyedLock {
   get pending(): number {
     return this.running;
   }
+}
+
+function abortable(wait: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    wait.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, reject);
+  });
 }

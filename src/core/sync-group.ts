@@ -94,7 +94,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
 
   let result: SyncResult;
   try {
-    const outcome = await deps.locks.run(request.groupId, () => reconcile(deps, request, ctx, trace));
+    const outcome = await deps.locks.run(request.groupId, () => reconcile(deps, request, ctx, trace), request.signal);
     result = {
       syncId,
       groupId: request.groupId,
@@ -104,7 +104,10 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       latencyMs: elapsedMs(),
       upstreamRequests: ctx.stats.upstreamRequests,
     };
-  } catch (caught) {
+  } catch (thrown) {
+    // An abort (deadline, shutdown) surfaces wherever the sync was waiting; name it by its reason.
+    const reason: unknown = request.signal?.aborted ? request.signal.reason : undefined;
+    const caught = !(thrown instanceof SyncError) && reason instanceof SyncError ? reason : thrown;
     const failure = describeFailure(caught);
     const latencyMs = elapsedMs();
     const entry: AuditEntry = {

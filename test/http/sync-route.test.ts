@@ -298,3 +298,21 @@ describe('malformed URLs', () => {
     expect(directory.calls).toEqual([]);
   });
 });
+
+describe('sync deadline', () => {
+  it('when the upstream hangs past SYNC_DEADLINE_MS, then 504 with Retry-After, also for a sync queued behind it, and both are audited', async () => {
+    const directory = seeded();
+    directory.getGroup = (_id, ctx) =>
+      new Promise((_resolve, reject) => {
+        ctx.signal?.addEventListener('abort', () => reject(ctx.signal?.reason), { once: true });
+      });
+    const { app, audit } = await buildTestApp({ directory, env: { SYNC_DEADLINE_MS: '150' } });
+    const [first, queued] = await Promise.all([sync(app, 'g1', { members: [] }), sync(app, 'g1', { members: [user('bob')] })]);
+    for (const res of [first, queued]) {
+      expect(res.statusCode).toBe(504);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json()).toMatchObject({ error: 'upstream_timeout', message: expect.stringMatching(/deadline/), syncId: expect.any(String) });
+    }
+    expect(audit.records.map((r) => r.status)).toEqual(['upstream_timeout', 'upstream_timeout']);
+  });
+});

@@ -2,68 +2,19 @@
  * Process-level: the real service (src/main.ts under tsx) as a child process on port 0,
  * against its embedded simulator, with a DATA_DIR that outlives it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DATABASE_FILE } from '../../src/adapters/storage/sqlite-store.js';
 import { seedIds } from '../../src/simulator/seed.js';
+import { spawnService, startService } from '../helpers/service-process.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { startWebhookReceiver, type ReceivedWebhook } from '../helpers/webhook-receiver.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 const TOKEN = 'okta-process-token-0001';
 const SECRET = `whsec_${Buffer.from('process-test-webhook-secret-0001').toString('base64')}`;
-
-interface Service {
-  readonly url: string;
-  readonly stderr: () => string;
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
-}
-
-function spawnService(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return child;
-}
-
-/** Starts the service and resolves with its address, read from the "cxone-scim-sync listening" log line. */
-async function startService(env: Record<string, string>): Promise<Service> {
-  const child = spawnService(env);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the service did not start within 20 s; stderr: ${stderr}`)), 20_000);
-    child.once('exit', (code) => reject(new Error(`the service exited (${code}) before listening; stderr: ${stderr}`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; address?: string };
-      if (entry.msg === 'cxone-scim-sync listening' && entry.address) {
-        clearTimeout(timer);
-        resolve(entry.address);
-      }
-    });
-  });
-  return {
-    url,
-    stderr: () => stderr,
-    async stop() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
-  };
-}
 
 describe('process: webhook delivery across a restart', () => {
   it('when the service stops before a webhook is delivered, then started again on the same DATA_DIR it delivers it with the same webhook-id', { timeout: 60_000 }, async () => {

@@ -11,6 +11,7 @@ import {
   GroupNotFoundError,
   PreconditionFailedError,
   SyncError,
+  SyncInterruptedError,
   UpstreamError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
@@ -65,7 +66,8 @@ function fromSyncError(error: SyncError): HttpError {
   if (error instanceof AuditUnavailableError) {
     return { status: 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': '5' } };
   }
-  if (error instanceof UpstreamTimeoutError) return { status: 504, body: { error: error.code, message: error.message, ...ids } };
+  if (error instanceof UpstreamTimeoutError) return { status: 504, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': '5' } };
+  if (error instanceof SyncInterruptedError) return { status: 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': '5' } };
   if (error instanceof UpstreamError) {
     const upstream: Record<string, unknown> = { upstreamStatus: error.status };
     if (error.scimType !== undefined) upstream.scimType = error.scimType;

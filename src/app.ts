@@ -15,6 +15,8 @@ import { systemClock } from './core/clock.js';
 import { SyncDeadlineError, SyncInterruptedError } from './core/errors.js';
 import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
 import type { SyncRequest, SyncResult } from './core/sync-group.js';
+import rateLimit from '@fastify/rate-limit';
+import { RateLimitedError } from './http/errors.js';
 import { auth } from './http/plugins/auth.js';
 import { errorHandler } from './http/plugins/error-handler.js';
 import { idempotency } from './http/plugins/idempotency.js';
@@ -87,6 +89,10 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
     loggerInstance: logger,
     logController: new RequestLog(),
     requestIdHeader: false,
+    // A request may take as long as a sync's deadline plus room to answer; headers must come quickly.
+    requestTimeout: config.syncDeadlineMs + 15_000,
+    keepAliveTimeout: 65_000,
+    http: { headersTimeout: 20_000 },
     // Ids are checked by the route schemas; the router only stops absurd lengths, answering
     // like every other bad request (its own default would be a 414 in another body format).
     routerOptions: {
@@ -151,6 +157,17 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
 
   await app.register(errorHandler);
   await app.register(auth, { tokens: config.syncApiTokens });
+  if (config.inboundRateLimit > 0) {
+    // Per caller, after authentication (the token's name is the key); public routes are exempt.
+    await app.register(rateLimit, {
+      hook: 'preHandler',
+      max: config.inboundRateLimit,
+      timeWindow: 60_000,
+      keyGenerator: (request) => (request.actor ? `actor:${request.actor}` : `ip:${request.ip}`),
+      allowList: (request) => request.routeOptions.config.public === true,
+      errorResponseBuilder: (_request, context) => new RateLimitedError(context.max, Math.max(1, Math.ceil(context.ttl / 1000))),
+    });
+  }
   await app.register(idempotency, { store: ports.idempotency ?? new MemoryIdempotencyStore(clock), ttlMs: IDEMPOTENCY_TTL_MS });
   await app.register(swagger);
   await app.register(healthRoutes, { checks: ports.readiness ?? [] });

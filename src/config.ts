@@ -59,6 +59,7 @@ export const ConfigSchema = Type.Object({
     description: 'JSON object: group id → entitlement values for attribute sync',
   }),
   upstreamTimeoutMs: Type.Integer({ env: 'UPSTREAM_TIMEOUT_MS', minimum: 100, maximum: 300_000, default: 10_000, description: 'Per-request timeout for upstream calls, in ms' }),
+  inboundRateLimit: Type.Integer({ env: 'INBOUND_RATE_LIMIT', minimum: 0, maximum: 1_000_000, default: 600, description: 'Requests per minute per API token (0: no limit); over it, 429 rate_limited with Retry-After' }),
   syncDeadlineMs: Type.Integer({ env: 'SYNC_DEADLINE_MS', minimum: 100, maximum: 600_000, default: 55_000, description: 'Overall deadline of one sync; past it the caller gets 504 with Retry-After' }),
   shutdownTimeoutMs: Type.Integer({ env: 'SHUTDOWN_TIMEOUT_MS', minimum: 0, maximum: 600_000, default: 25_000, description: 'On SIGTERM/SIGINT, how long in-flight syncs may finish before they are cut off' }),
   upstreamMaxRps: Type.Number({ env: 'UPSTREAM_MAX_RPS', minimum: 0, maximum: 10_000, default: 0, description: 'Upstream requests per second at most (0: adaptive only, learned from 429s)' }),

@@ -62,3 +62,12 @@ export class InvalidIdempotencyKeyError extends ApiError {
     super('Idempotency-Key must be 1–255 visible ASCII characters');
   }
 }
+
+/** This caller sent too many requests (the inbound limit per token, INBOUND_RATE_LIMIT). */
+export class RateLimitedError extends ApiError {
+  readonly code = 'rate_limited';
+  readonly status = 429;
+  constructor(limit: number, retryAfterSeconds: number) {
+    super(`this caller sent more than ${limit} requests per minute; retry in ${retryAfterSeconds} s`);
+  }
+}

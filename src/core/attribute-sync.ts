@@ -16,13 +16,15 @@ import type { PatchOperation, RequestContext, ScimDirectory, UserAttributes } fr
 
 export type EntitlementMap = Readonly<Record<string, readonly string[]>>;
 
+export type AttributeOutcome = 'updated' | 'unchanged' | 'not_managed' | 'failed' | 'user_not_found';
+
 export interface UserAttributeOutcome {
   readonly userId: string;
   /** How this sync changed the user's membership of the group. */
   readonly change: 'added' | 'removed';
   /** Whether the provider's `groups` agrees with the new membership; null when it sends no `groups`. */
   readonly groupsConsistent: boolean | null;
-  readonly entitlements: 'updated' | 'unchanged' | 'not_managed' | 'failed' | 'user_not_found';
+  readonly entitlements: AttributeOutcome;
   readonly entitlementsAdded?: readonly string[];
   readonly entitlementsRemoved?: readonly string[];
   readonly error?: string;

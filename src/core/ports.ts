@@ -2,6 +2,7 @@
  * Ports: what the sync core needs from the outside world. Adapters implement them
  * (src/adapters), tests use in-memory fakes (test/fakes). Nothing here does I/O.
  */
+import type { AttributeOutcome } from './attribute-sync.js';
 import type { AuditEntry, AuditRecord, DomainEvent, SyncOutcomeStatus } from './audit.js';
 import type { MemberErrorCode } from './errors.js';
 import type { GroupResource, GroupSnapshot, MemberRef } from './membership.js';
@@ -132,6 +133,10 @@ export interface SyncObservation {
   /** Of applied syncs only. */
   readonly consistencyRate: number | null;
   readonly validationCodes: readonly MemberErrorCode[];
+  /** Per user touched by the attribute sync after an applied write: what happened to its entitlements. */
+  readonly attributeOutcomes: readonly AttributeOutcome[];
+  /** Users whose provider-computed `groups` disagreed with the write. */
+  readonly groupsInconsistent: number;
 }
 
 /** What the sync tells the metrics (Prometheus in production). */

@@ -131,7 +131,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     };
     if (caught instanceof SyncError) caught.syncId = syncId;
     await record(deps, entry, request.dryRun ? [] : [failed], syncId);
-    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [] });
+    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [], attributeOutcomes: [], groupsInconsistent: 0 });
     throw caught;
   }
 
@@ -174,7 +174,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     });
   }
   await record(deps, entry, events, syncId);
-  deps.metrics.observeSync({ status: result.status, durationSeconds: result.latencyMs / 1000, consistencyRate: result.status === 'applied' ? result.consistencyRate : null, validationCodes: [] });
+  deps.metrics.observeSync({ status: result.status, durationSeconds: result.latencyMs / 1000, consistencyRate: result.status === 'applied' ? result.consistencyRate : null, validationCodes: [], attributeOutcomes: attributes?.users.map((u) => u.entitlements) ?? [], groupsInconsistent: attributes?.groupsInconsistent ?? 0 });
   return result;
 }
 

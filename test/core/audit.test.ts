@@ -110,8 +110,8 @@ describe('audit trail of syncGroup', () => {
     await run([user('a'), user('b')]);
     await run([user('off')]).catch(() => {});
     expect(metrics.observations).toEqual([
-      { status: 'applied', durationSeconds: 0, consistencyRate: 1, validationCodes: [] },
-      { status: 'validation_failed', durationSeconds: 0, consistencyRate: null, validationCodes: ['user_inactive'] },
+      { status: 'applied', durationSeconds: 0, consistencyRate: 1, validationCodes: [], attributeOutcomes: ['not_managed'], groupsInconsistent: 0 },
+      { status: 'validation_failed', durationSeconds: 0, consistencyRate: null, validationCodes: ['user_inactive'], attributeOutcomes: [], groupsInconsistent: 0 },
     ]);
   });
 });

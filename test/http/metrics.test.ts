@@ -107,6 +107,9 @@ describe('GET /metrics', () => {
       scim_upstream_retries_total: { type: 'counter', labels: ['reason'] },
       scim_oauth_token_fetches_total: { type: 'counter', labels: ['outcome'] },
       scim_webhook_deliveries_total: { type: 'counter', labels: ['event', 'outcome'] },
+      // beyond API.md's list: the attribute sync after an applied write (issue 4)
+      scim_user_attribute_syncs_total: { type: 'counter', labels: ['outcome'] },
+      scim_user_groups_inconsistent_total: { type: 'counter', labels: [] },
     };
     for (const [name, { type, labels }] of Object.entries(expected)) {
       const family = m.get(name);

@@ -7,6 +7,7 @@
  * comes from a fixed set (`resource` is never an id), so the series count stays bounded.
  */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { AttributeOutcome } from '../../core/attribute-sync.js';
 import type { EventType, SyncOutcomeStatus } from '../../core/audit.js';
 import type { MemberErrorCode } from '../../core/errors.js';
 import type { SyncMetrics, SyncObservation } from '../../core/ports.js';
@@ -46,6 +47,7 @@ const RETRY_REASONS = keys<RetryReason>({ rate_limited: 1, server_error: 1, netw
 const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, oauth: 1, ServiceProviderConfig: 1, other: 1 });
 const EVENT_TYPES = keys<EventType>({ 'group.sync.completed': 1, 'group.sync.failed': 1, 'user.attributes.synced': 1 });
 const DELIVERY_OUTCOMES = keys<DeliveryOutcome>({ delivered: 1, retry: 1, failed: 1, disabled: 1 });
+const ATTRIBUTE_OUTCOMES = keys<AttributeOutcome>({ updated: 1, unchanged: 1, not_managed: 1, failed: 1, user_not_found: 1 });
 const METHODS = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'];
 
 export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
@@ -61,6 +63,8 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const upstreamDuration = new Histogram({ name: 'scim_upstream_request_duration_seconds', help: 'Duration of one upstream HTTP request', labelNames: ['method', 'resource'], buckets: [...LATENCY_BUCKETS], registers });
   const retries = new Counter({ name: 'scim_upstream_retries_total', help: 'Upstream requests tried again, by reason (conflict: a write lost a race and the sync re-reads and re-plans)', labelNames: ['reason'], registers });
   const tokenFetches = new Counter({ name: 'scim_oauth_token_fetches_total', help: 'OAuth client-credentials token requests, by outcome', labelNames: ['outcome'], registers });
+  const attributeSyncs = new Counter({ name: 'scim_user_attribute_syncs_total', help: 'Users handled by the attribute sync after an applied write, by what happened to their entitlements', labelNames: ['outcome'], registers });
+  const groupsInconsistent = new Counter({ name: 'scim_user_groups_inconsistent_total', help: "Users whose provider-computed groups attribute disagreed with the membership just written", registers });
   const deliveries = new Counter({ name: 'scim_webhook_deliveries_total', help: 'Webhook delivery attempts, by event type and outcome', labelNames: ['event', 'outcome'], registers });
 
   // Known series start at zero, so that rate() and absent() work before the first event.
@@ -68,6 +72,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   for (const code of MEMBER_ERROR_CODES) validationFailures.labels(code).inc(0);
   for (const reason of RETRY_REASONS) retries.labels(reason).inc(0);
   for (const outcome of ['success', 'failure']) tokenFetches.labels(outcome).inc(0);
+  for (const outcome of ATTRIBUTE_OUTCOMES) attributeSyncs.labels(outcome).inc(0);
   for (const event of EVENT_TYPES) for (const outcome of DELIVERY_OUTCOMES) deliveries.labels(event, outcome).inc(0);
 
   const sync: SyncMetrics = {
@@ -77,6 +82,8 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       syncDuration.labels(status).observe(nonNegative(observation.durationSeconds));
       if (observation.status === 'applied' && observation.consistencyRate !== null) consistency.observe(observation.consistencyRate);
       for (const code of observation.validationCodes) validationFailures.labels(oneOf(code, MEMBER_ERROR_CODES, 'other')).inc();
+      for (const outcome of observation.attributeOutcomes) attributeSyncs.labels(oneOf(outcome, ATTRIBUTE_OUTCOMES, 'other')).inc();
+      if (observation.groupsInconsistent > 0) groupsInconsistent.inc(observation.groupsInconsistent);
     }),
   };
 

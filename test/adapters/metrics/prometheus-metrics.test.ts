@@ -21,7 +21,7 @@ describe('Prometheus metrics adapter', () => {
 
   it('when a sync that was not applied reports a consistency rate, then only applied syncs feed scim_sync_consistency_ratio', async () => {
     const metrics = createPrometheusMetrics({ defaultMetrics: false });
-    const observe = (o: Partial<SyncObservation>) => metrics.sync.observeSync({ status: 'applied', durationSeconds: 0.2, consistencyRate: null, validationCodes: [], ...o });
+    const observe = (o: Partial<SyncObservation>) => metrics.sync.observeSync({ status: 'applied', durationSeconds: 0.2, consistencyRate: null, validationCodes: [], attributeOutcomes: [], groupsInconsistent: 0, ...o });
     observe({ consistencyRate: 0.5 });
     observe({ status: 'unchanged', consistencyRate: 1 });
     observe({ status: 'dry_run', consistencyRate: 1 });
@@ -32,13 +32,23 @@ describe('Prometheus metrics adapter', () => {
     expect(sampleValue(m, 'scim_sync_duration_seconds_bucket', { status: 'applied', le: '0.1' })).toBe(0);
   });
 
+  it('when the attribute sync reports per-user outcomes, then they are counted by outcome, with groups disagreements apart', async () => {
+    const metrics = createPrometheusMetrics({ defaultMetrics: false });
+    metrics.sync.observeSync({ status: 'applied', durationSeconds: 0.1, consistencyRate: 1, validationCodes: [], attributeOutcomes: ['updated', 'updated', 'failed', 'not_managed'], groupsInconsistent: 2 });
+    const m = await scrape(metrics);
+    expect(sampleValue(m, 'scim_user_attribute_syncs_total', { outcome: 'updated' })).toBe(2);
+    expect(sampleValue(m, 'scim_user_attribute_syncs_total', { outcome: 'failed' })).toBe(1);
+    expect(sampleValue(m, 'scim_user_attribute_syncs_total', { outcome: 'unchanged' })).toBe(0);
+    expect(sampleValue(m, 'scim_user_groups_inconsistent_total')).toBe(2);
+  });
+
   it('when hooks get values outside their fixed sets, then labels fall back to "other" and nothing throws', async () => {
     const metrics = createPrometheusMetrics({ defaultMetrics: false });
     expect(() => {
       metrics.upstream.onRequest?.({ method: 'PROPFIND', resource: 'Groups/123' as never, status: 999, durationMs: -5 });
       metrics.upstream.onRetry?.('bored' as never);
       metrics.webhooks.onDelivery('group.exploded' as EventType, 'shrugged' as never);
-      metrics.sync.observeSync({ status: 'weird' as never, durationSeconds: Number.NaN, consistencyRate: null, validationCodes: ['odd' as never] });
+      metrics.sync.observeSync({ status: 'weird' as never, durationSeconds: Number.NaN, consistencyRate: null, validationCodes: ['odd' as never], attributeOutcomes: ['strange' as never], groupsInconsistent: 0 });
     }).not.toThrow();
     const m = await scrape(metrics);
     expect(sampleValue(m, 'scim_upstream_requests_total', { method: 'other', resource: 'other', status: 'other' })).toBe(1);

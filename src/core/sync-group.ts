@@ -7,8 +7,8 @@
  * `maxConflictRetries` times. Syncs of one group never interleave within this process.
  */
 import { syncUserAttributes, type AttributeSyncDeps, type AttributeSyncReport } from './attribute-sync.js';
-import { sha256Hex, toAuditErrors, type AuditEntry, type AuditError, type DomainEvent, type SyncOutcomeStatus } from './audit.js';
-import { canonicalJson } from './canonical-json.js';
+import { toAuditErrors, type AuditEntry, type AuditError, type DomainEvent, type SyncOutcomeStatus } from './audit.js';
+import { canonicalSha256 } from './canonical-json.js';
 import {
   AuditUnavailableError,
   ConflictError,
@@ -198,7 +198,7 @@ function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, tr
     requestId: request.requestId,
     actor: request.actor,
     groupId: request.groupId,
-    payloadSha256: sha256Hex(canonicalJson(payload)),
+    payloadSha256: canonicalSha256(payload),
     etagBefore: trace.etagBefore,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };

@@ -12,7 +12,7 @@ import { isAuditTrail, type IdempotencyStore, type SubscriptionStore } from './a
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
-import { SyncDeadlineError, SyncInterruptedError } from './core/errors.js';
+import { SyncInterruptedError } from './core/errors.js';
 import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
 import type { SyncRequest, SyncResult } from './core/sync-group.js';
 import rateLimit from '@fastify/rate-limit';
@@ -30,7 +30,7 @@ import { subscriptionRoutes } from './http/routes/subscriptions.js';
 import { syncRoutes } from './http/routes/sync.js';
 import { ErrorBody, MemberIdentity } from './http/schemas/common.js';
 import { withSyncLog } from './logger.js';
-import { createSyncService } from './sync-service.js';
+import { createSyncService, withDeadline } from './sync-service.js';
 
 export { ATTRIBUTE_SYNC_CONCURRENCY, MAX_CONFLICT_RETRIES } from './sync-service.js';
 
@@ -133,7 +133,10 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
   });
 
   const clock = ports.clock ?? systemClock;
-  const runSync = createSyncService(config, { directory: ports.directory, clock, audit: withSyncLog(ports.audit, app.log), metrics: ports.metrics.sync });
+  const runSync = withDeadline(
+    createSyncService(config, { directory: ports.directory, clock, audit: withSyncLog(ports.audit, app.log), metrics: ports.metrics.sync }),
+    config.syncDeadlineMs,
+  );
 
   // Every sync runs under one AbortSignal: its deadline fires it with SyncDeadlineError
   // (answered 504), a shutdown past its own deadline with SyncInterruptedError (503).
@@ -141,12 +144,10 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
   const running = new Set<AbortController>();
   app.decorate('syncGroup', async (request: SyncRequest) => {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new SyncDeadlineError(config.syncDeadlineMs)), config.syncDeadlineMs);
     running.add(controller);
     try {
       return await runSync({ ...request, signal: controller.signal });
     } finally {
-      clearTimeout(timer);
       running.delete(controller);
     }
   });

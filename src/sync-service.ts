@@ -8,6 +8,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { createCxoneDirectory, type CxoneDirectory, type UpstreamObserver } from './adapters/scim/index.js';
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
+import { SyncDeadlineError } from './core/errors.js';
 import { KeyedLock } from './core/keyed-lock.js';
 import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
 import { syncGroup, type SyncGroupDeps, type SyncRequest, type SyncResult } from './core/sync-group.js';
@@ -77,4 +78,21 @@ export function createUpstreamDirectory(config: Readonly<Config>, upstream: Upst
     groupBatchSize: config.scimBatchSize,
     observer,
   });
+}
+
+/**
+ * A sync under its overall deadline: past `deadlineMs` its signal fires with
+ * SyncDeadlineError (answered 504), combined with any signal the caller passes (a
+ * shutdown or Ctrl-C cutting syncs off).
+ */
+export function withDeadline(run: SyncService, deadlineMs: number): SyncService {
+  return async (request) => {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new SyncDeadlineError(deadlineMs)), deadlineMs);
+    try {
+      return await run({ ...request, signal: request.signal ? AbortSignal.any([request.signal, deadline.signal]) : deadline.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }

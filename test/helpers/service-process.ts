@@ -17,6 +17,8 @@ export interface Service {
   readonly logs: () => Record<string, unknown>[];
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** Resolves when a log line matching `predicate` has been written (at once if one was). */
+  waitForLog(predicate: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   /** Resolves with the exit code once the process has exited. */
   exited(): Promise<number | null>;
   readonly child: ChildProcess;
@@ -39,6 +41,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   const child = spawnService(env);
   let stderr = '';
   const logs: Record<string, unknown>[] = [];
+  const waiters: { predicate: (entry: Record<string, unknown>) => boolean; resolve: (entry: Record<string, unknown>) => void }[] = [];
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exit = once(child, 'exit').then(([code]) => code as number | null);
   const url = await new Promise<string>((resolve, reject) => {
@@ -47,6 +50,10 @@ export async function startService(env: Record<string, string>): Promise<Service
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const entry = JSON.parse(line) as { msg?: string; address?: string };
       logs.push(entry);
+      for (const waiter of waiters.splice(0)) {
+        if (waiter.predicate(entry)) waiter.resolve(entry);
+        else waiters.push(waiter);
+      }
       if (entry.msg === 'cxone-scim-sync listening' && entry.address) {
         clearTimeout(timer);
         resolve(entry.address);
@@ -63,6 +70,10 @@ export async function startService(env: Record<string, string>): Promise<Service
       return exit;
     },
     exited: () => exit,
+    waitForLog(predicate) {
+      const seen = logs.find(predicate);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ predicate, resolve }));
+    },
   };
 }
 

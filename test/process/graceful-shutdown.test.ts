@@ -71,12 +71,13 @@ describe('process: graceful shutdown', () => {
     const inFlight = sync(service.url);
     await writes.arrived;
     service.child.kill('SIGTERM');
-    // the listener closes: a new connection is refused (or answered 503 while closing)
-    const late = await sync(service.url).then((r) => r.status, () => 'refused');
-    expect(['refused', 503]).toContain(late);
+    await service.waitForLog((entry) => String(entry.msg).startsWith('shutting down'));
     writes.release();
     const res = await inFlight;
     expect(res.status).toBe(200);
+    // the listener is closed: a new request is refused (or answered 503 while closing)
+    const late = await sync(service.url).then((r) => r.status, () => 'refused');
+    expect(['refused', 503]).toContain(late);
     expect((await res.json()) as { status: string }).toMatchObject({ status: 'applied' });
     expect(await service.exited()).toBe(0);
     expect(auditStatuses(dataDir)).toEqual(['applied']);

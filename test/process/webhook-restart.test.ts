@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DATABASE_FILE } from '../../src/adapters/storage/sqlite-store.js';
 import { seedIds } from '../../src/simulator/seed.js';
 import { spawnService, startService } from '../helpers/service-process.js';

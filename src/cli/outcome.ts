@@ -1,0 +1,65 @@
+/** What became of one group in a CLI sync, whatever the way it ended, and how to say it in one line. */
+import { SyncError, UpstreamError, ValidationFailedError, type MemberError } from '../core/errors.js';
+import type { SyncResult } from '../core/sync-group.js';
+
+export type OutcomeStatus = 'applied' | 'unchanged' | 'dry_run' | 'failed' | 'skipped';
+
+export interface GroupOutcome {
+  readonly groupId: string;
+  readonly status: OutcomeStatus;
+  /** The audited sync (absent when the group was skipped, or failed before the sync began). */
+  readonly syncId?: string;
+  readonly added: number;
+  readonly removed: number;
+  readonly memberCount: number;
+  readonly upstreamRequests: number;
+  readonly latencyMs: number;
+  readonly error?: OutcomeError;
+}
+
+export interface OutcomeError {
+  /** The API's error code: validation_failed, group_not_found, conflict, upstream_error, … */
+  readonly code: string;
+  readonly message: string;
+  /** Every refused member, for validation_failed. */
+  readonly errors?: readonly MemberError[];
+  readonly upstreamStatus?: number;
+}
+
+export function fromResult(result: SyncResult): GroupOutcome {
+  return {
+    groupId: result.groupId,
+    status: result.status,
+    syncId: result.syncId,
+    added: result.added.length,
+    removed: result.removed.length,
+    memberCount: result.memberCount,
+    upstreamRequests: result.upstreamRequests,
+    latencyMs: result.latencyMs,
+  };
+}
+
+/** The error as the API would name it; anything that is not a SyncError is an internal error, its message kept for the operator. */
+export function describeError(error: unknown): OutcomeError & { syncId?: string } {
+  if (error instanceof ValidationFailedError) return { code: error.code, message: error.message, errors: error.errors, syncId: error.syncId };
+  if (error instanceof UpstreamError) return { code: error.code === 'precondition_failed' ? 'conflict' : error.code, message: error.message, upstreamStatus: error.status, syncId: error.syncId };
+  if (error instanceof SyncError) return { code: error.code, message: error.message, syncId: error.syncId };
+  return { code: 'internal_error', message: error instanceof Error ? error.message : String(error) };
+}
+
+export function fromError(groupId: string, memberCount: number, error: unknown, latencyMs: number): GroupOutcome {
+  const { syncId, ...described } = describeError(error);
+  return { groupId, status: 'failed', ...(syncId === undefined ? {} : { syncId }), added: 0, removed: 0, memberCount, upstreamRequests: 0, latencyMs, error: described };
+}
+
+const MEMBER_ERRORS_SHOWN = 5;
+
+/** One line: the code and what went wrong; for validation, each refused member (the first few). */
+export function reason(error: OutcomeError): string {
+  if (error.errors && error.errors.length > 0) {
+    const shown = error.errors.slice(0, MEMBER_ERRORS_SHOWN).map((e) => `${e.code} ${e.member.type} ${e.member.value}`);
+    const more = error.errors.length - shown.length;
+    return `${error.code}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+  }
+  return `${error.code}: ${error.message}`;
+}

@@ -1,0 +1,114 @@
+/**
+ * docker-compose.yml, the Prometheus and Grafana provisioning and the Dockerfile agree with
+ * each other and with the service: names, ports, paths and the data source. When a compose
+ * client is installed (`docker compose` or `docker-compose`), it must accept the file too.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfig } from '../../src/config.js';
+import { parseSimulatorEnv } from '../../src/simulator/env.js';
+import { DEFAULT_CLIENT } from '../../src/simulator/oauth.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+}
+
+const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> };
+const services = compose.services;
+const env = (service: Service) => Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
+/** The host path mounted at `target` in the container. */
+const mountOf = (service: Service, target: string) => service.volumes?.map((v) => v.split(':')).find(([, t]) => t === target)?.[0];
+
+/** A compose client, if this machine has one. */
+function composeClient(): string[] | undefined {
+  for (const command of [['docker', 'compose'], ['docker-compose']]) {
+    try {
+      execFileSync(command[0] as string, [...command.slice(1), 'version'], { stdio: 'ignore' });
+      return command;
+    } catch {
+      // not installed
+    }
+  }
+  return undefined;
+}
+
+describe('deploy: docker compose', () => {
+  it('when the service and the simulator are configured, then the service reaches the simulator with its client and starts with that configuration', () => {
+    const { simulator, 'cxone-scim-sync': service } = services;
+    expect(simulator?.command).toEqual(['simulator']);
+    expect(service?.command).toEqual(['serve']);
+    expect(simulator?.image).toBe(service?.image);
+    const simulatorEnv = parseSimulatorEnv(env(simulator as Service));
+    expect(simulatorEnv.host).toBe('0.0.0.0');
+    const config = loadConfig(env(service as Service));
+    expect(config.cxoneBaseUrl).toBe(`http://simulator:${simulatorEnv.port}`);
+    expect([config.cxoneClientId, config.cxoneClientSecret]).toEqual([DEFAULT_CLIENT.clientId, DEFAULT_CLIENT.clientSecret]);
+    expect(config.dataDir).toBe('/data');
+    expect(service?.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
+    expect(service?.ports).toContain(`${config.port}:${config.port}`);
+  });
+
+  it('when Prometheus scrapes, then it scrapes the service by its compose name and port at /metrics', () => {
+    const prometheus = services.prometheus as Service;
+    const configFlag = prometheus.command?.find((c) => c.startsWith('--config.file='))?.slice('--config.file='.length);
+    expect(mountOf(prometheus, configFlag as string)).toBe('./deploy/prometheus/prometheus.yml');
+    const scrape = parse(read('deploy/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
+    const job = scrape.scrape_configs.find((j) => j.job_name === 'cxone-scim-sync');
+    expect(job?.metrics_path ?? '/metrics').toBe('/metrics');
+    expect(job?.static_configs.flatMap((c) => c.targets)).toEqual([`cxone-scim-sync:${loadConfig(env(services['cxone-scim-sync'] as Service)).port}`]);
+  });
+
+  it('when Grafana starts, then it provisions the Prometheus data source and loads the dashboards from where they are mounted', () => {
+    const grafana = services.grafana as Service;
+    expect(mountOf(grafana, '/etc/grafana/provisioning')).toBe('./deploy/grafana/provisioning');
+    const datasources = parse(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string; type: string; url: string }[] };
+    expect(datasources.datasources).toContainEqual(expect.objectContaining({ uid: 'prometheus', type: 'prometheus', url: 'http://prometheus:9090' }));
+    const providers = parse(read('deploy/grafana/provisioning/dashboards/cxone-scim-sync.yml')) as { providers: { options: { path: string } }[] };
+    const path = providers.providers[0]?.options.path as string;
+    expect(mountOf(grafana, path)).toBe('./deploy/grafana/dashboards');
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/cxone-scim-sync.json')) as { templating: { list: { name: string; current: { value: string } }[] } };
+    expect(dashboard.templating.list.find((v) => v.name === 'datasource')?.current.value).toBe('prometheus');
+  });
+
+  it('when a compose client is installed, then it accepts docker-compose.yml', (context) => {
+    const client = composeClient();
+    if (!client) return context.skip('no docker compose or docker-compose on this machine');
+    expect(() => execFileSync(client[0] as string, [...client.slice(1), 'config', '-q'], { cwd: ROOT, stdio: 'pipe' })).not.toThrow();
+  });
+});
+
+describe('deploy: Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+
+  it('when the runtime stage is read, then it runs node directly as a non-root user, with the store in a volume and a health check', () => {
+    expect(dockerfile.match(/^FROM node:\d+-[a-z]+-slim\b/gm)).toHaveLength(2);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^VOLUME \["\/data"\]$/m);
+    expect(runtime).toMatch(/DATA_DIR=\/data/);
+    expect(runtime).toMatch(/^EXPOSE 8080$/m);
+    expect(runtime).toMatch(/^HEALTHCHECK .*\n\s+CMD \["node", "-e", ".*\/healthz/m);
+    expect(runtime).toMatch(/^ENTRYPOINT \["node", "--enable-source-maps", "dist\/cli\.js"\]$/m);
+    expect(runtime).toMatch(/^CMD \["serve"\]$/m);
+    expect(runtime).not.toMatch(/apt-get|npm (ci|install)/);
+  });
+
+  it('when the build context is filtered, then only the sources and manifests go in', () => {
+    const lines = read('.dockerignore').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    expect(lines[0]).toBe('*');
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => (m[1] as string).split(/\s+/));
+    expect(copied.length).toBeGreaterThan(0);
+    for (const path of copied) expect(lines).toContain(`!${path.replace(/\/?$/, path.includes('.') ? '' : '/')}`);
+  });
+});

@@ -129,10 +129,12 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       timestamp: entry.createdAt,
       data: { syncId, groupId: request.groupId, error: failure.status, message: failure.message, ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}) },
     };
-    if (caught instanceof SyncError) caught.syncId = syncId;
+    // The error may be shared by several syncs (one failed token fetch answers every sync
+    // waiting on it): name this sync on a view of its own, never on the shared object.
+    const answer = caught instanceof SyncError ? namingSync(caught, syncId) : caught;
     await record(deps, entry, request.dryRun ? [] : [failed], syncId);
     deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [], attributeOutcomes: [], groupsInconsistent: 0 });
-    throw caught;
+    throw answer;
   }
 
   const attributes = result.status === 'applied' ? await followAttributes(deps, request, result, trace) : null;
@@ -202,6 +204,11 @@ function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, tr
     etagBefore: trace.etagBefore,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
+}
+
+/** `error` as one sync's answer: everything inherited from it, with this sync's id as its own. */
+function namingSync(error: SyncError, syncId: string): SyncError {
+  return Object.assign(Object.create(error) as SyncError, { syncId });
 }
 
 /** Writes the audit record (and its events); a sync that cannot be recorded is not reported as done. */

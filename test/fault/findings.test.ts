@@ -1,0 +1,91 @@
+/**
+ * Focused reproductions of what the fault-injection suite (./fault-injection.test.ts) found,
+ * small enough to debug in isolation.
+ */
+import { describe, expect, it } from 'vitest';
+import { createRateLimiter } from '../../src/adapters/scim/rate-limiter.js';
+import { seedIds } from '../../src/simulator/simulator.js';
+import { bearer } from '../helpers/build-test-app.js';
+import { buildSimulatorApp } from '../helpers/simulator-app.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+
+const { users, groups } = seedIds;
+
+describe('finding: syncs that share one failed token fetch', () => {
+  it('when the shared OAuth token fetch fails under three concurrent syncs, then each answer names its own syncId, the one of its audit record', async () => {
+    const s = await buildSimulatorApp();
+    // Hold the token answer until all three syncs wait on the same (single-flight) fetch, then fail it.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    s.simulator.onRequest(async (req) => {
+      if (req.path !== '/oauth/token') return undefined;
+      await gate;
+      return { status: 503, headers: { 'retry-after': '1' }, body: { error: 'temporarily_unavailable', error_description: 'down for a moment' } };
+    });
+    const targets = [groups.contactCenterAgents, groups.platform, groups.supportTier2];
+    const answers = targets.map((groupId, i) =>
+      s.app.inject({
+        method: 'POST',
+        url: `/groups/${groupId}/sync`,
+        headers: { ...bearer(), 'content-type': 'application/json', 'x-request-id': `shared-token-${i}` },
+        payload: JSON.stringify({ members: [{ value: users.aliceSmith, type: 'User' }] }),
+      }),
+    );
+    await expect.poll(() => s.app.syncsInFlight).toBe(3);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+
+    const results = await Promise.all(answers);
+    const answered = results.map((res) => ({ status: res.statusCode, requestId: res.headers['x-request-id'], syncId: (res.json() as { syncId?: string }).syncId }));
+    expect(answered.map((a) => a.status)).toEqual([502, 502, 502]);
+    const recorded = answered.map((a) => s.audit.records.find((record) => record.requestId === a.requestId)?.syncId);
+    expect(new Set(answered.map((a) => a.syncId)).size).toBe(3);
+    expect(answered.map((a) => a.syncId)).toEqual(recorded);
+  });
+});
+
+describe('finding: a rate-limited or unavailable OAuth token endpoint', () => {
+  // Known gap, kept as an expected failure: SCIM requests retry 429 and 503 (honouring
+  // Retry-After) and answer 503 upstream_unavailable with Retry-After once the budget is
+  // spent, but a 429 or 503 from the token endpoint is neither retried nor told apart: every
+  // sync waiting on that fetch answers 502 upstream_error, which tells the IdP nothing about
+  // when to come back. In the fault suite these are its 502s. When the token source maps (or
+  // retries) them, turn `it.fails` into `it`.
+  it.fails('when the token endpoint answers 429 with Retry-After, then the sync answers 503 upstream_unavailable with Retry-After', async () => {
+    const s = await buildSimulatorApp();
+    s.simulator.onRequest((req) =>
+      req.path === '/oauth/token' ? { status: 429, headers: { 'retry-after': '7' }, body: { error: 'temporarily_unavailable', error_description: 'slow down' } } : undefined,
+    );
+    const res = await s.app.inject({ method: 'POST', url: `/groups/${groups.platform}/sync`, headers: { ...bearer(), 'content-type': 'application/json' }, payload: JSON.stringify({ members: [] }) });
+    expect({ status: res.statusCode, error: (res.json() as { error: string }).error }).toEqual({ status: 503, error: 'upstream_unavailable' });
+    expect(res.headers['retry-after']).toBeDefined();
+  });
+});
+
+describe('finding: the adaptive upstream limiter under sporadic 429s', () => {
+  // Known weakness, kept as an expected failure: every 429 (at most one a second) takes the
+  // current rate as the tenant's limit and the rate climbs back only to 95 % of it; the
+  // ceiling rises again only after 30 s without any 429. A 429 every 20 s therefore lowers
+  // the ceiling by 5 % each time, for ever: after 10 minutes a service that sent 10 req/s
+  // is held near 2 req/s. Under the fault suite's steady 10 % of 429s it sits at its floor
+  // of 1 req/s. When the limiter is changed so that this holds, turn `it.fails` into `it`.
+  it.fails('when a 429 comes every 20 s while sending 10 req/s, then the limiter still allows at least half that rate after 10 minutes', async () => {
+    const clock = new FakeClock();
+    const limiter = createRateLimiter({ requestsPerSecond: Infinity, maxConcurrency: 16, clock });
+    const end = clock.monotonic() + 600_000;
+    let nextThrottle = clock.monotonic() + 20_000;
+    while (clock.monotonic() < end) {
+      const started = clock.monotonic();
+      const release = await limiter.acquire();
+      if (clock.monotonic() >= nextThrottle) {
+        limiter.onThrottled(1000);
+        nextThrottle += 20_000;
+      } else limiter.onSuccess();
+      release();
+      const spent = clock.monotonic() - started;
+      if (spent < 100) await clock.sleep(100 - spent); // the caller's own pace: 10 req/s
+    }
+    expect(limiter.state().ceiling).toBeGreaterThanOrEqual(5);
+  });
+});

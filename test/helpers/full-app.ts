@@ -1,0 +1,115 @@
+/**
+ * The service composed as src/main.ts composes it, in-process: the real SCIM adapter over
+ * loopback to a simulator, the SQLite store in a temp DATA_DIR (audit trail, subscriptions,
+ * idempotency keys, outbox), the SSRF policy and the outbox dispatcher; the log captured
+ * line by line. Differences from main.ts, each an option: the adapter's clock and jitter,
+ * the resolver the SSRF policy asks, and whether the dispatcher runs. Everything is closed
+ * when the test finishes.
+ */
+import type { FastifyInstance } from 'fastify';
+import { onTestFinished } from 'vitest';
+import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
+import { createCxoneDirectory, type CxoneDirectory } from '../../src/adapters/scim/index.js';
+import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
+import { createOutboxDispatcher, type OutboxDispatcher } from '../../src/adapters/webhooks/outbox-dispatcher.js';
+import { createWebhookTargetPolicy, type Resolve, type WebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
+import { buildApp } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { Clock } from '../../src/core/ports.js';
+import { createLogger } from '../../src/logger.js';
+import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+import { tempDir } from './temp-dir.js';
+
+export interface FullAppOptions {
+  /** Environment variables, as main.ts would read them (DATA_DIR is set to a temp directory). */
+  readonly env: Record<string, string>;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly simulator?: Omit<SimulatorOptions, 'clients'>;
+  /** The SCIM adapter's clock (retry waits, pacing, token expiry). Default: the system clock. */
+  readonly clock?: Clock;
+  /** The SCIM adapter's backoff jitter. */
+  readonly random?: () => number;
+  /** What the SSRF policy resolves host names with. Default: the system resolver. */
+  readonly resolve?: Resolve;
+  /** Start the outbox dispatcher. Default true. */
+  readonly dispatch?: boolean;
+  /** The dispatcher's jitter. */
+  readonly dispatchRandom?: () => number;
+}
+
+export interface FullApp {
+  readonly app: FastifyInstance;
+  readonly config: Readonly<Config>;
+  readonly simulator: Simulator;
+  readonly store: SqliteStore;
+  readonly directory: CxoneDirectory;
+  readonly metrics: PrometheusMetrics;
+  readonly policy: WebhookTargetPolicy;
+  readonly dispatcher: OutboxDispatcher;
+  /** Every log line written so far (JSON text), the dispatcher's included. */
+  readonly logLines: string[];
+  readonly dataDir: string;
+}
+
+export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
+  const simulator = createSimulator({ ...options.simulator, clients: [{ clientId: options.clientId, clientSecret: options.clientSecret }] });
+  const upstreamUrl = await simulator.listen({ port: 0 });
+  const dataDir = tempDir('cxone-full-app-');
+  const config = loadConfig({ ...options.env, DATA_DIR: dataDir });
+  const logLines: string[] = [];
+  const logger = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
+  const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+  const metrics = createPrometheusMetrics();
+  // As createUpstreamDirectory (src/sync-service.ts) builds it, with the clock and jitter given.
+  const directory = createCxoneDirectory({
+    baseUrl: upstreamUrl,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    scope: config.cxoneScope,
+    tokenAuth: config.cxoneTokenAuth,
+    requestTimeoutMs: config.upstreamTimeoutMs,
+    rateLimit: { requestsPerSecond: config.upstreamMaxRps, maxConcurrency: config.upstreamMaxConcurrency },
+    userBatchSize: config.scimBatchSize,
+    groupBatchSize: config.scimBatchSize,
+    observer: metrics.upstream,
+    clock: options.clock,
+    random: options.random,
+  });
+  const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
+  const app = await buildApp({
+    config,
+    ports: {
+      directory,
+      audit: store,
+      subscriptions: store,
+      idempotency: store,
+      webhookPolicy: policy,
+      metrics,
+      readiness: [
+        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) },
+        { name: 'storage', check: () => store.ping() },
+      ],
+    },
+    logger,
+  });
+  const dispatcher = createOutboxDispatcher({
+    outbox: store,
+    schedule: config.webhookRetrySchedule,
+    policy,
+    staticUrls: config.webhookUrls,
+    staticSecret: config.webhookSecret,
+    observer: metrics.webhooks,
+    log: logger.child({ component: 'webhooks' }),
+    random: options.dispatchRandom,
+  });
+  onTestFinished(async () => {
+    await app.close();
+    await dispatcher.stop();
+    store.close();
+    await directory.close();
+    await simulator.close();
+  });
+  if (options.dispatch ?? true) dispatcher.start();
+  return { app, config, simulator, store, directory, metrics, policy, dispatcher, logLines, dataDir };
+}

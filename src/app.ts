@@ -102,6 +102,13 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
         res.end(JSON.stringify({ error: 'invalid_request', message: `a path parameter is longer than ${MAX_PARAM_LENGTH} characters` }));
       },
     },
+    // Malformed HTTP never reaches a route; answer it in the API.md body too, not Node's.
+    clientErrorHandler: (error, socket) => {
+      if (socket.destroyed || !socket.writable) return;
+      const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({ error: 'invalid_request', message: tooLarge ? 'the request headers are too large' : 'the request is not well-formed HTTP' });
+      socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
     frameworkErrors: (error, _request, reply) => {
       const badUrl = (error as { code?: string }).code === 'FST_ERR_BAD_URL';
       const body = { error: 'invalid_request', message: badUrl ? 'the request URL is not valid (malformed percent-encoding)' : 'the request is not valid' };

@@ -52,3 +52,21 @@ describe('security headers and timeouts', () => {
     expect(app.server.keepAliveTimeout).toBe(65_000);
   });
 });
+
+describe('malformed HTTP', () => {
+  it('when a request is not well-formed HTTP, then the answer is a 400 in the API.md body, not Node\'s', async () => {
+    const { connect } = await import('node:net');
+    const { app } = await buildTestApp();
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nBad\rHeader: y\r\n\r\n'));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString('utf8')));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'invalid_request', message: 'the request is not well-formed HTTP' });
+  });
+});

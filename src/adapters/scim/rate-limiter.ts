@@ -3,21 +3,25 @@
  * (requests per second) and a cap on requests in flight, so a burst of syncs stays under
  * the tenant's limit instead of storming it.
  *
- * Why it adapts: the tenant's real limit is rarely known. On a 429 the limiter takes the
- * rate it was running at as the ceiling it may not cross, drops to 90 % of it, pauses
- * everyone for the Retry-After the upstream asked for, and then climbs back gradually
- * (additive increase) to 95 % of that ceiling. After a quiet spell it probes a
- * little higher, so a limit that was raised is found again. The result is a rate that
- * sits close under the limit with rare 429s, rather than the saw-tooth of plain halving.
- * All waiting goes through the injected Clock.
+ * Why it adapts, and how: the tenant's real limit is rarely known, so the bucket's rate
+ * follows AIMD, like TCP's congestion control. A 429 that arrives while we were really
+ * using our budget takes the rate we were sending at as the limit just found, cuts to 90 %
+ * of it and pauses everyone for the Retry-After the upstream asked for; each quiet second
+ * then adds 0.5 % of that limit. The rate therefore sits close under the limit (≈ 95 % on
+ * average) with a 429 every 20 s or so, finds a raised limit by itself, and settles at an
+ * equilibrium, never at the floor, when 429s come from elsewhere. A 429 under light
+ * traffic (someone else drained the tenant's budget) only pauses. All waiting goes through
+ * the injected Clock.
  */
 import type { Clock } from '../../core/ports.js';
 
 /** A 429 teaches a ceiling only when we were sending at least this many requests per second. */
 const LEARN_MIN_RATE = 5;
 
-/** After a 429 the rate climbs back to this share of the rate that drew it. */
-const HOLD_SHARE = 0.95;
+/** Each quiet second adds this share of the limit last found. */
+const INCREASE_SHARE = 0.005;
+/** A 429 teaches only when we were sending at least this share of our own rate. */
+const USING_BUDGET = 0.5;
 
 export interface RateLimiterOptions {
   /** Requests per second to start at and never exceed; Infinity for no token bucket. */
@@ -28,8 +32,6 @@ export interface RateLimiterOptions {
   readonly burst?: number;
   /** The rate never drops below this. Default 1/s. */
   readonly minRequestsPerSecond?: number;
-  /** How long without a 429 before the ceiling is probed higher. Default 30 s. */
-  readonly probeAfterMs?: number;
   readonly clock: Clock;
 }
 
@@ -56,7 +58,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const configured = options.requestsPerSecond;
   const bucketed = Number.isFinite(configured) && configured > 0;
   const minRate = options.minRequestsPerSecond ?? 1;
-  const probeAfterMs = options.probeAfterMs ?? 30_000;
   let rate = bucketed ? configured : Infinity;
   let ceiling = rate;
   const burst = () => Math.max(1, options.burst ?? Math.ceil(rate));
@@ -152,12 +153,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const now = clock.monotonic();
       refill();
       pausedUntil = Math.max(pausedUntil, now + (retryAfterMs ?? 1000));
-      // A 429 under light traffic says someone else drained the tenant's budget, not what
-      // our limit is: pause, learn nothing. Several 429s from one burst teach once.
-      const observed = Number.isFinite(rate) ? rate : observedRate();
-      const busy = Number.isFinite(rate) || observed >= LEARN_MIN_RATE;
-      if (busy && (now - lastThrottleAt > 1000 || !Number.isFinite(ceiling))) {
-        ceiling = Math.max(minRate, observed);
+      // Only a 429 that our own pace drew teaches a limit; several from one burst teach once.
+      const observed = observedRate();
+      const busy = observed >= LEARN_MIN_RATE && (!Number.isFinite(rate) || observed >= rate * USING_BUDGET);
+      if (busy && now - lastThrottleAt > 1000) {
+        ceiling = Math.max(minRate, Number.isFinite(rate) ? Math.min(rate, observed * 1.1) : observed);
         rate = Math.max(minRate, ceiling * 0.9);
       }
       lastThrottleAt = now;
@@ -176,16 +176,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const elapsed = (now - lastIncreaseAt) / 1000;
       if (elapsed < 1) return;
       lastIncreaseAt = now;
-      // Until a 429 has taught us a ceiling, the configured rate stands.
-      if (!Number.isFinite(ceiling) || lastThrottleAt === -Infinity) return;
-      // After a quiet spell, probe above the learned ceiling (never above the configured rate).
-      if (now - lastThrottleAt >= probeAfterMs) {
-        ceiling = Math.min(bucketed ? configured : Infinity, ceiling * 1.05);
-        lastThrottleAt = now - probeAfterMs / 2;
-      }
-      const target = Math.min(bucketed ? configured : Infinity, ceiling * HOLD_SHARE);
       refill();
-      rate = Math.min(target, rate + Math.max(0.5, ceiling * 0.02) * elapsed);
+      const step = Math.max(0.1, (Number.isFinite(ceiling) ? ceiling : rate) * INCREASE_SHARE);
+      rate = Math.min(bucketed ? configured : Infinity, rate + step * elapsed);
     },
 
     state() {

@@ -12,6 +12,7 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import { TokenEndpointError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors.js';
+import { parseRetryAfter } from './retry-policy.js';
 import type { Clock } from '../../core/ports.js';
 import {
   BodyTooLargeError,
@@ -106,7 +107,14 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   async function fetchToken(): Promise<CachedToken> {
     const requestedAt = clock.now();
     try {
-      const { status, text } = await post();
+      const { status, text, retryAfterMs } = await post();
+      if (status === 429 || status === 503) {
+        // Rate limited or briefly down: not a refusal of our credentials. The syncs waiting
+        // on this token answer 503 with the endpoint's Retry-After, like a throttled SCIM call.
+        const refused = refusal(status, text, secrets);
+        const seconds = Math.max(1, Math.ceil((retryAfterMs ?? 5000) / 1000));
+        throw new UpstreamUnavailableError(`${refused.message}; it asked to retry in ${seconds} s`, seconds, status, { cause: refused });
+      }
       const token = parseTokenResponse(status, text, secrets);
       const lifetime = token.expiresIn ?? defaultLifetime;
       const skew = Math.min(skewSeconds, lifetime / 2);
@@ -118,7 +126,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     }
   }
 
-  async function post(): Promise<{ status: number; text: string }> {
+  async function post(): Promise<{ status: number; text: string; retryAfterMs: number | null }> {
     const started = clock.monotonic();
     const report = (status: number | 'network' | 'timeout') =>
       observer.onRequest({ method: 'POST', resource: 'oauth', status, durationMs: clock.monotonic() - started });
@@ -140,7 +148,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     try {
       const text = await readBody(response.body, MAX_TOKEN_RESPONSE_BYTES, status >= 300);
       report(status);
-      return { status, text };
+      return { status, text, retryAfterMs: parseRetryAfter(response.headers['retry-after'], clock.now()) };
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw transportFailure(error, report);
       report(status);
@@ -202,6 +210,25 @@ interface TokenResponse {
 }
 
 /** RFC 6749 §5.1 (success) and §5.2 (error response). */
+/** The error answer of the token endpoint (RFC 6749 §5.2), its secrets blanked out. */
+function refusal(status: number, text: string, secrets: readonly string[]): TokenEndpointError {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  const error = typeof body?.error === 'string' ? redact(snippet(body.error, 100), secrets) : undefined;
+  const description =
+    typeof body?.error_description === 'string'
+      ? redact(snippet(body.error_description), secrets)
+      : body === undefined && text.trim()
+        ? redact(snippet(text, 200), secrets)
+        : undefined;
+  return new TokenEndpointError(error, description, status);
+}
+
 function parseTokenResponse(status: number, text: string, secrets: readonly string[]): TokenResponse {
   let json: unknown;
   try {
@@ -210,16 +237,7 @@ function parseTokenResponse(status: number, text: string, secrets: readonly stri
     json = undefined;
   }
   const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
-  if (status < 200 || status >= 300) {
-    const error = typeof body?.error === 'string' ? redact(snippet(body.error, 100), secrets) : undefined;
-    const description =
-      typeof body?.error_description === 'string'
-        ? redact(snippet(body.error_description), secrets)
-        : body === undefined && text.trim()
-          ? redact(snippet(text, 200), secrets)
-          : undefined;
-    throw new TokenEndpointError(error, description, status);
-  }
+  if (status < 200 || status >= 300) throw refusal(status, text, secrets);
   if (!body) throw new TokenEndpointError('invalid_response', 'the token response is not a JSON object', status);
   const accessToken = body.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') {

@@ -44,10 +44,10 @@ describe('createRateLimiter', () => {
     expect(limiter.state().inFlight).toBe(0);
   });
 
-  it('when the upstream answers 429, then everyone pauses for Retry-After and the rate drops below the rate that drew it', async () => {
+  it('when the upstream answers 429 while we use our budget, then everyone pauses for Retry-After and the rate drops to 90 % of the rate that drew it', async () => {
     const clock = new FakeClock();
     const limiter = createRateLimiter({ requestsPerSecond: 100, maxConcurrency: 8, clock });
-    await drive(limiter, clock, 5);
+    await drive(limiter, clock, 100);
     limiter.onThrottled(2000);
     expect(limiter.state()).toMatchObject({ ceiling: 100, requestsPerSecond: 90 });
     const before = clock.monotonic();
@@ -58,32 +58,36 @@ describe('createRateLimiter', () => {
   it('when several 429s come from one burst, then the rate drops once', async () => {
     const clock = new FakeClock();
     const limiter = createRateLimiter({ requestsPerSecond: 100, maxConcurrency: 8, clock });
+    await drive(limiter, clock, 100);
     limiter.onThrottled(null);
     limiter.onThrottled(null);
     limiter.onThrottled(null);
     expect(limiter.state().requestsPerSecond).toBe(90);
   });
 
-  it('when the upstream stays quiet after a 429, then the rate climbs back to 95 % of the ceiling', async () => {
+  it('when the upstream stays quiet after a 429, then the rate climbs by 0.5 % of the limit a second, up to the configured rate', async () => {
     const clock = new FakeClock();
-    const limiter = createRateLimiter({ requestsPerSecond: 100, maxConcurrency: 8, clock, probeAfterMs: 1_000_000 });
+    const limiter = createRateLimiter({ requestsPerSecond: 100, maxConcurrency: 8, clock });
+    await drive(limiter, clock, 100);
     limiter.onThrottled(0);
+    await drive(limiter, clock, 930); // about 10 s at the climbing rate
+    expect(limiter.state().requestsPerSecond).toBeGreaterThan(94);
+    expect(limiter.state().requestsPerSecond).toBeLessThan(96);
     await drive(limiter, clock, 3000);
-    expect(limiter.state().requestsPerSecond).toBeCloseTo(95, 5);
+    expect(limiter.state().requestsPerSecond).toBe(100);
   });
 
-  it('when it has been quiet for a while, then it probes above the learned ceiling, never above the configured rate', async () => {
+  it('when the tenant raises its limit, then the rate climbs past the limit it found before', async () => {
     const clock = new FakeClock();
-    const limiter = createRateLimiter({ requestsPerSecond: 100, maxConcurrency: 8, clock, probeAfterMs: 10_000 });
-    (await limiter.acquire())();
+    const limiter = createRateLimiter({ requestsPerSecond: Infinity, maxConcurrency: 64, clock });
+    for (let i = 0; i < 40; i++) {
+      (await limiter.acquire())();
+      clock.advance(25);
+    }
     limiter.onThrottled(0);
-    limiter.onThrottled(0); // same burst
-    clock.advance(2000);
-    limiter.onThrottled(0); // a second lesson: ceiling 90
-    expect(limiter.state().ceiling).toBe(90);
-    await drive(limiter, clock, 5000);
-    expect(limiter.state().ceiling).toBeGreaterThan(90);
-    expect(limiter.state().ceiling).toBeLessThanOrEqual(100);
+    expect(limiter.state().ceiling).toBe(40);
+    await drive(limiter, clock, 3000);
+    expect(limiter.state().requestsPerSecond).toBeGreaterThan(40);
   });
 
   it('when no rate is configured and a 429 arrives, then a bucket engages at 90 % of the observed rate', async () => {

@@ -158,10 +158,24 @@ describe('OAuth client credentials token source', () => {
     const { source, server } = await setup((_req, res) =>
       fail ? sendJson(res, 503, { error: 'temporarily_unavailable' }) : sendJson(res, 200, { access_token: 'ok', expires_in: 600 }),
     );
-    await expect(source.getToken()).rejects.toBeInstanceOf(TokenEndpointError);
+    await expect(source.getToken()).rejects.toBeInstanceOf(UpstreamUnavailableError);
     fail = false;
     expect(await source.getToken()).toBe('ok');
     expect(server.requests).toHaveLength(2);
+  });
+
+  it('when the token endpoint answers 429 or 503, then it is unavailable for Retry-After seconds, not a refusal of the credentials', async () => {
+    for (const status of [429, 503]) {
+      const { source } = await setup((_req, res) => {
+        res.setHeader('retry-after', '9');
+        sendJson(res, status, { error: 'temporarily_unavailable', error_description: 'slow down' });
+      });
+      const error = (await source.getToken().catch((e: unknown) => e)) as UpstreamUnavailableError;
+      expect(error).toBeInstanceOf(UpstreamUnavailableError);
+      expect(error).toMatchObject({ status, retryAfterSeconds: 9 });
+      expect(error.message).toMatch(/temporarily_unavailable: slow down.*retry in 9 s/);
+      expect(error.cause).toBeInstanceOf(TokenEndpointError);
+    }
   });
 
   it('when a caller aborts, then only that caller stops waiting', async () => {

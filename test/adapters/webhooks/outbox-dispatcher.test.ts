@@ -25,7 +25,9 @@ interface Setup {
 /** A SQLite store and a dispatcher on a FakeClock (starting now, so standardwebhooks accepts the timestamps). */
 function setup(options: Partial<OutboxDispatcherOptions> & { staticUrls?: string[] } = {}): Setup {
   const clock = new FakeClock(Date.now());
-  const store = openSqliteStore({ dataDir: tempDir(), clock, staticSubscribers: options.staticUrls ?? [] });
+  // The store and the dispatcher must read one clock: two clocks built a millisecond apart
+  // make a fresh delivery due in the dispatcher's future, and it waits for it.
+  const store = openSqliteStore({ dataDir: tempDir(), clock: options.clock ?? clock, staticSubscribers: options.staticUrls ?? [] });
   const outcomes: [string, DeliveryOutcome][] = [];
   const logs: [string, object, string][] = [];
   const log = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (details: object, message: string) => logs.push([level, details, message])])) as unknown as DispatcherLog;

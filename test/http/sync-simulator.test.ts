@@ -2,6 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { seedIds } from '../../src/simulator/simulator.js';
 import { bearer } from '../helpers/build-test-app.js';
 import { buildSimulatorApp, type SimulatorApp } from '../helpers/simulator-app.js';
+import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
+import { openSqliteStore } from '../../src/adapters/storage/sqlite-store.js';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const { users, groups } = seedIds;
 const user = (value: string) => ({ value, type: 'User' as const });
@@ -265,5 +270,41 @@ describe('PATCH write mode against the simulator', () => {
     expect(res.json()).toMatchObject({ status: 'applied', writeMode: 'patch', consistencyRate: 1 });
     expect(memberValues(s, big.id)).toEqual(desired.map((m) => `User:${m.value}`).toSorted());
     expect(s.simulator.stats.byStatus['412']).toBe(1);
+  });
+});
+
+describe('GET /readyz against real dependencies', () => {
+  it('when the upstream fails and then recovers, and when storage closes, then readiness follows', async () => {
+    const s = await buildSimulatorApp();
+    const store = openSqliteStore({ dataDir: tempDir() });
+    const app = await buildApp({
+      config: loadConfig({ SYNC_API_TOKENS: 'okta:okta-test-token-0001' }),
+      ports: {
+        directory: s.directory,
+        audit: store,
+        metrics: createPrometheusMetrics({ defaultMetrics: false }),
+        clock: s.clock,
+        readiness: [
+          { name: 'upstream', check: () => s.directory.ping({ stats: { upstreamRequests: 0 } }) },
+          { name: 'storage', check: () => store.ping() },
+        ],
+      },
+    });
+    try {
+      expect((await app.inject('/readyz')).json()).toEqual({ status: 'ready', checks: { upstream: 'ok', storage: 'ok' } });
+      s.simulator.setFaults({ errorRatio: 1 });
+      const down = await app.inject('/readyz');
+      expect(down.statusCode).toBe(503);
+      expect(down.json()).toMatchObject({ status: 'not_ready', checks: { upstream: expect.stringMatching(/503/), storage: 'ok' } });
+      s.simulator.setFaults({ errorRatio: 0 });
+      expect((await app.inject('/readyz')).statusCode).toBe(200);
+      store.close();
+      const closed = await app.inject('/readyz');
+      expect(closed.statusCode).toBe(503);
+      expect(closed.json().checks.storage).not.toBe('ok');
+    } finally {
+      await app.close();
+      store.close();
+    }
   });
 });

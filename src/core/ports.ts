@@ -86,8 +86,10 @@ export interface ScimDirectory {
   /**
    * PATCH /Groups/{id} (RFC 7644 §3.5.2) with If-Match when ifMatch is not null. The
    * answer's ETag (or the returned resource's meta.version) guards the next PATCH.
+   * `withMembers: false` asks the provider to leave the members out of its answer
+   * (excludedAttributes, RFC 7644 §3.9): in the middle of a sequence only the ETag matters.
    */
-  patchGroup(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<WriteResult>;
+  patchGroup(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext, options?: { readonly withMembers?: boolean }): Promise<WriteResult>;
 
   /** GET /ServiceProviderConfig, read once and remembered; all false when the provider has none. */
   capabilities(ctx: RequestContext): Promise<ProviderCapabilities>;

@@ -285,8 +285,9 @@ async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: Request
 async function applyPatches(directory: ScimDirectory, groupId: string, requests: readonly PatchOperation[][], ifMatch: string | null, ctx: RequestContext): Promise<WriteResult> {
   let guard = ifMatch;
   let last: WriteResult = { group: null, etag: null };
-  for (const operations of requests) {
-    last = await directory.patchGroup(groupId, operations, guard, ctx);
+  for (const [index, operations] of requests.entries()) {
+    const final = index === requests.length - 1;
+    last = await directory.patchGroup(groupId, operations, guard, ctx, { withMembers: final });
     if (guard !== null) guard = last.etag ?? last.group?.meta?.version ?? null;
   }
   return last;

@@ -232,11 +232,17 @@ describe('PATCH write mode against the simulator', () => {
     const s = await buildSimulatorApp({ env: { WRITE_MODE: 'patch', PATCH_MAX_OPERATIONS: '2' } });
     const big = await bigGroup(s, 10);
     s.simulator.stats.reset();
+    const patchQueries: (string | null)[] = [];
+    s.simulator.onRequest((req) => {
+      if (req.method === 'PATCH') patchQueries.push(req.query.get('excludedAttributes'));
+    });
     const desired = [...big.userIds.slice(3).map(user), user(users.aliceSmith)]; // 3 removed, 1 added
     const res = await post(s, big.id, { members: desired });
     expect(res.json()).toMatchObject({ status: 'applied', writeMode: 'patch', consistencyRate: 1, memberCount: 8 });
     expect(s.simulator.stats.byRoute['PATCH Groups']).toBe(2);
     expect(s.simulator.stats.byRoute['PUT Groups']).toBeUndefined();
+    // only the last PATCH asks for the members back: in between, the ETag is all it needs
+    expect(patchQueries).toEqual(['members', null]);
     expect(memberValues(s, big.id)).toEqual(desired.map((m) => `User:${m.value}`).toSorted());
     expect(s.audit.records.at(-1)?.writeMode).toBe('patch');
   });

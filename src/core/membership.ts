@@ -51,6 +51,35 @@ export function memberKey(member: Pick<MemberRef, 'type' | 'value'>): string {
   return `${member.type}\u0000${member.value}`;
 }
 
+/**
+ * A set of members by identity, one Set of values per type: no key string is built per
+ * member, which matters at 100,000 members (planning, consistency, display names).
+ */
+export class MemberSet {
+  private readonly users = new Set<string>();
+  private readonly groups = new Set<string>();
+
+  constructor(members: Iterable<Pick<MemberRef, 'type' | 'value'>> = []) {
+    for (const member of members) this.add(member);
+  }
+
+  /** Adds the member; false when it was there already. */
+  add(member: Pick<MemberRef, 'type' | 'value'>): boolean {
+    const values = member.type === 'User' ? this.users : this.groups;
+    if (values.has(member.value)) return false;
+    values.add(member.value);
+    return true;
+  }
+
+  has(member: Pick<MemberRef, 'type' | 'value'>): boolean {
+    return (member.type === 'User' ? this.users : this.groups).has(member.value);
+  }
+
+  get size(): number {
+    return this.users.size + this.groups.size;
+  }
+}
+
 /** Reduce a member to the identity fields reported in responses and audit records. */
 export function memberIdentity(member: MemberRef): MemberRef {
   return { value: member.value, type: member.type };

@@ -20,7 +20,6 @@ import {
 import type { KeyedLock } from './keyed-lock.js';
 import {
   memberIdentity,
-  memberKey,
   type DesiredMembership,
   type GroupResource,
   type GroupSnapshot,
@@ -323,10 +322,10 @@ function versionOf(group: GroupResource): string | undefined {
 
 /** The whole resource for a PUT: other attributes kept, members as desired, display names carried over. */
 function buildWrite(current: GroupResource, displayName: string, desired: readonly MemberRef[]): GroupWrite {
-  const displays = new Map<string, string>();
-  for (const member of current.members) if (member.display !== undefined) displays.set(memberKey(member), member.display);
+  const displays = { User: new Map<string, string>(), Group: new Map<string, string>() };
+  for (const member of current.members) if (member.display !== undefined) displays[member.type].set(member.value, member.display);
   const members = desired.map((member): MemberRef => {
-    const display = member.display ?? displays.get(memberKey(member));
+    const display = member.display ?? displays[member.type].get(member.value);
     return display === undefined ? { value: member.value, type: member.type } : { value: member.value, type: member.type, display };
   });
   return { id: current.id, displayName, members, extra: current.extra };

@@ -376,11 +376,11 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
     },
 
     /** RFC 7644 §3.5.2 PATCH of a group; each answer's ETag guards the next request (§3.14). */
-    async patchGroup(id, operations, ifMatch, ctx, options) {
+    async patchGroup(id, operations, ifMatch, ctx, answer) {
       const response = await http.send(
         {
           method: 'PATCH',
-          path: `/Groups/${encodeURIComponent(id)}${options?.withMembers === false ? queryString({ excludedAttributes: 'members' }) : ''}`,
+          path: `/Groups/${encodeURIComponent(id)}${answer?.withMembers === false ? queryString({ excludedAttributes: 'members' }) : ''}`,
           route: '/Groups/{id}',
           resource: 'Groups',
           body: Buffer.from(JSON.stringify({ schemas: [PATCH_OP_SCHEMA], Operations: operations }), 'utf8'),

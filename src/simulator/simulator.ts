@@ -337,7 +337,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     if (id === null) {
       if (ex.method === 'POST') {
         const newId = store.insert(kind, parseJson(ex.req, raw as Buffer));
-        const body = store.render(kind, newId, projection) as Record<string, unknown>;
+        const body = store.renderJson(kind, newId, projection) as string;
         const location = `${url}${SCIM_PREFIX}/${resource}/${newId}`;
         return ex.send(201, body, { location, ...etagHeader(store.etagOf(kind, newId)) });
       }
@@ -360,7 +360,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         if (capabilities.etag && ifNoneMatch !== undefined && entityTags(ifNoneMatch).some((tag) => tag === '*' || weakEqual(tag, current))) {
           return ex.send(304, undefined, { etag: current });
         }
-        return ex.send(200, store.render(kind, id, projection), etagHeader(current));
+        return ex.send(200, store.renderJson(kind, id, projection), etagHeader(current));
       }
       case 'DELETE':
         checkIfMatch(ex, current);
@@ -369,11 +369,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       case 'PUT':
         checkIfMatch(ex, current);
         store.replace(kind, id, parseJson(ex.req, raw as Buffer));
-        return ex.send(200, store.render(kind, id, projection), etagHeader(store.etagOf(kind, id)));
+        return ex.send(200, store.renderJson(kind, id, projection), etagHeader(store.etagOf(kind, id)));
       default:
         checkIfMatch(ex, current);
         store.patch(kind, id, parsePatchRequest(parseJson(ex.req, raw as Buffer), schema));
-        return ex.send(200, store.render(kind, id, projection), etagHeader(store.etagOf(kind, id)));
+        return ex.send(200, store.renderJson(kind, id, projection), etagHeader(store.etagOf(kind, id)));
     }
   }
 

@@ -154,6 +154,8 @@ export interface ListPage {
 export interface StoreEngine extends SimulatorStore {
   etagOf(kind: ResourceKind, id: string): string | undefined;
   render(kind: ResourceKind, id: string, projection: Projection | null): Record<string, unknown> | undefined;
+  /** The rendering as JSON text, exactly JSON.stringify(render(…)); a whole group is built from cached member fragments. */
+  renderJson(kind: ResourceKind, id: string, projection: Projection | null): string | undefined;
   list(kind: ResourceKind, filter: OrFilter | null, startIndex: number, count: number, projection: Projection | null): ListPage;
   /** HTTP writes: bodies are unchecked JSON, and must name their schemas. Return the id written. */
   insert(kind: ResourceKind, body: unknown): string;
@@ -166,6 +168,14 @@ export interface StoreEngine extends SimulatorStore {
 interface MemberEntry {
   readonly value: string;
   readonly type: MemberType;
+  /**
+   * This member's JSON text in a group's `members` (value, type, display, $ref) and the base
+   * URL it was made with, so that answering with a 100,000-member group joins cached strings
+   * instead of building and serialising 100,000 objects on every GET, PUT and PATCH.
+   * Cleared whenever the resource's attributes (and so its display) change.
+   */
+  json?: string;
+  jsonBase?: string;
 }
 
 interface ResourceRecord {
@@ -246,6 +256,12 @@ function ops(kind: ResourceKind, operations: readonly PatchOperationInput[]): Pa
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+/** A resource's attributes changed: its display in other groups' `members` may have too. */
+function forgetMemberJson(rec: ResourceRecord): void {
+  rec.asMember.json = undefined;
+  rec.asMember.jsonBase = undefined;
+}
 
 export function createSimulatorStore(options: StoreOptions): StoreEngine {
   const { now, baseUrl } = options;
@@ -355,6 +371,26 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     }
     out.meta = meta(rec, 'User', base);
     return project(out, projection);
+  }
+
+  function memberJson(entry: MemberEntry, base: string, userRef: string, groupRef: string): string {
+    if (entry.jsonBase === base && entry.json !== undefined) return entry.json;
+    const json = JSON.stringify({ value: entry.value, type: entry.type, display: displayOf(entry), $ref: (entry.type === 'User' ? userRef : groupRef) + entry.value });
+    entry.json = json;
+    entry.jsonBase = base;
+    return json;
+  }
+
+  /** JSON.stringify(renderGroup(rec, null)), byte for byte, from the members' cached JSON. */
+  function renderGroupJson(rec: GroupRecord): string {
+    const base = baseUrl();
+    const head: Record<string, unknown> = { schemas: schemasOf(SCHEMA.group, rec.attrs), id: rec.id, displayName: rec.attrs.displayName, ...rec.attrs };
+    if (Object.hasOwn(head, 'members') || Object.hasOwn(head, 'meta')) return JSON.stringify(renderGroup(rec, null));
+    const userRef = `${base}${SCIM_PATH}/Users/`;
+    const groupRef = `${base}${SCIM_PATH}/Groups/`;
+    const members: string[] = [];
+    for (const entry of rec.members.values()) members.push(memberJson(entry, base, userRef, groupRef));
+    return `${JSON.stringify(head).slice(0, -1)},"members":[${members.join(',')}],"meta":${JSON.stringify(meta(rec, 'Group', base))}}`;
   }
 
   function renderGroup(rec: GroupRecord, projection: Projection | null): Record<string, unknown> {
@@ -501,6 +537,7 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     assertUserNameFree(attrs.userName as string, rec.id);
     unindexUser(rec);
     rec.attrs = attrs;
+    forgetMemberJson(rec);
     indexUser(rec);
     touch(rec);
   }
@@ -547,6 +584,8 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     const time = now();
     const rec: GroupRecord = { kind: 'Group', id, asMember: { value: id, type: 'Group' }, seq: seq++, attrs, members: new OrderedMap(), created: time, lastModified: time, version: 1 };
     groups.set(id, rec);
+    // A group listing itself got a stand-in entry before it existed: use its own from now on.
+    if (entries.has(id)) entries.set(id, rec.asMember);
     setMembers(rec, entries);
     return id;
   }
@@ -557,6 +596,7 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     // RFC 7644 §3.5.1: PUT replaces; members left out of the body are cleared.
     setMembers(rec, resolveMembers(members, id));
     rec.attrs = attrs;
+    forgetMemberJson(rec);
     touch(rec);
   }
 
@@ -585,6 +625,7 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
       throw error;
     }
     rec.attrs = attrs;
+    forgetMemberJson(rec);
     rec.members.maybeCompact();
     touch(rec);
   }
@@ -776,6 +817,14 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
       }
       const rec = groups.get(id);
       return rec === undefined ? undefined : renderGroup(rec, projection);
+    },
+    renderJson: (kind, id, projection) => {
+      if (kind === 'Group' && projection === null) {
+        const rec = groups.get(id);
+        return rec === undefined ? undefined : renderGroupJson(rec);
+      }
+      const rendered = kind === 'User' ? (users.has(id) ? renderUser(getUserRecord(id), projection) : undefined) : groups.has(id) ? renderGroup(getGroupRecord(id), projection) : undefined;
+      return rendered === undefined ? undefined : JSON.stringify(rendered);
     },
     list,
     insert: (kind, body) => (kind === 'User' ? insertUser(body, true) : insertGroup(body, true)),

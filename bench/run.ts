@@ -50,7 +50,7 @@ import {
   type ServiceFigures,
   type WriteModeName,
 } from './lib/report.js';
-import { changedCount, expectedUpstreamRequests, round, summarize, swapMembers, writesFor, type ChangeKind } from './lib/stats.js';
+import { changedCount, expectedUpstreamRequests, round as roundTo, summarize, swapMembers, writesFor, type ChangeKind } from './lib/stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = join(ROOT, 'bench');
@@ -472,25 +472,25 @@ async function runServiceScenario(upstream: Upstream, service: RunningService, w
     failed: failed.length,
     firstError: failed[0] ? describeAnswer(failed[0]) : null,
     note,
-    elapsedMs: round(elapsed) as number,
-    syncsPerSec: round((syncs * 1000) / elapsed) as number,
+    elapsedMs: roundTo(elapsed) as number,
+    syncsPerSec: roundTo((syncs * 1000) / elapsed) as number,
     latencyMs: roundSummary(summarize(answers.map((a) => a.ms))),
-    upstreamPerSync: round(delta.total / syncs) as number,
-    reportedUpstreamPerSync: ok.length === 0 ? 0 : (round(reported / ok.length) as number),
+    upstreamPerSync: roundTo(delta.total / syncs) as number,
+    reportedUpstreamPerSync: ok.length === 0 ? 0 : (roundTo(reported / ok.length) as number),
     expectedUpstreamPerSync: expectedUpstreamRequests(work.changed, BATCH_SIZE, 0, writes),
     upstreamByRoute: delta.byRoute,
-    cpuMsPerSync: round((end.cpu.totalMs - window.cpu.totalMs) / syncs) as number,
-    cpuSystemMsPerSync: round((end.cpu.systemMs - window.cpu.systemMs) / syncs) as number,
-    cpuMainThreadMsPerSync: round((end.cpu.mainThreadMs - window.cpu.mainThreadMs) / syncs) as number,
-    peakRssMb: round(peakRssMb) as number,
+    cpuMsPerSync: roundTo((end.cpu.totalMs - window.cpu.totalMs) / syncs) as number,
+    cpuSystemMsPerSync: roundTo((end.cpu.systemMs - window.cpu.systemMs) / syncs) as number,
+    cpuMainThreadMsPerSync: roundTo((end.cpu.mainThreadMs - window.cpu.mainThreadMs) / syncs) as number,
+    peakRssMb: roundTo(peakRssMb) as number,
     peakMethod: peak.method,
-    simulatorCpuMsPerSync: round((end.simCpuMs - window.simCpuMs) / syncs) as number,
+    simulatorCpuMsPerSync: roundTo((end.simCpuMs - window.simCpuMs) / syncs) as number,
     observedWriteMode,
   };
 }
 
 function roundSummary(s: ReturnType<typeof summarize>) {
-  return { n: s.n, p50: round(s.p50) as number, p99: round(s.p99) as number, mean: round(s.mean) as number, min: round(s.min) as number, max: round(s.max) as number };
+  return { n: s.n, p50: roundTo(s.p50) as number, p99: roundTo(s.p99) as number, mean: roundTo(s.mean) as number, min: roundTo(s.min) as number, max: roundTo(s.max) as number };
 }
 
 // ---- baseline --------------------------------------------------------------------------
@@ -547,12 +547,12 @@ async function runBaseline(ctx: BaselineContext, upstream: Upstream, spec: Spec,
     state: 'measured',
     note: once ? `one sync, ${estimate}` : null,
     syncs,
-    elapsedMs: round(elapsed) as number,
-    syncsPerSec: round((syncs * 1000) / elapsed),
+    elapsedMs: roundTo(elapsed) as number,
+    syncsPerSec: roundTo((syncs * 1000) / elapsed),
     latencyMs: roundSummary(summarize(latencies)),
-    upstreamPerSync: round(delta.total / syncs),
-    cpuMsPerSync: round((cpu.user + cpu.system) / 1000 / syncs),
-    peakRssMb: round(peakRssMb),
+    upstreamPerSync: roundTo(delta.total / syncs),
+    cpuMsPerSync: roundTo((cpu.user + cpu.system) / 1000 / syncs),
+    peakRssMb: roundTo(peakRssMb),
   };
   if (once) ctx.shared.set(key, figures);
   return figures;
@@ -615,17 +615,17 @@ async function runRateLimited(
     windowMs: Math.round(windowEnd - windowStart),
     upstreamRequests: delta.total,
     upstream429: rejected,
-    offeredPerSec: round(delta.total / elapsedS) as number,
-    acceptedPerSec: round((delta.total - rejected) / elapsedS) as number,
-    shareOfLimit: round((delta.total - rejected) / elapsedS / limit) as number,
-    share429: delta.total === 0 ? 0 : (round(rejected / delta.total) as number),
+    offeredPerSec: roundTo(delta.total / elapsedS) as number,
+    acceptedPerSec: roundTo((delta.total - rejected) / elapsedS) as number,
+    shareOfLimit: roundTo((delta.total - rejected) / elapsedS / limit) as number,
+    share429: delta.total === 0 ? 0 : (roundTo(rejected / delta.total) as number),
     syncsCompleted: completed.length,
     syncsFailed: failed.length,
     firstError: failed[0] ? describeAnswer(failed[0]) : null,
-    syncsPerSec: round(completed.length / elapsedS) as number,
+    syncsPerSec: roundTo(completed.length / elapsedS) as number,
     latencyMs: roundSummary(summarize(inWindow.map((a) => a.ms))),
-    cpuMsPerSync: completed.length === 0 ? null : round(cpuMs / completed.length),
-    peakRssMb: round(peakRssMb) as number,
+    cpuMsPerSync: completed.length === 0 ? null : roundTo(cpuMs / completed.length),
+    peakRssMb: roundTo(peakRssMb) as number,
     observedWriteMode: completed[0]?.writeMode ?? null,
   };
 }
@@ -806,8 +806,8 @@ async function main(options: Options): Promise<void> {
           }
           rateLimited.push(r);
           log(
-            `rate limit ${r.limitPerSec}/s, ${r.concurrency} clients, ${mode}: ${r.acceptedPerSec} accepted req/s (${round(r.shareOfLimit * 100)}% of the limit), ` +
-              `${r.upstream429}/${r.upstreamRequests} answered 429 (${round(r.share429 * 100)}%), ${r.syncsPerSec} syncs/s, ${r.syncsFailed} syncs failed` +
+            `rate limit ${r.limitPerSec}/s, ${r.concurrency} clients, ${mode}: ${r.acceptedPerSec} accepted req/s (${roundTo(r.shareOfLimit * 100)}% of the limit), ` +
+              `${r.upstream429}/${r.upstreamRequests} answered 429 (${roundTo(r.share429 * 100)}%), ${r.syncsPerSec} syncs/s, ${r.syncsFailed} syncs failed` +
               (r.firstError ? ` (${r.firstError})` : ''),
           );
         } finally {
@@ -836,16 +836,16 @@ async function main(options: Options): Promise<void> {
   const machine = {
     ...machineInfo(),
     load: {
-      loadavg1mStart: round(load0[0] as number),
-      loadavg1mEnd: round(load1[0] as number),
-      foreignCpuShare: round(foreignShare, 2),
-      busyCpuShare: round(busyMs / (elapsedMs * cores), 2),
-      calibrationMsStart: round(calibration0),
-      calibrationMsEnd: round(calibration1),
+      loadavg1mStart: roundTo(load0[0] as number),
+      loadavg1mEnd: roundTo(load1[0] as number),
+      foreignCpuShare: roundTo(foreignShare, 2),
+      busyCpuShare: roundTo(busyMs / (elapsedMs * cores), 2),
+      calibrationMsStart: roundTo(calibration0),
+      calibrationMsEnd: roundTo(calibration1),
     },
     loadNote:
       `other processes used ${Math.round(foreignShare * 100)}% of the ${cores} cores during the run (load average ${load0[0]?.toFixed(2)} at start, ${load1[0]?.toFixed(2)} at end); ` +
-      `calibration task ${round(calibration0)} ms at start, ${round(calibration1)} ms at end (lower is a faster machine; it varies with the VM host's load)`,
+      `calibration task ${roundTo(calibration0)} ms at start, ${roundTo(calibration1)} ms at end (lower is a faster machine; it varies with the VM host's load)`,
   };
 
   const measuredModes = modes.filter((m) => m.available).map((m) => m.mode);

@@ -63,8 +63,14 @@ export interface Upstream {
 }
 
 /** The SCIM directory of the configured upstream, paced and timed out as the configuration says. */
-export function createUpstreamDirectory(config: Readonly<Config>, upstream: Upstream, observer?: UpstreamObserver): CxoneDirectory {
+export function createUpstreamDirectory(
+  config: Readonly<Config>,
+  upstream: Upstream,
+  observer?: UpstreamObserver,
+  testing: { readonly clock?: Clock; readonly random?: () => number } = {},
+): CxoneDirectory {
   return createCxoneDirectory({
+    ...testing,
     baseUrl: upstream.baseUrl,
     clientId: upstream.clientId,
     clientSecret: upstream.clientSecret,

@@ -9,10 +9,11 @@
 import type { FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
-import { createCxoneDirectory, type CxoneDirectory } from '../../src/adapters/scim/index.js';
+import type { CxoneDirectory } from '../../src/adapters/scim/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../../src/adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type Resolve, type WebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
+import { createUpstreamDirectory } from '../../src/sync-service.js';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
@@ -61,18 +62,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
   const logger = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
   const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
   const metrics = createPrometheusMetrics();
-  // As createUpstreamDirectory (src/sync-service.ts) builds it, with the clock and jitter given.
-  const directory = createCxoneDirectory({
-    baseUrl: upstreamUrl,
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    scope: config.cxoneScope,
-    tokenAuth: config.cxoneTokenAuth,
-    requestTimeoutMs: config.upstreamTimeoutMs,
-    rateLimit: { requestsPerSecond: config.upstreamMaxRps, maxConcurrency: config.upstreamMaxConcurrency },
-    userBatchSize: config.scimBatchSize,
-    groupBatchSize: config.scimBatchSize,
-    observer: metrics.upstream,
+  const directory = createUpstreamDirectory(config, { baseUrl: upstreamUrl, clientId: options.clientId, clientSecret: options.clientSecret, simulator: true }, metrics.upstream, {
     clock: options.clock,
     random: options.random,
   });

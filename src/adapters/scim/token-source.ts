@@ -209,16 +209,20 @@ interface TokenResponse {
   readonly expiresIn: number | undefined;
 }
 
-/** RFC 6749 §5.1 (success) and §5.2 (error response). */
-/** The error answer of the token endpoint (RFC 6749 §5.2), its secrets blanked out. */
-function refusal(status: number, text: string, secrets: readonly string[]): TokenEndpointError {
+/** The body as a JSON object, or undefined when it is not one. */
+function jsonObject(text: string): Record<string, unknown> | undefined {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    json = undefined;
+    return undefined;
   }
-  const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+}
+
+/** The error answer of the token endpoint (RFC 6749 §5.2), its secrets blanked out. */
+function refusal(status: number, text: string, secrets: readonly string[]): TokenEndpointError {
+  const body = jsonObject(text);
   const error = typeof body?.error === 'string' ? redact(snippet(body.error, 100), secrets) : undefined;
   const description =
     typeof body?.error_description === 'string'
@@ -229,15 +233,10 @@ function refusal(status: number, text: string, secrets: readonly string[]): Toke
   return new TokenEndpointError(error, description, status);
 }
 
+/** RFC 6749 §5.1 (success) and §5.2 (error response). */
 function parseTokenResponse(status: number, text: string, secrets: readonly string[]): TokenResponse {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
   if (status < 200 || status >= 300) throw refusal(status, text, secrets);
+  const body = jsonObject(text);
   if (!body) throw new TokenEndpointError('invalid_response', 'the token response is not a JSON object', status);
   const accessToken = body.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') {

@@ -8,12 +8,11 @@ import { createPrometheusMetrics } from './adapters/metrics/prometheus-metrics.j
 import type { CxoneDirectory } from './adapters/scim/index.js';
 import { StorageError } from './adapters/storage/ports.js';
 import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-store.js';
-import { createOutboxDispatcher } from './adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
-import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
 import { isEntryModule } from './entry.js';
 import { createLogger } from './logger.js';
+import { assembleService } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
 import { createUpstreamDirectory } from './sync-service.js';
 
@@ -73,31 +72,7 @@ export async function startService(): Promise<void> {
   const directory: CxoneDirectory = createUpstreamDirectory(config, { ...upstream, simulator: simulator !== undefined }, metrics.upstream);
 
   const syncApiTokens = config.syncApiTokens.length > 0 ? config.syncApiTokens : [DEMO_TOKEN];
-  const app = await buildApp({
-    config: { ...config, syncApiTokens },
-    ports: {
-      directory,
-      audit: store,
-      subscriptions: store,
-      idempotency: store,
-      webhookPolicy,
-      metrics,
-      readiness: [
-        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) },
-        { name: 'storage', check: () => store.ping() },
-      ],
-    },
-    logger,
-  });
-  const dispatcher = createOutboxDispatcher({
-    outbox: store,
-    schedule: config.webhookRetrySchedule,
-    policy: webhookPolicy,
-    staticUrls: config.webhookUrls,
-    staticSecret: config.webhookSecret,
-    observer: metrics.webhooks,
-    log: logger.child({ component: 'webhooks' }),
-  });
+  const { app, dispatcher } = await assembleService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
 
   let closing = false;
   const shutdown = async (signal: string) => {

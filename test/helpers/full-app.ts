@@ -11,13 +11,13 @@ import { onTestFinished } from 'vitest';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import type { CxoneDirectory } from '../../src/adapters/scim/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
-import { createOutboxDispatcher, type OutboxDispatcher } from '../../src/adapters/webhooks/outbox-dispatcher.js';
+import type { OutboxDispatcher } from '../../src/adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type Resolve, type WebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
 import { createUpstreamDirectory } from '../../src/sync-service.js';
-import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
 import { createLogger } from '../../src/logger.js';
+import { assembleService } from '../../src/service.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { tempDir } from './temp-dir.js';
 
@@ -67,32 +67,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     random: options.random,
   });
   const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
-  const app = await buildApp({
-    config,
-    ports: {
-      directory,
-      audit: store,
-      subscriptions: store,
-      idempotency: store,
-      webhookPolicy: policy,
-      metrics,
-      readiness: [
-        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) },
-        { name: 'storage', check: () => store.ping() },
-      ],
-    },
-    logger,
-  });
-  const dispatcher = createOutboxDispatcher({
-    outbox: store,
-    schedule: config.webhookRetrySchedule,
-    policy,
-    staticUrls: config.webhookUrls,
-    staticSecret: config.webhookSecret,
-    observer: metrics.webhooks,
-    log: logger.child({ component: 'webhooks' }),
-    random: options.dispatchRandom,
-  });
+  const { app, dispatcher } = await assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();

@@ -1,0 +1,61 @@
+/**
+ * The HTTP service assembled from its adapters: the app with every port wired, and the
+ * webhook dispatcher draining the same store's outbox. main.ts runs what this returns;
+ * the process-like tests (fault, crash) build exactly the same thing in-process.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { PrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
+import type { CxoneDirectory } from './adapters/scim/index.js';
+import type { SqliteStore } from './adapters/storage/sqlite-store.js';
+import { createOutboxDispatcher, type OutboxDispatcher } from './adapters/webhooks/outbox-dispatcher.js';
+import type { WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+
+export interface ServiceParts {
+  readonly config: Readonly<Config>;
+  readonly store: SqliteStore;
+  readonly directory: CxoneDirectory;
+  readonly metrics: PrometheusMetrics;
+  readonly policy: WebhookTargetPolicy;
+  readonly logger: Logger;
+  /** Jitter of the webhook retry schedule. Default Math.random. */
+  readonly dispatchRandom?: () => number;
+}
+
+export interface Service {
+  readonly app: FastifyInstance;
+  /** Not started: start it once the app listens. */
+  readonly dispatcher: OutboxDispatcher;
+}
+
+export async function assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom }: ServiceParts): Promise<Service> {
+  const app = await buildApp({
+    config,
+    ports: {
+      directory,
+      audit: store,
+      subscriptions: store,
+      idempotency: store,
+      webhookPolicy: policy,
+      metrics,
+      readiness: [
+        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) },
+        { name: 'storage', check: () => store.ping() },
+      ],
+    },
+    logger,
+  });
+  const dispatcher = createOutboxDispatcher({
+    outbox: store,
+    schedule: config.webhookRetrySchedule,
+    policy,
+    staticUrls: config.webhookUrls,
+    staticSecret: config.webhookSecret,
+    observer: metrics.webhooks,
+    log: logger.child({ component: 'webhooks' }),
+    random: dispatchRandom,
+  });
+  return { app, dispatcher };
+}

@@ -4,9 +4,8 @@
  * each hash covers the record's content and the previous hash, so an edited or deleted
  * record breaks every link after it (GET /audit/verify).
  */
-import { createHash } from 'node:crypto';
 import type { AttributeSyncReport } from './attribute-sync.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { MemberError } from './errors.js';
 import type { MemberRef } from './membership.js';
 import type { SyncStatus } from './sync-status.js';
@@ -61,9 +60,7 @@ export interface AuditRecord extends AuditEntry {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
+export { sha256Hex };
 
 /** The hash of a record: SHA-256 over the canonical JSON of its content and the previous hash. */
 export function chainHash(entry: AuditEntry, prevHash: string): string {

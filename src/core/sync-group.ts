@@ -30,7 +30,7 @@ import { loadNesting } from './nesting.js';
 import { consistencyRate, isEmptyPlan, planMembership } from './plan.js';
 import type { AuditLog, Clock, GroupWrite, PatchOperation, RequestContext, ScimDirectory, SyncMetrics, UserSummary, WriteResult } from './ports.js';
 import { chooseWriteMode, patchRequests, type WriteMode, type WriteModeSetting } from './write-mode.js';
-import { groupResourceForWrite } from './scim-group.js';
+import { groupWriteSha256 } from './scim-group.js';
 import type { SyncStatus } from './sync-status.js';
 import { validatePlan } from './validate.js';
 
@@ -193,13 +193,16 @@ async function followAttributes(deps: SyncGroupDeps, request: SyncRequest, resul
 }
 
 function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, trace: Trace) {
-  const payload = trace.write ? groupResourceForWrite(trace.write) : { displayName: request.desired.displayName, members: request.desired.members };
+  // The write's own body when there was one (its digest was taken as it was sent), else what was asked for.
+  const payloadSha256 = trace.write
+    ? groupWriteSha256(trace.write)
+    : canonicalSha256({ displayName: request.desired.displayName, members: request.desired.members });
   return {
     syncId,
     requestId: request.requestId,
     actor: request.actor,
     groupId: request.groupId,
-    payloadSha256: canonicalSha256(payload),
+    payloadSha256,
     etagBefore: trace.etagBefore,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };

@@ -13,17 +13,17 @@
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import { UpstreamError } from '../../core/errors.js';
-import type { GroupSnapshot } from '../../core/membership.js';
-import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary, WriteResult } from '../../core/ports.js';
+import type { GroupResource, GroupSnapshot } from '../../core/membership.js';
+import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary } from '../../core/ports.js';
 import { chunk, mapBounded } from '../../core/concurrency.js';
 import { paginate } from './pagination.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
-import { createScimHttp, type ScimRequest, type ScimResponse } from './scim-http.js';
+import { readGroupBody } from './group-body.js';
+import { createScimHttp, type BodyReader, type ScimAnswer, type ScimRequest, type ScimResponse } from './scim-http.js';
 import { anyOfFilter, eqFilter, queryString } from './scim-filter.js';
 import {
   idOf,
-  parseGroup,
   parseGroupNode,
   parseJson,
   parseListResponse,
@@ -304,21 +304,30 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
   return {
     async getGroup(id, ctx): Promise<GroupSnapshot | null> {
-      const found = await getOne('Groups', id, undefined, ctx);
-      if (!found) return null;
-      const group = shaped('SCIM GET /Groups/{id}', found.response.status, () => parseGroup(found.json));
+      const what = 'SCIM GET /Groups/{id}';
+      const request: ScimRequest = { method: 'GET', path: `/Groups/${encodeURIComponent(id)}`, route: '/Groups/{id}', resource: 'Groups', expect: [404] };
+      let answer: ScimAnswer<GroupResource | null>;
+      try {
+        answer = await http.read(request, ctx, readGroupBody);
+      } catch (error) {
+        if (!(error instanceof ShapeError)) throw error;
+        throw unusable(what, error.status ?? 200, error.message);
+      }
+      if (answer.status === 404) return null;
+      const group = answer.body;
+      if (!group) throw unusable(what, answer.status, 'the body is empty');
       if (group.id !== id) {
         throw new UpstreamError(`SCIM GET /Groups/{id} returned a group with another id`, {
-          status: found.response.status,
+          status: answer.status,
           detail: 'the id in the body differs from the id requested',
         });
       }
-      return { group, etag: found.response.etag };
+      return { group, etag: answer.etag };
     },
 
     /** RFC 7644 §3.5.1 full replace; If-Match carries the ETag exactly as read (§3.14). */
     async replaceGroup(write, ifMatch, ctx) {
-      const response = await http.send(
+      const answer = await http.read(
         {
           method: 'PUT',
           path: `/Groups/${encodeURIComponent(write.id)}`,
@@ -328,8 +337,9 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
           ...(ifMatch !== null && { headers: { 'if-match': ifMatch } }),
         },
         ctx,
+        readWrittenGroup,
       );
-      return writeResult(response);
+      return { group: answer.body ?? null, etag: answer.etag };
     },
 
     findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
@@ -377,7 +387,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
     /** RFC 7644 §3.5.2 PATCH of a group; each answer's ETag guards the next request (§3.14). */
     async patchGroup(id, operations, ifMatch, ctx, answer) {
-      const response = await http.send(
+      const written = await http.read(
         {
           method: 'PATCH',
           path: `/Groups/${encodeURIComponent(id)}${answer?.withMembers === false ? queryString({ excludedAttributes: 'members' }) : ''}`,
@@ -387,8 +397,9 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
           ...(ifMatch !== null && { headers: { 'if-match': ifMatch } }),
         },
         ctx,
+        readWrittenGroup,
       );
-      return writeResult(response);
+      return { group: written.body ?? null, etag: written.etag };
     },
 
     capabilities(ctx) {
@@ -411,16 +422,20 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
 /**
  * The answer to a write. The write went through: an unusable body must not turn it into
- * a failure, so it counts as no body, and the use case re-reads when it gets no group back.
+ * a failure, so it counts as no body (204 too), and the use case re-reads when it gets
+ * no group back.
  */
-function writeResult(response: ScimResponse): WriteResult {
-  if (response.status === 204 || response.text.trim() === '') return { group: null, etag: response.etag };
+const readWrittenGroup: BodyReader<GroupResource | null> = async (body, limit, expectedBytes) => {
   try {
-    return { group: parseGroup(parseJson(response.text)), etag: response.etag };
+    return await readGroupBody(body, limit, expectedBytes);
   } catch (error) {
-    if (error instanceof ShapeError) return { group: null, etag: response.etag };
+    if (error instanceof ShapeError) return null;
     throw error;
   }
+};
+
+function unusable(what: string, status: number, detail: string): UpstreamError {
+  return new UpstreamError(`${what} answered ${status} with an unusable body: ${detail}`, { status, detail });
 }
 
 function shaped<T>(what: string, status: number, parse: () => T): T {
@@ -428,10 +443,7 @@ function shaped<T>(what: string, status: number, parse: () => T): T {
     return parse();
   } catch (error) {
     if (!(error instanceof ShapeError)) throw error;
-    throw new UpstreamError(`${what} answered ${status} with an unusable body: ${error.message}`, {
-      status,
-      detail: error.message,
-    });
+    throw unusable(what, status, error.message);
   }
 }
 

@@ -14,17 +14,20 @@
  * injected Clock, so tests never sleep.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { PreconditionFailedError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors.js';
 import type { Clock, RequestContext } from '../../core/ports.js';
 import { backoffDelay, isIdempotent, isTransientServerError, parseRetryAfter, type RetryOptions } from './retry-policy.js';
 import { errorForStatus, parseScimError, type ScimErrorInfo } from './scim-errors.js';
+import { ShapeError } from './scim-resources.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { TokenSource } from './token-source.js';
 import {
   abortError,
   BodyTooLargeError,
   classifyTransportError,
+  contentLength,
   describeTransportError,
   headerValue,
   readBody,
@@ -56,6 +59,17 @@ export interface ScimResponse {
   readonly etag: string | null;
 }
 
+/** A successful answer read by a BodyReader: `body` is undefined for an expected error status. */
+export interface ScimAnswer<T> {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: T | undefined;
+  readonly etag: string | null;
+}
+
+/** Reads the body of a 2xx answer, at most `limit` bytes (`expectedBytes`: its Content-Length). */
+export type BodyReader<T> = (body: Readable, limit: number, expectedBytes: number | undefined) => Promise<T>;
+
 export interface ScimHttpOptions {
   /** Origin, optionally with a path prefix. */
   readonly baseUrl: string;
@@ -74,16 +88,20 @@ export interface ScimHttpOptions {
 }
 
 export interface ScimHttp {
+  /** The answer with its body as text. */
   send(request: ScimRequest, ctx: RequestContext): Promise<ScimResponse>;
+  /** The answer with a 2xx body read by `reader` (a large group is parsed as it streams in). */
+  read<T>(request: ScimRequest, ctx: RequestContext, reader: BodyReader<T>): Promise<ScimAnswer<T>>;
 }
 
 type Failure =
   | { readonly kind: 'status'; readonly status: number; readonly info: ScimErrorInfo; readonly retryAfterMs: number | null }
   | { readonly kind: 'network' | 'timeout'; readonly cause: unknown };
 
-type Outcome = { readonly kind: 'response'; readonly response: ScimResponse } | Failure;
+type Outcome<T> = { readonly kind: 'response'; readonly response: ScimAnswer<T> } | Failure;
 
 const ERROR_BODY_BYTES = 16 * 1024;
+const readText: BodyReader<string> = (body, limit, expectedBytes) => readBody(body, limit, false, expectedBytes);
 const ACCEPT = 'application/scim+json, application/json';
 
 export function createScimHttp(options: ScimHttpOptions): ScimHttp {
@@ -95,13 +113,14 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
   const basePath = `${base.pathname.replace(/\/+$/, '')}/${options.scimPath.replace(/^\/+|\/+$/g, '')}`.replace(/\/+$/, '');
   const { clock, dispatcher, retry, observer, tokenSource } = options;
 
-  async function attempt(
+  async function attempt<T>(
     request: ScimRequest,
     token: string,
     ctx: RequestContext,
     deadline: number,
     what: string,
-  ): Promise<Outcome> {
+    reader: BodyReader<T>,
+  ): Promise<Outcome<T>> {
     const headers: Record<string, string> = { accept: ACCEPT, authorization: `Bearer ${token}`, ...request.headers };
     if (request.body) headers['content-type'] = 'application/scim+json';
     const timeout = Math.max(1, Math.min(options.requestTimeoutMs, deadline - clock.monotonic()));
@@ -122,14 +141,15 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
         bodyTimeout: timeout,
       });
       status = response.statusCode;
-      const success = (status >= 200 && status < 300) || (request.expect?.includes(status) ?? false);
-      const text = success
-        ? await readBody(response.body, options.maxResponseBytes)
-        : await readBody(response.body, ERROR_BODY_BYTES, true);
-      report(status);
-      if (success) {
-        return { kind: 'response', response: { status, headers: response.headers, text, etag: headerValue(response.headers.etag) ?? null } };
+      const etag = headerValue(response.headers.etag) ?? null;
+      if (status >= 200 && status < 300) {
+        const body = await reader(response.body, options.maxResponseBytes, contentLength(response.headers['content-length']));
+        report(status);
+        return { kind: 'response', response: { status, headers: response.headers, body, etag } };
       }
+      const text = await readBody(response.body, ERROR_BODY_BYTES, true);
+      report(status);
+      if (request.expect?.includes(status)) return { kind: 'response', response: { status, headers: response.headers, body: undefined, etag } };
       const info = parseScimError(text);
       return {
         kind: 'status',
@@ -139,6 +159,12 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       };
     } catch (error) {
       if (ctx.signal?.aborted) throw abortError(ctx.signal, what);
+      if (error instanceof ShapeError) {
+        // The answer arrived but is not what was asked for: the caller decides what that means.
+        report(status ?? 'network');
+        error.status ??= status;
+        throw error;
+      }
       if (error instanceof BodyTooLargeError) {
         report(status ?? 'network');
         throw new UpstreamError(`${what} answered with a body over ${error.limit} bytes`, { status: status ?? 0 });
@@ -185,64 +211,70 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
 
   return {
     async send(request, ctx) {
-      const what = `SCIM ${request.method} ${request.route}`;
-      const deadline = clock.monotonic() + retry.deadlineMs;
-      const idempotent = isIdempotent(request.method);
-      let attempts = 0;
-      let refreshed = false;
-      for (;;) {
-        attempts += 1;
-        const token = await tokenSource.getToken(ctx.signal);
-        const release = (await options.limiter?.acquire(ctx.signal)) ?? (() => {});
-        let outcome: Awaited<ReturnType<typeof attempt>>;
-        try {
-          outcome = await attempt(request, token, ctx, deadline, what);
-        } finally {
-          release();
-        }
-        if (outcome.kind === 'status' && outcome.status === 429) options.limiter?.onThrottled(outcome.retryAfterMs);
-        else if (outcome.kind === 'response') options.limiter?.onSuccess();
-        if (outcome.kind === 'response') return outcome.response;
-
-        let reason: RetryReason | null = null;
-        let waitMs: number;
-        if (outcome.kind === 'status') {
-          const { status } = outcome;
-          if (status === 401) {
-            if (refreshed) throw finalError(what, outcome, attempts, false, 0);
-            refreshed = true;
-            attempts -= 1;
-            tokenSource.invalidate(token);
-            observer.onRetry('unauthorized');
-            continue;
-          }
-          if (status === 429) reason = 'rate_limited';
-          else if (idempotent && isTransientServerError(status)) reason = 'server_error';
-          else if (status >= 300 && status < 400) {
-            throw errorForStatus(what, status, outcome.info, ' (redirects are not followed)');
-          }
-          const retryAfter = status === 429 || status === 503 ? outcome.retryAfterMs : null;
-          waitMs = retryAfter === null ? backoffDelay(attempts, retry, options.random) : Math.min(retryAfter, retry.maxRetryAfterMs);
-        } else {
-          if (idempotent) reason = 'network';
-          waitMs = backoffDelay(attempts, retry, options.random);
-        }
-
-        if (reason === null) {
-          const error = finalError(what, outcome, attempts, false, waitMs);
-          if (error instanceof PreconditionFailedError) observer.onRetry('conflict');
-          throw error;
-        }
-        if (attempts >= retry.maxAttempts) throw finalError(what, outcome, attempts, false, waitMs);
-        if (clock.monotonic() + waitMs > deadline) throw finalError(what, outcome, attempts, true, waitMs);
-        observer.onRetry(reason);
-        try {
-          await clock.sleep(waitMs, ctx.signal);
-        } catch (error) {
-          if (ctx.signal?.aborted) throw abortError(ctx.signal, what);
-          throw error;
-        }
-      }
+      const { body, ...rest } = await exchange(request, ctx, readText);
+      return { ...rest, text: body ?? '' };
     },
+    read: exchange,
   };
+
+  async function exchange<T>(request: ScimRequest, ctx: RequestContext, reader: BodyReader<T>): Promise<ScimAnswer<T>> {
+    const what = `SCIM ${request.method} ${request.route}`;
+    const deadline = clock.monotonic() + retry.deadlineMs;
+    const idempotent = isIdempotent(request.method);
+    let attempts = 0;
+    let refreshed = false;
+    for (;;) {
+      attempts += 1;
+      const token = await tokenSource.getToken(ctx.signal);
+      const release = (await options.limiter?.acquire(ctx.signal)) ?? (() => {});
+      let outcome: Outcome<T>;
+      try {
+        outcome = await attempt(request, token, ctx, deadline, what, reader);
+      } finally {
+        release();
+      }
+      if (outcome.kind === 'status' && outcome.status === 429) options.limiter?.onThrottled(outcome.retryAfterMs);
+      else if (outcome.kind === 'response') options.limiter?.onSuccess();
+      if (outcome.kind === 'response') return outcome.response;
+
+      let reason: RetryReason | null = null;
+      let waitMs: number;
+      if (outcome.kind === 'status') {
+        const { status } = outcome;
+        if (status === 401) {
+          if (refreshed) throw finalError(what, outcome, attempts, false, 0);
+          refreshed = true;
+          attempts -= 1;
+          tokenSource.invalidate(token);
+          observer.onRetry('unauthorized');
+          continue;
+        }
+        if (status === 429) reason = 'rate_limited';
+        else if (idempotent && isTransientServerError(status)) reason = 'server_error';
+        else if (status >= 300 && status < 400) {
+          throw errorForStatus(what, status, outcome.info, ' (redirects are not followed)');
+        }
+        const retryAfter = status === 429 || status === 503 ? outcome.retryAfterMs : null;
+        waitMs = retryAfter === null ? backoffDelay(attempts, retry, options.random) : Math.min(retryAfter, retry.maxRetryAfterMs);
+      } else {
+        if (idempotent) reason = 'network';
+        waitMs = backoffDelay(attempts, retry, options.random);
+      }
+
+      if (reason === null) {
+        const error = finalError(what, outcome, attempts, false, waitMs);
+        if (error instanceof PreconditionFailedError) observer.onRetry('conflict');
+        throw error;
+      }
+      if (attempts >= retry.maxAttempts) throw finalError(what, outcome, attempts, false, waitMs);
+      if (clock.monotonic() + waitMs > deadline) throw finalError(what, outcome, attempts, true, waitMs);
+      observer.onRetry(reason);
+      try {
+        await clock.sleep(waitMs, ctx.signal);
+      } catch (error) {
+        if (ctx.signal?.aborted) throw abortError(ctx.signal, what);
+        throw error;
+      }
+    }
+  }
 }

@@ -5,13 +5,15 @@
  */
 import type { GroupResource, MemberRef, MemberType } from '../../core/membership.js';
 import type { GroupNode, GroupWrite, UserAttributes, UserSummary } from '../../core/ports.js';
-import { groupResourceForWrite } from '../../core/scim-group.js';
+import { groupWriteJson } from '../../core/scim-group.js';
 
 export { GROUP_SCHEMA } from '../../core/scim-group.js';
 export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
 export class ShapeError extends Error {
   override readonly name = 'ShapeError';
+  /** The answer's status, when the body was found unusable while it was being read. */
+  status?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -56,26 +58,32 @@ function memberType(member: Json, index: number): MemberType {
 export function parseMembers(value: unknown): MemberRef[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new ShapeError('"members" is not an array');
-  return value.map((item: unknown, index) => {
-    const member = asObject(item, `members[${index}]`);
-    const memberValue = member.value;
-    if (typeof memberValue !== 'string' || memberValue === '') {
-      throw new ShapeError(`members[${index}] has no string "value"`);
-    }
-    const type = memberType(member, index);
-    return typeof member.display === 'string'
-      ? { value: memberValue, type, display: member.display }
-      : { value: memberValue, type };
-  });
+  return value.map(parseMember);
+}
+
+/** One element of a `members` array, at `index`, as a MemberRef. */
+export function parseMember(item: unknown, index: number): MemberRef {
+  const member = asObject(item, `members[${index}]`);
+  const memberValue = member.value;
+  if (typeof memberValue !== 'string' || memberValue === '') {
+    throw new ShapeError(`members[${index}] has no string "value"`);
+  }
+  const type = memberType(member, index);
+  return typeof member.display === 'string' ? { value: memberValue, type, display: member.display } : { value: memberValue, type };
 }
 
 const NOT_EXTRA = new Set(['id', 'displayName', 'members', 'meta']);
 
 export function parseGroup(json: unknown): GroupResource {
   const body = asObject(json, 'the group');
+  return parseGroupWith(body, parseMembers(body.members));
+}
+
+/** A group whose members were parsed already (group-body.ts streams them). */
+export function parseGroupWith(json: unknown, members: MemberRef[]): GroupResource {
+  const body = asObject(json, 'the group');
   const id = requiredString(body, 'id', 'the group');
   const displayName = requiredString(body, 'displayName', 'the group');
-  const members = parseMembers(body.members);
   const extra: Json = {};
   for (const [key, value] of Object.entries(body)) {
     if (!NOT_EXTRA.has(key)) extra[key] = value;
@@ -148,7 +156,7 @@ export function parseListResponse(json: unknown): ListPage {
   return { resources, totalResults };
 }
 
-/** The body of a full replace, serialised once: a large group is megabytes, and retries resend it. */
+/** The body of a full replace, encoded once: a large group is megabytes, and retries resend it. */
 export function serializeGroupWrite(write: GroupWrite): Buffer {
-  return Buffer.from(JSON.stringify(groupResourceForWrite(write)), 'utf8');
+  return Buffer.from(groupWriteJson(write), 'utf8');
 }

@@ -15,21 +15,34 @@ export class BodyTooLargeError extends Error {
 /**
  * Reads a response body as UTF-8. Past `limit` bytes: with `truncate` the rest is dropped
  * (error bodies only feed a short detail), otherwise BodyTooLargeError.
+ *
+ * The bytes go into one buffer of the announced size (`expectedBytes`, from
+ * Content-Length), growing by doubling when there is none or it was wrong: a 16 MB
+ * answer is held once as bytes, not as its chunks plus their concatenation, before it
+ * is decoded.
  */
-export async function readBody(body: Readable, limit: number, truncate = false): Promise<string> {
-  const chunks: Buffer[] = [];
+export async function readBody(body: Readable, limit: number, truncate = false, expectedBytes?: number): Promise<string> {
+  // A length over the limit is not believed up front: the body may still be cut short.
+  const announced = expectedBytes !== undefined && Number.isSafeInteger(expectedBytes) && expectedBytes >= 0 && expectedBytes <= limit ? expectedBytes : undefined;
+  let buffer = Buffer.allocUnsafe(Math.min(announced ?? 16 * 1024, limit));
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
+    let take = chunk.length;
+    if (size + take > limit) {
       body.destroy();
       if (!truncate) throw new BodyTooLargeError(limit);
-      chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
-      break;
+      take = limit - size;
     }
-    chunks.push(chunk);
+    if (size + take > buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(size + take, buffer.length * 2)));
+      buffer.copy(grown, 0, 0, size);
+      buffer = grown;
+    }
+    chunk.copy(buffer, size, 0, take);
+    size += take;
+    if (take < chunk.length) break;
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return buffer.toString('utf8', 0, size);
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
@@ -92,6 +105,12 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
       },
     );
   });
+}
+
+/** A Content-Length header as a number of bytes; undefined when absent or malformed. */
+export function contentLength(value: string | string[] | undefined): number | undefined {
+  const text = headerValue(value);
+  return text !== undefined && /^[0-9]{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
 export function headerValue(value: string | string[] | undefined): string | undefined {

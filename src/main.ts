@@ -11,6 +11,7 @@ import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-sto
 import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
 import { isEntryModule } from './entry.js';
+import { tuneHeapGrowth } from './heap.js';
 import { createLogger } from './logger.js';
 import { assembleService } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
@@ -32,6 +33,7 @@ export async function startService(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  const heapGrowingPercent = tuneHeapGrowth();
 
   const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate });
   for (const url of config.webhookUrls) {
@@ -109,7 +111,7 @@ export async function startService(): Promise<void> {
 
   const address = await app.listen({ port: config.port, host: config.host });
   dispatcher.start();
-  logger.info({ address }, 'cxone-scim-sync listening');
+  logger.info({ address, heapGrowingPercent: heapGrowingPercent ?? 'as started' }, 'cxone-scim-sync listening');
   if (simulator && config.syncApiTokens.length === 0) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
 }
 

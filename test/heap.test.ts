@@ -1,0 +1,23 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+const setFlagsFromString = vi.fn();
+vi.mock('node:v8', () => ({ setFlagsFromString }));
+const { HEAP_GROWING_PERCENT, heapGrowingPercent, tuneHeapGrowth } = await import('../src/heap.js');
+
+describe('heap growth at start', () => {
+  afterEach(() => setFlagsFromString.mockClear());
+
+  it('when the process was started without its own setting, then V8 is told to let the heap grow to twice what survived', () => {
+    expect(tuneHeapGrowth([], undefined)).toBe(HEAP_GROWING_PERCENT);
+    expect(tuneHeapGrowth(['--enable-source-maps'], '--max-old-space-size=2048')).toBe(100);
+    expect(setFlagsFromString.mock.calls).toEqual([['--heap-growing-percent=100'], ['--heap-growing-percent=100']]);
+  });
+
+  it('when a node flag or NODE_OPTIONS sets it, then that setting is kept', () => {
+    expect(heapGrowingPercent(['--heap-growing-percent=20'], undefined)).toBeNull();
+    expect(heapGrowingPercent([], '--inspect  --heap_growing_percent=300')).toBeNull();
+    expect(tuneHeapGrowth(['--heap-growing-percent', '20'], '')).toBeNull();
+    expect(setFlagsFromString).not.toHaveBeenCalled();
+    expect(heapGrowingPercent([], '--heap-growing-percentage-of-nothing=1')).toBe(100);
+  });
+});

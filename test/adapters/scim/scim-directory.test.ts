@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PreconditionFailedError, UpstreamError } from '../../../src/core/errors.js';
@@ -97,6 +98,50 @@ describe('SCIM directory against a loopback provider', () => {
       expect(provider.scimRequests()[0]?.url).toBe('/scim/v2/Groups/a%2Fb%20%22c%22%20d');
     });
 
+    it('when a large group arrives in chunks of unknown length, then it is read as it streams in, with the same result', async () => {
+      const { provider, directory } = await setup();
+      const members = Array.from({ length: 20_000 }, (_, i) => ({ value: `user-${i}`, type: 'User', display: `Ünïcode "${i}" {[,]}`, $ref: `https://x/scim/v2/Users/user-${i}` }));
+      const text = JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: 'g1', displayName: 'Big', members, meta: { version: 'W/"9"' } });
+      expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+      provider.interpose((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/scim+json', etag: 'W/"9"' });
+        const bytes = Buffer.from(text);
+        for (let at = 0; at < bytes.length; at += 7001) res.write(bytes.subarray(at, at + 7001));
+        res.end();
+      });
+      const read = await directory.getGroup('g1', ctx());
+      expect(read?.etag).toBe('W/"9"');
+      expect(read?.group.members).toHaveLength(20_000);
+      expect(read?.group.members[12_345]).toEqual({ value: 'user-12345', type: 'User', display: 'Ünïcode "12345" {[,]}' });
+      expect(read?.group.extra.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:Group']);
+    });
+
+    it('when a large answer breaks off or is damaged midway, then UpstreamError, and the next request works', async () => {
+      const { provider, directory } = await setup();
+      provider.groups.set('g1', { id: 'g1', displayName: 'G', version: 1, members: [] });
+      const members = Array.from({ length: 20_000 }, (_, i) => ({ value: `user-${i}`, type: 'User', display: `User number ${i} of a large group` }));
+      const text = JSON.stringify({ id: 'g1', displayName: 'G', members });
+      expect(Buffer.byteLength(text)).toBeGreaterThan(1_500_000);
+      const damaged = text.replace('{"value":"user-15000"', '{"value":"user-15000",,');
+      const answers: ((res: ServerResponse) => void)[] = [
+        (res) => {
+          res.writeHead(200, { 'content-type': 'application/scim+json' });
+          res.end(damaged);
+        },
+        (res) => {
+          res.writeHead(200, { 'content-type': 'application/scim+json' });
+          res.end(text.slice(0, 1_500_000));
+        },
+      ];
+      for (const answer of answers) {
+        provider.interpose((_req, res) => answer(res));
+        const error = await directory.getGroup('g1', ctx()).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UpstreamError);
+        expect((error as UpstreamError).detail).toBe('the body is not valid JSON');
+      }
+      expect((await directory.getGroup('g1', ctx()))?.group.id).toBe('g1');
+    });
+
     it('when the upstream JSON has the wrong shape, then UpstreamError with a clear detail', async () => {
       const { provider, directory } = await setup();
       provider.interpose(
@@ -176,6 +221,18 @@ describe('SCIM directory against a loopback provider', () => {
         res.end();
       });
       expect(await directory.replaceGroup(write, null, ctx())).toEqual({ group: null, etag: '"abc"' });
+    });
+
+    it('when a large answer to a write is damaged, then the write still counts, without a group but with its ETag', async () => {
+      const { provider, directory } = await setup();
+      const members = Array.from({ length: 20_000 }, (_, i) => ({ value: `user-${i}`, type: 'User', display: `User number ${i} of a large group` }));
+      const text = JSON.stringify({ id: 'g1', displayName: 'G', members });
+      expect(Buffer.byteLength(text)).toBeGreaterThan(1024 * 1024);
+      provider.interpose((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/scim+json', etag: 'W/"2"' });
+        res.end(text.replace('"user-19000"', '"user-19000" 7'));
+      });
+      expect(await directory.replaceGroup(write, 'W/"1"', ctx())).toEqual({ group: null, etag: 'W/"2"' });
     });
 
     it('round-trips a 100,000-member group', async () => {

@@ -54,6 +54,7 @@ export interface ScimRequest {
 export interface ScimResponse {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
+  /** The body of a 2xx answer; empty for an expected error status (`expect`). */
   readonly text: string;
   /** The ETag header exactly as received, or null. */
   readonly etag: string | null;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-const setFlagsFromString = vi.fn();
+const setFlagsFromString = vi.fn<(flags: string) => void>();
 vi.mock('node:v8', () => ({ setFlagsFromString }));
 const { HEAP_GROWING_PERCENT, heapGrowingPercent, tuneHeapGrowth } = await import('../src/heap.js');
 

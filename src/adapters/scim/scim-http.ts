@@ -102,6 +102,8 @@ type Failure =
 type Outcome<T> = { readonly kind: 'response'; readonly response: ScimAnswer<T> } | Failure;
 
 const ERROR_BODY_BYTES = 16 * 1024;
+/** An attempt is not sent with less time than this left in its retry budget (or the request timeout, if shorter). */
+const MIN_ATTEMPT_MS = 1000;
 const readText: BodyReader<string> = (body, limit, expectedBytes) => readBody(body, limit, false, expectedBytes);
 const ACCEPT = 'application/scim+json, application/json';
 
@@ -227,7 +229,19 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
     for (;;) {
       attempts += 1;
       const token = await tokenSource.getToken(ctx.signal);
+      const queuedAt = clock.monotonic();
       const release = (await options.limiter?.acquire(ctx.signal)) ?? (() => {});
+      // The pacing may have held this attempt until the budget is (nearly) spent: an attempt
+      // with a few milliseconds to live would only time out. Say what happened instead.
+      const minimum = Math.min(MIN_ATTEMPT_MS, options.requestTimeoutMs);
+      if (deadline - queuedAt >= minimum && deadline - clock.monotonic() < minimum) {
+        release();
+        const waitedMs = clock.monotonic() - queuedAt;
+        throw new UpstreamUnavailableError(
+          `${what} waited ${Math.round(waitedMs / 1000)} s for the upstream's rate limit and has no time left in its ${Math.round(retry.deadlineMs / 1000)} s retry budget`,
+          Math.min(60, Math.max(1, Math.ceil(waitedMs / 1000))),
+        );
+      }
       let outcome: Outcome<T>;
       try {
         outcome = await attempt(request, token, ctx, deadline, what, reader);

@@ -7,6 +7,7 @@ import {
   UpstreamUnavailableError,
 } from '../../../src/core/errors.js';
 import type { RequestContext } from '../../../src/core/ports.js';
+import { createRateLimiter, type RateLimiter } from '../../../src/adapters/scim/rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from '../../../src/adapters/scim/retry-policy.js';
 import { createScimHttp, type ScimHttp, type ScimRequest } from '../../../src/adapters/scim/scim-http.js';
 import { createTokenSource } from '../../../src/adapters/scim/token-source.js';
@@ -43,7 +44,7 @@ describe('SCIM HTTP layer: tokens, retries, error mapping', () => {
   });
 
   /** A loopback upstream whose /oauth/token issues tok1-…, tok2-… and whose SCIM answers come from `scim`. */
-  async function setup(scim: Handler, retry: Partial<RetryOptions> = {}, requestTimeoutMs = 5_000) {
+  async function setup(scim: Handler, retry: Partial<RetryOptions> = {}, requestTimeoutMs = 5_000, limiter?: (clock: FakeClock) => RateLimiter) {
     let issued = 0;
     const server = await startLoopback((req, res) => {
       if (req.path === '/oauth/token') {
@@ -77,6 +78,7 @@ describe('SCIM HTTP layer: tokens, retries, error mapping', () => {
       observer: safeObserver({ onRequest: (e) => events.push(e), onRetry: (r) => retries.push(r) }),
       random: () => 0.5,
       maxResponseBytes: 1024 * 1024,
+      ...(limiter && { limiter: limiter(clock) }),
     });
     const ctx: RequestContext = { stats: { upstreamRequests: 0 } };
     const scimRequests = () => server.requests.filter((r) => r.path.startsWith('/scim/v2'));
@@ -134,6 +136,26 @@ describe('SCIM HTTP layer: tokens, retries, error mapping', () => {
     const { http, ctx, clock } = await setup(sequence(status(429, { 'retry-after': 'Thu, 01 Jan 2026 00:00:07 GMT' }), ok));
     await http.send(GET_GROUP, ctx);
     expect(clock.sleeps).toEqual([7000]);
+  });
+
+  it('when the upstream pacing held a request past its retry budget, then it is not sent: 503 with the wait as Retry-After', async () => {
+    let limiter: RateLimiter | undefined;
+    const { http, ctx, clock, scimRequests } = await setup(ok, { deadlineMs: 30_000 }, 5_000, (c) => {
+      limiter = createRateLimiter({ requestsPerSecond: Infinity, maxConcurrency: 4, clock: c });
+      return limiter;
+    });
+    limiter?.onThrottled(40_000);
+    const error = await http.send(GET_GROUP, ctx).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamUnavailableError);
+    expect(error).toMatchObject({ retryAfterSeconds: 40, message: expect.stringContaining("waited 40 s for the upstream's rate limit") as unknown });
+    expect(scimRequests()).toEqual([]);
+    expect(ctx.stats.upstreamRequests).toBe(0);
+    expect(limiter?.state().inFlight).toBe(0);
+
+    // A wait that leaves time for the attempt sends it.
+    limiter?.onThrottled(5_000);
+    expect((await http.send(GET_GROUP, ctx)).status).toBe(200);
+    expect(clock.sleeps.at(-1)).toBe(5_000);
   });
 
   it('when Retry-After exceeds the cap, then the wait is capped', async () => {

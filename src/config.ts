@@ -41,6 +41,7 @@ export const ConfigSchema = Type.Object({
   syncApiTokens: Type.Array(ApiTokenSchema, { env: 'SYNC_API_TOKENS', kind: 'tokens', secret: true, default: [], description: 'Inbound bearer tokens as name:token pairs, comma separated; name is the audited actor' }),
   maxGroupDepth: Type.Integer({ env: 'MAX_GROUP_DEPTH', minimum: 1, maximum: 32, default: 3, description: 'Most groups allowed along one chain of nested groups' }),
   maxMembers: Type.Integer({ env: 'MAX_MEMBERS', minimum: 1, maximum: 1_000_000, default: 100_000, description: 'Largest membership accepted in one request' }),
+  groupCacheMembers: Type.Integer({ env: 'GROUP_CACHE_MEMBERS', minimum: 0, maximum: 10_000_000, default: 200_000, description: 'Members of the groups kept in memory for conditional reads (If-None-Match); 0 keeps none' }),
   dataDir: Type.String({ env: 'DATA_DIR', minLength: 1, default: './data', description: 'Embedded storage directory (audit trail, idempotency keys, webhook outbox)' }),
   webhookUrls: Type.Array(Type.String(), { env: 'WEBHOOK_URLS', kind: 'urls', default: [], description: 'Static webhook subscribers, comma separated' }),
   webhookSecret: Type.Optional(Type.String({ env: 'WEBHOOK_SECRET', minLength: 16, secret: true, description: 'Signing secret for WEBHOOK_URLS (whsec_… or raw)' })),

@@ -82,6 +82,7 @@ export function createUpstreamDirectory(
     rateLimit: { requestsPerSecond: config.upstreamMaxRps, maxConcurrency: config.upstreamMaxConcurrency },
     userBatchSize: config.scimBatchSize,
     groupBatchSize: config.scimBatchSize,
+    groupCacheMembers: config.groupCacheMembers,
     observer,
   });
 }

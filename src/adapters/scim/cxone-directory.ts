@@ -49,6 +49,8 @@ export interface CxoneDirectoryOptions {
    * none until the first 429 teaches one) and requests in flight. Default: adaptive, 16.
    */
   readonly rateLimit?: { readonly requestsPerSecond?: number; readonly maxConcurrency?: number };
+  /** Members of the groups kept for conditional reads; 0 keeps none. Default 200,000. */
+  readonly groupCacheMembers?: number;
 }
 
 export interface CxoneDirectory extends ScimDirectoryAdapter {
@@ -88,6 +90,7 @@ export function createCxoneDirectory(options: CxoneDirectoryOptions): CxoneDirec
     pageSize: options.pageSize,
     batchConcurrency: options.batchConcurrency,
     lookupConcurrency: options.lookupConcurrency,
+    groupCacheMembers: options.groupCacheMembers,
     limiter: createRateLimiter({
       requestsPerSecond: options.rateLimit?.requestsPerSecond || Infinity,
       maxConcurrency: options.rateLimit?.maxConcurrency ?? 16,

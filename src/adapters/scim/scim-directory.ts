@@ -20,9 +20,11 @@ import { paginate } from './pagination.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 import { readGroupBody } from './group-body.js';
+import { createGroupCache } from './group-cache.js';
 import { createScimHttp, type BodyReader, type ScimAnswer, type ScimRequest, type ScimResponse } from './scim-http.js';
 import { anyOfFilter, eqFilter, queryString } from './scim-filter.js';
 import {
+  GROUP_CORE_ATTRIBUTES,
   idOf,
   parseGroupNode,
   parseJson,
@@ -69,6 +71,8 @@ export interface ScimDirectoryOptions {
   readonly maxResponseBytes?: number;
   /** Client-side pacing of every SCIM request (see rate-limiter.ts). Default: none. */
   readonly limiter?: RateLimiter;
+  /** Members of the groups kept for conditional reads (group-cache.ts); 0 keeps none. Default 200,000. */
+  readonly groupCacheMembers?: number;
 }
 
 export interface ScimDirectoryAdapter extends ScimDirectory {
@@ -122,6 +126,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   });
 
   const filters: Record<Listed | 'parents', FilterState> = { Users: 'unknown', Groups: 'unknown', parents: 'unknown' };
+  const groupCache = createGroupCache(options.groupCacheMembers ?? 200_000);
   let capabilityRead: Promise<ProviderCapabilities> | undefined;
 
   /** RFC 7643 §5: `patch.supported`, `etag.supported`, `filter.supported`; a provider without the endpoint supports none. */
@@ -303,16 +308,27 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   }
 
   return {
+    /** A conditional GET (If-None-Match) when the group is kept from an earlier read or write: 304 reuses it. */
     async getGroup(id, ctx): Promise<GroupSnapshot | null> {
       const what = 'SCIM GET /Groups/{id}';
-      const request: ScimRequest = { method: 'GET', path: `/Groups/${encodeURIComponent(id)}`, route: '/Groups/{id}', resource: 'Groups', expect: [404] };
+      const kept = groupCache.get(id);
+      const request: ScimRequest = {
+        method: 'GET',
+        path: `/Groups/${encodeURIComponent(id)}`,
+        route: '/Groups/{id}',
+        resource: 'Groups',
+        ...(kept ? { headers: { 'if-none-match': kept.etag }, expect: [404, 304] } : { expect: [404] }),
+      };
       let answer: ScimAnswer<GroupResource | null>;
       try {
         answer = await http.read(request, ctx, readGroupBody);
       } catch (error) {
+        groupCache.delete(id);
         if (!(error instanceof ShapeError)) throw error;
         throw unusable(what, error.status ?? 200, error.message);
       }
+      if (answer.status === 304 && kept) return { group: kept.group, etag: kept.etag };
+      groupCache.delete(id);
       if (answer.status === 404) return null;
       const group = answer.body;
       if (!group) throw unusable(what, answer.status, 'the body is empty');
@@ -322,11 +338,15 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
           detail: 'the id in the body differs from the id requested',
         });
       }
-      return { group, etag: answer.etag };
+      const snapshot = { group, etag: answer.etag };
+      groupCache.set(id, snapshot);
+      return snapshot;
     },
 
     /** RFC 7644 §3.5.1 full replace; If-Match carries the ETag exactly as read (§3.14). */
     async replaceGroup(write, ifMatch, ctx) {
+      // Whatever happens, what was kept of this group may be out of date now.
+      groupCache.delete(write.id);
       const answer = await http.read(
         {
           method: 'PUT',
@@ -339,7 +359,14 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
         ctx,
         readWrittenGroup,
       );
-      return { group: answer.body ?? null, etag: answer.etag };
+      const group = answer.body ?? null;
+      // The answer is the group as stored (RFC 7644 §3.5.1). It stands in for the next read
+      // only if it has everything that was sent: a provider answering with less must not
+      // make the next full replace drop attributes.
+      if (group && group.id === write.id && Object.keys(write.extra).every((key) => Object.hasOwn(group.extra, key) || GROUP_CORE_ATTRIBUTES.has(key))) {
+        groupCache.set(write.id, { group, etag: answer.etag });
+      }
+      return { group, etag: answer.etag };
     },
 
     findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
@@ -387,6 +414,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
     /** RFC 7644 §3.5.2 PATCH of a group; each answer's ETag guards the next request (§3.14). */
     async patchGroup(id, operations, ifMatch, ctx, answer) {
+      groupCache.delete(id);
       const written = await http.read(
         {
           method: 'PATCH',

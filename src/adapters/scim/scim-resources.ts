@@ -72,7 +72,8 @@ export function parseMember(item: unknown, index: number): MemberRef {
   return typeof member.display === 'string' ? { value: memberValue, type, display: member.display } : { value: memberValue, type };
 }
 
-const NOT_EXTRA = new Set(['id', 'displayName', 'members', 'meta']);
+/** The attributes a GroupResource holds outside `extra`. */
+export const GROUP_CORE_ATTRIBUTES: ReadonlySet<string> = new Set(['id', 'displayName', 'members', 'meta']);
 
 export function parseGroup(json: unknown): GroupResource {
   const body = asObject(json, 'the group');
@@ -86,7 +87,7 @@ export function parseGroupWith(json: unknown, members: MemberRef[]): GroupResour
   const displayName = requiredString(body, 'displayName', 'the group');
   const extra: Json = {};
   for (const [key, value] of Object.entries(body)) {
-    if (!NOT_EXTRA.has(key)) extra[key] = value;
+    if (!GROUP_CORE_ATTRIBUTES.has(key)) extra[key] = value;
   }
   const meta = typeof body.meta === 'object' && body.meta !== null ? (body.meta as Json) : undefined;
   const version = typeof meta?.version === 'string' ? meta.version : undefined;

@@ -69,6 +69,47 @@ describe('SCIM directory against the CXone simulator', () => {
     );
   });
 
+  it('when a group is read again, then the read is conditional: 304 gives the same snapshot, a change gives the new group', async () => {
+    const { simulator, directory } = await setup();
+    const first = await directory.getGroup(G.engineeringCore, ctx());
+    simulator.stats.reset();
+    expect(await directory.getGroup(G.engineeringCore, ctx())).toEqual(first);
+    expect(simulator.stats.byStatus).toEqual({ 304: 1 });
+
+    // Written by this directory: its answer stands in for the next read.
+    if (!first) throw new Error('seed group missing');
+    const written = await directory.replaceGroup({ ...first.group, members: [{ value: U.aliceSmith, type: 'User' }] }, first.etag, ctx());
+    simulator.stats.reset();
+    const afterWrite = await directory.getGroup(G.engineeringCore, ctx());
+    expect(simulator.stats.byStatus).toEqual({ 304: 1 });
+    expect(afterWrite).toEqual({ group: written.group, etag: written.etag });
+
+    // Changed by someone else: the provider answers in full.
+    simulator.store.putGroup({ id: G.engineeringCore, displayName: 'Engineering Core', members: [{ value: U.davidKim, type: 'User' }] });
+    simulator.stats.reset();
+    const changed = await directory.getGroup(G.engineeringCore, ctx());
+    expect(simulator.stats.byStatus).toEqual({ 200: 1 });
+    expect(changed?.group.members.map((m) => m.value)).toEqual([U.davidKim]);
+    expect(changed?.etag).not.toBe(afterWrite?.etag);
+
+    // Deleted: 404 is null, and nothing is kept.
+    simulator.store.deleteGroup(G.engineeringCore);
+    expect(await directory.getGroup(G.engineeringCore, ctx())).toBeNull();
+  });
+
+  it('when the provider sends no ETags, or the cache is off, then every read is a plain GET', async () => {
+    for (const { simulatorOptions, options } of [
+      { simulatorOptions: { capabilities: { etag: false } }, options: {} },
+      { simulatorOptions: {}, options: { groupCacheMembers: 0 } },
+    ]) {
+      const { simulator, directory } = await setup(simulatorOptions, options);
+      await directory.getGroup(G.engineeringCore, ctx());
+      simulator.stats.reset();
+      await directory.getGroup(G.engineeringCore, ctx());
+      expect(simulator.stats.byStatus).toEqual({ 200: 1 });
+    }
+  });
+
   it('finds users in batches of 50 and reports inactive ones', async () => {
     const { directory } = await setup();
     const ids = [...defaultSeed.users.map((u) => u.id), 'no-such-user'];
@@ -257,6 +298,8 @@ describe('SCIM directory against the CXone simulator', () => {
     const throttled = simulator.stats.byStatus['429'] ?? 0;
     // the first burst teaches the limit; after that the pace stays under it
     expect(throttled).toBeLessThanOrEqual(3);
-    expect(simulator.stats.byStatus['200']).toBe(300);
+    // The group is unchanged: after the first answer, each conditional read is a 304.
+    expect(simulator.stats.byStatus['200']).toBe(1);
+    expect(simulator.stats.byStatus['304']).toBe(299);
   });
 });

@@ -223,6 +223,25 @@ describe('SCIM directory against a loopback provider', () => {
       expect(await directory.replaceGroup(write, null, ctx())).toEqual({ group: null, etag: '"abc"' });
     });
 
+    it('when the answer to a write has all that was sent, then it stands in for the next read (If-None-Match); with less, it does not', async () => {
+      const { provider, directory } = await setup();
+      const answer = (extra: Record<string, unknown>) => (_req: unknown, res: ServerResponse) =>
+        sendJson(res, 200, { id: 'g1', displayName: 'Renamed', members: [{ value: 'u1', type: 'User' }], meta: { version: 'W/"8"' }, ...extra }, { etag: 'W/"8"' });
+      provider.groups.set('g1', { id: 'g1', displayName: 'Renamed', version: 8, members: [{ value: 'u1', type: 'User' }] });
+
+      provider.interpose(answer({ schemas: [GROUP_SCHEMA, 'urn:example:ext'], externalId: 'ext-1' }));
+      await directory.replaceGroup(write, 'W/"7"', ctx());
+      await directory.getGroup('g1', ctx());
+      expect(provider.scimRequests().at(-1)?.headers['if-none-match']).toBe('W/"8"');
+
+      // A provider that leaves externalId out of its answer: the next read is in full, so that
+      // the next full replace carries externalId over from what the provider really holds.
+      provider.interpose(answer({ schemas: [GROUP_SCHEMA] }));
+      await directory.replaceGroup(write, 'W/"7"', ctx());
+      await directory.getGroup('g1', ctx());
+      expect(provider.scimRequests().at(-1)?.headers['if-none-match']).toBeUndefined();
+    });
+
     it('when a large answer to a write is damaged, then the write still counts, without a group but with its ETag', async () => {
       const { provider, directory } = await setup();
       const members = Array.from({ length: 20_000 }, (_, i) => ({ value: `user-${i}`, type: 'User', display: `User number ${i} of a large group` }));

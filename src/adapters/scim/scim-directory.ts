@@ -363,9 +363,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
       // The answer is the group as stored (RFC 7644 §3.5.1). It stands in for the next read
       // only if it has everything that was sent: a provider answering with less must not
       // make the next full replace drop attributes.
-      if (group && group.id === write.id && Object.keys(write.extra).every((key) => Object.hasOwn(group.extra, key) || GROUP_CORE_ATTRIBUTES.has(key))) {
-        groupCache.set(write.id, { group, etag: answer.etag });
-      }
+      if (group && holdsAll(group, write.extra, write.id)) groupCache.set(write.id, { group, etag: answer.etag });
       return { group, etag: answer.etag };
     },
 
@@ -414,6 +412,9 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
     /** RFC 7644 §3.5.2 PATCH of a group; each answer's ETag guards the next request (§3.14). */
     async patchGroup(id, operations, ifMatch, ctx, answer) {
+      // What the patch applies to, when it is the group as last read here (a sequence's
+      // first request); the answer stands in for the next read only measured against it.
+      const before = groupCache.get(id);
       groupCache.delete(id);
       const written = await http.read(
         {
@@ -427,7 +428,9 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
         ctx,
         readWrittenGroup,
       );
-      return { group: written.body ?? null, etag: written.etag };
+      const group = written.body ?? null;
+      if (group && before && answer?.withMembers !== false && holdsAll(group, before.group.extra, id)) groupCache.set(id, { group, etag: written.etag });
+      return { group, etag: written.etag };
     },
 
     capabilities(ctx) {
@@ -461,6 +464,11 @@ const readWrittenGroup: BodyReader<GroupResource | null> = async (body, limit, e
     throw error;
   }
 };
+
+/** The answer to a write is the group `id` and has every attribute of `extra` (nothing was dropped from it). */
+function holdsAll(group: GroupResource, extra: Readonly<Record<string, unknown>>, id: string): boolean {
+  return group.id === id && Object.keys(extra).every((key) => Object.hasOwn(group.extra, key) || GROUP_CORE_ATTRIBUTES.has(key));
+}
 
 function unusable(what: string, status: number, detail: string): UpstreamError {
   return new UpstreamError(`${what} answered ${status} with an unusable body: ${detail}`, { status, detail });

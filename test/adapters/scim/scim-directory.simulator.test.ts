@@ -97,6 +97,23 @@ describe('SCIM directory against the CXone simulator', () => {
     expect(await directory.getGroup(G.engineeringCore, ctx())).toBeNull();
   });
 
+  it('when a PATCH answers with the whole group it was applied to, then the next read is a 304; in a sequence, it is in full', async () => {
+    const { simulator, directory } = await setup();
+    const add = (value: string) => [{ op: 'add' as const, path: 'members', value: [{ value, type: 'User' }] }];
+    const read = await directory.getGroup(G.engineeringCore, ctx());
+    const patched = await directory.patchGroup(G.engineeringCore, add(U.davidKim), read?.etag ?? null, ctx(), { withMembers: true });
+    simulator.stats.reset();
+    expect(await directory.getGroup(G.engineeringCore, ctx())).toEqual({ group: patched.group, etag: patched.etag });
+    expect(simulator.stats.byStatus).toEqual({ 304: 1 });
+
+    // A sequence: its last answer is measured against nothing read here, so it is not kept.
+    const first = await directory.patchGroup(G.engineeringCore, add(U.carmenRodriguez), patched.etag, ctx(), { withMembers: false });
+    await directory.patchGroup(G.engineeringCore, add(U.aliceSmith), first.etag, ctx(), { withMembers: true });
+    simulator.stats.reset();
+    await directory.getGroup(G.engineeringCore, ctx());
+    expect(simulator.stats.byStatus).toEqual({ 200: 1 });
+  });
+
   it('when the provider sends no ETags, or the cache is off, then every read is a plain GET', async () => {
     for (const { simulatorOptions, options } of [
       { simulatorOptions: { capabilities: { etag: false } }, options: {} },

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       syncApiTokens: [],
       maxGroupDepth: 3,
       maxMembers: 100_000,
+      groupCacheMembers: 200_000,
       dataDir: './data',
       webhookUrls: [],
       webhookAllowPrivate: false,
@@ -71,6 +72,7 @@ describe('loadConfig', () => {
     [{ WEBHOOK_URLS: 'https://idp.example.com/hook' }, /^WEBHOOK_SECRET: required/],
     [{ WRITE_MODE: 'merge' }, /^WRITE_MODE: /],
     [{ PATCH_MAX_OPERATIONS: '0' }, /^PATCH_MAX_OPERATIONS: must be >= 1/],
+    [{ GROUP_CACHE_MEMBERS: '-1' }, /^GROUP_CACHE_MEMBERS: must be >= 0/],
   ])('when %o, then the start stops with one line naming the variable', (env, message) => {
     const text = failure(env as Record<string, string>);
     expect(text).toMatch(message);

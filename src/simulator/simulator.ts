@@ -170,6 +170,10 @@ function writeResponse(res: ServerResponse, status: number, body: unknown, heade
   res.end(text);
 }
 
+function tooLarge(max: number, headers?: Record<string, string>): ScimError {
+  return new ScimError(413, `the request body exceeds ${max} bytes`, undefined, headers);
+}
+
 /**
  * The request body, at most `limit` bytes. Past the hard cap the connection is closed at
  * once; past a lower `limit` (the maxRequestBytes capability) the body is read to its end
@@ -180,7 +184,6 @@ function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer>
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
-    const tooLarge = (max: number, headers?: Record<string, string>) => new ScimError(413, `the request body exceeds ${max} bytes`, undefined, headers);
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
@@ -556,9 +559,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         },
         PUT: async () => {
           const body = await readJson();
-          const method = typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined;
-          if (method !== undefined && method !== 'PUT' && method !== 'PATCH') throw new RangeError('expected { method?: "PUT" | "PATCH" }');
-          const next = holdNextWriteOf(method ?? null);
+          const writeMethod = typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined;
+          if (writeMethod !== undefined && writeMethod !== 'PUT' && writeMethod !== 'PATCH') throw new RangeError('expected { method?: "PUT" | "PATCH" }');
+          const next = holdNextWriteOf(writeMethod ?? null);
           json(200, { state: next.state, method: next.method });
         },
         DELETE: () => {

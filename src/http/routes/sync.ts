@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
-import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
+import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
   maxMembers: number;
@@ -41,7 +41,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
           415: errorResponse('Body is not JSON'),
           422: ValidationFailedBody,
           500: errorResponse('Internal error; the details are in the service log'),
-          502: errorResponse('The upstream answered with an error (upstreamStatus, scimType, detail)'),
+          502: SyncUpstreamFailureBody,
           503: errorResponse('upstream_unavailable: upstream rate limit or outage outlasted the retry budget; audit_unavailable: the sync could not be recorded (both with Retry-After)'),
           504: errorResponse('The upstream did not answer in time'),
         },

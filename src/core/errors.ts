@@ -160,14 +160,14 @@ export function gapFields(gap: MembershipGap) {
   return { consistencyRate: gap.consistencyRate, missingCount: gap.missingCount, extraCount: gap.extraCount, missing: gap.missing, extra: gap.extra };
 }
 
-/** The per-group queue is full (GROUP_QUEUE_MAX syncs of this group already wait or run). */
+/** The per-group queue is full: GROUP_QUEUE_MAX syncs of this group already wait behind the one running. */
 export class GroupBusyError extends SyncError {
   readonly code = 'group_busy';
   constructor(
     readonly queueMax: number,
     readonly retryAfterSeconds: number,
   ) {
-    super(`${queueMax} syncs of this group are already queued or running (GROUP_QUEUE_MAX); retry in ${retryAfterSeconds} s`);
+    super(`${queueMax} syncs of this group are already waiting behind the one running (GROUP_QUEUE_MAX); retry in ${retryAfterSeconds} s`);
   }
 }
 

@@ -15,8 +15,11 @@ import { canonicalSha256 } from './canonical-json.js';
 import {
   AuditUnavailableError,
   ConflictError,
+  GroupBusyError,
   GroupNotFoundError,
   PreconditionFailedError,
+  QueueTimeoutError,
+  SyncDeadlineError,
   SyncError,
   UpstreamError,
   UpstreamTimeoutError,
@@ -25,7 +28,7 @@ import {
   WriteNotAppliedError,
   gapFields,
 } from './errors.js';
-import type { KeyedLock } from './keyed-lock.js';
+import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import {
   memberIdentity,
   type DesiredMembership,
@@ -50,7 +53,14 @@ export interface SyncRequest {
   readonly dryRun: boolean;
   readonly actor: string;
   readonly requestId: string;
+  /** Aborts the sync wherever it is (deadline, shutdown): its reason is the answer. */
   readonly signal?: AbortSignal;
+  /**
+   * Fires when the caller went away (closed its connection). A sync still waiting behind
+   * others of its group is then cancelled; one that started runs to its end, since a
+   * write cut off halfway would leave the group part-way.
+   */
+  readonly callerGone?: AbortSignal;
 }
 
 export interface SyncResult {
@@ -102,8 +112,19 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
   const elapsedMs = () => Math.round(deps.clock.monotonic() - started);
 
   let result: SyncResult;
+  let running = false;
+  const queueSignal = request.callerGone && request.signal ? AbortSignal.any([request.signal, request.callerGone]) : (request.callerGone ?? request.signal);
   try {
-    const outcome = await deps.locks.run(request.groupId, () => reconcile(deps, request, ctx, trace), request.signal);
+    const outcome = await deps.locks.run(
+      request.groupId,
+      async () => {
+        // Its turn came, but its deadline (or its caller) went while it waited.
+        if (queueSignal?.aborted) throw queueSignal.reason;
+        running = true;
+        return reconcile(deps, request, ctx, trace);
+      },
+      queueSignal,
+    );
     result = {
       syncId,
       groupId: request.groupId,
@@ -116,7 +137,8 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
   } catch (thrown) {
     // An abort (deadline, shutdown) surfaces wherever the sync was waiting; name it by its reason.
     const reason: unknown = request.signal?.aborted ? request.signal.reason : undefined;
-    const caught = !(thrown instanceof SyncError) && reason instanceof SyncError ? reason : thrown;
+    const named = !(thrown instanceof SyncError) && reason instanceof SyncError ? reason : thrown;
+    const caught = running ? named : queueFailure(named, deps.locks.maxWaiting, elapsedMs());
     const failure = describeFailure(caught);
     const latencyMs = elapsedMs();
     // A write the upstream did not apply as sent: the record says what was written, and how.
@@ -241,6 +263,20 @@ async function record(deps: SyncGroupDeps, entry: AuditEntry, events: readonly D
     error.syncId = syncId;
     throw error;
   }
+}
+
+/** Seconds a caller is asked to wait before retrying a sync the queue refused or timed out. */
+export const QUEUE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A sync that ended before it started, in the per-group queue: a full queue is group_busy;
+ * a deadline that passed while waiting is queue_timeout, not an upstream timeout (nothing
+ * was sent upstream); a caller that went away is cancelled; a shutdown stays interrupted.
+ */
+function queueFailure(error: unknown, maxWaiting: number, waitedMs: number): unknown {
+  if (error instanceof QueueFullError) return new GroupBusyError(maxWaiting, QUEUE_RETRY_AFTER_SECONDS);
+  if (error instanceof SyncDeadlineError) return new QueueTimeoutError(waitedMs, QUEUE_RETRY_AFTER_SECONDS);
+  return error;
 }
 
 function describeFailure(error: unknown): { status: SyncOutcomeStatus; message: string; errors: AuditError[] } {

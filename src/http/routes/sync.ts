@@ -1,6 +1,7 @@
 /** POST /groups/{groupId}/sync: replace a group's membership (API.md). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { callerGoneSignal } from '../caller-gone.js';
 
 import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
@@ -47,13 +48,14 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         },
       },
     },
-    async (request) =>
+    async (request, reply) =>
       app.syncGroup({
         groupId: request.params.groupId,
         desired: request.body,
         dryRun: request.query.dryRun ?? false,
         actor: request.actor,
         requestId: request.id,
+        callerGone: callerGoneSignal(reply),
       }),
   );
 };

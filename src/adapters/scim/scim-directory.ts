@@ -10,6 +10,7 @@
  * unknown the first query runs alone, so a refusing provider costs one refused request
  * rather than one per batch; once a filter has worked, a refusal only affects its batch.
  */
+import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import { UpstreamError } from '../../core/errors.js';
@@ -37,6 +38,7 @@ import {
   type ListPage,
 } from './scim-resources.js';
 import type { TokenSource } from './token-source.js';
+import { BodyTooLargeError, headerValue } from './transport.js';
 import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
 
 export interface ScimDirectoryOptions {
@@ -321,7 +323,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
       };
       let answer: ScimAnswer<GroupResource | null>;
       try {
-        answer = await http.read(request, ctx, readGroupBody);
+        answer = await http.read(request, ctx, (body, limit, expectedBytes) => readGroupBody(body, limit, expectedBytes));
       } catch (error) {
         groupCache.delete(id);
         if (!(error instanceof ShapeError)) throw error;
@@ -472,8 +474,16 @@ const readWrittenGroup: BodyReader<GroupAnswer | null> = async (body, limit, exp
   }
 };
 
-/** The answer to a write whose members are not needed: the group's attributes (its meta) without parsing the members. */
-const readWrittenVersion: BodyReader<GroupAnswer | null> = async (body, limit, expectedBytes) => {
+/**
+ * The answer to a write whose members are not needed, only the group's version: with an
+ * ETag header the body is drained unread (a 100,000-member answer is 17 MB); without one,
+ * the group's attributes are read for meta.version, the members stepped over unparsed.
+ */
+const readWrittenVersion: BodyReader<GroupAnswer | null> = async (body, limit, expectedBytes, headers) => {
+  if (headerValue(headers.etag) !== undefined) {
+    await drain(body, limit);
+    return null;
+  }
   try {
     const answer = await readGroupAnswer(body, limit, expectedBytes, { skipMembers: true });
     return answer && { group: answer.group, hasMembers: false };
@@ -482,6 +492,18 @@ const readWrittenVersion: BodyReader<GroupAnswer | null> = async (body, limit, e
     throw error;
   }
 };
+
+/** Reads a body to its end without keeping or decoding it; past `limit` bytes it fails like any other read. */
+async function drain(body: Readable, limit: number): Promise<void> {
+  let size = 0;
+  for await (const part of body as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > limit) {
+      body.destroy();
+      throw new BodyTooLargeError(limit);
+    }
+  }
+}
 
 /** A write's answer for the use case: the group only when the answer holds its members; its version either way. */
 function writeResult(answer: GroupAnswer | null | undefined, etag: string | null): WriteResult {

@@ -68,8 +68,8 @@ export interface ScimAnswer<T> {
   readonly etag: string | null;
 }
 
-/** Reads the body of a 2xx answer, at most `limit` bytes (`expectedBytes`: its Content-Length). */
-export type BodyReader<T> = (body: Readable, limit: number, expectedBytes: number | undefined) => Promise<T>;
+/** Reads the body of a 2xx answer, at most `limit` bytes (`expectedBytes`: its Content-Length; `headers`: the answer's). */
+export type BodyReader<T> = (body: Readable, limit: number, expectedBytes: number | undefined, headers: IncomingHttpHeaders) => Promise<T>;
 
 export interface ScimHttpOptions {
   /** Origin, optionally with a path prefix. */
@@ -146,7 +146,7 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       status = response.statusCode;
       const etag = headerValue(response.headers.etag) ?? null;
       if (status >= 200 && status < 300) {
-        const body = await reader(response.body, options.maxResponseBytes, contentLength(response.headers['content-length']));
+        const body = await reader(response.body, options.maxResponseBytes, contentLength(response.headers['content-length']), response.headers);
         report(status);
         return { kind: 'response', response: { status, headers: response.headers, body, etag } };
       }

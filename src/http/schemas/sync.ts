@@ -61,11 +61,13 @@ export const SyncResponse = Type.Object(
   {
     syncId: Type.String({ description: 'UUIDv7 of this sync' }),
     groupId: Type.String(),
-    status: Type.Union([Type.Literal('applied'), Type.Literal('unchanged'), Type.Literal('dry_run')]),
+    status: Type.Union([Type.Literal('applied'), Type.Literal('unchanged'), Type.Literal('dry_run')], {
+      description: 'applied: written, and the upstream was seen to hold the desired members; unchanged: nothing to write; dry_run: nothing written',
+    }),
     added: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members added, relative to the state the write replaced' }),
     removed: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members removed, relative to the state the write replaced' }),
     memberCount: Type.Integer(),
-    consistencyRate: Type.Number({ minimum: 0, maximum: 1, description: '|desired ∩ actual| / |desired ∪ actual| after the write' }),
+    consistencyRate: Type.Number({ minimum: 0, maximum: 1, description: '|desired ∩ actual| / |desired ∪ actual|: 1 for applied (the write was verified); for unchanged and dry_run, against the group as read' }),
     etag: Type.Union([Type.String(), Type.Null()], { description: 'The group ETag after the write; null when the provider sends none' }),
     writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Null()], { description: 'How the membership was written (WRITE_MODE); null when nothing was written' }),
     latencyMs: Type.Integer(),

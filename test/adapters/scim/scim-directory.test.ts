@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -5,6 +6,7 @@ import { PreconditionFailedError, UpstreamError } from '../../../src/core/errors
 import type { RequestContext } from '../../../src/core/ports.js';
 import { createCxoneDirectory, type CxoneDirectoryOptions } from '../../../src/adapters/scim/cxone-directory.js';
 import { createScimDirectory } from '../../../src/adapters/scim/scim-directory.js';
+import { groupWriteSha256 } from '../../../src/core/scim-group.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { startFakeProvider, type FakeProvider, type ProviderQuirks } from './fake-provider.js';
 import { scimError, sendJson } from './loopback.js';
@@ -197,6 +199,8 @@ describe('SCIM directory against a loopback provider', () => {
       });
       expect(result.etag).toBe('W/"8"');
       expect(result.group?.members).toHaveLength(2);
+      // The audit record's payloadSha256 is the digest of exactly these bytes.
+      expect(createHash('sha256').update(req?.body ?? '').digest('hex')).toBe(groupWriteSha256(write));
     });
 
     it('omits If-Match when ifMatch is null and defaults schemas to the core Group schema', async () => {

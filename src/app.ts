@@ -13,6 +13,7 @@ import { createWebhookTargetPolicy, type WebhookTargetPolicy } from './adapters/
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { SyncInterruptedError } from './core/errors.js';
+import { KeyedLock } from './core/keyed-lock.js';
 import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
 import type { SyncRequest, SyncResult } from './core/sync-group.js';
 import rateLimit from '@fastify/rate-limit';
@@ -42,6 +43,8 @@ declare module 'fastify' {
     interruptSyncs(): void;
     /** Syncs running now. */
     readonly syncsInFlight: number;
+    /** The per-group queue of syncs: how many wait for a group, and a promise for when that many do. */
+    readonly groupQueue: Pick<KeyedLock, 'waiting' | 'whenWaiting'>;
   }
 }
 
@@ -140,14 +143,17 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
   });
 
   const clock = ports.clock ?? systemClock;
+  const locks = new KeyedLock(config.groupQueueMax);
   const runSync = withDeadline(
-    createSyncService(config, { directory: ports.directory, clock, audit: withSyncLog(ports.audit, app.log), metrics: ports.metrics.sync }),
+    createSyncService(config, { directory: ports.directory, clock, audit: withSyncLog(ports.audit, app.log), metrics: ports.metrics.sync, locks }),
     config.syncDeadlineMs,
   );
 
   // Every sync runs under one AbortSignal: its deadline fires it with SyncDeadlineError
-  // (answered 504), a shutdown past its own deadline with SyncInterruptedError (503).
-  // The SCIM client, the limiter and the per-group queue all stop waiting on it.
+  // (answered 504, or 503 queue_timeout while it still waited for its group), a shutdown
+  // past its own deadline with SyncInterruptedError (503). The SCIM client, the limiter and
+  // the per-group queue all stop waiting on it. A caller that goes away (the route's
+  // callerGone) cancels a sync that still waits for its group.
   const running = new Set<AbortController>();
   app.decorate('syncGroup', async (request: SyncRequest) => {
     const controller = new AbortController();
@@ -162,6 +168,7 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
     for (const controller of running) controller.abort(new SyncInterruptedError());
   });
   app.decorate('syncsInFlight', { getter: () => running.size });
+  app.decorate('groupQueue', { getter: () => locks });
 
   await app.register(errorHandler);
   await app.register(auth, { tokens: config.syncApiTokens });

@@ -66,6 +66,13 @@ export const ConfigSchema = Type.Object({
   upstreamMaxRps: Type.Number({ env: 'UPSTREAM_MAX_RPS', minimum: 0, maximum: 10_000, default: 0, description: 'Upstream requests per second at most (0: adaptive only, learned from 429s)' }),
   upstreamMaxConcurrency: Type.Integer({ env: 'UPSTREAM_MAX_CONCURRENCY', minimum: 1, maximum: 1024, default: 16, description: 'Upstream requests in flight at once, across all syncs' }),
   scimBatchSize: Type.Integer({ env: 'SCIM_BATCH_SIZE', minimum: 1, maximum: 200, default: 50, description: 'Ids per filtered lookup (`id eq "a" or …`)' }),
+  groupQueueMax: Type.Integer({
+    env: 'GROUP_QUEUE_MAX',
+    minimum: 0,
+    maximum: 100_000,
+    default: 50,
+    description: 'Syncs of one group that may wait behind the one running (0: none); over it, 429 group_busy with Retry-After',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

@@ -68,12 +68,14 @@ const SUCCEEDED: ReadonlySet<string> = new Set(['applied', 'unchanged', 'dry_run
  * The audit log, logging one line per sync attempt once its record is written: every
  * attempt is audited whatever its outcome, so failures get the same fields as successes.
  */
-export function withSyncLog(audit: AuditLog, log: Pick<BaseLogger, 'info' | 'error'>): AuditLog {
+export function withSyncLog(audit: AuditLog, log: Pick<BaseLogger, 'info' | 'warn' | 'error'>): AuditLog {
   return {
     async append(entry, events) {
       try {
         const record = await audit.append(entry, events);
-        log.info(syncLine(entry), SUCCEEDED.has(entry.status) ? 'sync finished' : 'sync failed');
+        // A write the provider answered as done but did not apply is a warning: the group is not as asked.
+        if (entry.status === 'write_not_applied') log.warn({ ...syncLine(entry), reason: entry.errors[0]?.message }, 'sync failed: the upstream did not apply the write');
+        else log.info(syncLine(entry), SUCCEEDED.has(entry.status) ? 'sync finished' : 'sync failed');
         return record;
       } catch (error) {
         log.error({ ...syncLine(entry), err: error }, 'sync could not be audited');

@@ -24,16 +24,18 @@ export interface SyncServicePorts {
   readonly audit: AuditLog;
   readonly metrics: SyncMetrics;
   readonly clock?: Clock;
+  /** The per-group queue; default: a new one bounded by GROUP_QUEUE_MAX. */
+  readonly locks?: KeyedLock;
 }
 
-export type SyncServiceConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap'>;
+export type SyncServiceConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap' | 'groupQueueMax'>;
 
 /** The dependencies of syncGroup, from the configuration and the ports. One per-group lock per call: call it once per process. */
 export function createSyncDeps(config: SyncServiceConfig, ports: SyncServicePorts): SyncGroupDeps {
   return {
     directory: ports.directory,
     clock: ports.clock ?? systemClock,
-    locks: new KeyedLock(),
+    locks: ports.locks ?? new KeyedLock(config.groupQueueMax),
     audit: ports.audit,
     metrics: ports.metrics,
     newSyncId: () => uuidv7(),

@@ -112,3 +112,13 @@ describe('loadConfig', () => {
     expect(rows.every((r) => r.env && r.description)).toBe(true);
   });
 });
+
+describe('GROUP_QUEUE_MAX', () => {
+  it('when unset, then 50 syncs of a group may wait; a number is taken; below 0 stops the start naming the variable', () => {
+    expect(loadConfig({}).groupQueueMax).toBe(50);
+    expect(loadConfig({ GROUP_QUEUE_MAX: '0' }).groupQueueMax).toBe(0);
+    expect(loadConfig({ GROUP_QUEUE_MAX: '200' }).groupQueueMax).toBe(200);
+    expect(() => loadConfig({ GROUP_QUEUE_MAX: '-1' })).toThrow(/^GROUP_QUEUE_MAX: must be >= 0/);
+    expect(() => loadConfig({ GROUP_QUEUE_MAX: 'many' })).toThrow(/^GROUP_QUEUE_MAX: /);
+  });
+});

@@ -21,7 +21,11 @@ export type SyncOutcomeStatus =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'internal_error'
-  | 'interrupted';
+  | 'interrupted'
+  | 'write_not_applied'
+  | 'group_busy'
+  | 'queue_timeout'
+  | 'cancelled';
 
 export interface AuditError {
   readonly code: string;

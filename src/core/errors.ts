@@ -128,6 +128,68 @@ export class AuditUnavailableError extends SyncError {
   readonly code = 'audit_unavailable';
 }
 
+/** How far the group upstream is from the desired set after a write (member values only). */
+export interface MembershipGap {
+  /** |desired ∩ actual| / |desired ∪ actual| by member value. */
+  readonly consistencyRate: number;
+  /** Desired members the upstream does not hold (the first 100). */
+  readonly missing: readonly MemberRef[];
+  /** Members the upstream holds that were not desired (the first 100). */
+  readonly extra: readonly MemberRef[];
+  readonly missingCount: number;
+  readonly extraCount: number;
+}
+
+/**
+ * The write was answered as done, but the group upstream does not hold the desired set,
+ * and no other writer can be shown to have changed it since: the provider applied the
+ * write wrong (or, when it gives no version, that cannot be told apart from another writer).
+ */
+export class WriteNotAppliedError extends SyncError {
+  readonly code = 'write_not_applied';
+  constructor(
+    message: string,
+    readonly gap: MembershipGap,
+  ) {
+    super(message);
+  }
+}
+
+/** The numbers of a write_not_applied, as the answer, the event and the audit record carry them. */
+export function gapFields(gap: MembershipGap) {
+  return { consistencyRate: gap.consistencyRate, missingCount: gap.missingCount, extraCount: gap.extraCount, missing: gap.missing, extra: gap.extra };
+}
+
+/** The per-group queue is full: GROUP_QUEUE_MAX syncs of this group already wait behind the one running. */
+export class GroupBusyError extends SyncError {
+  readonly code = 'group_busy';
+  constructor(
+    readonly queueMax: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`${queueMax} syncs of this group are already waiting behind the one running (GROUP_QUEUE_MAX); retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** The sync's deadline passed while it waited behind other syncs of the same group; nothing was sent upstream. */
+export class QueueTimeoutError extends SyncError {
+  readonly code = 'queue_timeout';
+  constructor(
+    waitedMs: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`the sync waited ${Math.round(waitedMs / 1000)} s behind other syncs of this group and reached its deadline before it could start; nothing was written: retry the request`);
+  }
+}
+
+/** The caller went away (closed its connection) while the sync waited in the queue; it was never started. */
+export class SyncCancelledError extends SyncError {
+  readonly code = 'cancelled';
+  constructor() {
+    super('the caller closed the connection while the sync waited behind other syncs of this group; it was cancelled before anything was written');
+  }
+}
+
 /** Errors that are part of normal operation (bad input, upstream trouble), as opposed to bugs. */
 export function isOperational(error: unknown): error is SyncError {
   return error instanceof SyncError;

@@ -63,9 +63,15 @@ export interface ProviderCapabilities {
 }
 
 export interface WriteResult {
-  /** The resource the provider returned, or null when it returned no body. */
+  /**
+   * The resource the provider returned, when the answer holds it with its members; null
+   * when there was no body, or the answer left the members out or they were not read.
+   */
   readonly group: GroupResource | null;
+  /** The answer's ETag header, exactly as received, or null. */
   readonly etag: string | null;
+  /** The version the answer gives the group when `group` is null: the body's meta.version, else meta.lastModified. */
+  readonly version?: string | null;
 }
 
 /**
@@ -77,8 +83,11 @@ export interface WriteResult {
  * UpstreamTimeoutError when the upstream does not answer in time.
  */
 export interface ScimDirectory {
-  /** GET /Groups/{id}. null when the group does not exist (404). */
-  getGroup(id: string, ctx: RequestContext): Promise<GroupSnapshot | null>;
+  /**
+   * GET /Groups/{id}. null when the group does not exist (404). `fresh`: a full read, never
+   * answered from what the directory kept of an earlier read or write (no If-None-Match).
+   */
+  getGroup(id: string, ctx: RequestContext, options?: { readonly fresh?: boolean }): Promise<GroupSnapshot | null>;
 
   /** PUT /Groups/{id} with If-Match when ifMatch is not null. */
   replaceGroup(group: GroupWrite, ifMatch: string | null, ctx: RequestContext): Promise<WriteResult>;
@@ -86,8 +95,11 @@ export interface ScimDirectory {
   /**
    * PATCH /Groups/{id} (RFC 7644 §3.5.2) with If-Match when ifMatch is not null. The
    * answer's ETag (or the returned resource's meta.version) guards the next PATCH.
-   * `withMembers: false` asks the provider to leave the members out of its answer
-   * (excludedAttributes, RFC 7644 §3.9): in the middle of a sequence only the ETag matters.
+   * `withMembers: false`: the members of the answer are not needed (in the middle of a
+   * sequence only its version matters), so they are not parsed; the group is null then.
+   * Nothing is asked of the provider: `attributes`/`excludedAttributes` on a PATCH is
+   * read by some providers as the part of the resource to patch and write back (RFC 7644
+   * §3.9 read the wrong way), which would drop every member the PATCH does not name.
    */
   patchGroup(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext, options?: { readonly withMembers?: boolean }): Promise<WriteResult>;
 

@@ -1,6 +1,6 @@
 /**
  * The SCIM Group resource a full replace sends (RFC 7644 §3.5.1): the attributes carried
- * over from the read, then the ones the sync owns. The adapter sends groupWriteJson of it,
+ * over from the read, then the ones the sync owns; each member as `value` and `type`. The adapter sends groupWriteJson of it,
  * and the audit trail hashes that same text, so both speak of the same payload.
  */
 import { canonicalJson, sha256Hex } from './canonical-json.js';
@@ -10,9 +10,7 @@ export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const OWNED = new Set(['schemas', 'id', 'displayName', 'members', 'meta']);
 
 export function groupResourceForWrite(write: GroupWrite): Record<string, unknown> {
-  const members = write.members.map((member) =>
-    member.display === undefined ? { value: member.value, type: member.type } : { value: member.value, type: member.type, display: member.display },
-  );
+  const members = write.members.map((member) => ({ value: member.value, type: member.type }));
   return { ...carriedOver(write), members };
 }
 
@@ -24,8 +22,11 @@ function carriedOver(write: GroupWrite): Record<string, unknown> {
   return { schemas, ...extra, id: write.id, displayName: write.displayName };
 }
 
-/** A member's keys in canonical order; as JSON.stringify's property list it also leaves out any other key. */
-const MEMBER_KEYS = ['display', 'type', 'value'];
+/**
+ * A member's keys in canonical order; as JSON.stringify's property list it also leaves out
+ * any other key. `display` is not sent: the provider computes it from the member resource.
+ */
+const MEMBER_KEYS = ['type', 'value'];
 const digests = new WeakMap<GroupWrite, string>();
 
 /**

@@ -1,10 +1,13 @@
 /**
  * syncGroup: make one SCIM group hold exactly the desired members.
  *
- * The story: read the group → plan the difference → validate what changes → write the
- * whole membership with one PUT guarded by the ETag read (RFC 7644 §3.14) → measure what
- * the upstream now holds. A lost race (412/428) re-reads, re-plans and re-validates, up to
- * `maxConflictRetries` times. Syncs of one group never interleave within this process.
+ * The story: read the group → plan the difference → validate what changes → write it
+ * (one PUT guarded by the ETag read, RFC 7644 §3.14, or a sequence of PATCH requests) →
+ * verify that the upstream holds the desired set. A lost race (412/428), or a verification
+ * that finds the group's version moved past our own write, re-reads, re-plans and
+ * re-validates, up to `maxConflictRetries` times. A write the upstream answered as done
+ * but did not apply is never reported as applied (write_not_applied). Syncs of one group
+ * never interleave within this process.
  */
 import { syncUserAttributes, type AttributeSyncDeps, type AttributeSyncReport } from './attribute-sync.js';
 import { toAuditErrors, type AuditEntry, type AuditError, type DomainEvent, type SyncOutcomeStatus } from './audit.js';
@@ -12,12 +15,20 @@ import { canonicalSha256 } from './canonical-json.js';
 import {
   AuditUnavailableError,
   ConflictError,
+  GroupBusyError,
   GroupNotFoundError,
   PreconditionFailedError,
+  QueueTimeoutError,
+  SyncDeadlineError,
   SyncError,
+  UpstreamError,
+  UpstreamTimeoutError,
+  UpstreamUnavailableError,
   ValidationFailedError,
+  WriteNotAppliedError,
+  gapFields,
 } from './errors.js';
-import type { KeyedLock } from './keyed-lock.js';
+import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import {
   memberIdentity,
   type DesiredMembership,
@@ -27,7 +38,7 @@ import {
   type MembershipPlan,
 } from './membership.js';
 import { loadNesting } from './nesting.js';
-import { consistencyRate, isEmptyPlan, planMembership } from './plan.js';
+import { compareMembers, consistencyRate, isEmptyPlan, planMembership } from './plan.js';
 import type { AuditLog, Clock, GroupWrite, PatchOperation, RequestContext, ScimDirectory, SyncMetrics, UserSummary, WriteResult } from './ports.js';
 import { chooseWriteMode, patchRequests, type WriteMode, type WriteModeSetting } from './write-mode.js';
 import { groupWriteSha256 } from './scim-group.js';
@@ -42,7 +53,14 @@ export interface SyncRequest {
   readonly dryRun: boolean;
   readonly actor: string;
   readonly requestId: string;
+  /** Aborts the sync wherever it is (deadline, shutdown): its reason is the answer. */
   readonly signal?: AbortSignal;
+  /**
+   * Fires when the caller went away (closed its connection). A sync still waiting behind
+   * others of its group is then cancelled; one that started runs to its end, since a
+   * write cut off halfway would leave the group part-way.
+   */
+  readonly callerGone?: AbortSignal;
 }
 
 export interface SyncResult {
@@ -82,18 +100,31 @@ export interface SyncGroupDeps {
 interface Trace {
   etagBefore: string | null;
   write: GroupWrite | null;
+  /** The last write sent: its difference and mode, and the group's ETag as read back after it. */
+  written: { added: readonly MemberRef[]; removed: readonly MemberRef[]; writeMode: WriteMode; etagAfter: string | null } | null;
 }
 
 export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Promise<SyncResult> {
   const syncId = deps.newSyncId();
   const started = deps.clock.monotonic();
   const ctx: RequestContext = { signal: request.signal, stats: { upstreamRequests: 0 } };
-  const trace: Trace = { etagBefore: null, write: null };
+  const trace: Trace = { etagBefore: null, write: null, written: null };
   const elapsedMs = () => Math.round(deps.clock.monotonic() - started);
 
   let result: SyncResult;
+  let running = false;
+  const queueSignal = request.callerGone && request.signal ? AbortSignal.any([request.signal, request.callerGone]) : (request.callerGone ?? request.signal);
   try {
-    const outcome = await deps.locks.run(request.groupId, () => reconcile(deps, request, ctx, trace), request.signal);
+    const outcome = await deps.locks.run(
+      request.groupId,
+      async () => {
+        // Its turn came, but its deadline (or its caller) went while it waited.
+        if (queueSignal?.aborted) throw queueSignal.reason;
+        running = true;
+        return reconcile(deps, request, ctx, trace);
+      },
+      queueSignal,
+    );
     result = {
       syncId,
       groupId: request.groupId,
@@ -106,17 +137,20 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
   } catch (thrown) {
     // An abort (deadline, shutdown) surfaces wherever the sync was waiting; name it by its reason.
     const reason: unknown = request.signal?.aborted ? request.signal.reason : undefined;
-    const caught = !(thrown instanceof SyncError) && reason instanceof SyncError ? reason : thrown;
+    const named = !(thrown instanceof SyncError) && reason instanceof SyncError ? reason : thrown;
+    const caught = running ? named : queueFailure(named, deps.locks.maxWaiting, elapsedMs());
     const failure = describeFailure(caught);
     const latencyMs = elapsedMs();
+    // A write the upstream did not apply as sent: the record says what was written, and how.
+    const wrong = caught instanceof WriteNotAppliedError ? trace.written : null;
     const entry: AuditEntry = {
       ...baseEntry(deps, request, syncId, trace),
       status: failure.status,
-      added: [],
-      removed: [],
+      added: wrong ? wrong.added.map(memberIdentity) : [],
+      removed: wrong ? wrong.removed.map(memberIdentity) : [],
       memberCount: request.desired.members.length,
-      etagAfter: null,
-      writeMode: null,
+      etagAfter: wrong ? wrong.etagAfter : null,
+      writeMode: wrong ? wrong.writeMode : null,
       latencyMs,
       upstreamRequests: ctx.stats.upstreamRequests,
       errors: failure.errors,
@@ -126,13 +160,20 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       id: deps.newEventId(),
       type: 'group.sync.failed',
       timestamp: entry.createdAt,
-      data: { syncId, groupId: request.groupId, error: failure.status, message: failure.message, ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}) },
+      data: {
+        syncId,
+        groupId: request.groupId,
+        error: failure.status,
+        message: failure.message,
+        ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}),
+        ...(caught instanceof WriteNotAppliedError ? gapFields(caught.gap) : {}),
+      },
     };
     // The error may be shared by several syncs (one failed token fetch answers every sync
     // waiting on it): name this sync on a view of its own, never on the shared object.
     const answer = caught instanceof SyncError ? namingSync(caught, syncId) : caught;
     await record(deps, entry, request.dryRun ? [] : [failed], syncId);
-    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [], attributeOutcomes: [], groupsInconsistent: 0 });
+    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: caught instanceof WriteNotAppliedError ? caught.gap.consistencyRate : null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [], attributeOutcomes: [], groupsInconsistent: 0 });
     throw answer;
   }
 
@@ -224,8 +265,31 @@ async function record(deps: SyncGroupDeps, entry: AuditEntry, events: readonly D
   }
 }
 
+/** Seconds a caller is asked to wait before retrying a sync the queue refused or timed out. */
+export const QUEUE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A sync that ended before it started, in the per-group queue: a full queue is group_busy;
+ * a deadline that passed while waiting is queue_timeout, not an upstream timeout (nothing
+ * was sent upstream); a caller that went away is cancelled; a shutdown stays interrupted.
+ */
+function queueFailure(error: unknown, maxWaiting: number, waitedMs: number): unknown {
+  if (error instanceof QueueFullError) return new GroupBusyError(maxWaiting, QUEUE_RETRY_AFTER_SECONDS);
+  if (error instanceof SyncDeadlineError) return new QueueTimeoutError(waitedMs, QUEUE_RETRY_AFTER_SECONDS);
+  return error;
+}
+
 function describeFailure(error: unknown): { status: SyncOutcomeStatus; message: string; errors: AuditError[] } {
   if (error instanceof ValidationFailedError) return { status: 'validation_failed', message: error.message, errors: toAuditErrors(error.errors) };
+  if (error instanceof WriteNotAppliedError) {
+    const { missing, extra } = error.gap;
+    const errors: AuditError[] = [
+      { code: error.code, message: error.message },
+      ...missing.map((member) => ({ code: 'member_missing', member, message: `${member.type} ${JSON.stringify(member.value)} was written but is not in the group upstream` })),
+      ...extra.map((member) => ({ code: 'member_extra', member, message: `${member.type} ${JSON.stringify(member.value)} is in the group upstream but was not desired` })),
+    ];
+    return { status: 'write_not_applied', message: error.message, errors };
+  }
   if (error instanceof PreconditionFailedError) return { status: 'conflict', message: error.message, errors: [{ code: 'conflict', message: error.message }] };
   if (error instanceof SyncError) {
     const status = (OUTCOME_CODES as readonly string[]).includes(error.code) ? (error.code as SyncOutcomeStatus) : 'upstream_error';
@@ -234,15 +298,18 @@ function describeFailure(error: unknown): { status: SyncOutcomeStatus; message: 
   return { status: 'internal_error', message: 'internal error', errors: [{ code: 'internal_error', message: 'internal error' }] };
 }
 
-const OUTCOME_CODES = ['conflict', 'group_not_found', 'upstream_error', 'upstream_unavailable', 'upstream_timeout', 'interrupted'] as const;
+const OUTCOME_CODES = ['conflict', 'group_not_found', 'upstream_error', 'upstream_unavailable', 'upstream_timeout', 'interrupted', 'write_not_applied', 'group_busy', 'queue_timeout', 'cancelled'] as const;
 
 type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests'>;
 
 async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: RequestContext, trace: Trace): Promise<Outcome> {
   const { directory } = deps;
   const desired = request.desired.members;
+  /** A fresh read the next attempt starts from (a verification found another writer's version). */
+  let next: GroupSnapshot | null = null;
   for (let attempt = 0; attempt <= deps.maxConflictRetries; attempt++) {
-    const snapshot = await readGroup(directory, request.groupId, ctx);
+    const snapshot = next ?? (await readGroup(directory, request.groupId, ctx));
+    next = null;
     const current = snapshot.group;
     trace.etagBefore = snapshot.etag;
     const plan = planMembership(current.members, desired);
@@ -263,24 +330,119 @@ async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: Request
     if (snapshot.etag === null && !(await unchangedSince(directory, snapshot, ctx))) continue;
 
     const capabilities = deps.writeMode === 'auto' ? await directory.capabilities(ctx) : null;
-    const mode = chooseWriteMode(deps.writeMode, plan, Math.max(current.members.length, desired.length), deps.patchMaxOperations, capabilities);
-    let written: WriteResult;
+    const chosen = chooseWriteMode(deps.writeMode, plan, Math.max(current.members.length, desired.length), deps.patchMaxOperations, capabilities);
+    const patches = () => patchRequests(plan, displayName === current.displayName ? undefined : displayName, deps.patchMaxOperations);
+    trace.written = { added: plan.added, removed: plan.removed, writeMode: chosen, etagAfter: null };
+    let sent: { written: WriteResult; mode: WriteMode };
     try {
-      written =
-        mode === 'put'
-          ? await directory.replaceGroup(write, snapshot.etag, ctx)
-          : await applyPatches(directory, current.id, patchRequests(plan, displayName === current.displayName ? undefined : displayName, deps.patchMaxOperations), snapshot.etag, ctx);
+      sent = await writeGroup(directory, chosen, write, patches, snapshot.etag, ctx, trace);
     } catch (error) {
       // A lost race, also midway through a PATCH sequence: the re-read picks up what
       // landed, and the re-plan sends only what is still missing.
       if (error instanceof PreconditionFailedError) continue;
-      throw error;
+      // Our own write failed, but it may have landed before it did (a 500 after the
+      // commit, a lost answer): look before answering, and answer with the provider's own
+      // error when it did not, never with a conflict made of our own failed attempts.
+      const landed = mayHaveLanded(error, request.signal) ? await landedAnyway(directory, request.groupId, desired, displayName, ctx) : null;
+      if (landed === null) throw error;
+      return { status: 'applied', ...summary, consistencyRate: 1, etag: landed.etag, writeMode: trace.written.writeMode };
     }
-    const actual = written.group ?? (await readGroup(directory, request.groupId, ctx)).group;
-    const etag = written.etag ?? (snapshot.etag === null ? null : (actual.meta?.version ?? null));
-    return { status: 'applied', ...summary, consistencyRate: consistencyRate(desired, actual.members), etag, writeMode: mode };
+
+    const verdict = await verifyWrite(directory, request.groupId, snapshot, sent.written, desired, ctx);
+    trace.written = { ...trace.written, writeMode: sent.mode, etagAfter: verdict.etag };
+    if (verdict.kind === 'held') return { status: 'applied', ...summary, consistencyRate: 1, etag: verdict.etag, writeMode: sent.mode };
+    if (verdict.kind === 'overtaken') {
+      next = verdict.snapshot;
+      continue;
+    }
+    throw verdict.error;
   }
   throw new ConflictError(deps.maxConflictRetries + 1);
+}
+
+/**
+ * Sends the write in the mode chosen. A PUT the provider refuses as too large (413) goes
+ * out as PATCH requests instead when the provider says it supports PATCH.
+ */
+async function writeGroup(
+  directory: ScimDirectory,
+  mode: WriteMode,
+  write: GroupWrite,
+  patches: () => PatchOperation[][],
+  ifMatch: string | null,
+  ctx: RequestContext,
+  trace: Trace,
+): Promise<{ written: WriteResult; mode: WriteMode }> {
+  if (mode === 'patch') return { written: await applyPatches(directory, write.id, patches(), ifMatch, ctx), mode };
+  try {
+    return { written: await directory.replaceGroup(write, ifMatch, ctx), mode };
+  } catch (error) {
+    if (!(error instanceof UpstreamError) || error instanceof PreconditionFailedError || error.status !== 413) throw error;
+    if (!(await directory.capabilities(ctx)).patch) throw error;
+    if (trace.written) trace.written = { ...trace.written, writeMode: 'patch' };
+    return { written: await applyPatches(directory, write.id, patches(), ifMatch, ctx), mode: 'patch' };
+  }
+}
+
+/** Whether a failed write may have been applied all the same: the provider failed after the fact, or its answer was lost. */
+function mayHaveLanded(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted) return false;
+  if (error instanceof UpstreamUnavailableError) return error.status !== 429;
+  if (error instanceof UpstreamTimeoutError) return true;
+  if (error instanceof UpstreamError) return error.status >= 500 || error.status === 0;
+  return false;
+}
+
+/** After a failed write: the group as read now, when it holds what was written; null otherwise (or when it cannot be read). */
+async function landedAnyway(directory: ScimDirectory, groupId: string, desired: readonly MemberRef[], displayName: string, ctx: RequestContext): Promise<GroupSnapshot | null> {
+  let fresh: GroupSnapshot | null;
+  try {
+    fresh = await directory.getGroup(groupId, ctx, { fresh: true });
+  } catch {
+    return null;
+  }
+  if (fresh === null || fresh.group.displayName !== displayName || !compareMembers(desired, fresh.group.members).equal) return null;
+  return fresh;
+}
+
+type Verdict =
+  | { readonly kind: 'held'; readonly etag: string | null }
+  | { readonly kind: 'overtaken'; readonly snapshot: GroupSnapshot; readonly etag: string | null }
+  | { readonly kind: 'wrong'; readonly error: WriteNotAppliedError; readonly etag: string | null };
+
+/**
+ * Does the upstream hold the desired members after our write? The write's own answer
+ * says so when it holds the members and an ETag guards the group; otherwise (no body,
+ * members left out, no ETags: another process may have overwritten it already) a fresh
+ * read does. When they differ, a fresh read decides: a version other than the one our
+ * write answered means another writer got in after us (re-plan); the same version means
+ * the provider applied our write wrong.
+ */
+async function verifyWrite(directory: ScimDirectory, groupId: string, before: GroupSnapshot, written: WriteResult, desired: readonly MemberRef[], ctx: RequestContext): Promise<Verdict> {
+  const answered = written.group;
+  if (answered !== null && before.etag !== null && compareMembers(desired, answered.members).equal) {
+    return { kind: 'held', etag: written.etag ?? answered.meta?.version ?? null };
+  }
+  const fresh = await directory.getGroup(groupId, ctx, { fresh: true });
+  if (fresh === null) throw new GroupNotFoundError(groupId);
+  const gap = compareMembers(desired, fresh.group.members);
+  if (gap.equal) return { kind: 'held', etag: fresh.etag };
+  const ours = written.etag ?? written.version ?? versionOf(answered);
+  const now = fresh.etag ?? versionOf(fresh.group);
+  if (ours !== undefined && ours !== null && now !== undefined && !sameVersion(ours, now)) return { kind: 'overtaken', snapshot: fresh, etag: fresh.etag };
+  const why =
+    ours === undefined || ours === null || now === undefined
+      ? 'the provider gives the group no version, so whether another writer intervened cannot be told'
+      : `the group's version is still ${now}, the one our write answered: the provider did not apply the write as sent`;
+  const message =
+    `the upstream does not hold what was written: ${gap.missingCount} of the ${new Set(desired.map((m) => m.value)).size} desired members are missing and ${gap.extraCount} other members are present ` +
+    `(consistencyRate ${Math.round(gap.consistencyRate * 1000) / 1000}); ${why}`;
+  return { kind: 'wrong', error: new WriteNotAppliedError(message, gap), etag: fresh.etag };
+}
+
+/** Entity tags compared weakly (RFC 9110 §8.8.3.2): `W/"3"` and `"3"` are the same version. */
+function sameVersion(a: string, b: string): boolean {
+  return a.replace(/^W\//, '') === b.replace(/^W\//, '');
 }
 
 /** Sends the PATCH requests in order, each guarded by the version the previous answer returned. */
@@ -290,7 +452,7 @@ async function applyPatches(directory: ScimDirectory, groupId: string, requests:
   for (const [index, operations] of requests.entries()) {
     const final = index === requests.length - 1;
     last = await directory.patchGroup(groupId, operations, guard, ctx, { withMembers: final });
-    if (guard !== null) guard = last.etag ?? last.group?.meta?.version ?? null;
+    if (guard !== null) guard = last.etag ?? last.version ?? last.group?.meta?.version ?? null;
   }
   return last;
 }
@@ -319,18 +481,17 @@ async function unchangedSince(directory: ScimDirectory, snapshot: GroupSnapshot,
   return versionOf(fresh.group) === before;
 }
 
-function versionOf(group: GroupResource): string | undefined {
-  return group.meta?.version ?? group.meta?.lastModified;
+function versionOf(group: GroupResource | null): string | undefined {
+  return group?.meta?.version ?? group?.meta?.lastModified;
 }
 
-/** The whole resource for a PUT: other attributes kept, members as desired, display names carried over. */
+/**
+ * The whole resource for a PUT: other attributes kept, members as desired, each as `value`
+ * and `type` only. A member's `display` is the provider's to compute from the member
+ * resource; echoing it for every member only makes the body larger (a third of it at
+ * 100,000 members) and can push it over the provider's body limit.
+ */
 function buildWrite(current: GroupResource, displayName: string, desired: readonly MemberRef[]): GroupWrite {
-  const displays = { User: new Map<string, string>(), Group: new Map<string, string>() };
-  for (const member of current.members) if (member.display !== undefined) displays[member.type].set(member.value, member.display);
-  const members = desired.map((member): MemberRef => {
-    const display = member.display ?? displays[member.type].get(member.value);
-    return display === undefined ? { value: member.value, type: member.type } : { value: member.value, type: member.type, display };
-  });
-  return { id: current.id, displayName, members, extra: current.extra };
+  return { id: current.id, displayName, members: desired.map(memberIdentity), extra: current.extra };
 }
 

@@ -35,7 +35,8 @@ export function chooseWriteMode(
 /**
  * The PATCH requests for a plan, each with at most `maxOperations` member changes:
  * removals first (one `remove` of `members[value eq "…"]` each), then one `add` of the
- * members to add; a displayName change rides in the first request.
+ * members to add (as `value` and `type`: the provider computes `display`); a displayName
+ * change rides in the first request.
  */
 export function patchRequests(plan: MembershipPlan, displayName: string | undefined, maxOperations: number): PatchOperation[][] {
   const changes: ({ kind: 'remove'; member: MemberRef } | { kind: 'add'; member: MemberRef })[] = [
@@ -56,7 +57,7 @@ export function patchRequests(plan: MembershipPlan, displayName: string | undefi
       operations.push({
         op: 'add',
         path: 'members',
-        value: adds.map((m) => (m.display === undefined ? { value: m.value, type: m.type } : { value: m.value, type: m.type, display: m.display })),
+        value: adds.map((m) => ({ value: m.value, type: m.type })),
       });
     }
     requests.push(operations);

@@ -1,6 +1,7 @@
 /** Environment of the stand-alone simulator (src/simulator/main.ts); a bad value is one clear line. */
 import type { Faults } from './faults.js';
 import { DEFAULT_CLIENT } from './oauth.js';
+import type { SimulatorCapabilities } from './simulator.js';
 
 export interface SimulatorEnv {
   readonly port: number;
@@ -8,6 +9,7 @@ export interface SimulatorEnv {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly faults: Partial<Faults>;
+  readonly capabilities: Partial<SimulatorCapabilities>;
 }
 
 export class SimulatorEnvError extends Error {
@@ -37,6 +39,13 @@ function number(env: Env, name: string, check: (n: number) => boolean, expected:
 
 const ratio = (n: number): boolean => n >= 0 && n <= 1;
 
+function flag(env: Env, name: string): boolean | undefined {
+  const text = read(env, name);
+  if (text === undefined) return undefined;
+  if (text === 'true' || text === 'false') return text === 'true';
+  throw new SimulatorEnvError(name, `expected true or false, got ${JSON.stringify(text)}`);
+}
+
 export function parseSimulatorEnv(env: Env): SimulatorEnv {
   const port = number(env, 'SIMULATOR_PORT', (n) => Number.isInteger(n) && n <= 65535, 'a port number from 0 to 65535') ?? 8081;
   const faults: Partial<Faults> = {};
@@ -58,8 +67,17 @@ export function parseSimulatorEnv(env: Env): SimulatorEnv {
   const dropRatio = number(env, 'SIM_DROP_RATIO', ratio, 'a ratio from 0 to 1');
   if (dropRatio !== undefined) faults.dropRatio = dropRatio;
 
+  const capabilities: Partial<SimulatorCapabilities> = {};
+  const etag = flag(env, 'SIM_ETAG');
+  if (etag !== undefined) capabilities.etag = etag;
+  const patchOnProjection = flag(env, 'SIM_PATCH_ON_PROJECTION');
+  if (patchOnProjection !== undefined) capabilities.patchOnProjection = patchOnProjection;
+  const maxRequestBytes = number(env, 'SIM_MAX_REQUEST_BYTES', (n) => Number.isInteger(n) && n >= 1 && n <= 64 * 1024 * 1024, 'bytes, an integer from 1 to 67108864');
+  if (maxRequestBytes !== undefined) capabilities.maxRequestBytes = maxRequestBytes;
+
   return {
     port,
+    capabilities,
     host: read(env, 'SIMULATOR_HOST') ?? '127.0.0.1',
     clientId: read(env, 'SIMULATOR_CLIENT_ID') ?? DEFAULT_CLIENT.clientId,
     clientSecret: read(env, 'SIMULATOR_CLIENT_SECRET') ?? DEFAULT_CLIENT.clientSecret,
@@ -71,8 +89,9 @@ export function parseSimulatorEnv(env: Env): SimulatorEnv {
 export function startupLine(url: string, config: SimulatorEnv): string {
   const secret = config.clientSecret === DEFAULT_CLIENT.clientSecret ? config.clientSecret : '<your SIMULATOR_CLIENT_SECRET>';
   const faults = Object.keys(config.faults).length > 0 ? ` Faults: ${JSON.stringify(config.faults)}.` : '';
+  const capabilities = Object.keys(config.capabilities).length > 0 ? ` Capabilities: ${JSON.stringify(config.capabilities)}.` : '';
   return (
-    `CXone SCIM simulator listening on ${url} (SCIM ${url}/scim/v2, OAuth ${url}/oauth/token).${faults} ` +
+    `CXone SCIM simulator listening on ${url} (SCIM ${url}/scim/v2, OAuth ${url}/oauth/token).${faults}${capabilities} ` +
     `Point the service at it: CXONE_BASE_URL=${url} CXONE_CLIENT_ID=${config.clientId} CXONE_CLIENT_SECRET=${secret}`
   );
 }

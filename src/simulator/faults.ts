@@ -13,9 +13,15 @@ export interface Faults {
   errorRatio: number;
   /** Fraction whose socket is destroyed without an answer. */
   dropRatio: number;
+  /**
+   * Writes (PUT, PATCH) of groups that fail after the fact: the group's version is bumped,
+   * the write applied too when `apply` is true, and the answer is `status` (a 5xx).
+   * `count` writes fail (null: every one while set); null turns it off.
+   */
+  failWrites: { status: number; apply: boolean; count: number | null } | null;
 }
 
-export const NO_FAULTS: Faults = { latencyMs: 0, rateLimit: null, errorRatio: 0, dropRatio: 0 };
+export const NO_FAULTS: Faults = { latencyMs: 0, rateLimit: null, errorRatio: 0, dropRatio: 0, failWrites: null };
 
 export type FaultOutcome = { kind: 'pass' } | { kind: 'drop' } | { kind: 'error' } | { kind: 'rateLimited'; retryAfterSeconds: number };
 
@@ -30,6 +36,8 @@ export interface FaultInjector {
   set(patch: unknown): Faults;
   /** Decides the fate of one request arriving now. */
   decide(): FaultDecision;
+  /** For a group write about to be applied: how it fails (failWrites), counting it; null when it does not. */
+  takeWriteFailure(): { status: number; apply: boolean } | null;
 }
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
@@ -81,8 +89,22 @@ export function mergeFaults(current: Faults, patch: unknown): Faults {
         if (!isRatio(value)) throw new RangeError(`${key} must be a number from 0 to 1`);
         next[key] = value;
         break;
+      case 'failWrites': {
+        if (value === null) {
+          next.failWrites = null;
+          break;
+        }
+        const { status = 500, apply = true, count = null, ...rest } = (typeof value === 'object' ? value : {}) as Record<string, unknown>;
+        const valid =
+          Number.isSafeInteger(status) && (status as number) >= 500 && (status as number) <= 599 && typeof apply === 'boolean' && (count === null || (Number.isSafeInteger(count) && (count as number) >= 1));
+        if (!valid || Object.keys(rest).length > 0) {
+          throw new RangeError('failWrites must be null or { status?: 500–599, apply?: boolean, count?: an integer >= 1 or null }');
+        }
+        next.failWrites = { status: status as number, apply: apply as boolean, count: count as number | null };
+        break;
+      }
       default:
-        throw new RangeError(`unknown fault ${JSON.stringify(key)}; expected latencyMs, rateLimit, errorRatio or dropRatio`);
+        throw new RangeError(`unknown fault ${JSON.stringify(key)}; expected latencyMs, rateLimit, errorRatio, dropRatio or failWrites`);
     }
   }
   return next;
@@ -133,6 +155,12 @@ export function createFaultInjector(initial: unknown, now: () => number, random:
       else if (draw(faults.dropRatio)) outcome = { kind: 'drop' };
       else if (draw(faults.errorRatio)) outcome = { kind: 'error' };
       return { latencyMs, outcome };
+    },
+    takeWriteFailure() {
+      const fail = faults.failWrites;
+      if (fail === null) return null;
+      if (fail.count !== null) faults = { ...faults, failWrites: fail.count > 1 ? { ...fail, count: fail.count - 1 } : null };
+      return { status: fail.status, apply: fail.apply };
     },
   };
 }

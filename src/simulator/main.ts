@@ -1,8 +1,9 @@
 /**
  * Stand-alone simulator: `node dist/simulator/main.js` (npm run simulator) or
  * `cxone-scim-sync simulator`. Configured by SIMULATOR_PORT, SIMULATOR_HOST,
- * SIMULATOR_CLIENT_ID, SIMULATOR_CLIENT_SECRET and the SIM_LATENCY_MS, SIM_RATE_LIMIT,
- * SIM_ERROR_RATIO, SIM_DROP_RATIO faults; stops on SIGTERM/SIGINT.
+ * SIMULATOR_CLIENT_ID, SIMULATOR_CLIENT_SECRET, the SIM_LATENCY_MS, SIM_RATE_LIMIT,
+ * SIM_ERROR_RATIO, SIM_DROP_RATIO faults and the SIM_ETAG, SIM_PATCH_ON_PROJECTION,
+ * SIM_MAX_REQUEST_BYTES capabilities; stops on SIGTERM/SIGINT.
  */
 import { isEntryModule } from '../entry.js';
 import { SimulatorEnvError, parseSimulatorEnv, startupLine, type SimulatorEnv } from './env.js';
@@ -23,6 +24,7 @@ export async function runSimulator(env: Readonly<Record<string, string | undefin
   const simulator = createSimulator({
     clients: [{ clientId: config.clientId, clientSecret: config.clientSecret, scopes: [SCOPE_READ, SCOPE_WRITE] }],
     faults: config.faults,
+    capabilities: config.capabilities,
   });
 
   try {

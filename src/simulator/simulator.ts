@@ -14,7 +14,7 @@ import { createFaultInjector, mulberry32, type Faults } from './faults.js';
 import { parseFilter } from './filter.js';
 import { DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type OAuthClient } from './oauth.js';
 import { parsePatchRequest } from './patch.js';
-import { parseProjection } from './projection.js';
+import { parseProjection, type Projection } from './projection.js';
 import { groupSchema, userSchema, type ResourceKind } from './schema.js';
 import { SCHEMA, ScimError, errorBody } from './scim-error.js';
 import { resolveSeed } from './seed.js';
@@ -50,6 +50,16 @@ export interface SimulatorCapabilities {
   lieAboutTotalResults: boolean;
   /** Largest page a list answers (`count` is capped to it). */
   maxPageSize: number;
+  /**
+   * A provider bug: a PATCH that names `attributes` or `excludedAttributes` applies its
+   * operations to that projection of the resource (RFC 7644 §3.9 read the wrong way) and
+   * writes the result back, so `excludedAttributes=members` leaves only the patched members.
+   */
+  patchOnProjection: boolean;
+  /** Largest request body accepted; a larger one is read to its end and answered 413. */
+  maxRequestBytes: number;
+  /** A provider that silently keeps at most this many members of a group on every write (null: no limit). */
+  silentMemberLimit: number | null;
 }
 
 export interface SimulatorOptions {
@@ -96,6 +106,26 @@ export interface Simulator {
   onRequest(hook: SimulatorHook | null): void;
   /** Invalidates every issued access token: the next SCIM request answers 401. */
   revokeTokens(): void;
+  /**
+   * Holds the answer to the next write (PUT or PATCH) of a group, `method` when given:
+   * the write is applied and its answer made, then kept back until another write to the
+   * same group has been applied. Replaces any earlier hold that caught nothing yet.
+   */
+  holdNextWrite(options?: { method?: 'PUT' | 'PATCH' }): WriteHold;
+  /** The current write hold, or null. */
+  readonly writeHold: WriteHold | null;
+}
+
+export interface WriteHold {
+  readonly method: 'PUT' | 'PATCH' | null;
+  /** armed: waiting for a write; held: a write's answer is kept back; released: it was sent. */
+  readonly state: 'armed' | 'held' | 'released';
+  /** Resolves once a write's answer is being held. */
+  readonly held: Promise<void>;
+  /** Resolves once the held answer has been let go. */
+  readonly released: Promise<void>;
+  /** Lets the held answer go now (or disarms the hold). */
+  release(): void;
 }
 
 const SCIM_PREFIX = '/scim/v2';
@@ -140,7 +170,16 @@ function writeResponse(res: ServerResponse, status: number, body: unknown, heade
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+function tooLarge(max: number, headers?: Record<string, string>): ScimError {
+  return new ScimError(413, `the request body exceeds ${max} bytes`, undefined, headers);
+}
+
+/**
+ * The request body, at most `limit` bytes. Past the hard cap the connection is closed at
+ * once; past a lower `limit` (the maxRequestBytes capability) the body is read to its end
+ * first, so that the client gets the 413 rather than a reset while it is still sending.
+ */
+function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -150,13 +189,19 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         failed = true;
-        reject(new ScimError(413, `the request body exceeds ${MAX_BODY_BYTES} bytes`, undefined, { connection: 'close' }));
+        reject(tooLarge(MAX_BODY_BYTES, { connection: 'close' }));
+        return;
+      }
+      if (size > limit) {
+        chunks.length = 0;
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+      if (failed) return;
+      if (size > limit) reject(tooLarge(limit));
+      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     });
     req.on('error', reject);
   });
@@ -206,8 +251,24 @@ function urlOf(address: AddressInfo): string {
 }
 
 function checkCapabilities(input: Partial<SimulatorCapabilities> | undefined): SimulatorCapabilities {
-  const caps: SimulatorCapabilities = { etag: true, filter: true, patch: true, lieAboutTotalResults: false, maxPageSize: 1000, ...input };
+  const caps: SimulatorCapabilities = {
+    etag: true,
+    filter: true,
+    patch: true,
+    lieAboutTotalResults: false,
+    maxPageSize: 1000,
+    patchOnProjection: false,
+    maxRequestBytes: MAX_BODY_BYTES,
+    silentMemberLimit: null,
+    ...input,
+  };
   if (!Number.isSafeInteger(caps.maxPageSize) || caps.maxPageSize < 1) throw new RangeError('capabilities.maxPageSize must be an integer >= 1');
+  if (!Number.isSafeInteger(caps.maxRequestBytes) || caps.maxRequestBytes < 1 || caps.maxRequestBytes > MAX_BODY_BYTES) {
+    throw new RangeError(`capabilities.maxRequestBytes must be an integer from 1 to ${MAX_BODY_BYTES}`);
+  }
+  if (caps.silentMemberLimit !== null && (!Number.isSafeInteger(caps.silentMemberLimit) || caps.silentMemberLimit < 0)) {
+    throw new RangeError('capabilities.silentMemberLimit must be null or an integer >= 0');
+  }
   return caps;
 }
 
@@ -237,6 +298,72 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   let server: Server | null = null;
   let closing = false;
   const delayed = new Set<{ timer: NodeJS.Timeout; socket: Socket; resolve: () => void }>();
+  let hold: (WriteHold & { catch(groupId: string): void; landed(groupId: string): void }) | null = null;
+
+  function createHold(method: 'PUT' | 'PATCH' | null): NonNullable<typeof hold> {
+    let state: WriteHold['state'] = 'armed';
+    let heldGroup: string | null = null;
+    let markHeld!: () => void;
+    let markReleased!: () => void;
+    const held = new Promise<void>((resolve) => (markHeld = resolve));
+    const released = new Promise<void>((resolve) => (markReleased = resolve));
+    const release = () => {
+      if (state === 'released') return;
+      state = 'released';
+      markHeld();
+      markReleased();
+    };
+    return {
+      method,
+      get state() {
+        return state;
+      },
+      held,
+      released,
+      release,
+      catch(groupId) {
+        state = 'held';
+        heldGroup = groupId;
+        markHeld();
+      },
+      landed(groupId) {
+        if (state === 'held' && heldGroup === groupId) release();
+      },
+    };
+  }
+
+  /** A write to a group was applied: it lets a held answer to an earlier write of that group go. */
+  function landed(groupId: string): void {
+    hold?.landed(groupId);
+  }
+
+  /** Keeps this write's answer back when a hold is armed for it. */
+  async function maybeHold(groupId: string, method: string): Promise<void> {
+    const current = hold;
+    if (current === null || current.state !== 'armed' || (current.method !== null && current.method !== method)) return;
+    current.catch(groupId);
+    await current.released;
+  }
+
+  /** The silentMemberLimit capability: members past the limit are dropped, without a word. */
+  function enforceMemberLimit(id: string): void {
+    const limit = capabilities.silentMemberLimit;
+    if (limit === null || (store.memberCount(id) ?? 0) <= limit) return;
+    const members = store.getGroup(id)?.members ?? [];
+    store.removeMembers(id, members.slice(limit).map((member) => member.value));
+  }
+
+  /** The patchOnProjection capability: the operations apply to the projection, which is then written back. */
+  function patchProjected(kind: ResourceKind, id: string, projection: Projection, operations: ReturnType<typeof parsePatchRequest>): void {
+    const before = store.render(kind, id, null);
+    store.replace(kind, id, store.render(kind, id, projection));
+    try {
+      store.patch(kind, id, operations);
+    } catch (error) {
+      store.replace(kind, id, before);
+      throw error;
+    }
+  }
 
   function delay(ms: number, socket: Socket): Promise<void> {
     return new Promise((resolve) => {
@@ -321,7 +448,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   async function handleScim(ex: Exchange, resource: string, id: string | null): Promise<void> {
     const write = ex.method !== 'GET';
     authorize(ex, write);
-    const raw = ex.method === 'POST' || ex.method === 'PUT' || ex.method === 'PATCH' ? await readBody(ex.req) : null;
+    const raw = ex.method === 'POST' || ex.method === 'PUT' || ex.method === 'PATCH' ? await readBody(ex.req, capabilities.maxRequestBytes) : null;
 
     if (resource === 'ServiceProviderConfig') return ex.send(200, serviceProviderConfig());
     if (resource === 'ResourceTypes') {
@@ -367,13 +494,24 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         store.remove(kind, id);
         return ex.send(204);
       case 'PUT':
+      default: {
         checkIfMatch(ex, current);
-        store.replace(kind, id, parseJson(ex.req, raw as Buffer));
-        return ex.send(200, store.renderJson(kind, id, projection), etagHeader(store.etagOf(kind, id)));
-      default:
-        checkIfMatch(ex, current);
-        store.patch(kind, id, parsePatchRequest(parseJson(ex.req, raw as Buffer), schema));
-        return ex.send(200, store.renderJson(kind, id, projection), etagHeader(store.etagOf(kind, id)));
+        const body = parseJson(ex.req, raw as Buffer);
+        const operations = ex.method === 'PATCH' ? parsePatchRequest(body, schema) : null;
+        const failure = kind === 'Group' ? faults.takeWriteFailure() : null;
+        if (failure !== null && !failure.apply) store.bumpGroup(id);
+        else if (operations === null) store.replace(kind, id, body);
+        else if (capabilities.patchOnProjection && projection !== null) patchProjected(kind, id, projection, operations);
+        else store.patch(kind, id, operations);
+        if (kind !== 'Group') return ex.send(200, store.renderJson(kind, id, projection), etagHeader(store.etagOf(kind, id)));
+        enforceMemberLimit(id);
+        landed(id);
+        if (failure !== null) return ex.send(failure.status, errorBody(failure.status, 'internal server error (injected write fault)'));
+        const text = store.renderJson(kind, id, projection);
+        const headers = etagHeader(store.etagOf(kind, id));
+        await maybeHold(id, ex.method);
+        return ex.send(200, text, headers);
+      }
     }
   }
 
@@ -411,6 +549,27 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         },
       },
       '/_simulator/reset': { POST: () => (store.reset(), json(204)) },
+      '/_simulator/hold': {
+        GET: async () => {
+          const until = new URL(req.url ?? '/', 'http://simulator.invalid').searchParams.get('until');
+          if (until !== null && until !== 'held' && until !== 'released') throw new RangeError('until must be held or released');
+          const current = hold;
+          if (current !== null && until !== null) await (until === 'held' ? current.held : current.released);
+          json(200, current === null ? { state: null } : { state: current.state, method: current.method });
+        },
+        PUT: async () => {
+          const body = await readJson();
+          const writeMethod = typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined;
+          if (writeMethod !== undefined && writeMethod !== 'PUT' && writeMethod !== 'PATCH') throw new RangeError('expected { method?: "PUT" | "PATCH" }');
+          const next = holdNextWriteOf(writeMethod ?? null);
+          json(200, { state: next.state, method: next.method });
+        },
+        DELETE: () => {
+          hold?.release();
+          hold = null;
+          json(204);
+        },
+      },
       '/_simulator/tokens/revoke': { POST: () => (tokens.revokeAll(), json(204)) },
     };
     const route = routes[path];
@@ -544,6 +703,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       const current = server;
       if (current === null) return;
       closing = true;
+      hold?.release();
       const closed = new Promise<void>((resolve) => current.close(() => resolve()));
       current.closeIdleConnections();
       for (const entry of delayed) {
@@ -577,5 +737,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     revokeTokens() {
       tokens.revokeAll();
     },
+    holdNextWrite(holdOptions = {}) {
+      return holdNextWriteOf(holdOptions.method ?? null);
+    },
+    get writeHold() {
+      return hold;
+    },
   };
+
+  function holdNextWriteOf(method: 'PUT' | 'PATCH' | null): WriteHold {
+    if (hold !== null && hold.state === 'armed') hold.release();
+    hold = createHold(method);
+    return hold;
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedLock } from '../../src/core/keyed-lock.js';
+import { KeyedLock, QueueFullError } from '../../src/core/keyed-lock.js';
 
 describe('KeyedLock', () => {
   it('when work for one key overlaps, then it runs one at a time in arrival order', async () => {
@@ -39,5 +39,63 @@ describe('KeyedLock', () => {
     await expect(lock.run('b', async () => 'free')).resolves.toBe('free');
     release();
     await blocked;
+  });
+});
+
+describe('KeyedLock queue bound and cancellation', () => {
+  /** A unit that runs until released. */
+  function blocker(lock: KeyedLock, key = 'k') {
+    let release!: () => void;
+    const done = lock.run(key, () => new Promise<void>((resolve) => (release = resolve)));
+    return { done, release: () => release() };
+  }
+
+  it('when maxWaiting units already wait, then one more is refused at once with QueueFullError, and room frees as they go', async () => {
+    const lock = new KeyedLock(2);
+    const first = blocker(lock);
+    const order: string[] = [];
+    const queued = [lock.run('k', async () => void order.push('a')), lock.run('k', async () => void order.push('b'))];
+    await lock.whenWaiting('k', 2);
+    await expect(lock.run('k', async () => 'c')).rejects.toBeInstanceOf(QueueFullError);
+    await expect(lock.run('other', async () => 'free')).resolves.toBe('free');
+    expect(lock.pending).toBe(3);
+    first.release();
+    await Promise.all([first.done, ...queued]);
+    expect(order).toEqual(['a', 'b']);
+    await expect(lock.run('k', async () => 'again')).resolves.toBe('again');
+    expect(lock.pending).toBe(0);
+  });
+
+  it('when a waiting unit is aborted, then it leaves the queue with the abort reason, its work never runs, and the others keep their order', async () => {
+    const lock = new KeyedLock(5);
+    const first = blocker(lock);
+    const ran: string[] = [];
+    const controller = new AbortController();
+    const gone = lock.run('k', async () => void ran.push('gone'), controller.signal);
+    const kept = lock.run('k', async () => void ran.push('kept'));
+    await lock.whenWaiting('k', 2);
+    const reason = new Error('caller left');
+    controller.abort(reason);
+    await expect(gone).rejects.toBe(reason);
+    expect(lock.waiting('k')).toBe(1);
+    first.release();
+    await Promise.all([first.done, kept]);
+    expect(ran).toEqual(['kept']);
+  });
+
+  it('when the signal is aborted before the unit arrives, then it does not run', async () => {
+    const lock = new KeyedLock();
+    const reason = new Error('too late');
+    await expect(lock.run('k', async () => 'ran', AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(lock.pending).toBe(0);
+  });
+
+  it('when maxWaiting is 0, then a unit for a busy key is refused and a free key runs', async () => {
+    const lock = new KeyedLock(0);
+    const first = blocker(lock);
+    await expect(lock.run('k', async () => 'x')).rejects.toMatchObject({ name: 'QueueFullError', maxWaiting: 0 });
+    first.release();
+    await first.done;
+    await expect(lock.run('k', async () => 'y')).resolves.toBe('y');
   });
 });

@@ -25,6 +25,12 @@ describe('groupWriteJson (the PUT body the audit record hashes)', () => {
     for (const item of cases) expect(groupWriteJson(item)).toBe(canonicalJson(groupResourceForWrite(item)));
   });
 
+  it('when members carry a display name, then the body sends each member as value and type only', () => {
+    const body = JSON.parse(groupWriteJson(write([{ value: 'u1', type: 'User', display: 'Ann' }, { value: 'g2', type: 'Group', display: 'Team' }])));
+    expect(body.members).toEqual([{ type: 'User', value: 'u1' }, { type: 'Group', value: 'g2' }]);
+    expect(groupResourceForWrite(write([{ value: 'u1', type: 'User', display: 'Ann' }])).members).toEqual([{ value: 'u1', type: 'User' }]);
+  });
+
   it('when a member carries keys a member does not have, then they are not sent', () => {
     const member = { value: 'u1', type: 'User', $ref: 'https://x/Users/u1', extra: 1 } as MemberRef;
     expect(JSON.parse(groupWriteJson(write([member]))).members).toEqual([{ type: 'User', value: 'u1' }]);

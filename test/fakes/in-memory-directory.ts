@@ -32,6 +32,16 @@ export class InMemoryDirectory implements ScimDirectory {
   etags = true;
   /** Runs before each replaceGroup is applied: a place to play a concurrent writer. */
   beforeReplace: ((groupId: string) => void) | null = null;
+  /** Runs after a group write is applied, before it is answered: a writer that gets in after ours. */
+  afterGroupWrite: ((groupId: string) => void) | null = null;
+  /** What a group write really stores of the members it was given (a provider that applies writes wrong). */
+  storeMembers: ((members: MemberRef[]) => MemberRef[]) | null = null;
+  /** Whether write answers hold the group's members (some providers leave them out, or answer 204). */
+  answerMembers = true;
+  /** Whether groups have a version at all (meta.version; the ETag follows `etags`). */
+  versions = true;
+  /** Throws instead of answering, after the write was applied when `applied` is true. */
+  failGroupWrite: { error: Error; applied: boolean } | null = null;
 
   constructor(readonly batchSize = 50) {}
 
@@ -70,10 +80,10 @@ export class InMemoryDirectory implements ScimDirectory {
     return this.calls.filter((call) => call.startsWith(prefix)).length;
   }
 
-  async getGroup(id: string, ctx: RequestContext) {
-    this.record('getGroup', ctx);
+  async getGroup(id: string, ctx: RequestContext, options?: { readonly fresh?: boolean }) {
+    this.record(options?.fresh ? 'getGroup:fresh' : 'getGroup', ctx);
     const group = this.groups.get(id);
-    return group ? { group: this.toResource(group), etag: this.etags ? `W/"${group.version}"` : null } : null;
+    return group ? { group: this.toResource(group), etag: this.etags && this.versions ? `W/"${group.version}"` : null } : null;
   }
 
   async replaceGroup(write: GroupWrite, ifMatch: string | null, ctx: RequestContext): Promise<WriteResult> {
@@ -83,15 +93,32 @@ export class InMemoryDirectory implements ScimDirectory {
     if (ifMatch !== null && ifMatch !== `W/"${group.version}"`) {
       throw new PreconditionFailedError('version mismatch', { status: 412 });
     }
+    const failure = this.failGroupWrite;
+    if (failure && !failure.applied) {
+      group.version++;
+      throw failure.error;
+    }
     group.displayName = write.displayName;
-    group.members = write.members.map((m) => ({ ...m }));
+    group.members = this.stored(write.members.map((m) => ({ ...m })));
     group.extra = { ...write.extra };
     group.version++;
-    return { group: this.toResource(group), etag: this.etags ? `W/"${group.version}"` : null };
+    if (failure) throw failure.error;
+    return this.writeAnswer(group);
+  }
+
+  private stored(members: MemberRef[]): MemberRef[] {
+    return this.storeMembers ? this.storeMembers(members) : members;
+  }
+
+  private writeAnswer(group: StoredGroup): WriteResult {
+    const answer = { group: this.toResource(group), etag: this.etags && this.versions ? `W/"${group.version}"` : null };
+    this.afterGroupWrite?.(group.id);
+    if (this.answerMembers) return answer;
+    return { group: null, etag: answer.etag, version: answer.group.meta?.version ?? null };
   }
 
   /** Supports what the PATCH write mode sends: add members, remove members[value eq "…"], replace displayName. */
-  async patchGroup(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<WriteResult> {
+  async patchGroup(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext, _options?: { readonly withMembers?: boolean }): Promise<WriteResult> {
     this.record('patchGroup', ctx);
     this.beforePatchGroup?.(id);
     const group = this.mustGroup(id);
@@ -107,8 +134,9 @@ export class InMemoryDirectory implements ScimDirectory {
         group.displayName = operation.value as string;
       } else throw new Error(`unsupported operation ${JSON.stringify(operation)}`);
     }
+    group.members = this.stored(group.members);
     group.version++;
-    return { group: this.toResource(group), etag: this.etags ? `W/"${group.version}"` : null };
+    return this.writeAnswer(group);
   }
 
   async capabilities(ctx: RequestContext) {
@@ -206,7 +234,7 @@ export class InMemoryDirectory implements ScimDirectory {
       id: group.id,
       displayName: group.displayName,
       members: group.members.map((m) => ({ ...m })),
-      meta: { version: `W/"${group.version}"` },
+      ...(this.versions && { meta: { version: `W/"${group.version}"` } }),
       extra: { ...group.extra },
     };
   }

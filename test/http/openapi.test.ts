@@ -35,7 +35,7 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(sync.requestBody.content).toSorted()).toEqual(['application/json', 'application/scim+json']);
     expect(sync.requestBody.content['application/json'].example.members).toHaveLength(2);
     expect(sync.parameters.find((p: Json) => p.name === 'dryRun')).toMatchObject({ in: 'query', required: false });
-    expect(Object.keys(sync.responses).toSorted()).toEqual(['200', '400', '401', '404', '409', '413', '415', '422', '500', '502', '503', '504']);
+    expect(Object.keys(sync.responses).toSorted()).toEqual(['200', '400', '401', '404', '409', '413', '415', '422', '429', '500', '502', '503', '504']);
     for (const [status, response] of Object.entries<Json>(sync.responses)) {
       expect(response.description, `${status}`).not.toBe('Default Response');
       expect(response.content['application/json'].schema, `${status}`).toBeTruthy();

@@ -79,7 +79,7 @@ describe('simulator seed', () => {
 describe('simulator CLI environment', () => {
   it('when nothing is set, then the defaults apply and the demo secret is shown', () => {
     const config = parseSimulatorEnv({});
-    expect(config).toEqual({ port: 8081, host: '127.0.0.1', clientId: 'demo-client', clientSecret: 'demo-secret', faults: {} });
+    expect(config).toEqual({ port: 8081, host: '127.0.0.1', clientId: 'demo-client', clientSecret: 'demo-secret', faults: {}, capabilities: {} });
     expect(startupLine('http://127.0.0.1:8081', config)).toContain('CXONE_BASE_URL=http://127.0.0.1:8081 CXONE_CLIENT_ID=demo-client CXONE_CLIENT_SECRET=demo-secret');
   });
 
@@ -101,6 +101,12 @@ describe('simulator CLI environment', () => {
     expect(line.split('\n')).toHaveLength(1);
   });
 
+  it('when capabilities are set, then ETags, the PATCH projection bug and the body limit follow them', () => {
+    const config = parseSimulatorEnv({ SIM_ETAG: 'false', SIM_PATCH_ON_PROJECTION: 'true', SIM_MAX_REQUEST_BYTES: '4096' });
+    expect(config.capabilities).toEqual({ etag: false, patchOnProjection: true, maxRequestBytes: 4096 });
+    expect(startupLine('http://127.0.0.1:9000', config)).toContain('"etag":false');
+  });
+
   it.each([
     ['SIMULATOR_PORT', 'http'],
     ['SIMULATOR_PORT', '70000'],
@@ -109,6 +115,9 @@ describe('simulator CLI environment', () => {
     ['SIM_RATE_LIMIT', '0'],
     ['SIM_ERROR_RATIO', '1.5'],
     ['SIM_DROP_RATIO', '-0.1'],
+    ['SIM_ETAG', 'no'],
+    ['SIM_PATCH_ON_PROJECTION', '1'],
+    ['SIM_MAX_REQUEST_BYTES', '0'],
   ])('when %s is %j, then one error line names the variable', (name, value) => {
     expect(() => parseSimulatorEnv({ [name]: value })).toThrow(SimulatorEnvError);
     expect(() => parseSimulatorEnv({ [name]: value })).toThrow(new RegExp(`^${name}: `));

@@ -39,6 +39,7 @@ export const CONSISTENCY_BUCKETS: readonly number[] = [0.5, 0.75, 0.9, 0.95, 0.9
 const SYNC_STATUSES = keys<SyncOutcomeStatus>({
   applied: 1, unchanged: 1, dry_run: 1, validation_failed: 1, conflict: 1, group_not_found: 1,
   upstream_error: 1, upstream_unavailable: 1, upstream_timeout: 1, internal_error: 1, interrupted: 1,
+  write_not_applied: 1, group_busy: 1, queue_timeout: 1, cancelled: 1,
 });
 const MEMBER_ERROR_CODES = keys<MemberErrorCode>({
   user_not_found: 1, user_inactive: 1, group_not_found: 1, depth_exceeded: 1, cycle_detected: 1, self_reference: 1, duplicate_member: 1,
@@ -57,7 +58,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
 
   const syncs = new Counter({ name: 'scim_syncs_total', help: 'Sync attempts by outcome (applied, unchanged, dry_run, or the error code)', labelNames: ['status'], registers });
   const syncDuration = new Histogram({ name: 'scim_sync_duration_seconds', help: 'Wall time of a sync attempt, upstream calls and retries included', labelNames: ['status'], buckets: [...LATENCY_BUCKETS], registers });
-  const consistency = new Histogram({ name: 'scim_sync_consistency_ratio', help: 'consistencyRate of applied syncs: how closely the upstream matched the desired membership after the write', buckets: [...CONSISTENCY_BUCKETS], registers });
+  const consistency = new Histogram({ name: 'scim_sync_consistency_ratio', help: 'consistencyRate after a write (applied: 1 by verification; write_not_applied: below 1): how closely the upstream matched the desired membership', buckets: [...CONSISTENCY_BUCKETS], registers });
   const validationFailures = new Counter({ name: 'scim_validation_failures_total', help: 'Members refused by validation, by error code', labelNames: ['code'], registers });
   const upstreamRequests = new Counter({ name: 'scim_upstream_requests_total', help: 'Upstream HTTP requests (SCIM and OAuth), retries included, by answer status (or network, timeout)', labelNames: ['method', 'resource', 'status'], registers });
   const upstreamDuration = new Histogram({ name: 'scim_upstream_request_duration_seconds', help: 'Duration of one upstream HTTP request', labelNames: ['method', 'resource'], buckets: [...LATENCY_BUCKETS], registers });
@@ -80,7 +81,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       const status = oneOf(observation.status, SYNC_STATUSES, 'internal_error');
       syncs.labels(status).inc();
       syncDuration.labels(status).observe(nonNegative(observation.durationSeconds));
-      if (observation.status === 'applied' && observation.consistencyRate !== null) consistency.observe(observation.consistencyRate);
+      if (observation.consistencyRate !== null && (observation.status === 'applied' || observation.status === 'write_not_applied')) consistency.observe(observation.consistencyRate);
       for (const code of observation.validationCodes) validationFailures.labels(oneOf(code, MEMBER_ERROR_CODES, 'other')).inc();
       for (const outcome of observation.attributeOutcomes) attributeSyncs.labels(oneOf(outcome, ATTRIBUTE_OUTCOMES, 'other')).inc();
       if (observation.groupsInconsistent > 0) groupsInconsistent.inc(observation.groupsInconsistent);

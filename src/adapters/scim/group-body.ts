@@ -23,11 +23,36 @@ export const STREAMING_THRESHOLD_BYTES = 1024 * 1024;
  * is not JSON or not a group, BodyTooLargeError past `limit` bytes.
  */
 export async function readGroupBody(body: Readable, limit: number, expectedBytes: number | undefined, thresholdBytes = STREAMING_THRESHOLD_BYTES): Promise<GroupResource | null> {
-  if (expectedBytes !== undefined && expectedBytes < thresholdBytes) {
+  return (await readGroupAnswer(body, limit, expectedBytes, { thresholdBytes }))?.group ?? null;
+}
+
+/** A group answer, and whether it holds the `members` attribute at all (an answer may leave it out). */
+export interface GroupAnswer {
+  readonly group: GroupResource;
+  readonly hasMembers: boolean;
+}
+
+/**
+ * Like readGroupBody, and says whether the body has `members`. `skipMembers`: the members
+ * are not needed (only the group's version is), so the array is stepped over without
+ * parsing its elements, and the group comes back with none.
+ */
+export async function readGroupAnswer(
+  body: Readable,
+  limit: number,
+  expectedBytes: number | undefined,
+  options: { readonly thresholdBytes?: number; readonly skipMembers?: boolean } = {},
+): Promise<GroupAnswer | null> {
+  const skipMembers = options.skipMembers ?? false;
+  if (expectedBytes !== undefined && expectedBytes < (options.thresholdBytes ?? STREAMING_THRESHOLD_BYTES)) {
     const text = await readBody(body, limit, false, expectedBytes);
-    return text.trim() === '' ? null : parseGroup(parseJson(text));
+    if (text.trim() === '') return null;
+    const json = parseJson(text);
+    const members = (json as { members?: unknown } | null)?.members;
+    const hasMembers = members !== undefined && members !== null;
+    return { group: skipMembers ? parseGroupWith(json, []) : parseGroup(json), hasMembers };
   }
-  const scanner = new GroupScanner();
+  const scanner = new GroupScanner(skipMembers);
   const decoder = new StringDecoder('utf8');
   let size = 0;
   try {
@@ -80,15 +105,21 @@ class GroupScanner {
     if (this.phase === 'members') this.scanMembers();
   }
 
-  finish(): GroupResource | null {
+  constructor(private readonly skipMembers = false) {}
+
+  finish(): GroupAnswer | null {
     if (this.phase === 'head' || this.phase === 'value') {
       // No top-level members array: an ordinary (small) body.
-      return this.pending.trim() === '' ? null : parseGroup(parseJson(this.pending));
+      if (this.pending.trim() === '') return null;
+      const json = parseJson(this.pending);
+      const members = (json as { members?: unknown } | null)?.members;
+      return { group: this.skipMembers ? parseGroupWith(json, []) : parseGroup(json), hasMembers: members !== undefined && members !== null };
     }
     if (this.phase === 'members') throw new ShapeError(INVALID);
     const rest = parseJson(`${this.head}${PLACEHOLDER}${this.pending}`);
     const members = (rest as { members?: unknown } | null)?.members;
-    return Object.is(members, -0) ? parseGroupWith(rest, this.members) : parseGroup(rest);
+    if (Object.is(members, -0)) return { group: parseGroupWith(rest, this.members), hasMembers: true };
+    return { group: this.skipMembers ? parseGroupWith(rest, []) : parseGroup(rest), hasMembers: members !== undefined && members !== null };
   }
 
   /**
@@ -204,6 +235,7 @@ class GroupScanner {
 
   /** Whole elements, separated by commas; `last` when the array's bracket follows them. */
   private parseBatch(elements: string, last: boolean): void {
+    if (this.skipMembers) return;
     if (ONLY_SPACE.test(elements)) {
       // `[]` is fine; an empty element after a comma (`[a,]`, `[a,,b]`) is not.
       if (last && this.batches === 0) return;

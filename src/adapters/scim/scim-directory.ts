@@ -10,16 +10,17 @@
  * unknown the first query runs alone, so a refusing provider costs one refused request
  * rather than one per batch; once a filter has worked, a refusal only affects its batch.
  */
+import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { GroupResource, GroupSnapshot } from '../../core/membership.js';
-import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary } from '../../core/ports.js';
+import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary, WriteResult } from '../../core/ports.js';
 import { chunk, mapBounded } from '../../core/concurrency.js';
 import { paginate } from './pagination.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
-import { readGroupBody } from './group-body.js';
+import { readGroupAnswer, readGroupBody, type GroupAnswer } from './group-body.js';
 import { createGroupCache } from './group-cache.js';
 import { createScimHttp, type BodyReader, type ScimAnswer, type ScimRequest, type ScimResponse } from './scim-http.js';
 import { anyOfFilter, eqFilter, queryString } from './scim-filter.js';
@@ -37,6 +38,7 @@ import {
   type ListPage,
 } from './scim-resources.js';
 import type { TokenSource } from './token-source.js';
+import { BodyTooLargeError, headerValue } from './transport.js';
 import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
 
 export interface ScimDirectoryOptions {
@@ -309,9 +311,9 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
   return {
     /** A conditional GET (If-None-Match) when the group is kept from an earlier read or write: 304 reuses it. */
-    async getGroup(id, ctx): Promise<GroupSnapshot | null> {
+    async getGroup(id, ctx, read): Promise<GroupSnapshot | null> {
       const what = 'SCIM GET /Groups/{id}';
-      const kept = groupCache.get(id);
+      const kept = read?.fresh ? undefined : groupCache.get(id);
       const request: ScimRequest = {
         method: 'GET',
         path: `/Groups/${encodeURIComponent(id)}`,
@@ -321,7 +323,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
       };
       let answer: ScimAnswer<GroupResource | null>;
       try {
-        answer = await http.read(request, ctx, readGroupBody);
+        answer = await http.read(request, ctx, (body, limit, expectedBytes) => readGroupBody(body, limit, expectedBytes));
       } catch (error) {
         groupCache.delete(id);
         if (!(error instanceof ShapeError)) throw error;
@@ -343,7 +345,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
       return snapshot;
     },
 
-    /** RFC 7644 §3.5.1 full replace; If-Match carries the ETag exactly as read (§3.14). */
+    /** RFC 7644 §3.5.1 full replace; If-Match carries the ETag exactly as read (§3.14). Members go as value and type only. */
     async replaceGroup(write, ifMatch, ctx) {
       // Whatever happens, what was kept of this group may be out of date now.
       groupCache.delete(write.id);
@@ -359,12 +361,12 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
         ctx,
         readWrittenGroup,
       );
-      const group = answer.body ?? null;
       // The answer is the group as stored (RFC 7644 §3.5.1). It stands in for the next read
       // only if it has everything that was sent: a provider answering with less must not
-      // make the next full replace drop attributes.
-      if (group && holdsAll(group, write.extra, write.id)) groupCache.set(write.id, { group, etag: answer.etag });
-      return { group, etag: answer.etag };
+      // make the next full replace drop attributes (or members).
+      const result = writeResult(answer.body, answer.etag);
+      if (result.group && holdsAll(result.group, write.extra, write.id)) groupCache.set(write.id, { group: result.group, etag: answer.etag });
+      return result;
     },
 
     findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
@@ -410,27 +412,34 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
       return parentsByScan(unique, ctx);
     },
 
-    /** RFC 7644 §3.5.2 PATCH of a group; each answer's ETag guards the next request (§3.14). */
+    /**
+     * RFC 7644 §3.5.2 PATCH of a group; each answer's ETag guards the next request (§3.14).
+     * Never with `attributes` or `excludedAttributes`: a provider that applies the PatchOp
+     * to that projection and writes it back would drop every member the PATCH does not name.
+     * In the middle of a sequence (`withMembers: false`) the answer's members are stepped
+     * over unparsed: only its version matters.
+     */
     async patchGroup(id, operations, ifMatch, ctx, answer) {
       // What the patch applies to, when it is the group as last read here (a sequence's
       // first request); the answer stands in for the next read only measured against it.
       const before = groupCache.get(id);
       groupCache.delete(id);
+      const withMembers = answer?.withMembers !== false;
       const written = await http.read(
         {
           method: 'PATCH',
-          path: `/Groups/${encodeURIComponent(id)}${answer?.withMembers === false ? queryString({ excludedAttributes: 'members' }) : ''}`,
+          path: `/Groups/${encodeURIComponent(id)}`,
           route: '/Groups/{id}',
           resource: 'Groups',
           body: Buffer.from(JSON.stringify({ schemas: [PATCH_OP_SCHEMA], Operations: operations }), 'utf8'),
           ...(ifMatch !== null && { headers: { 'if-match': ifMatch } }),
         },
         ctx,
-        readWrittenGroup,
+        withMembers ? readWrittenGroup : readWrittenVersion,
       );
-      const group = written.body ?? null;
-      if (group && before && answer?.withMembers !== false && holdsAll(group, before.group.extra, id)) groupCache.set(id, { group, etag: written.etag });
-      return { group, etag: written.etag };
+      const result = writeResult(written.body, written.etag);
+      if (result.group && before && withMembers && holdsAll(result.group, before.group.extra, id)) groupCache.set(id, { group: result.group, etag: written.etag });
+      return result;
     },
 
     capabilities(ctx) {
@@ -456,14 +465,52 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
  * a failure, so it counts as no body (204 too), and the use case re-reads when it gets
  * no group back.
  */
-const readWrittenGroup: BodyReader<GroupResource | null> = async (body, limit, expectedBytes) => {
+const readWrittenGroup: BodyReader<GroupAnswer | null> = async (body, limit, expectedBytes) => {
   try {
-    return await readGroupBody(body, limit, expectedBytes);
+    return await readGroupAnswer(body, limit, expectedBytes);
   } catch (error) {
     if (error instanceof ShapeError) return null;
     throw error;
   }
 };
+
+/**
+ * The answer to a write whose members are not needed, only the group's version: with an
+ * ETag header the body is drained unread (a 100,000-member answer is 17 MB); without one,
+ * the group's attributes are read for meta.version, the members stepped over unparsed.
+ */
+const readWrittenVersion: BodyReader<GroupAnswer | null> = async (body, limit, expectedBytes, headers) => {
+  if (headerValue(headers.etag) !== undefined) {
+    await drain(body, limit);
+    return null;
+  }
+  try {
+    const answer = await readGroupAnswer(body, limit, expectedBytes, { skipMembers: true });
+    return answer && { group: answer.group, hasMembers: false };
+  } catch (error) {
+    if (error instanceof ShapeError) return null;
+    throw error;
+  }
+};
+
+/** Reads a body to its end without keeping or decoding it; past `limit` bytes it fails like any other read. */
+async function drain(body: Readable, limit: number): Promise<void> {
+  let size = 0;
+  for await (const part of body as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > limit) {
+      body.destroy();
+      throw new BodyTooLargeError(limit);
+    }
+  }
+}
+
+/** A write's answer for the use case: the group only when the answer holds its members; its version either way. */
+function writeResult(answer: GroupAnswer | null | undefined, etag: string | null): WriteResult {
+  if (answer && answer.hasMembers) return { group: answer.group, etag };
+  const meta = answer?.group.meta;
+  return { group: null, etag, version: meta?.version ?? meta?.lastModified ?? null };
+}
 
 /** The answer to a write is the group `id` and has every attribute of `extra` (nothing was dropped from it). */
 function holdsAll(group: GroupResource, extra: Readonly<Record<string, unknown>>, id: string): boolean {

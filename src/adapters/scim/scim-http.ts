@@ -68,8 +68,8 @@ export interface ScimAnswer<T> {
   readonly etag: string | null;
 }
 
-/** Reads the body of a 2xx answer, at most `limit` bytes (`expectedBytes`: its Content-Length). */
-export type BodyReader<T> = (body: Readable, limit: number, expectedBytes: number | undefined) => Promise<T>;
+/** Reads the body of a 2xx answer, at most `limit` bytes (`expectedBytes`: its Content-Length; `headers`: the answer's). */
+export type BodyReader<T> = (body: Readable, limit: number, expectedBytes: number | undefined, headers: IncomingHttpHeaders) => Promise<T>;
 
 export interface ScimHttpOptions {
   /** Origin, optionally with a path prefix. */
@@ -146,7 +146,7 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       status = response.statusCode;
       const etag = headerValue(response.headers.etag) ?? null;
       if (status >= 200 && status < 300) {
-        const body = await reader(response.body, options.maxResponseBytes, contentLength(response.headers['content-length']));
+        const body = await reader(response.body, options.maxResponseBytes, contentLength(response.headers['content-length']), response.headers);
         report(status);
         return { kind: 'response', response: { status, headers: response.headers, body, etag } };
       }
@@ -226,6 +226,8 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
     const idempotent = isIdempotent(request.method);
     let attempts = 0;
     let refreshed = false;
+    /** An earlier attempt of this write that failed in a way that may have applied it (a 5xx, a lost answer). */
+    let unsure: Failure | null = null;
     for (;;) {
       attempts += 1;
       const token = await tokenSource.getToken(ctx.signal);
@@ -278,9 +280,17 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
 
       if (reason === null) {
         const error = finalError(what, outcome, attempts, false, waitMs);
+        if (error instanceof PreconditionFailedError && unsure !== null && outcome.kind === 'status') {
+          // Our own failed attempt may have moved the version the retry's If-Match names:
+          // this 412 proves no other writer. The provider's first error is the answer.
+          const first = finalError(what, unsure, attempts - 1, false, waitMs);
+          first.message += `; its retry then answered ${outcome.status}, so the failed attempt may have changed the resource`;
+          throw first;
+        }
         if (error instanceof PreconditionFailedError) observer.onRetry('conflict');
         throw error;
       }
+      if (request.method !== 'GET' && (reason === 'server_error' || reason === 'network')) unsure = outcome;
       if (attempts >= retry.maxAttempts) throw finalError(what, outcome, attempts, false, waitMs);
       if (clock.monotonic() + waitMs > deadline) throw finalError(what, outcome, attempts, true, waitMs);
       observer.onRetry(reason);

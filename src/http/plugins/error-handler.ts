@@ -8,14 +8,19 @@ import fp from 'fastify-plugin';
 import {
   AuditUnavailableError,
   ConflictError,
+  GroupBusyError,
   GroupNotFoundError,
   PreconditionFailedError,
+  QueueTimeoutError,
+  SyncCancelledError,
   SyncError,
   SyncInterruptedError,
   UpstreamError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
   ValidationFailedError,
+  WriteNotAppliedError,
+  gapFields,
 } from '../../core/errors.js';
 import { InvalidCursorError } from '../../adapters/storage/ports.js';
 import { ApiError } from '../errors.js';
@@ -56,6 +61,13 @@ function fromSyncError(error: SyncError): HttpError {
     return { status: 422, body: { ...ids, error: error.code, message: error.message, errors: error.errors } };
   }
   if (error instanceof GroupNotFoundError) return { status: 404, body: { error: error.code, message: error.message, ...ids } };
+  if (error instanceof WriteNotAppliedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, ...gapFields(error.gap) } };
+  if (error instanceof GroupBusyError || error instanceof QueueTimeoutError) {
+    const retryAfter = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
+    return { status: error instanceof GroupBusyError ? 429 : 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': retryAfter } };
+  }
+  // Nobody is listening any more; the status is for the request log (nginx's "client closed request").
+  if (error instanceof SyncCancelledError) return { status: 499, body: { error: error.code, message: error.message, ...ids } };
   if (error instanceof ConflictError || error instanceof PreconditionFailedError) {
     return { status: 409, body: { error: 'conflict', message: error instanceof ConflictError ? error.message : 'the group changed concurrently; retry the request', ...ids } };
   }

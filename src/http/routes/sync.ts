@@ -1,8 +1,9 @@
 /** POST /groups/{groupId}/sync: replace a group's membership (API.md). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { callerGoneSignal } from '../caller-gone.js';
 
-import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
+import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
   maxMembers: number;
@@ -24,7 +25,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         operationId: 'syncGroup',
         summary: 'Replace the membership of one SCIM group',
         description:
-          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match). `?dryRun=true` validates and computes the diff without writing.',
+          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match), or as PATCH requests (WRITE_MODE, or a PUT the provider refused with 413). `applied` is only answered once the upstream is seen to hold the desired members (from the write answer when it holds them and an ETag guards the group, else from a fresh read). Syncs of one group run one at a time; at most GROUP_QUEUE_MAX wait, and a waiting sync whose caller disconnects is cancelled. `?dryRun=true` validates and computes the diff without writing.',
         security: [{ bearerAuth: [] }],
         consumes: ['application/json', 'application/scim+json'],
         params: GroupIdParams,
@@ -36,24 +37,30 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
           400: errorResponse('Malformed JSON, wrong types or a bad groupId'),
           401: errorResponse('Missing or wrong bearer token'),
           404: errorResponse('The group does not exist upstream'),
-          409: errorResponse('conflict: the group kept changing under us after the retries; idempotency_key_in_use: a request with this Idempotency-Key is still running'),
+          409: errorResponse(
+            'conflict: the group kept changing under us after the retries (lost races, or another writer overwriting our verified write); idempotency_key_in_use: a request with this Idempotency-Key is still running',
+          ),
           413: errorResponse('Body over the limit, or more than MAX_MEMBERS members'),
           415: errorResponse('Body is not JSON'),
           422: ValidationFailedBody,
+          429: errorResponse('group_busy: GROUP_QUEUE_MAX syncs of this group already wait behind the one running (audited); rate_limited: this caller is over INBOUND_RATE_LIMIT. Both with Retry-After'),
           500: errorResponse('Internal error; the details are in the service log'),
-          502: errorResponse('The upstream answered with an error (upstreamStatus, scimType, detail)'),
-          503: errorResponse('upstream_unavailable: upstream rate limit or outage outlasted the retry budget; audit_unavailable: the sync could not be recorded (both with Retry-After)'),
-          504: errorResponse('The upstream did not answer in time'),
+          502: SyncUpstreamFailureBody,
+          503: errorResponse(
+            'upstream_unavailable: upstream rate limit or outage outlasted the retry budget; queue_timeout: the deadline passed while the sync waited behind other syncs of its group, nothing was sent upstream; audit_unavailable: the sync could not be recorded; interrupted: cut off by a shutdown. All with Retry-After',
+          ),
+          504: errorResponse('upstream_timeout: the upstream did not answer in time, or the sync passed SYNC_DEADLINE_MS after it started (with Retry-After)'),
         },
       },
     },
-    async (request) =>
+    async (request, reply) =>
       app.syncGroup({
         groupId: request.params.groupId,
         desired: request.body,
         dryRun: request.query.dryRun ?? false,
         actor: request.actor,
         requestId: request.id,
+        callerGone: callerGoneSignal(reply),
       }),
   );
 };

@@ -61,11 +61,13 @@ export const SyncResponse = Type.Object(
   {
     syncId: Type.String({ description: 'UUIDv7 of this sync' }),
     groupId: Type.String(),
-    status: Type.Union([Type.Literal('applied'), Type.Literal('unchanged'), Type.Literal('dry_run')]),
+    status: Type.Union([Type.Literal('applied'), Type.Literal('unchanged'), Type.Literal('dry_run')], {
+      description: 'applied: written, and the upstream was seen to hold the desired members; unchanged: nothing to write; dry_run: nothing written',
+    }),
     added: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members added, relative to the state the write replaced' }),
     removed: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members removed, relative to the state the write replaced' }),
     memberCount: Type.Integer(),
-    consistencyRate: Type.Number({ minimum: 0, maximum: 1, description: '|desired ∩ actual| / |desired ∪ actual| after the write' }),
+    consistencyRate: Type.Number({ minimum: 0, maximum: 1, description: '|desired ∩ actual| / |desired ∪ actual|: 1 for applied (the write was verified); for unchanged and dry_run, against the group as read' }),
     etag: Type.Union([Type.String(), Type.Null()], { description: 'The group ETag after the write; null when the provider sends none' }),
     writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Null()], { description: 'How the membership was written (WRITE_MODE); null when nothing was written' }),
     latencyMs: Type.Integer(),
@@ -117,6 +119,47 @@ export const ValidationFailedBody = Type.Object(
           { code: 'user_not_found', member: { value: 'u-404', type: 'User' }, message: 'user "u-404" does not exist upstream' },
           { code: 'depth_exceeded', member: { value: 'g-9', type: 'Group' }, message: 'adding group "g-9" would nest 4 groups deep (…); the limit is 3' },
         ],
+      },
+    ],
+  },
+);
+
+/** The 502 of the sync route: the upstream answered with an error, or did not apply a write it answered as done. */
+export const SyncUpstreamFailureBody = Type.Object(
+  {
+    error: Type.String({ description: 'upstream_error, or write_not_applied' }),
+    message: Type.String(),
+    syncId: Type.Optional(Type.String({ description: 'The sync this error belongs to (UUIDv7)' })),
+    upstreamStatus: Type.Optional(Type.Integer({ description: 'upstream_error: the HTTP status the upstream answered (its first error when a retry of the same write then failed differently)' })),
+    scimType: Type.Optional(Type.String({ description: 'upstream_error: the upstream SCIM error scimType (RFC 7644 §3.12), when it sent one' })),
+    detail: Type.Optional(Type.String({ description: 'upstream_error: the upstream SCIM error detail, when it sent one' })),
+    consistencyRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'write_not_applied: |desired ∩ actual| / |desired ∪ actual| by member value, as the group was read back after the write' })),
+    missingCount: Type.Optional(Type.Integer({ minimum: 0, description: 'write_not_applied: desired members the upstream does not hold' })),
+    extraCount: Type.Optional(Type.Integer({ minimum: 0, description: 'write_not_applied: members the upstream holds that were not desired' })),
+    missing: Type.Optional(Type.Array(Type.Ref('MemberIdentity'), { maxItems: 100, description: 'write_not_applied: the first 100 missing members' })),
+    extra: Type.Optional(Type.Array(Type.Ref('MemberIdentity'), { maxItems: 100, description: 'write_not_applied: the first 100 members that should not be there' })),
+  },
+  {
+    description:
+      'upstream_error: the upstream answered with an error (after a failed write the group is read back first: a write that landed anyway is answered 200 applied). write_not_applied: the provider answered the write as done, but the group read back does not hold the desired members and its version shows no other writer (or the provider gives no version, so that cannot be told); nothing is retried.',
+    examples: [
+      {
+        syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
+        error: 'write_not_applied',
+        message:
+          "the upstream does not hold what was written: 1349 of the 1500 desired members are missing and 0 other members are present (consistencyRate 0.101); the group's version is still W/\"9\", the one our write answered: the provider did not apply the write as sent",
+        consistencyRate: 0.1007,
+        missingCount: 1349,
+        extraCount: 0,
+        missing: [{ value: '2819c223-7f76-453a-919d-413861904646', type: 'User' }],
+        extra: [],
+      },
+      {
+        syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
+        error: 'upstream_error',
+        message: 'SCIM PUT /Groups/{id} answered 500: internal server error; its retry then answered 412, so the failed attempt may have changed the resource',
+        upstreamStatus: 500,
+        detail: 'internal server error',
       },
     ],
   },

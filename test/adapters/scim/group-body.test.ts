@@ -1,7 +1,7 @@
 import * as fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readGroupBody } from '../../../src/adapters/scim/group-body.js';
+import { readGroupAnswer, readGroupBody } from '../../../src/adapters/scim/group-body.js';
 import { parseGroup, ShapeError } from '../../../src/adapters/scim/scim-resources.js';
 import { BodyTooLargeError } from '../../../src/adapters/scim/transport.js';
 
@@ -114,5 +114,19 @@ describe('readGroupBody, streaming', () => {
     const text = JSON.stringify({ id: 'g', displayName: 'd', members: [{ value: 'a', type: 'User', display: 'A' }], meta: { version: 'W/"2"' } });
     expect(await readGroupBody(chunked(text, [5, 17]), 1024, Buffer.byteLength(text))).toEqual(whole(text));
     expect(await readGroupBody(chunked(text, [5, 17]), 1024, Buffer.byteLength(text), 1)).toEqual(whole(text));
+  });
+
+  it('when an answer is read, then it says whether members were there; skipping them leaves the group without members but with its meta', async () => {
+    const members = Array.from({ length: 30_000 }, (_, i) => ({ value: `user-${i}`, type: 'User' }));
+    const big = JSON.stringify({ id: 'g1', displayName: 'G', members, meta: { version: 'W/"9"' } });
+    for (const [text, threshold] of [[big, 0], [big, Number.MAX_SAFE_INTEGER], [JSON.stringify({ id: 'g1', displayName: 'G', meta: { version: 'W/"9"' } }), 0]] as const) {
+      const bytes = Buffer.byteLength(text);
+      const full = await readGroupAnswer(chunked(text, [7, 1000, 70_000]), 64 * 1024 * 1024, bytes, { thresholdBytes: threshold });
+      const skipped = await readGroupAnswer(chunked(text, [7, 1000, 70_000]), 64 * 1024 * 1024, bytes, { thresholdBytes: threshold, skipMembers: true });
+      const hasMembers = text.includes('"members"');
+      expect(full?.hasMembers).toBe(hasMembers);
+      expect(full?.group.members).toHaveLength(hasMembers ? 30_000 : 0);
+      expect(skipped?.group).toMatchObject({ id: 'g1', members: [], meta: { version: 'W/"9"' } });
+    }
   });
 });

@@ -114,6 +114,35 @@ describe('SCIM directory against the CXone simulator', () => {
     expect(simulator.stats.byStatus).toEqual({ 200: 1 });
   });
 
+  it('when a read asks to be fresh, then it is a full GET even with the group kept', async () => {
+    const { simulator, directory } = await setup();
+    await directory.getGroup(G.engineeringCore, ctx());
+    simulator.stats.reset();
+    const fresh = await directory.getGroup(G.engineeringCore, ctx(), { fresh: true });
+    expect(simulator.stats.byStatus).toEqual({ 200: 1 });
+    expect(fresh?.group.members.length).toBeGreaterThan(0);
+  });
+
+  it('when a PATCH in the middle of a sequence is answered, then no projection was asked for and the answer gives only its version', async () => {
+    const { simulator, directory } = await setup({ capabilities: { patchOnProjection: true } });
+    const queries: string[] = [];
+    simulator.onRequest((req) => void (req.method === 'PATCH' && queries.push(req.query.toString())));
+    const add = (value: string) => [{ op: 'add' as const, path: 'members', value: [{ value, type: 'User' }] }];
+    const before = simulator.store.getGroup(G.engineeringCore)?.members.length ?? 0;
+    const middle = await directory.patchGroup(G.engineeringCore, add(U.carmenRodriguez), null, ctx(), { withMembers: false });
+    expect(middle).toEqual({ group: null, etag: expect.any(String), version: null });
+    const last = await directory.patchGroup(G.engineeringCore, add(U.lauraGarcia), middle.etag, ctx(), { withMembers: true });
+    expect(last.group?.members).toHaveLength(before + 2);
+    expect(queries).toEqual(['', '']);
+  });
+
+  it('when a PATCH in the middle of a sequence is answered without an ETag header, then its version comes from meta.version', async () => {
+    const { simulator, directory } = await setup({ capabilities: { etag: false } });
+    const add = [{ op: 'add' as const, path: 'members', value: [{ value: U.carmenRodriguez, type: 'User' }] }];
+    const middle = await directory.patchGroup(G.engineeringCore, add, null, ctx(), { withMembers: false });
+    expect(middle).toEqual({ group: null, etag: null, version: simulator.store.getGroup(G.engineeringCore)?.meta.version });
+  });
+
   it('when the provider sends no ETags, or the cache is off, then every read is a plain GET', async () => {
     for (const { simulatorOptions, options } of [
       { simulatorOptions: { capabilities: { etag: false } }, options: {} },

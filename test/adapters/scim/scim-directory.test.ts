@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -5,6 +6,7 @@ import { PreconditionFailedError, UpstreamError } from '../../../src/core/errors
 import type { RequestContext } from '../../../src/core/ports.js';
 import { createCxoneDirectory, type CxoneDirectoryOptions } from '../../../src/adapters/scim/cxone-directory.js';
 import { createScimDirectory } from '../../../src/adapters/scim/scim-directory.js';
+import { groupWriteSha256 } from '../../../src/core/scim-group.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { startFakeProvider, type FakeProvider, type ProviderQuirks } from './fake-provider.js';
 import { scimError, sendJson } from './loopback.js';
@@ -178,7 +180,7 @@ describe('SCIM directory against a loopback provider', () => {
       extra: { schemas: [GROUP_SCHEMA, 'urn:example:ext'], externalId: 'ext-1', meta: { version: 'stale' } },
     };
 
-    it('PUTs the whole group with If-Match exactly as received and returns the new group and ETag', async () => {
+    it('PUTs the whole group with If-Match exactly as received, each member as value and type only, and returns the new group and ETag', async () => {
       const { provider, directory } = await setup();
       provider.groups.set('g1', { id: 'g1', displayName: 'G', version: 7, members: [] });
       const result = await directory.replaceGroup(write, 'W/"7"', ctx());
@@ -191,12 +193,14 @@ describe('SCIM directory against a loopback provider', () => {
         id: 'g1',
         displayName: 'Renamed',
         members: [
-          { value: 'u1', type: 'User', display: 'Alice' },
+          { value: 'u1', type: 'User' },
           { value: 'g2', type: 'Group' },
         ],
       });
       expect(result.etag).toBe('W/"8"');
       expect(result.group?.members).toHaveLength(2);
+      // The audit record's payloadSha256 is the digest of exactly these bytes.
+      expect(createHash('sha256').update(req?.body ?? '').digest('hex')).toBe(groupWriteSha256(write));
     });
 
     it('omits If-Match when ifMatch is null and defaults schemas to the core Group schema', async () => {
@@ -220,7 +224,7 @@ describe('SCIM directory against a loopback provider', () => {
         res.writeHead(204, { etag: '"abc"' });
         res.end();
       });
-      expect(await directory.replaceGroup(write, null, ctx())).toEqual({ group: null, etag: '"abc"' });
+      expect(await directory.replaceGroup(write, null, ctx())).toEqual({ group: null, etag: '"abc"', version: null });
     });
 
     it('when the answer to a write has all that was sent, then it stands in for the next read (If-None-Match); with less, it does not', async () => {
@@ -242,6 +246,18 @@ describe('SCIM directory against a loopback provider', () => {
       expect(provider.scimRequests().at(-1)?.headers['if-none-match']).toBeUndefined();
     });
 
+    it('when the answer to a write leaves the members out, then it has no group but its version, and the next read is in full', async () => {
+      const { provider, directory } = await setup();
+      provider.groups.set('g1', { id: 'g1', displayName: 'Renamed', version: 8, members: [{ value: 'u1', type: 'User' }] });
+      provider.interpose((_req, res) =>
+        sendJson(res, 200, { schemas: [GROUP_SCHEMA, 'urn:example:ext'], externalId: 'ext-1', id: 'g1', displayName: 'Renamed', meta: { version: 'W/"8"' } }, { etag: 'W/"8"' }),
+      );
+      expect(await directory.replaceGroup(write, 'W/"7"', ctx())).toEqual({ group: null, etag: 'W/"8"', version: 'W/"8"' });
+      const read = await directory.getGroup('g1', ctx());
+      expect(provider.scimRequests().at(-1)?.headers['if-none-match']).toBeUndefined();
+      expect(read?.group.members).toEqual([{ value: 'u1', type: 'User' }]);
+    });
+
     it('when a large answer to a write is damaged, then the write still counts, without a group but with its ETag', async () => {
       const { provider, directory } = await setup();
       const members = Array.from({ length: 20_000 }, (_, i) => ({ value: `user-${i}`, type: 'User', display: `User number ${i} of a large group` }));
@@ -251,7 +267,7 @@ describe('SCIM directory against a loopback provider', () => {
         res.writeHead(200, { 'content-type': 'application/scim+json', etag: 'W/"2"' });
         res.end(text.replace('"user-19000"', '"user-19000" 7'));
       });
-      expect(await directory.replaceGroup(write, 'W/"1"', ctx())).toEqual({ group: null, etag: 'W/"2"' });
+      expect(await directory.replaceGroup(write, 'W/"1"', ctx())).toEqual({ group: null, etag: 'W/"2"', version: null });
     });
 
     it('round-trips a 100,000-member group', async () => {

@@ -255,6 +255,17 @@ describe('SCIM HTTP layer: tokens, retries, error mapping', () => {
     expect(retries).toEqual(['conflict', 'conflict']);
   });
 
+  it('when a PUT answered 500 is retried and its retry gets 412, then the 500 is the error, not a conflict', async () => {
+    const { http, ctx, retries, scimRequests } = await setup(sequence(status(500, {}, scimError(500, 'database hiccup')), status(412)));
+    const error = (await http.send(PUT_GROUP, ctx).catch((e: unknown) => e)) as UpstreamError;
+    expect(error).not.toBeInstanceOf(PreconditionFailedError);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error).toMatchObject({ status: 500, detail: 'database hiccup' });
+    expect(error.message).toMatch(/answered 500.*its retry then answered 412/);
+    expect(retries).toEqual(['server_error']);
+    expect(scimRequests()).toHaveLength(2);
+  });
+
   it('maps 409 uniqueness to UpstreamError and any other 409 to PreconditionFailedError', async () => {
     const { http, ctx, retries } = await setup(
       sequence(status(409, {}, scimError(409, 'name taken', 'uniqueness')), status(409, {}, scimError(409, 'version clash', 'mutability'))),

@@ -13,7 +13,8 @@ export type MemberErrorCode =
   | 'depth_exceeded'
   | 'cycle_detected'
   | 'self_reference'
-  | 'duplicate_member';
+  | 'duplicate_member'
+  | 'nesting_too_large';
 
 export interface MemberError {
   readonly code: MemberErrorCode;

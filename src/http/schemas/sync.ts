@@ -93,7 +93,7 @@ export const SyncResponse = Type.Object(
 
 const MemberErrorSchema = Type.Object({
   code: Type.Union(
-    ['user_not_found', 'user_inactive', 'group_not_found', 'depth_exceeded', 'cycle_detected', 'self_reference', 'duplicate_member'].map((code) => Type.Literal(code)),
+    ['user_not_found', 'user_inactive', 'group_not_found', 'depth_exceeded', 'cycle_detected', 'self_reference', 'duplicate_member', 'nesting_too_large'].map((code) => Type.Literal(code)),
   ),
   member: Type.Ref('MemberIdentity'),
   message: Type.String(),

@@ -109,6 +109,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     const caught = !(thrown instanceof SyncError) && reason instanceof SyncError ? reason : thrown;
     const failure = describeFailure(caught);
     const latencyMs = elapsedMs();
+    const omitted = caught instanceof ValidationFailedError ? caught.errorsOmitted : 0;
     const entry: AuditEntry = {
       ...baseEntry(deps, request, syncId, trace),
       status: failure.status,
@@ -120,19 +121,20 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       latencyMs,
       upstreamRequests: ctx.stats.upstreamRequests,
       errors: failure.errors,
+      ...(omitted > 0 ? { errorsOmitted: omitted } : {}),
       attributes: null,
     };
     const failed: DomainEvent = {
       id: deps.newEventId(),
       type: 'group.sync.failed',
       timestamp: entry.createdAt,
-      data: { syncId, groupId: request.groupId, error: failure.status, message: failure.message, ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}) },
+      data: { syncId, groupId: request.groupId, error: failure.status, message: failure.message, ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}), ...(omitted > 0 ? { errorsOmitted: omitted } : {}) },
     };
     // The error may be shared by several syncs (one failed token fetch answers every sync
     // waiting on it): name this sync on a view of its own, never on the shared object.
     const answer = caught instanceof SyncError ? namingSync(caught, syncId) : caught;
     await record(deps, entry, request.dryRun ? [] : [failed], syncId);
-    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [], attributeOutcomes: [], groupsInconsistent: 0 });
+    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: null, validationCodes: caught instanceof ValidationFailedError ? caught.codes : [], attributeOutcomes: [], groupsInconsistent: 0 });
     throw answer;
   }
 

@@ -53,7 +53,8 @@ export function toHttpError(error: unknown): HttpError {
 function fromSyncError(error: SyncError): HttpError {
   const ids = error.syncId ? { syncId: error.syncId } : {};
   if (error instanceof ValidationFailedError) {
-    return { status: 422, body: { ...ids, error: error.code, message: error.message, errors: error.errors } };
+    const omitted = error.errorsOmitted > 0 ? { errorsOmitted: error.errorsOmitted } : {};
+    return { status: 422, body: { ...ids, error: error.code, message: error.message, errors: error.errors, ...omitted } };
   }
   if (error instanceof GroupNotFoundError) return { status: 404, body: { error: error.code, message: error.message, ...ids } };
   if (error instanceof ConflictError || error instanceof PreconditionFailedError) {

@@ -104,7 +104,8 @@ export const ValidationFailedBody = Type.Object(
     syncId: Type.Optional(Type.String()),
     error: Type.String({ description: 'validation_failed, or idempotency_key_reused (without errors)' }),
     message: Type.String(),
-    errors: Type.Optional(Type.Array(MemberErrorSchema, { description: 'Every member that failed, not just the first' })),
+    errors: Type.Optional(Type.Array(MemberErrorSchema, { maxItems: 1000, description: 'Every member that failed, not just the first, up to 1,000 (in request order, duplicates first)' })),
+    errorsOmitted: Type.Optional(Type.Integer({ minimum: 1, description: 'How many more members failed and are not listed; present only when more than 1,000 failed' })),
   },
   {
     description: 'Members failed validation; nothing was written',

@@ -35,6 +35,8 @@ export interface ValidationInput {
   readonly users: ReadonlyMap<string, UserSummary>;
   readonly nesting: NestingView;
   readonly maxDepth: number;
+  /** Members sent without a type that are neither a user nor a group (member-types.ts). */
+  readonly unresolved?: ReadonlySet<string>;
 }
 
 /** The most groups the nesting check reads in each direction (src/core/nesting.ts). */
@@ -56,7 +58,10 @@ export function validatePlan(input: ValidationInput): MemberError[] {
     const name = JSON.stringify(added.value);
     if (added.type === 'User') {
       const user = users.get(added.value);
-      if (!user) errors.push({ code: 'user_not_found', member, message: `user ${name} does not exist upstream` });
+      if (!user) {
+        const message = input.unresolved?.has(added.value) ? `no user or group has the id ${name} upstream` : `user ${name} does not exist upstream`;
+        errors.push({ code: 'user_not_found', member, message });
+      }
       else if (!user.active) errors.push({ code: 'user_inactive', member, message: `user ${name} is not active` });
       continue;
     }

@@ -2,10 +2,13 @@
  * Validation that cannot be talked past: what a sync request may hold, how member errors
  * are bounded, and that every request reaching the sync use case is audited.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { openSqliteStore } from '../../src/adapters/storage/sqlite-store.js';
+import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
 import type { MemberRef } from '../../src/core/membership.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { bearer, buildTestApp } from '../helpers/build-test-app.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>['app'];
 
@@ -51,5 +54,101 @@ describe('member errors are bounded', () => {
     expect(res.json().errors).toHaveLength(1000);
     expect(res.json()).not.toHaveProperty('errorsOmitted');
     expect(audit.records[0]).not.toHaveProperty('errorsOmitted');
+  });
+});
+
+function seeded() {
+  return new InMemoryDirectory().addUser('alice').addUser('bob').addGroup('g2').addGroup('g1', [user('alice')]);
+}
+
+describe('what a sync request body may hold', () => {
+  it('when members come without type and attribute names in any case (Members, Value, Type, Display, DisplayName), then they are accepted and added carries the resolved types', async () => {
+    const { app, directory } = await buildTestApp({ directory: seeded() });
+    const ok = await post(app, 'g1', { DisplayName: 'Renamed', Members: [{ Value: 'alice' }, { VALUE: 'bob', Display: 'Bob' }, { value: 'g2', TYPE: 'Group' }] });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ status: 'applied', added: [user('bob'), { value: 'g2', type: 'Group' }], removed: [] });
+    expect(directory.membersOf('g1')).toEqual([user('alice'), { ...user('bob'), display: 'Bob' }, { value: 'g2', type: 'Group' }]);
+    expect(directory.groups.get('g1')?.displayName).toBe('Renamed');
+  });
+
+  it('when no user or group has the id of a type-less member, then 422 user_not_found says so', async () => {
+    const { app } = await buildTestApp({ directory: seeded() });
+    const res = await post(app, 'g1', { members: [{ value: 'ghost' }] });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors).toEqual([{ code: 'user_not_found', member: user('ghost'), message: 'no user or group has the id "ghost" upstream' }]);
+  });
+
+  it('when a SCIM Group resource is sent as is (schemas, id, externalId, meta), then those are ignored, however deep', async () => {
+    const { app, directory } = await buildTestApp({ directory: seeded() });
+    const meta = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const payload = `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"id":"g1","externalId":"e-1","meta":${meta},"members":[{"value":"bob","type":"User","$ref":"https://example.com/Users/bob"}]}`;
+    const res = await post(app, 'g1', payload, '', { 'idempotency-key': 'scim-resource-1' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'applied', added: [user('bob')], removed: [user('alice')] });
+    expect(directory.membersOf('g1')).toEqual([user('bob')]);
+  });
+
+  it('when the body holds an attribute the sync does not know, then 400 names it without walking into it, and nothing reaches the upstream or the audit trail', async () => {
+    const { app, directory, audit } = await buildTestApp({ directory: seeded() });
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    for (const headers of [{}, { 'idempotency-key': 'unknown-attribute-1' }] as Record<string, string>[]) {
+      const res = await post(app, 'g1', `{"members":[],"dryrun":true,"x":${deep}}`, '', headers);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({ error: 'invalid_request', message: expect.stringMatching(/^body has unknown attributes "dryrun", "x"/) });
+    }
+    expect(directory.calls).toEqual([]);
+    expect(audit.records).toEqual([]);
+  });
+
+  it('when the body holds one attribute in two cases (members and Members), then 400 names both', async () => {
+    const { app, directory } = await buildTestApp({ directory: seeded() });
+    const res = await post(app, 'g1', '{"members":[],"Members":[{"value":"bob","type":"User"}]}');
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toBe('body holds "members" and "Members": attribute names are case-insensitive (RFC 7643 §2.1); send one of them');
+    const inMember = await post(app, 'g1', '{"members":[{"value":"alice","type":"User"},{"value":"bob","VALUE":"alice","type":"User"}]}');
+    expect(inMember.statusCode).toBe(400);
+    expect(inMember.json().message).toBe('body/members/1 holds "value" and "VALUE": attribute names are case-insensitive (RFC 7643 §2.1); send one of them');
+    expect(directory.calls).toEqual([]);
+  });
+
+  it('when a member holds an attribute other than value, type, display and $ref, then 400 names it; $ref must be a string and is ignored', async () => {
+    const { app, directory } = await buildTestApp({ directory: seeded() });
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const res = await post(app, 'g1', `{"members":[{"value":"alice","type":"User"},{"value":"bob","type":"User","primary":${deep}}]}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/^body\/members\/1 has an unknown attribute "primary": a member holds value, type and display/);
+    const ref = await post(app, 'g1', { members: [{ value: 'bob', type: 'User', $ref: { deep: true } }] });
+    expect(ref.statusCode).toBe(400);
+    expect(ref.json().message).toBe('body/members/0/$ref must be a string (it is accepted and ignored)');
+    expect(directory.calls).toEqual([]);
+  });
+
+  it('when a value is not among the allowed ones, then the 400 lists them', async () => {
+    const { app } = await buildTestApp({ directory: seeded() });
+    const members = [user('alice'), user('bob'), { value: 'g2', type: 'Group' }, { value: 'x', type: 'Robot' }];
+    const res = await post(app, 'g1', { members });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toBe('body/members/3/type must be one of "User", "Group"');
+    const lower = await post(app, 'g1', { members: [{ value: 'x', type: 'user' }] });
+    expect(lower.json().message).toBe('body/members/0/type must be one of "User", "Group"');
+  });
+});
+
+describe('POST /subscriptions takes only its own attributes', () => {
+  it('when the body holds an attribute it does not know, however deep, then 400 names it and nothing is created', async () => {
+    const store = openSqliteStore({ dataDir: tempDir() });
+    onTestFinished(() => store.close());
+    const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }] });
+    const { app } = await buildTestApp({ ports: { subscriptions: store, webhookPolicy } });
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const res = await app.inject({
+      method: 'POST',
+      url: '/subscriptions',
+      headers: { 'content-type': 'application/json', ...bearer() },
+      payload: `{"url":"https://hooks.example.com/x","events":["group.sync.failed"],"filter":${deep}}`,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'invalid_request', message: 'body has an unknown attribute "filter"' });
+    expect(await store.listSubscriptions()).toEqual([]);
   });
 });

@@ -3,9 +3,16 @@
  * the contract wants a 400 for a wrong type in a body, so bodies are validated by an
  * Ajv without coercion, while query strings and params, which are text on the wire,
  * keep it ("dryRun=true" → true).
+ *
+ * A sync body is first put in canonical form (canonicalSyncBody): attribute names are
+ * case-insensitive in SCIM, which no JSON Schema can say, and an unknown attribute is
+ * refused by name before anything (the schema, the Idempotency-Key fingerprint, the
+ * audit digest) walks into it.
  */
 import AjvCompiler from '@fastify/ajv-compiler';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyRequest, FastifyServerOptions } from 'fastify';
+import { InvalidRequestError } from '../errors.js';
+import { canonicalSyncBody } from '../schemas/sync.js';
 
 type SchemaController = NonNullable<FastifyServerOptions['schemaController']>;
 type BuildValidator = NonNullable<NonNullable<SchemaController['compilersFactory']>['buildValidator']>;
@@ -21,4 +28,13 @@ export function strictBodyValidation(): SchemaController {
     return (route) => (route.httpPart === 'body' ? strictBodies(route) : coercing(route));
   };
   return { compilersFactory: { buildValidator } };
+}
+
+/** A preValidation hook: the sync body in canonical form, or a 400 naming what no schema can. */
+export function canonicalSyncRequest(maxMembers: number) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const result = canonicalSyncBody(request.body, maxMembers);
+    if (!result.ok) throw new InvalidRequestError(`${['body', ...result.problem.at].join('/')} ${result.problem.message}`);
+    request.body = result.body;
+  };
 }

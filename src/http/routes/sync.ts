@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 
+import { canonicalSyncRequest } from '../plugins/validation.js';
 import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
@@ -19,12 +20,13 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
     {
       bodyLimit: syncBodyLimit(maxMembers),
       config: { idempotent: true },
+      preValidation: canonicalSyncRequest(maxMembers),
       schema: {
         tags: ['sync'],
         operationId: 'syncGroup',
         summary: 'Replace the membership of one SCIM group',
         description:
-          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match). `?dryRun=true` validates and computes the diff without writing.',
+          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match). `?dryRun=true` validates and computes the diff without writing. A member may come without `type` (it is resolved: from the group, else as a user, else as a group); attribute names are case-insensitive; an unknown attribute is a 400 naming it.',
         security: [{ bearerAuth: [] }],
         consumes: ['application/json', 'application/scim+json'],
         params: GroupIdParams,
@@ -33,7 +35,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         body: syncBodySchema(maxMembers),
         response: {
           200: SyncResponse,
-          400: errorResponse('Malformed JSON, wrong types or a bad groupId'),
+          400: errorResponse('Malformed JSON, wrong types, a bad groupId, an unknown attribute or one sent twice in two cases (named in the message)'),
           401: errorResponse('Missing or wrong bearer token'),
           404: errorResponse('The group does not exist upstream'),
           409: errorResponse('conflict: the group kept changing under us after the retries; idempotency_key_in_use: a request with this Idempotency-Key is still running'),

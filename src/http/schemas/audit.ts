@@ -25,7 +25,7 @@ export const AuditRecordSchema = Type.Object(
     added: Type.Array(AuditMember),
     removed: Type.Array(AuditMember),
     memberCount: Type.Integer(),
-    payloadSha256: Type.String({ description: 'SHA-256 (hex) of the canonical JSON that was PUT, or would have been' }),
+    payloadSha256: Type.String({ description: 'SHA-256 (hex) of the canonical JSON that was PUT, or would have been; of the requested displayName and members (value, type, display) when no group was read; "unavailable" if it could not be computed' }),
     etagBefore: Type.Union([Type.String(), Type.Null()]),
     etagAfter: Type.Union([Type.String(), Type.Null()], { description: 'null where the provider has no ETags, or nothing was written' }),
     latencyMs: Type.Integer(),

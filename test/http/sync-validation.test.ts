@@ -152,3 +152,43 @@ describe('POST /subscriptions takes only its own attributes', () => {
     expect(await store.listSubscriptions()).toEqual([]);
   });
 });
+
+describe('query parameters', () => {
+  it('when the sync gets a query parameter it does not know (?dryrun=true), then 400 names it and nothing is written or audited', async () => {
+    const { app, directory, audit } = await buildTestApp({ directory: seeded() });
+    const res = await post(app, 'g1', { members: [user('bob')] }, '?dryrun=true');
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: 'invalid_request', message: 'unknown query parameter "dryrun": this route takes dryRun' });
+    const several = await post(app, 'g1', { members: [user('bob')] }, '?dryRun=true&x=1&DRYRUN=true');
+    expect(several.json().message).toBe('unknown query parameters "x", "DRYRUN": this route takes dryRun');
+    expect(directory.calls).toEqual([]);
+    expect(directory.membersOf('g1')).toEqual([user('alice')]);
+    expect(audit.records).toEqual([]);
+  });
+
+  it('when any API route gets a query parameter it does not know, then 400 names it; /docs, /healthz and /metrics are left alone', async () => {
+    const store = openSqliteStore({ dataDir: tempDir() });
+    onTestFinished(() => store.close());
+    const { app } = await buildTestApp({ ports: { audit: store, subscriptions: store } });
+    const get = (url: string, auth = true) => app.inject({ method: 'GET', url, headers: auth ? bearer() : {} });
+    const refused: [string, string][] = [
+      ['/audit?groupid=g1', 'unknown query parameter "groupid": this route takes groupId, since, limit, cursor'],
+      ['/audit/verify?full=1', 'unknown query parameter "full": this route takes none'],
+      ['/syncs/0193b8a4-7c1e-7000-8000-3f2a9d1c0b11?x=1', 'unknown query parameter "x": this route takes none'],
+      ['/subscriptions?all=true', 'unknown query parameter "all": this route takes none'],
+      ['/subscriptions/sub_1?x=', 'unknown query parameter "x": this route takes none'],
+      ['/subscriptions/sub_1/deliveries?limit=5&page=2', 'unknown query parameter "page": this route takes limit, cursor'],
+    ];
+    for (const [url, message] of refused) {
+      const res = await get(url);
+      expect({ url, status: res.statusCode, body: res.json() }).toEqual({ url, status: 400, body: { error: 'invalid_request', message } });
+    }
+    const del = await app.inject({ method: 'DELETE', url: '/subscriptions/sub_1?force=1', headers: bearer() });
+    expect(del.statusCode).toBe(400);
+    expect((await get('/audit?limit=5')).statusCode).toBe(200);
+    expect((await get('/audit?x=1', false)).statusCode).toBe(401);
+    for (const url of ['/docs?x=1', '/docs/static/index.html?x=1', '/healthz?x=1', '/metrics?x=1', '/openapi.json?x=1']) {
+      expect({ url, ok: (await get(url, false)).statusCode < 400 }).toEqual({ url, ok: true });
+    }
+  });
+});

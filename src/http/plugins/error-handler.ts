@@ -19,6 +19,7 @@ import {
 } from '../../core/errors.js';
 import { InvalidCursorError } from '../../adapters/storage/ports.js';
 import { ApiError } from '../errors.js';
+import { quotedName } from '../schemas/sync.js';
 
 export interface HttpError {
   status: number;
@@ -93,7 +94,7 @@ function fromValidation(error: FastifyError): HttpError {
   }
   if (first?.keyword === 'additionalProperties') {
     const name = String((first.params as { additionalProperty?: unknown }).additionalProperty);
-    message = `has an unknown attribute ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)}`;
+    message = `has an unknown attribute ${quotedName(name)}`;
   }
   if (first?.keyword === 'pattern' && part === 'params') message = 'must be 1–256 characters without "/" or control characters';
   if (first?.keyword === 'required') message = `must have required property '${(first.params as { missingProperty?: string }).missingProperty}'`;

@@ -35,7 +35,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         body: syncBodySchema(maxMembers),
         response: {
           200: SyncResponse,
-          400: errorResponse('Malformed JSON, wrong types, a bad groupId, an unknown attribute or one sent twice in two cases (named in the message)'),
+          400: errorResponse('Malformed JSON, wrong types, a bad groupId, an unknown attribute or one sent twice in two cases, a query parameter other than dryRun (named in the message)'),
           401: errorResponse('Missing or wrong bearer token'),
           404: errorResponse('The group does not exist upstream'),
           409: errorResponse('conflict: the group kept changing under us after the retries; idempotency_key_in_use: a request with this Idempotency-Key is still running'),

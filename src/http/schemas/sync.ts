@@ -144,13 +144,13 @@ function canonicalAttributes(object: Record<string, unknown>, known: ReadonlyMap
       continue;
     }
     const earlier = sentAs.get(name);
-    if (earlier !== undefined) return problem(at, `holds ${quoted(earlier)} and ${quoted(key)}: attribute names are case-insensitive (RFC 7643 §2.1); send one of them`);
+    if (earlier !== undefined) return problem(at, `holds ${quotedName(earlier)} and ${quotedName(key)}: attribute names are case-insensitive (RFC 7643 §2.1); send one of them`);
     sentAs.set(name, key);
     if (known.has(lower)) kept[name] = object[key];
     else ignored.set(name, object[key]);
   }
   if (unknown.length > 0) {
-    const names = [...unknown.slice(0, 5).map(quoted), ...(unknown.length > 5 ? [`and ${unknown.length - 5} more`] : [])].join(', ');
+    const names = [...unknown.slice(0, 5).map(quotedName), ...(unknown.length > 5 ? [`and ${unknown.length - 5} more`] : [])].join(', ');
     const allowed = at.length === 0 ? 'a sync request holds displayName and members (schemas, id, externalId and meta are ignored)' : 'a member holds value, type and display ($ref is ignored)';
     return problem(at, `has ${unknown.length === 1 ? 'an unknown attribute' : 'unknown attributes'} ${names}: ${allowed}`);
   }
@@ -161,8 +161,8 @@ function problem(at: readonly (string | number)[], message: string): { readonly 
   return { ok: false, problem: { at, message } };
 }
 
-/** An attribute name as sent, quoted and cut short, safe to put in a message. */
-function quoted(name: string): string {
+/** A name as sent (an attribute, a query parameter), quoted and cut short, safe to put in a message. */
+export function quotedName(name: string): string {
   return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
 }
 

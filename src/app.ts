@@ -23,7 +23,7 @@ import { errorHandler } from './http/plugins/error-handler.js';
 import { idempotency } from './http/plugins/idempotency.js';
 import { RequestLog } from './http/plugins/request-log.js';
 import { swagger } from './http/plugins/swagger.js';
-import { strictBodyValidation } from './http/plugins/validation.js';
+import { strictBodyValidation, strictQuery } from './http/plugins/validation.js';
 import { auditRoutes } from './http/routes/audit.js';
 import { healthRoutes, type ReadinessCheck } from './http/routes/health.js';
 import { metricsRoutes } from './http/routes/metrics.js';
@@ -184,6 +184,7 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
     });
   }
   await app.register(idempotency, { store: ports.idempotency ?? new MemoryIdempotencyStore(clock), ttlMs: IDEMPOTENCY_TTL_MS });
+  await app.register(strictQuery);
   await app.register(swagger);
   await app.register(healthRoutes, { checks: ports.readiness ?? [] });
   await app.register(metricsRoutes, { registry: ports.metrics.registry });

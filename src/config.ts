@@ -65,7 +65,7 @@ export const ConfigSchema = Type.Object({
   shutdownTimeoutMs: Type.Integer({ env: 'SHUTDOWN_TIMEOUT_MS', minimum: 0, maximum: 600_000, default: 25_000, description: 'On SIGTERM/SIGINT, how long in-flight syncs may finish before they are cut off' }),
   upstreamMaxRps: Type.Number({ env: 'UPSTREAM_MAX_RPS', minimum: 0, maximum: 10_000, default: 0, description: 'Upstream requests per second at most (0: adaptive only, learned from 429s)' }),
   upstreamMaxConcurrency: Type.Integer({ env: 'UPSTREAM_MAX_CONCURRENCY', minimum: 1, maximum: 1024, default: 16, description: 'Upstream requests in flight at once, across all syncs' }),
-  scimBatchSize: Type.Integer({ env: 'SCIM_BATCH_SIZE', minimum: 1, maximum: 200, default: 50, description: 'Ids per filtered lookup (`id eq "a" or …`)' }),
+  scimBatchSize: Type.Integer({ env: 'SCIM_BATCH_SIZE', minimum: 1, maximum: 200, default: 50, description: 'Ids per filtered lookup (`id eq "a" or …`); fewer when the ids are long, so that a lookup URL stays within 8 KB' }),
   groupQueueMax: Type.Integer({
     env: 'GROUP_QUEUE_MAX',
     minimum: 0,

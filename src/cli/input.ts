@@ -5,13 +5,17 @@
  * - sync --members: the body of POST /groups/{groupId}/sync (`{ "displayName"?, "members": [...] }`)
  *   or a bare array of members.
  * - reconcile --file, JSON: `[{ "groupId", "displayName"?, "members": [...] }]` or `{ "groups": [...] }`.
+ *
+ * In JSON, attribute names are case-insensitive and a member's `type` is optional, as in the
+ * API (canonicalSyncBody, the route's own rules: an unknown attribute or one in two cases
+ * is refused, `$ref` and a SCIM Group's schemas, id, externalId and meta are ignored).
  * - reconcile --file, CSV (RFC 4180): a header `group_id,member_id[,member_type]`, then one
  *   row per membership; member_type defaults to User; a row with an empty member_id names
  *   a group without adding a member (so a group can be emptied).
  */
 import { readFile } from 'node:fs/promises';
-import { GroupIdParams } from '../http/schemas/sync.js';
-import type { DesiredMembership, MemberRef } from '../core/membership.js';
+import { canonicalSyncBody, GroupIdParams } from '../http/schemas/sync.js';
+import type { DesiredMember, DesiredMembership, MemberRef } from '../core/membership.js';
 
 export interface GroupInput {
   readonly groupId: string;
@@ -155,20 +159,31 @@ function describe(value: unknown): string {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function member(value: unknown, at: string): MemberRef {
+function member(value: unknown, at: string): DesiredMember {
   if (!isObject(value)) throw new InputError(`${at}: must be an object like {"value": "…", "type": "User"}, got ${describe(value)}`);
   const { value: id, type, display } = value;
   if (typeof id !== 'string' || id.length === 0 || id.length > MAX_VALUE_LENGTH) {
     throw new InputError(`${at}.value: must be a string of 1 to ${MAX_VALUE_LENGTH} characters, got ${describe(id)}`);
   }
-  if (type !== 'User' && type !== 'Group') throw new InputError(`${at}.type: must be "User" or "Group", got ${describe(type)}`);
+  if (type !== undefined && type !== 'User' && type !== 'Group') throw new InputError(`${at}.type: must be one of "User", "Group", got ${describe(type)}`);
   if (display !== undefined && (typeof display !== 'string' || display.length > MAX_VALUE_LENGTH)) {
     throw new InputError(`${at}.display: must be a string of at most ${MAX_VALUE_LENGTH} characters, got ${describe(display)}`);
   }
-  return display === undefined ? { value: id, type } : { value: id, type, display };
+  return { value: id, ...(type === undefined ? {} : { type }), ...(display === undefined ? {} : { display }) };
 }
 
-function members(value: unknown, at: string, maxMembers: number): MemberRef[] {
+/**
+ * `body` (a sync body) with attribute names in canonical case, as the API reads it; a
+ * problem is refused at `at` (the place of the body in the file) and the path within it.
+ */
+function canonical(body: unknown, at: string, maxMembers: number, bareArray = false): unknown {
+  const result = canonicalSyncBody(body, maxMembers);
+  if (result.ok) return result.body;
+  const path = result.problem.at.slice(bareArray ? 1 : 0).map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
+  throw new InputError(`${at}${path}: ${result.problem.message}`);
+}
+
+function members(value: unknown, at: string, maxMembers: number): DesiredMember[] {
   if (!Array.isArray(value)) throw new InputError(`${at}: must be an array of members, got ${describe(value)}`);
   if (value.length > maxMembers) throw new InputError(`${at}: ${value.length} members, more than MAX_MEMBERS (${maxMembers})`);
   return value.map((m, i) => member(m, `${at}[${i}]`));
@@ -184,9 +199,13 @@ function displayName(value: unknown, at: string): string | undefined {
 
 /** sync --members: the sync request body, or a bare array of members. */
 export function parseMembersFile(name: string, text: string, maxMembers: number): DesiredMembership {
-  const json = parseJson(name, text);
-  if (Array.isArray(json)) return { members: members(json, name, maxMembers) };
-  if (!isObject(json)) throw new InputError(`${name}: expected {"members": [...]} or an array of members, got ${describe(json)}`);
+  const parsed = parseJson(name, text);
+  if (Array.isArray(parsed)) {
+    const { members: list } = canonical({ members: parsed }, name, maxMembers, true) as { members: unknown };
+    return { members: members(list, name, maxMembers) };
+  }
+  if (!isObject(parsed)) throw new InputError(`${name}: expected {"members": [...]} or an array of members, got ${describe(parsed)}`);
+  const json = canonical(parsed, name, maxMembers) as Record<string, unknown>;
   const title = displayName(json.displayName, `${name}: displayName`);
   const list = members(json.members, `${name}: members`, maxMembers);
   return title === undefined ? { members: list } : { displayName: title, members: list };
@@ -202,9 +221,11 @@ function groupsFromJson(name: string, text: string, maxMembers: number): GroupIn
     if (!isObject(group)) throw new InputError(`${at}: must be an object like {"groupId": "…", "members": [...]}, got ${describe(group)}`);
     const problem = groupIdProblem(group.groupId);
     if (problem) throw new InputError(`${at}.groupId: ${problem}`);
-    const title = displayName(group.displayName, `${at}.displayName`);
-    const list2 = members(group.members, `${at}.members`, maxMembers);
-    return { groupId: group.groupId as string, desired: title === undefined ? { members: list2 } : { displayName: title, members: list2 } };
+    const { groupId, ...body } = group;
+    const desired = canonical(body, at, maxMembers) as Record<string, unknown>;
+    const title = displayName(desired.displayName, `${at}.displayName`);
+    const list2 = members(desired.members, `${at}.members`, maxMembers);
+    return { groupId: groupId as string, desired: title === undefined ? { members: list2 } : { displayName: title, members: list2 } };
   });
 }
 

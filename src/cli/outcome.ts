@@ -21,8 +21,10 @@ export interface OutcomeError {
   /** The API's error code: validation_failed, group_not_found, conflict, upstream_error, … */
   readonly code: string;
   readonly message: string;
-  /** Every refused member, for validation_failed. */
+  /** Every refused member, for validation_failed (at most 1,000). */
   readonly errors?: readonly MemberError[];
+  /** Refused members beyond those listed in `errors`. */
+  readonly errorsOmitted?: number;
   readonly upstreamStatus?: number;
 }
 
@@ -41,7 +43,9 @@ export function fromResult(result: SyncResult): GroupOutcome {
 
 /** The error as the API would name it; anything that is not a SyncError is an internal error, its message kept for the operator. */
 export function describeError(error: unknown): OutcomeError & { syncId?: string } {
-  if (error instanceof ValidationFailedError) return { code: error.code, message: error.message, errors: error.errors, syncId: error.syncId };
+  if (error instanceof ValidationFailedError) {
+    return { code: error.code, message: error.message, errors: error.errors, ...(error.errorsOmitted > 0 ? { errorsOmitted: error.errorsOmitted } : {}), syncId: error.syncId };
+  }
   if (error instanceof UpstreamError) return { code: error.code === 'precondition_failed' ? 'conflict' : error.code, message: error.message, upstreamStatus: error.status, syncId: error.syncId };
   if (error instanceof SyncError) return { code: error.code, message: error.message, syncId: error.syncId };
   return { code: 'internal_error', message: error instanceof Error ? error.message : String(error) };
@@ -58,7 +62,7 @@ const MEMBER_ERRORS_SHOWN = 5;
 export function reason(error: OutcomeError): string {
   if (error.errors && error.errors.length > 0) {
     const shown = error.errors.slice(0, MEMBER_ERRORS_SHOWN).map((e) => `${e.code} ${e.member.type} ${e.member.value}`);
-    const more = error.errors.length - shown.length;
+    const more = error.errors.length - shown.length + (error.errorsOmitted ?? 0);
     return `${error.code}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
   }
   return `${error.code}: ${error.message}`;

@@ -51,6 +51,8 @@ export interface AuditEntry {
   readonly latencyMs: number;
   readonly upstreamRequests: number;
   readonly errors: readonly AuditError[];
+  /** Member errors beyond the first 1,000, counted and not listed; absent when none were left out. */
+  readonly errorsOmitted?: number;
   /** What the attribute sync after an applied write did per user; null when it did not run. */
   readonly attributes: AttributeSyncReport | null;
   /** ISO 8601. */

@@ -13,7 +13,8 @@ export type MemberErrorCode =
   | 'depth_exceeded'
   | 'cycle_detected'
   | 'self_reference'
-  | 'duplicate_member';
+  | 'duplicate_member'
+  | 'nesting_too_large';
 
 export interface MemberError {
   readonly code: MemberErrorCode;
@@ -32,11 +33,29 @@ export abstract class SyncError extends Error {
   }
 }
 
-/** One or more desired members cannot be applied. Lists every problem, not just the first. */
+/** Member errors one answer, audit record or event lists; the rest are counted (errorsOmitted). */
+export const MAX_MEMBER_ERRORS = 1000;
+
+/**
+ * One or more desired members cannot be applied. Lists every problem, not just the first,
+ * up to MAX_MEMBER_ERRORS: a request with 100,000 bad members must not become a 422, an
+ * audit record and a webhook of many megabytes each.
+ */
 export class ValidationFailedError extends SyncError {
   readonly code = 'validation_failed';
-  constructor(readonly errors: readonly MemberError[]) {
-    super(`${errors.length} member${errors.length === 1 ? '' : 's'} failed validation`);
+  /** The first MAX_MEMBER_ERRORS problems. */
+  readonly errors: readonly MemberError[];
+  /** How many more members failed and are not listed. */
+  readonly errorsOmitted: number;
+  /** The code of every failed member, listed or not (for the metrics). */
+  readonly codes: readonly MemberErrorCode[];
+
+  constructor(errors: readonly MemberError[]) {
+    const omitted = Math.max(0, errors.length - MAX_MEMBER_ERRORS);
+    super(`${errors.length} member${errors.length === 1 ? '' : 's'} failed validation${omitted > 0 ? `; the first ${MAX_MEMBER_ERRORS} are listed` : ''}`);
+    this.errors = omitted > 0 ? errors.slice(0, MAX_MEMBER_ERRORS) : errors;
+    this.errorsOmitted = omitted;
+    this.codes = errors.map((e) => e.code);
   }
 }
 

@@ -11,11 +11,21 @@ export interface MemberRef {
   readonly display?: string;
 }
 
+/**
+ * A member as the caller sends it: `type` is optional (RFC 7643 §4.2), and the sync
+ * resolves a missing one (member-types.ts) before it plans.
+ */
+export interface DesiredMember {
+  readonly value: string;
+  readonly type?: MemberType;
+  readonly display?: string;
+}
+
 /** What the caller wants the group to look like. */
 export interface DesiredMembership {
   /** Absent keeps the group's current displayName. */
   readonly displayName?: string;
-  readonly members: readonly MemberRef[];
+  readonly members: readonly DesiredMember[];
 }
 
 /** A SCIM Group as read from the directory, reduced to what the sync needs. */

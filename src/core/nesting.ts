@@ -5,13 +5,17 @@
  * named as one), one directory call per level. Downwards, the added groups and their
  * nested groups, level by level, only as deep as the depth limit can still be broken:
  * below that nothing can change the answer. Nothing is read when no group is added.
+ *
+ * Neither walk reads more than MAX_NESTING_NODES groups. Where a walk stops at that
+ * limit, the view says so (`ancestorsComplete`, `unread`): validation then refuses the
+ * groups it could not check (nesting_too_large) instead of counting a depth from part
+ * of the graph.
  */
 import type { GroupNode, RequestContext, ScimDirectory } from './ports.js';
 import type { NestingView } from './validate.js';
-import { longestChainAbove } from './validate.js';
+import { longestChainAbove, MAX_NESTING_NODES } from './validate.js';
 
-/** A directory whose group graph is larger than this is not walked further. */
-export const MAX_NESTING_NODES = 1000;
+export { MAX_NESTING_NODES };
 
 export async function loadNesting(
   directory: ScimDirectory,
@@ -22,10 +26,11 @@ export async function loadNesting(
 ): Promise<NestingView> {
   const parents = new Map<string, string[]>();
   const groups = new Map<string, GroupNode>();
+  const unread = new Set<string>();
   const candidates = [...new Set(addedGroupIds)].filter((id) => id !== targetId);
-  if (candidates.length === 0) return { parents, groups };
+  if (candidates.length === 0) return { parents, groups, ancestorsComplete: true, unread };
 
-  const [, firstLevel] = await Promise.all([
+  const [ancestorsComplete, firstLevel] = await Promise.all([
     walkUp(directory, targetId, parents, ctx),
     directory.getGroups(candidates, ctx),
   ]);
@@ -41,24 +46,31 @@ export async function loadNesting(
         if (child !== targetId && !groups.has(child)) next.add(child);
       }
     }
-    if (next.size === 0 || groups.size + next.size > MAX_NESTING_NODES) break;
+    if (next.size === 0) break;
+    if (groups.size + next.size > MAX_NESTING_NODES) {
+      for (const id of next) unread.add(id);
+      break;
+    }
     const found = await directory.getGroups([...next], ctx);
     for (const [id, node] of found) groups.set(id, node);
     frontier = [...found.values()];
   }
-  return { parents, groups };
+  return { parents, groups, ancestorsComplete, unread };
 }
 
-async function walkUp(directory: ScimDirectory, targetId: string, parents: Map<string, string[]>, ctx: RequestContext): Promise<void> {
+/** Reads the groups holding the target, level by level; false when it stopped at MAX_NESTING_NODES with levels left. */
+async function walkUp(directory: ScimDirectory, targetId: string, parents: Map<string, string[]>, ctx: RequestContext): Promise<boolean> {
   let frontier = [targetId];
-  while (frontier.length > 0 && parents.size < MAX_NESTING_NODES) {
+  while (frontier.length > 0) {
+    if (parents.size >= MAX_NESTING_NODES) return false;
     const found = await directory.findParentGroups(frontier, ctx);
-    const next: string[] = [];
+    const next = new Set<string>();
     for (const id of frontier) {
       const ofId = found.get(id) ?? [];
       parents.set(id, ofId);
-      for (const parent of ofId) if (!parents.has(parent) && !next.includes(parent)) next.push(parent);
+      for (const parent of ofId) if (!parents.has(parent)) next.add(parent);
     }
-    frontier = next;
+    frontier = [...next].filter((id) => !parents.has(id));
   }
+  return true;
 }

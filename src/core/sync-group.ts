@@ -37,6 +37,7 @@ import {
   type MemberRef,
   type MembershipPlan,
 } from './membership.js';
+import { resolveMemberTypes, type TypedMembers } from './member-types.js';
 import { loadNesting } from './nesting.js';
 import { compareMembers, consistencyRate, isEmptyPlan, planMembership } from './plan.js';
 import type { AuditLog, Clock, GroupWrite, PatchOperation, RequestContext, ScimDirectory, SyncMetrics, UserSummary, WriteResult } from './ports.js';
@@ -143,6 +144,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     const latencyMs = elapsedMs();
     // A write the upstream did not apply as sent: the record says what was written, and how.
     const wrong = caught instanceof WriteNotAppliedError ? trace.written : null;
+    const omitted = caught instanceof ValidationFailedError ? caught.errorsOmitted : 0;
     const entry: AuditEntry = {
       ...baseEntry(deps, request, syncId, trace),
       status: failure.status,
@@ -154,6 +156,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       latencyMs,
       upstreamRequests: ctx.stats.upstreamRequests,
       errors: failure.errors,
+      ...(omitted > 0 ? { errorsOmitted: omitted } : {}),
       attributes: null,
     };
     const failed: DomainEvent = {
@@ -166,6 +169,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
         error: failure.status,
         message: failure.message,
         ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}),
+        ...(omitted > 0 ? { errorsOmitted: omitted } : {}),
         ...(caught instanceof WriteNotAppliedError ? gapFields(caught.gap) : {}),
       },
     };
@@ -173,7 +177,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
     // waiting on it): name this sync on a view of its own, never on the shared object.
     const answer = caught instanceof SyncError ? namingSync(caught, syncId) : caught;
     await record(deps, entry, request.dryRun ? [] : [failed], syncId);
-    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: caught instanceof WriteNotAppliedError ? caught.gap.consistencyRate : null, validationCodes: caught instanceof ValidationFailedError ? caught.errors.map((e) => e.code) : [], attributeOutcomes: [], groupsInconsistent: 0 });
+    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: caught instanceof WriteNotAppliedError ? caught.gap.consistencyRate : null, validationCodes: caught instanceof ValidationFailedError ? caught.codes : [], attributeOutcomes: [], groupsInconsistent: 0 });
     throw answer;
   }
 
@@ -234,10 +238,7 @@ async function followAttributes(deps: SyncGroupDeps, request: SyncRequest, resul
 }
 
 function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, trace: Trace) {
-  // The write's own body when there was one (its digest was taken as it was sent), else what was asked for.
-  const payloadSha256 = trace.write
-    ? groupWriteSha256(trace.write)
-    : canonicalSha256({ displayName: request.desired.displayName, members: request.desired.members });
+  const payloadSha256 = payloadDigest(request, trace);
   return {
     syncId,
     requestId: request.requestId,
@@ -247,6 +248,22 @@ function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, tr
     etagBefore: trace.etagBefore,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
+}
+
+/**
+ * The write's own body when there was one (its digest was taken as it was sent), else what
+ * was asked for: the member attributes the sync reads, never anything else a caller put in a
+ * member. Building the audit record must not fail: a sync that reached the use case is
+ * recorded whatever it was given, its digest marked "unavailable" if it cannot be computed.
+ */
+function payloadDigest(request: SyncRequest, trace: Trace): string {
+  try {
+    if (trace.write) return groupWriteSha256(trace.write);
+    const members = request.desired.members.map(({ value, type, display }) => ({ value, type, display }));
+    return canonicalSha256({ displayName: request.desired.displayName, members });
+  } catch {
+    return 'unavailable';
+  }
 }
 
 /** `error` as one sync's answer: everything inherited from it, with this sync's id as its own. */
@@ -304,7 +321,6 @@ type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRe
 
 async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: RequestContext, trace: Trace): Promise<Outcome> {
   const { directory } = deps;
-  const desired = request.desired.members;
   /** A fresh read the next attempt starts from (a verification found another writer's version). */
   let next: GroupSnapshot | null = null;
   for (let attempt = 0; attempt <= deps.maxConflictRetries; attempt++) {
@@ -312,11 +328,14 @@ async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: Request
     next = null;
     const current = snapshot.group;
     trace.etagBefore = snapshot.etag;
+    // Members sent without a type take it from the group, else from a user or group lookup.
+    const typed = await resolveMemberTypes(directory, current.members, request.desired.members, ctx);
+    const desired = typed.members;
     const plan = planMembership(current.members, desired);
     const displayName = request.desired.displayName ?? current.displayName;
     const write = buildWrite(current, displayName, desired);
     trace.write = write;
-    await validate(deps, request.groupId, plan, ctx);
+    await validate(deps, request.groupId, plan, typed, ctx);
 
     const summary = { added: plan.added, removed: plan.removed, memberCount: desired.length };
     if (isEmptyPlan(plan) && displayName === current.displayName) {
@@ -463,14 +482,15 @@ async function readGroup(directory: ScimDirectory, groupId: string, ctx: Request
   return snapshot;
 }
 
-async function validate(deps: SyncGroupDeps, groupId: string, plan: MembershipPlan, ctx: RequestContext): Promise<void> {
-  const addedUsers = plan.added.filter((m) => m.type === 'User').map((m) => m.value);
+async function validate(deps: SyncGroupDeps, groupId: string, plan: MembershipPlan, typed: TypedMembers, ctx: RequestContext): Promise<void> {
+  const addedUsers = plan.added.filter((m) => m.type === 'User' && !typed.users.has(m.value) && !typed.unresolved.has(m.value)).map((m) => m.value);
   const addedGroups = plan.added.filter((m) => m.type === 'Group').map((m) => m.value);
-  const [users, nesting] = await Promise.all([
+  const [found, nesting] = await Promise.all([
     addedUsers.length > 0 ? deps.directory.findUsers(addedUsers, ctx) : new Map<string, UserSummary>(),
     loadNesting(deps.directory, groupId, addedGroups, deps.maxDepth, ctx),
   ]);
-  const errors = validatePlan({ targetId: groupId, plan, users, nesting, maxDepth: deps.maxDepth });
+  const users = typed.users.size > 0 ? new Map([...typed.users, ...found]) : found;
+  const errors = validatePlan({ targetId: groupId, plan, users, nesting, maxDepth: deps.maxDepth, unresolved: typed.unresolved });
   if (errors.length > 0) throw new ValidationFailedError(errors);
 }
 

@@ -63,6 +63,12 @@ export class InvalidIdempotencyKeyError extends ApiError {
   }
 }
 
+/** The request is malformed in a way the route schema cannot say (unknown query parameters, attribute names in two cases, …). */
+export class InvalidRequestError extends ApiError {
+  readonly code = 'invalid_request';
+  readonly status = 400;
+}
+
 /** This caller sent too many requests (the inbound limit per token, INBOUND_RATE_LIMIT). */
 export class RateLimitedError extends ApiError {
   readonly code = 'rate_limited';

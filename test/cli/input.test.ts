@@ -32,7 +32,7 @@ describe('reconcile input: JSON', () => {
     ['groupId missing', json([{ members: [] }]), 'f.json: [0].groupId: must be a string, got undefined'],
     ['groupId with a slash', json({ groups: [{ groupId: 'a/b', members: [] }] }), 'f.json: groups[0].groupId: "a/b" is not a valid group id'],
     ['members missing', json([{ groupId: 'g1' }]), 'f.json: [0].members: must be an array of members, got undefined'],
-    ['type lower case', json([{ groupId: 'g1', members: [{ value: 'u1', type: 'user' }] }]), 'f.json: [0].members[0].type: must be "User" or "Group", got string "user"'],
+    ['type lower case', json([{ groupId: 'g1', members: [{ value: 'u1', type: 'user' }] }]), 'f.json: [0].members[0].type: must be one of "User", "Group", got string "user"'],
     ['value a number', json([{ groupId: 'g1', members: [{ value: 7, type: 'User' }] }]), 'f.json: [0].members[0].value: must be a string of 1 to 1024 characters, got number 7'],
     ['displayName empty', json([{ groupId: 'g1', displayName: '', members: [] }]), 'f.json: [0].displayName: must be a string of 1 to 1024 characters'],
     ['too many members', json([{ groupId: 'g1', members: [{ value: 'a', type: 'User' }, { value: 'b', type: 'User' }, { value: 'c', type: 'User' }] }]), 'f.json: [0].members: 3 members, more than MAX_MEMBERS (2)'],
@@ -96,8 +96,28 @@ describe('input formats and the sync members file', () => {
   it('when the members file is the API body or a bare array, then both are read; anything else is refused by field', () => {
     expect(parseMembersFile('m.json', json({ displayName: 'D', members: [{ value: 'u1', type: 'User' }] }), 10)).toEqual({ displayName: 'D', members: [{ value: 'u1', type: 'User' }] });
     expect(parseMembersFile('m.json', json([{ value: 'g1', type: 'Group' }]), 10)).toEqual({ members: [{ value: 'g1', type: 'Group' }] });
-    expect(refusal(() => parseMembersFile('m.json', json({ members: [{ value: 'u1' }] }), 10))).toBe('m.json: members[0].type: must be "User" or "Group", got undefined');
+    expect(refusal(() => parseMembersFile('m.json', json({ members: [{ value: 'u1', type: 'Robot' }] }), 10))).toBe('m.json: members[0].type: must be one of "User", "Group", got string "Robot"');
     expect(refusal(() => parseMembersFile('m.json', '"x"', 10))).toBe('m.json: expected {"members": [...]} or an array of members, got string "x"');
+  });
+
+  it('when an IdP-shaped file has members without type and attribute names in any case, then it reads as the API reads it', () => {
+    const body = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: 'g1', DisplayName: 'D', Members: [{ Value: 'u1' }, { value: 'g2', Type: 'Group', Display: 'Two', $ref: 'https://x/Groups/g2' }] };
+    const expected = { displayName: 'D', members: [{ value: 'u1' }, { value: 'g2', type: 'Group', display: 'Two' }] };
+    expect(parseMembersFile('m.json', json(body), 10)).toEqual(expected);
+    expect(parseMembersFile('m.json', json(body.Members), 10)).toEqual({ members: expected.members });
+    expect(parseReconcileFile('f.json', json([{ groupId: 'g1', ...body }]), 'json', 10)).toEqual([{ groupId: 'g1', desired: expected }]);
+  });
+
+  it('when a file holds an unknown attribute, or one attribute in two cases, then it is refused by field as the API refuses it', () => {
+    expect(refusal(() => parseMembersFile('m.json', json({ members: [], dryrun: true }), 10))).toBe(
+      'm.json: has an unknown attribute "dryrun": a sync request holds displayName and members (schemas, id, externalId and meta are ignored)',
+    );
+    expect(refusal(() => parseMembersFile('m.json', json([{ value: 'u1', primary: true }]), 10))).toBe(
+      'm.json[0]: has an unknown attribute "primary": a member holds value, type and display ($ref is ignored)',
+    );
+    expect(refusal(() => parseReconcileFile('f.json', json([{ groupId: 'g1', members: [], Members: [] }]), 'json', 10))).toBe(
+      'f.json: [0]: holds "members" and "Members": attribute names are case-insensitive (RFC 7643 §2.1); send one of them',
+    );
   });
 
   it('when JSON is broken, then the offset found is where the parser must stop', () => {

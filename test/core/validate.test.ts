@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MemberRef } from '../../src/core/membership.js';
-import { loadNesting } from '../../src/core/nesting.js';
+import { loadNesting, MAX_NESTING_NODES } from '../../src/core/nesting.js';
 import { planMembership } from '../../src/core/plan.js';
 import type { RequestContext } from '../../src/core/ports.js';
 import { ancestorIds, longestChainAbove, validatePlan } from '../../src/core/validate.js';
@@ -111,10 +111,37 @@ describe('validatePlan', () => {
     expect(longestChainAbove('t', new Map([['t', ['a']], ['a', ['b']], ['b', ['a']]]))).toBe(2);
   });
 
-  it('when a loop exists below an added group, then the walk ends', async () => {
+  it('when an added group sits in a loop that already exists upstream (a ⊃ b ⊃ a), then cycle_detected names it: its depth is unbounded', async () => {
     const dir = new InMemoryDirectory().addGroup('t').addGroup('a').addGroup('b').nest('a', 'b').nest('b', 'a');
-    expect(codes((await check(dir, 't', [group('a')], 3)).errors)).toEqual([]);
+    const { errors } = await check(dir, 't', [group('a')], 3);
+    expect(codes(errors)).toEqual(['cycle_detected:a']);
+    expect(errors[0]?.message).toMatch(/loop/);
     expect(codes((await check(dir, 't', [group('a')], 2)).errors)).toEqual(['depth_exceeded:a']);
+  });
+
+  it('when a loop is reachable below an added group (x ⊃ a ⊃ b ⊃ a), then cycle_detected names the added group', async () => {
+    const dir = new InMemoryDirectory().addGroup('t').addGroup('x').addGroup('a').addGroup('b').addUser('u');
+    dir.nest('x', 'a').nest('a', 'b').nest('b', 'a');
+    expect(codes((await check(dir, 't', [group('x'), user('u')], 10)).errors)).toEqual(['cycle_detected:x']);
+  });
+
+  it('when the groups below an added group are more than MAX_NESTING_NODES, then nesting_too_large names it instead of a pass', async () => {
+    const dir = new InMemoryDirectory().addGroup('t').addGroup('wide').addGroup('small');
+    for (let i = 0; i <= MAX_NESTING_NODES; i++) dir.addGroup(`w${i}`).nest('wide', `w${i}`);
+    const { errors } = await check(dir, 't', [group('wide'), group('small')], 3);
+    expect(codes(errors)).toEqual(['nesting_too_large:wide']);
+    expect(errors[0]?.message).toContain(String(MAX_NESTING_NODES));
+  });
+
+  it('when the groups above the target are more than MAX_NESTING_NODES, then an added group gets nesting_too_large, not a depth counted from part of the graph', async () => {
+    // t is in p0 … p1000, each in q, and q sits 8 groups deep: the real chain is r8 … r1 ⊃ q ⊃ p ⊃ t ⊃ leaf, 12 groups.
+    const dir = new InMemoryDirectory().addGroup('t').addGroup('q').addGroup('leaf').addUser('u');
+    for (let i = 0; i <= MAX_NESTING_NODES; i++) dir.addGroup(`p${i}`).nest(`p${i}`, 't').nest('q', `p${i}`);
+    for (let i = 1; i <= 8; i++) dir.addGroup(`r${i}`).nest(`r${i}`, i === 1 ? 'q' : `r${i - 1}`);
+    const { errors } = await check(dir, 't', [group('leaf'), user('u')], 10);
+    expect(codes(errors)).toEqual(['nesting_too_large:leaf']);
+    // adding users reads no group graph at all
+    expect((await check(dir, 't', [user('u')], 10)).errors).toEqual([]);
   });
 
   it('when several members fail, then every problem is reported at once', async () => {

@@ -55,6 +55,18 @@ describe('sync against the embedded CXone simulator', () => {
     expect(s.simulator.stats.byRoute['PUT Groups']).toBeUndefined();
   });
 
+  it('when an added group sits in a loop that already exists upstream (L1 ⊃ L2 ⊃ L1), then 422 cycle_detected names it and nothing is written', async () => {
+    const s = await buildSimulatorApp();
+    const l1 = s.simulator.store.createGroup({ displayName: 'Loop 1' });
+    const l2 = s.simulator.store.createGroup({ displayName: 'Loop 2', members: [{ value: l1.id, type: 'Group' }] });
+    s.simulator.store.addMembers(l1.id, [{ value: l2.id, type: 'Group' }]);
+    const res = await post(s, groups.contactCenterAgents, { members: [group(l1.id), user(users.aliceSmith)] });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().errors).toEqual([{ code: 'cycle_detected', member: group(l1.id), message: expect.stringContaining('loop') }]);
+    expect(s.simulator.stats.byRoute['PUT Groups']).toBeUndefined();
+    expect(memberValues(s, groups.contactCenterAgents)).toEqual([]);
+  });
+
   it('when a group is nested within the limit, then it is written', async () => {
     const s = await buildSimulatorApp();
     const res = await post(s, groups.contactCenterAgents, { members: [group(groups.platform)] });

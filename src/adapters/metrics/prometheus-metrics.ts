@@ -42,7 +42,7 @@ const SYNC_STATUSES = keys<SyncOutcomeStatus>({
   write_not_applied: 1, group_busy: 1, queue_timeout: 1, cancelled: 1,
 });
 const MEMBER_ERROR_CODES = keys<MemberErrorCode>({
-  user_not_found: 1, user_inactive: 1, group_not_found: 1, depth_exceeded: 1, cycle_detected: 1, self_reference: 1, duplicate_member: 1,
+  user_not_found: 1, user_inactive: 1, group_not_found: 1, depth_exceeded: 1, cycle_detected: 1, self_reference: 1, duplicate_member: 1, nesting_too_large: 1,
 });
 const RETRY_REASONS = keys<RetryReason>({ rate_limited: 1, server_error: 1, network: 1, conflict: 1, unauthorized: 1 });
 const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, oauth: 1, ServiceProviderConfig: 1, other: 1 });

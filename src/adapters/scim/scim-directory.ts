@@ -9,6 +9,11 @@
  * groups. Results are always checked against the ids asked for. While a filter's fate is
  * unknown the first query runs alone, so a refusing provider costs one refused request
  * rather than one per batch; once a filter has worked, a refusal only affects its batch.
+ *
+ * A batch holds at most `userBatchSize` (`groupBatchSize`) ids and its request target (path
+ * and query, as sent) at most MAX_LOOKUP_TARGET bytes: 50 ids of 400 characters make a
+ * 25 KB URL, which servers refuse (414, or 431 from Node's 16 KB header limit). A batch
+ * refused for its length all the same (414 or 431) is looked up one by one.
  */
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
@@ -16,13 +21,13 @@ import { systemClock } from '../../core/clock.js';
 import { UpstreamError } from '../../core/errors.js';
 import type { GroupResource, GroupSnapshot } from '../../core/membership.js';
 import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary, WriteResult } from '../../core/ports.js';
-import { chunk, mapBounded } from '../../core/concurrency.js';
+import { mapBounded } from '../../core/concurrency.js';
 import { paginate } from './pagination.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 import { readGroupAnswer, readGroupBody, type GroupAnswer } from './group-body.js';
 import { createGroupCache } from './group-cache.js';
-import { createScimHttp, type BodyReader, type ScimAnswer, type ScimRequest, type ScimResponse } from './scim-http.js';
+import { createScimHttp, scimBasePath, type BodyReader, type ScimAnswer, type ScimRequest, type ScimResponse } from './scim-http.js';
 import { anyOfFilter, eqFilter, queryString } from './scim-filter.js';
 import {
   GROUP_CORE_ATTRIBUTES,
@@ -91,9 +96,14 @@ type Listed = 'Users' | 'Groups';
 
 /** Statuses that, on a filtered query, mean "this provider does not do this filter". */
 const FILTER_REFUSED: readonly number[] = [400, 403, 501];
-/** A batch's query string was too long: look this batch up one by one, but keep filtering. */
-const URI_TOO_LONG = 414;
-const FILTER_FALLBACK: readonly number[] = [...FILTER_REFUSED, URI_TOO_LONG];
+/** A batch's request was too long (414 URI Too Long, 431 from a server counting the request line with the headers): look this batch up one by one, but keep filtering. */
+const TOO_LONG: readonly number[] = [414, 431];
+const FILTER_FALLBACK: readonly number[] = [...FILTER_REFUSED, ...TOO_LONG];
+
+/** Longest request target (path and query) of a batched lookup, in bytes. */
+export const MAX_LOOKUP_TARGET = 8192;
+/** Room kept for `&startIndex=…&count=…`, whatever their values. */
+const PAGING_ROOM = 40;
 
 class FilterRefused extends Error {
   constructor(readonly status: number) {
@@ -110,6 +120,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   const maxPages = positive(options.maxPages ?? 10_000, 'maxPages');
   const batchConcurrency = positive(options.batchConcurrency ?? 4, 'batchConcurrency');
   const lookupConcurrency = positive(options.lookupConcurrency ?? 8, 'lookupConcurrency');
+  const basePath = scimBasePath(options.baseUrl, options.scimPath ?? '/scim/v2');
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher =
     options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: requestTimeoutMs } });
@@ -180,7 +191,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
     } catch (error) {
       if (!(error instanceof FilterRefused)) throw error;
       // Once the filter has worked, a refusal is about this batch (an odd id), not the filter.
-      if (error.status !== URI_TOO_LONG && filters[kind] === 'unknown') filters[kind] = 'rejected';
+      if (!TOO_LONG.includes(error.status) && filters[kind] === 'unknown') filters[kind] = 'rejected';
       return null;
     }
     if (filters[kind] === 'unknown') filters[kind] = 'works';
@@ -201,6 +212,27 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
     return { response, json: shaped(`SCIM GET ${request.route}`, response.status, () => parseJson(response.text)) };
   }
 
+  /** `ids` in batches of at most `batchSize` whose filtered request target fits in MAX_LOOKUP_TARGET (an id too long for that goes alone). */
+  function idBatches(kind: Listed, ids: readonly string[], batchSize: number, attributes: string): string[][] {
+    const fixed = basePath.length + `/${kind}${queryString({ filter: '', attributes })}`.length + PAGING_ROOM;
+    const separator = queryString({ filter: ' or ' }).length - '?filter='.length;
+    const batches: string[][] = [];
+    let batch: string[] = [];
+    let length = fixed;
+    for (const id of ids) {
+      const clause = queryString({ filter: eqFilter('id', id) }).length - '?filter='.length;
+      if (batch.length > 0 && (batch.length >= batchSize || length + separator + clause > MAX_LOOKUP_TARGET)) {
+        batches.push(batch);
+        batch = [];
+        length = fixed;
+      }
+      length += (batch.length > 0 ? separator : 0) + clause;
+      batch.push(id);
+    }
+    if (batch.length > 0) batches.push(batch);
+    return batches;
+  }
+
   /** Batched lookup with the per-id fallback; `parse` turns one resource into a value. */
   async function lookup<T>(
     kind: Listed,
@@ -214,7 +246,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
     const unique = [...new Set(ids)];
     const what = `SCIM GET /${kind}`;
     const leftOver: string[] = [];
-    await probeThenMap(() => filters[kind], chunk(unique, batchSize), batchConcurrency, async (batch) => {
+    await probeThenMap(() => filters[kind], idBatches(kind, unique, batchSize, attributes), batchConcurrency, async (batch) => {
       const listed = await listByIds(kind, batch, attributes, ctx);
       if (listed === null) {
         leftOver.push(...batch);

@@ -107,13 +107,19 @@ const MIN_ATTEMPT_MS = 1000;
 const readText: BodyReader<string> = (body, limit, expectedBytes) => readBody(body, limit, false, expectedBytes);
 const ACCEPT = 'application/scim+json, application/json';
 
+/** The path every SCIM request starts with: the base URL's own path, then the SCIM path. */
+export function scimBasePath(baseUrl: URL | string, scimPath: string): string {
+  const base = typeof baseUrl === 'string' ? new URL(baseUrl) : baseUrl;
+  return `${base.pathname.replace(/\/+$/, '')}/${scimPath.replace(/^\/+|\/+$/g, '')}`.replace(/\/+$/, '');
+}
+
 export function createScimHttp(options: ScimHttpOptions): ScimHttp {
   const base = new URL(options.baseUrl);
   if (base.protocol !== 'https:' && base.protocol !== 'http:') {
     throw new TypeError(`SCIM base URL must be http(s), got ${base.protocol}`);
   }
   const origin = base.origin;
-  const basePath = `${base.pathname.replace(/\/+$/, '')}/${options.scimPath.replace(/^\/+|\/+$/g, '')}`.replace(/\/+$/, '');
+  const basePath = scimBasePath(base, options.scimPath);
   const { clock, dispatcher, retry, observer, tokenSource } = options;
 
   async function attempt<T>(

@@ -85,10 +85,11 @@ export async function syncCommand(args: readonly string[], io: Io): Promise<numb
     const described = describeError(error);
     if (values.json) {
       const { syncId, ...rest } = described;
-      io.stdout.write(`${JSON.stringify({ ...(syncId === undefined ? {} : { syncId }), error: rest.code, message: rest.message, ...(rest.errors ? { errors: rest.errors } : {}), ...(rest.upstreamStatus === undefined ? {} : { upstreamStatus: rest.upstreamStatus }) }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ ...(syncId === undefined ? {} : { syncId }), error: rest.code, message: rest.message, ...(rest.errors ? { errors: rest.errors } : {}), ...(rest.errorsOmitted ? { errorsOmitted: rest.errorsOmitted } : {}), ...(rest.upstreamStatus === undefined ? {} : { upstreamStatus: rest.upstreamStatus }) }, null, 2)}\n`);
     } else {
       io.stderr.write(`failed: group ${groupId}: ${described.code}: ${described.message}\n`);
       for (const member of described.errors ?? []) io.stderr.write(`  ${member.code.padEnd(17)} ${member.member.type.padEnd(5)} ${member.member.value}  ${member.message}\n`);
+      if (described.errorsOmitted) io.stderr.write(`  … and ${described.errorsOmitted} more members failed (not listed)\n`);
       if (described.syncId) io.stderr.write(`syncId ${described.syncId} (audited in ${runtime.store.file})\n`);
     }
     return interrupt.exitCode() ?? EXIT.failed;

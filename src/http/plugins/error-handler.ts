@@ -24,6 +24,7 @@ import {
 } from '../../core/errors.js';
 import { InvalidCursorError } from '../../adapters/storage/ports.js';
 import { ApiError } from '../errors.js';
+import { quotedName } from '../schemas/sync.js';
 
 export interface HttpError {
   status: number;
@@ -58,7 +59,8 @@ export function toHttpError(error: unknown): HttpError {
 function fromSyncError(error: SyncError): HttpError {
   const ids = error.syncId ? { syncId: error.syncId } : {};
   if (error instanceof ValidationFailedError) {
-    return { status: 422, body: { ...ids, error: error.code, message: error.message, errors: error.errors } };
+    const omitted = error.errorsOmitted > 0 ? { errorsOmitted: error.errorsOmitted } : {};
+    return { status: 422, body: { ...ids, error: error.code, message: error.message, errors: error.errors, ...omitted } };
   }
   if (error instanceof GroupNotFoundError) return { status: 404, body: { error: error.code, message: error.message, ...ids } };
   if (error instanceof WriteNotAppliedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, ...gapFields(error.gap) } };
@@ -98,10 +100,30 @@ function fromValidation(error: FastifyError): HttpError {
   }
   const field = `${part}${first?.instancePath ?? ''}`;
   let message = first?.message ?? 'is invalid';
-  if (first?.keyword === 'anyOf' || first?.keyword === 'enum' || first?.keyword === 'const') message = 'has a value that is not allowed';
+  if (first?.keyword === 'anyOf' || first?.keyword === 'enum' || first?.keyword === 'const') {
+    const allowed = allowedValues(error.validation ?? [], first.instancePath);
+    message = allowed ? `must be one of ${allowed}` : 'has a value that is not allowed';
+  }
+  if (first?.keyword === 'additionalProperties') {
+    const name = String((first.params as { additionalProperty?: unknown }).additionalProperty);
+    message = `has an unknown attribute ${quotedName(name)}`;
+  }
   if (first?.keyword === 'pattern' && part === 'params') message = 'must be 1–256 characters without "/" or control characters';
   if (first?.keyword === 'required') message = `must have required property '${(first.params as { missingProperty?: string }).missingProperty}'`;
   return { status: 400, body: { error: 'invalid_request', message: `${field} ${message}` } };
+}
+
+/** The values an enum (or a union of constants) allows at `path`, quoted; undefined when it allows more than constants. */
+function allowedValues(errors: NonNullable<FastifyError['validation']>, path: string): string | undefined {
+  const values: unknown[] = [];
+  for (const e of errors) {
+    if (e.instancePath !== path) continue;
+    const params = e.params as { allowedValues?: unknown[]; allowedValue?: unknown };
+    if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) values.push(...params.allowedValues);
+    else if (e.keyword === 'const') values.push(params.allowedValue);
+    else if (e.keyword !== 'anyOf') return undefined;
+  }
+  return values.length > 0 ? values.map((v) => JSON.stringify(v)).join(', ') : undefined;
 }
 
 /** Fastify's own messages are safe, but keep them short and on one line. */

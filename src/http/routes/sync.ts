@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { callerGoneSignal } from '../caller-gone.js';
 
+import { canonicalSyncRequest } from '../plugins/validation.js';
 import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
@@ -20,12 +21,13 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
     {
       bodyLimit: syncBodyLimit(maxMembers),
       config: { idempotent: true },
+      preValidation: canonicalSyncRequest(maxMembers),
       schema: {
         tags: ['sync'],
         operationId: 'syncGroup',
         summary: 'Replace the membership of one SCIM group',
         description:
-          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match), or as PATCH requests (WRITE_MODE, or a PUT the provider refused with 413). `applied` is only answered once the upstream is seen to hold the desired members (from the write answer when it holds them and an ETag guards the group, else from a fresh read). Syncs of one group run one at a time; at most GROUP_QUEUE_MAX wait, and a waiting sync whose caller disconnects is cancelled. `?dryRun=true` validates and computes the diff without writing.',
+          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match), or as PATCH requests (WRITE_MODE, or a PUT the provider refused with 413). `applied` is only answered once the upstream is seen to hold the desired members (from the write answer when it holds them and an ETag guards the group, else from a fresh read). Syncs of one group run one at a time; at most GROUP_QUEUE_MAX wait, and a waiting sync whose caller disconnects is cancelled. `?dryRun=true` validates and computes the diff without writing. A member may come without `type` (it is resolved: from the group, else as a user, else as a group); attribute names are case-insensitive; an unknown attribute is a 400 naming it.',
         security: [{ bearerAuth: [] }],
         consumes: ['application/json', 'application/scim+json'],
         params: GroupIdParams,
@@ -34,7 +36,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         body: syncBodySchema(maxMembers),
         response: {
           200: SyncResponse,
-          400: errorResponse('Malformed JSON, wrong types or a bad groupId'),
+          400: errorResponse('Malformed JSON, wrong types, a bad groupId, an unknown attribute or one sent twice in two cases, a query parameter other than dryRun (named in the message)'),
           401: errorResponse('Missing or wrong bearer token'),
           404: errorResponse('The group does not exist upstream'),
           409: errorResponse(

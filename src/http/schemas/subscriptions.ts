@@ -17,7 +17,11 @@ export const NewSubscriptionBody = Type.Object(
     events: Type.Array(EventTypeSchema, { minItems: 1, uniqueItems: true }),
     description: Type.Optional(Type.String({ maxLength: 500 })),
   },
-  { examples: [{ url: 'https://hooks.example.com/cxone-sync', events: ['group.sync.completed', 'group.sync.failed'], description: 'Provisioning dashboard' }] },
+  {
+    additionalProperties: false,
+    description: 'Any other attribute is a 400 naming it',
+    examples: [{ url: 'https://hooks.example.com/cxone-sync', events: ['group.sync.completed', 'group.sync.failed'], description: 'Provisioning dashboard' }],
+  },
 );
 
 const subscriptionFields = {

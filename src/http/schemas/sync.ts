@@ -30,20 +30,54 @@ export const SyncQuery = Type.Object({
 const MemberInput = Type.Object(
   {
     value: Type.String({ minLength: 1, maxLength: 1024, description: 'The SCIM id of the user or group' }),
-    type: Type.Union([Type.Literal('User'), Type.Literal('Group')], { description: 'Required: User or Group' }),
-    display: Type.Optional(Type.String({ maxLength: 1024, description: 'A human-readable name, sent on to the provider' })),
+    type: Type.Optional(
+      Type.Enum(['User', 'Group'], {
+        description:
+          'User or Group. Optional (RFC 7643 §4.2): without it the member takes the type it has in the group, or else the id is looked up as a user, then as a group; an id that is neither is user_not_found',
+      }),
+    ),
+    display: Type.Optional(Type.String({ maxLength: 1024, description: 'A human-readable name; accepted and ignored (the provider computes display, so it is not written upstream)' })),
   },
-  { description: 'A desired member (RFC 7643 §4.2 members sub-attributes)' },
+  {
+    additionalProperties: false,
+    description:
+      'A desired member (RFC 7643 §4.2 members sub-attributes). Attribute names are case-insensitive (RFC 7643 §2.1): Value, TYPE or Display are accepted, and the same attribute in two cases is a 400. The URI of the member resource (RFC 7643 §4.2: the sub-attribute named dollar sign + "ref") is accepted when it is a string, and ignored; any other attribute is a 400 naming it',
+  },
 );
+
+/** A sync body's attributes by lower-cased name (RFC 7643 §2.1: attribute names are case-insensitive). */
+const BODY_ATTRIBUTES = new Map([
+  ['displayname', 'displayName'],
+  ['members', 'members'],
+]);
+/** Attributes of a SCIM Group resource that a sync body may carry and that are ignored, unread. */
+const IGNORED_BODY_ATTRIBUTES = new Map([
+  ['schemas', 'schemas'],
+  ['id', 'id'],
+  ['externalid', 'externalId'],
+  ['meta', 'meta'],
+]);
+const MEMBER_ATTRIBUTES = new Map([
+  ['value', 'value'],
+  ['type', 'type'],
+  ['display', 'display'],
+]);
+const IGNORED_MEMBER_ATTRIBUTES = new Map([['$ref', '$ref']]);
 
 export function syncBodySchema(maxMembers: number) {
   return Type.Object(
     {
       displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'New displayName; absent keeps the current one' })),
       members: Type.Array(MemberInput, { maxItems: maxMembers, description: `The complete desired membership (at most ${maxMembers}); empty empties the group` }),
+      schemas: Type.Optional(Type.Unknown({ description: 'Ignored, unread (so that a SCIM Group resource can be sent as is)' })),
+      id: Type.Optional(Type.Unknown({ description: 'Ignored, unread: the group is the one in the path' })),
+      externalId: Type.Optional(Type.Unknown({ description: 'Ignored, unread' })),
+      meta: Type.Optional(Type.Unknown({ description: 'Ignored, unread' })),
     },
     {
-      description: 'The desired membership of the group',
+      additionalProperties: false,
+      description:
+        'The desired membership of the group. Attribute names are case-insensitive (RFC 7643 §2.1: Members and DisplayName are accepted); the same attribute in two cases is a 400, and so is any attribute not listed here, named in the message and never read',
       examples: [
         {
           displayName: 'Engineering Core',
@@ -55,6 +89,85 @@ export function syncBodySchema(maxMembers: number) {
       ],
     },
   );
+}
+
+/** Where in a sync body a problem is (property names and array indexes), and what it is. */
+export interface BodyProblem {
+  readonly at: readonly (string | number)[];
+  readonly message: string;
+}
+
+export type CanonicalBody = { readonly ok: true; readonly body: unknown } | { readonly ok: false; readonly problem: BodyProblem };
+
+/**
+ * A sync body with its attribute names in canonical case and the ignored ones left out,
+ * ready for syncBodySchema; or the first problem that no schema can put in words: an
+ * unknown attribute (named, never walked into, however deep), the same attribute in two
+ * cases, a `$ref` that is not a string. Shapes that are not objects are left to the schema.
+ * Members are not rewritten when there are more than `maxMembers` (the schema refuses them).
+ */
+export function canonicalSyncBody(body: unknown, maxMembers: number): CanonicalBody {
+  if (!isPlainObject(body)) return { ok: true, body };
+  const top = canonicalAttributes(body, BODY_ATTRIBUTES, IGNORED_BODY_ATTRIBUTES, []);
+  if (!top.ok) return top;
+  const canonical = top.kept;
+  const members = canonical.members;
+  if (!Array.isArray(members) || members.length > maxMembers) return { ok: true, body: canonical };
+  const out: unknown[] = Array.from({ length: members.length });
+  for (let i = 0; i < members.length; i++) {
+    const member: unknown = members[i];
+    if (!isPlainObject(member)) {
+      out[i] = member;
+      continue;
+    }
+    const result = canonicalAttributes(member, MEMBER_ATTRIBUTES, IGNORED_MEMBER_ATTRIBUTES, ['members', i]);
+    if (!result.ok) return result;
+    const ref = result.ignored.get('$ref');
+    if (ref !== undefined && typeof ref !== 'string') return problem(['members', i, '$ref'], 'must be a string (it is accepted and ignored)');
+    out[i] = result.kept;
+  }
+  return { ok: true, body: { ...canonical, members: out } };
+}
+
+type Attributes = { readonly ok: true; readonly kept: Record<string, unknown>; readonly ignored: ReadonlyMap<string, unknown> } | { readonly ok: false; readonly problem: BodyProblem };
+
+function canonicalAttributes(object: Record<string, unknown>, known: ReadonlyMap<string, string>, ignorable: ReadonlyMap<string, string>, at: readonly (string | number)[]): Attributes {
+  const kept: Record<string, unknown> = {};
+  const ignored = new Map<string, unknown>();
+  const sentAs = new Map<string, string>();
+  const unknown: string[] = [];
+  for (const key of Object.keys(object)) {
+    const lower = key.toLowerCase();
+    const name = known.get(lower) ?? ignorable.get(lower);
+    if (name === undefined) {
+      unknown.push(key);
+      continue;
+    }
+    const earlier = sentAs.get(name);
+    if (earlier !== undefined) return problem(at, `holds ${quotedName(earlier)} and ${quotedName(key)}: attribute names are case-insensitive (RFC 7643 §2.1); send one of them`);
+    sentAs.set(name, key);
+    if (known.has(lower)) kept[name] = object[key];
+    else ignored.set(name, object[key]);
+  }
+  if (unknown.length > 0) {
+    const names = [...unknown.slice(0, 5).map(quotedName), ...(unknown.length > 5 ? [`and ${unknown.length - 5} more`] : [])].join(', ');
+    const allowed = at.length === 0 ? 'a sync request holds displayName and members (schemas, id, externalId and meta are ignored)' : 'a member holds value, type and display ($ref is ignored)';
+    return problem(at, `has ${unknown.length === 1 ? 'an unknown attribute' : 'unknown attributes'} ${names}: ${allowed}`);
+  }
+  return { ok: true, kept, ignored };
+}
+
+function problem(at: readonly (string | number)[], message: string): { readonly ok: false; readonly problem: BodyProblem } {
+  return { ok: false, problem: { at, message } };
+}
+
+/** A name as sent (an attribute, a query parameter), quoted and cut short, safe to put in a message. */
+export function quotedName(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export const SyncResponse = Type.Object(
@@ -95,7 +208,7 @@ export const SyncResponse = Type.Object(
 
 const MemberErrorSchema = Type.Object({
   code: Type.Union(
-    ['user_not_found', 'user_inactive', 'group_not_found', 'depth_exceeded', 'cycle_detected', 'self_reference', 'duplicate_member'].map((code) => Type.Literal(code)),
+    ['user_not_found', 'user_inactive', 'group_not_found', 'depth_exceeded', 'cycle_detected', 'self_reference', 'duplicate_member', 'nesting_too_large'].map((code) => Type.Literal(code)),
   ),
   member: Type.Ref('MemberIdentity'),
   message: Type.String(),
@@ -106,7 +219,8 @@ export const ValidationFailedBody = Type.Object(
     syncId: Type.Optional(Type.String()),
     error: Type.String({ description: 'validation_failed, or idempotency_key_reused (without errors)' }),
     message: Type.String(),
-    errors: Type.Optional(Type.Array(MemberErrorSchema, { description: 'Every member that failed, not just the first' })),
+    errors: Type.Optional(Type.Array(MemberErrorSchema, { maxItems: 1000, description: 'Every member that failed, not just the first, up to 1,000 (in request order, duplicates first)' })),
+    errorsOmitted: Type.Optional(Type.Integer({ minimum: 1, description: 'How many more members failed and are not listed; present only when more than 1,000 failed' })),
   },
   {
     description: 'Members failed validation; nothing was written',

@@ -27,6 +27,9 @@ export interface ProviderQuirks {
   totalResults: (actual: number) => number;
   /** Whether reads send an ETag header. */
   etags: boolean;
+  /** Longest request target (path and query) answered; longer ones get `longTargetStatus`. */
+  maxRequestTarget: number;
+  longTargetStatus: 414 | 431;
 }
 
 export interface FakeProvider extends Loopback {
@@ -64,7 +67,7 @@ function matches(resource: Record<string, unknown>, filter: string): boolean {
 export async function startFakeProvider(quirks: Partial<ProviderQuirks> = {}): Promise<FakeProvider> {
   const users = new Map<string, FakeUser>();
   const groups = new Map<string, FakeGroup>();
-  const settings: ProviderQuirks = { filters: 'ok', maxPageSize: 1000, totalResults: (n) => n, etags: true, ...quirks };
+  const settings: ProviderQuirks = { filters: 'ok', maxPageSize: 1000, totalResults: (n) => n, etags: true, maxRequestTarget: Infinity, longTargetStatus: 414, ...quirks };
   const queue: ((req: RecordedRequest, res: ServerResponse) => void)[] = [];
 
   const etagOf = (group: FakeGroup) => `W/"${group.version}"`;
@@ -107,6 +110,7 @@ export async function startFakeProvider(quirks: Partial<ProviderQuirks> = {}): P
   }
 
   function scim(req: RecordedRequest, res: ServerResponse): void {
+    if (req.url.length > settings.maxRequestTarget) return sendJson(res, settings.longTargetStatus, scimError(settings.longTargetStatus, 'request target too long'));
     const interposed = queue.shift();
     if (interposed) {
       interposed(req, res);

@@ -84,7 +84,8 @@ describe('finding: a throttled token endpoint, in every client authentication an
           s.simulator.onRequest((req) => {
             if (req.path !== '/oauth/token') return undefined;
             seen++;
-            return { status, headers: retryAfter === undefined ? {} : { 'retry-after': retryAfter }, body: { error: 'temporarily_unavailable', error_description: 'slow down' } };
+            const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': retryAfter };
+            return { status, headers, body: { error: 'temporarily_unavailable', error_description: 'slow down' } };
           });
           const res = await app.inject({ method: 'POST', url: `/groups/${groups.platform}/sync`, headers: { ...bearer(), 'content-type': 'application/json' }, payload: JSON.stringify({ members: [] }) });
           expect(seen).toBeGreaterThan(0);

@@ -1,6 +1,7 @@
 /** What became of one group in a CLI sync, whatever the way it ended, and how to say it in one line. */
 import { SyncError, UpstreamError, ValidationFailedError, type MemberError } from '../core/errors.js';
 import type { SyncResult } from '../core/sync-group.js';
+import { RemoteSyncError } from './runtime.js';
 
 export type OutcomeStatus = 'applied' | 'unchanged' | 'dry_run' | 'failed' | 'skipped';
 
@@ -41,6 +42,10 @@ export function fromResult(result: SyncResult): GroupOutcome {
 
 /** The error as the API would name it; anything that is not a SyncError is an internal error, its message kept for the operator. */
 export function describeError(error: unknown): OutcomeError & { syncId?: string } {
+  if (error instanceof RemoteSyncError) {
+    const { error: code, message, syncId, errors, upstreamStatus } = error.body;
+    return { code, message, ...(errors ? { errors } : {}), ...(upstreamStatus === undefined ? {} : { upstreamStatus }), ...(syncId === undefined ? {} : { syncId }) };
+  }
   if (error instanceof ValidationFailedError) return { code: error.code, message: error.message, errors: error.errors, syncId: error.syncId };
   if (error instanceof UpstreamError) return { code: error.code === 'precondition_failed' ? 'conflict' : error.code, message: error.message, upstreamStatus: error.status, syncId: error.syncId };
   if (error instanceof SyncError) return { code: error.code, message: error.message, syncId: error.syncId };

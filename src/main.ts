@@ -16,7 +16,7 @@ import { systemClock } from './core/clock.js';
 import { isEntryModule } from './entry.js';
 import { tuneHeapGrowth } from './heap.js';
 import { createLogger } from './logger.js';
-import { assembleService } from './service.js';
+import { assembleService, reportAuditHead } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
 import { createUpstreamDirectory } from './sync-service.js';
 
@@ -62,18 +62,14 @@ export async function startService(): Promise<void> {
     throw error;
   }
   const metrics = createPrometheusMetrics();
-  const headLogEvery = config.auditHeadLogEvery;
   let store: SqliteStore;
   try {
     store = openSqliteStore({
       dataDir: config.dataDir,
       staticSubscribers: config.webhookUrls,
       auditKey: config.auditHmacKey,
-      onHead: (head) => {
-        metrics.audit.onHead(head);
-        // An outside copy of these lines anchors the trail: a rewrite or a rollback shows against it.
-        if (headLogEvery > 0 && head.seq % headLogEvery === 0) logger.info({ auditHead: head }, 'audit chain head');
-      },
+      // An outside copy of the head log lines anchors the trail: a rewrite or a rollback shows against it.
+      onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery),
     });
   } catch (error) {
     if (error instanceof StorageError) {

@@ -60,18 +60,33 @@ describe('one process per DATA_DIR', () => {
     expect(await first.stop()).toBe(0);
   });
 
-  it('when the service is killed with SIGKILL, then a restart on the same DATA_DIR takes the lock at once', { timeout: 60_000 }, async () => {
+  it('when the service is killed with SIGKILL, then a restart on the same DATA_DIR takes the lock at once (and a keyed trail stays keyed, its key never printed)', { timeout: 60_000 }, async () => {
     const simulator = await upstream();
     const dataDir = tempDir();
-    const first = await startService(env(simulator, dataDir));
+    const key = 'audit-hmac-key-for-the-restart-test-0001';
+    const keyed = { ...env(simulator, dataDir), AUDIT_HMAC_KEY: key };
+    const first = await startService(keyed);
+    const synced = await fetch(`${first.url}/groups/${groups.contactCenterAgents}/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ members: [{ value: users.aliceSmith, type: 'User' }] }),
+    });
+    expect(synced.status).toBe(200);
     expect(isDataDirLocked(dataDir)).toBe(true);
     first.child.kill('SIGKILL');
     await first.exited();
     expect(isDataDirLocked(dataDir)).toBe(false);
-    const second = await startService(env(simulator, dataDir));
+    const second = await startService(keyed);
     expect((await fetch(`${second.url}/healthz`)).status).toBe(200);
+    const verify = await fetch(`${second.url}/audit/verify`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(await verify.json()).toEqual({ ok: true, records: 1 });
     expect(await second.stop()).toBe(0);
     expect(isDataDirLocked(dataDir)).toBe(false);
+    for (const output of [first.stderr(), JSON.stringify(first.logs()), second.stderr(), JSON.stringify(second.logs())]) expect(output).not.toContain(key);
+    // Without its key, the keyed store is not opened for writing.
+    const keyless = await exit(spawnService(env(simulator, dataDir)));
+    expect(keyless.code).toBe(74);
+    expect(keyless.stderr).toContain('set AUDIT_HMAC_KEY');
   });
 
   it('when a CLI sync or reconcile runs while the service holds the DATA_DIR, then it is refused with exit 78 and told to use --server; audit verify reads alongside', { timeout: 60_000 }, async () => {

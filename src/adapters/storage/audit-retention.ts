@@ -48,7 +48,7 @@ export function createAuditRetention(options: AuditRetentionOptions): AuditReten
       const result = await store.pruneAudit(before, batch);
       total += result.pruned;
       if (result.refused !== undefined) {
-        log.error({ refused: result.refused, before: new Date(before).toISOString() }, 'audit retention: nothing pruned, the records to prune do not verify');
+        log.error({ refused: result.refused, before: new Date(before).toISOString() }, 'audit retention: nothing pruned this time (see refused)');
         break;
       }
       if (result.pruned > 0) log.info({ pruned: result.pruned, checkpoint: result.checkpoint }, 'audit retention: old records pruned behind a checkpoint');

@@ -3,7 +3,8 @@
 # cxone-scim-sync: the service, the CLI and the CXone SCIM simulator in one image.
 #
 #   docker build -t cxone-scim-sync .
-#   docker run --rm -p 8080:8080 -v cxone-data:/data cxone-scim-sync            # serve (embedded simulator)
+#   docker run --rm -p 8080:8080 -v cxone-data:/data -e SIMULATOR=embedded cxone-scim-sync   # serve (embedded simulator)
+#   (NODE_ENV=production: without CXONE_BASE_URL the service starts only when SIMULATOR=embedded asks for the simulator)
 #   docker run --rm cxone-scim-sync reconcile --help                             # any CLI command
 #
 # Two stages: "build" has the toolchain (python3, make, g++ for better-sqlite3's native

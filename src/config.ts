@@ -73,6 +73,22 @@ export const ConfigSchema = Type.Object({
     default: 50,
     description: 'Syncs of one group that may wait behind the one running (0: none); over it, 429 group_busy with Retry-After',
   }),
+  simulator: Type.Optional(
+    Type.Literal('embedded', {
+      env: 'SIMULATOR',
+      description: 'embedded: run against the embedded CXone SCIM simulator (CXONE_BASE_URL unset); required for that under NODE_ENV=production',
+    }),
+  ),
+  cxoneAllowInsecureHttp: Type.Boolean({
+    env: 'CXONE_ALLOW_INSECURE_HTTP',
+    default: false,
+    description: 'Allow a plain http:// CXONE_BASE_URL or CXONE_TOKEN_URL that is not loopback (the client secret and tokens then travel in clear)',
+  }),
+  auditHmacKey: Type.Optional(
+    Type.String({ env: 'AUDIT_HMAC_KEY', minLength: 32, secret: true, description: 'Key of the audit chain (HMAC-SHA256, at least 32 characters): rewriting the trail then needs the key' }),
+  ),
+  auditHeadLogEvery: Type.Integer({ env: 'AUDIT_HEAD_LOG_EVERY', minimum: 0, maximum: 1_000_000_000, default: 1000, description: 'Log the audit chain head (sequence and hash) every N records, to anchor it outside (0: never)' }),
+  auditRetentionDays: Type.Integer({ env: 'AUDIT_RETENTION_DAYS', minimum: 0, maximum: 36_500, default: 0, description: 'Prune audit records older than this many days, keeping the chain verifiable (0: keep forever)' }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -116,7 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     config[key] = value;
   }
   const result = config as Config;
-  checkCombinations(result, options.serving ?? true);
+  checkCombinations(result, options.serving ?? true, env.NODE_ENV?.trim());
   return deepFreeze(result);
 }
 
@@ -175,7 +191,26 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * (UNITS[match[2] as string] as number);
 }
 
-function checkCombinations(config: Config, serving: boolean): void {
+/** Loopback by name or address: what a plain-http upstream may be without CXONE_ALLOW_INSECURE_HTTP. */
+export function isLoopbackUrl(href: string): boolean {
+  const host = new URL(href).hostname.toLowerCase().replace(/\.$/, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]';
+}
+
+function checkCombinations(config: Config, serving: boolean, nodeEnv: string | undefined): void {
+  if (config.simulator === 'embedded' && config.cxoneBaseUrl !== undefined) {
+    throw new ConfigError('SIMULATOR: embedded runs the embedded simulator, which CXONE_BASE_URL replaces; set one of them');
+  }
+  if (serving && nodeEnv === 'production' && config.cxoneBaseUrl === undefined && config.simulator !== 'embedded') {
+    throw new ConfigError('CXONE_BASE_URL: required when NODE_ENV=production (without it the service would run the embedded simulator; set SIMULATOR=embedded to do that on purpose)');
+  }
+  for (const [url, name] of [
+    [config.cxoneBaseUrl, 'CXONE_BASE_URL'],
+    [config.cxoneTokenUrl, 'CXONE_TOKEN_URL'],
+  ] as const) {
+    if (url === undefined || config.cxoneAllowInsecureHttp || !url.startsWith('http:') || isLoopbackUrl(url)) continue;
+    throw new ConfigError(`${name}: ${new URL(url).origin} is plain http and not loopback: the client secret and tokens would travel in clear; use https://, or set CXONE_ALLOW_INSECURE_HTTP=true`);
+  }
   if (config.cxoneBaseUrl !== undefined) {
     for (const [key, name] of [
       ['cxoneClientId', 'CXONE_CLIENT_ID'],

@@ -6,14 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { createPrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
 import type { CxoneDirectory } from './adapters/scim/index.js';
+import { createAuditRetention } from './adapters/storage/audit-retention.js';
+import { DataDirLockedError, lockDataDir, type DataDirLock } from './adapters/storage/data-dir-lock.js';
 import { StorageError } from './adapters/storage/ports.js';
 import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-store.js';
 import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
+import { systemClock } from './core/clock.js';
 import { isEntryModule } from './entry.js';
 import { tuneHeapGrowth } from './heap.js';
 import { createLogger } from './logger.js';
-import { assembleService } from './service.js';
+import { assembleService, reportAuditHead } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
 import { createUpstreamDirectory } from './sync-service.js';
 
@@ -43,9 +46,31 @@ export async function startService(): Promise<void> {
       process.exit(78); // EX_CONFIG
     }
   }
+  // One process per DATA_DIR, held until the process ends (the kernel drops it on SIGKILL).
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(config.dataDir);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      process.stderr.write(`cxone-scim-sync: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    if (error instanceof StorageError) {
+      process.stderr.write(`cxone-scim-sync: storage error: ${error.message}\n`);
+      process.exit(74); // EX_IOERR
+    }
+    throw error;
+  }
+  const metrics = createPrometheusMetrics();
   let store: SqliteStore;
   try {
-    store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+    store = openSqliteStore({
+      dataDir: config.dataDir,
+      staticSubscribers: config.webhookUrls,
+      auditKey: config.auditHmacKey,
+      // An outside copy of the head log lines anchors the trail: a rewrite or a rollback shows against it.
+      onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery),
+    });
   } catch (error) {
     if (error instanceof StorageError) {
       process.stderr.write(`cxone-scim-sync: storage error: ${error.message}\n`);
@@ -53,10 +78,13 @@ export async function startService(): Promise<void> {
     }
     throw error;
   }
-  // One process per DATA_DIR: an Idempotency-Key still "processing" belongs to a process
-  // that died (kill -9, power loss); forget it, so the caller's retry runs again.
+  // This process holds DATA_DIR's lock: an Idempotency-Key still "processing" belongs to a
+  // process that died (kill -9, power loss); forget it, so the caller's retry runs again.
   const abandoned = await store.releaseAbandoned();
-  logger.info({ file: store.file, abandonedIdempotencyKeys: abandoned }, 'storage open');
+  const head = store.auditHead();
+  if (head) metrics.audit.onHead(head);
+  logger.info({ file: store.file, abandonedIdempotencyKeys: abandoned, auditHead: head, auditKeyed: config.auditHmacKey !== undefined }, 'storage open');
+  const retention = createAuditRetention({ store, days: config.auditRetentionDays, clock: systemClock, log: logger.child({ component: 'audit-retention' }) });
 
   let simulator: Simulator | undefined;
   let upstream: { baseUrl: string; clientId: string; clientSecret: string };
@@ -70,7 +98,6 @@ export async function startService(): Promise<void> {
     upstream = { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
   }
 
-  const metrics = createPrometheusMetrics();
   const directory: CxoneDirectory = createUpstreamDirectory(config, { ...upstream, simulator: simulator !== undefined }, metrics.upstream);
 
   const syncApiTokens = config.syncApiTokens.length > 0 ? config.syncApiTokens : [DEMO_TOKEN];
@@ -97,7 +124,9 @@ export async function startService(): Promise<void> {
       await app.close();
       clearTimeout(cutOff);
       await dispatcher.stop();
+      await retention.stop();
       store.close();
+      lock.release();
       await directory.close();
       await simulator?.close();
       process.exit(0);
@@ -111,6 +140,7 @@ export async function startService(): Promise<void> {
 
   const address = await app.listen({ port: config.port, host: config.host });
   dispatcher.start();
+  retention.start();
   logger.info({ address, heapGrowingPercent: heapGrowingPercent ?? 'as started' }, 'cxone-scim-sync listening');
   if (simulator && config.syncApiTokens.length === 0) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
 }

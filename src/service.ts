@@ -5,13 +5,26 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { PrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
+import type { AuditObserver, PrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
 import type { CxoneDirectory } from './adapters/scim/index.js';
 import type { SqliteStore } from './adapters/storage/sqlite-store.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from './adapters/webhooks/outbox-dispatcher.js';
 import type { WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import type { ChainHead } from './core/audit.js';
+
+/**
+ * What the service does with each new audit chain head: the sequence number becomes the
+ * scim_audit_chain_head_sequence gauge, and every `every` records (AUDIT_HEAD_LOG_EVERY;
+ * 0: never) the head is logged, so that a copy of the log kept elsewhere anchors the trail.
+ */
+export function reportAuditHead(observer: AuditObserver, log: { info(details: object, message: string): void }, every: number): (head: ChainHead) => void {
+  return (head) => {
+    observer.onHead(head);
+    if (every > 0 && head.seq % every === 0) log.info({ auditHead: head }, 'audit chain head');
+  };
+}
 
 export interface ServiceParts {
   readonly config: Readonly<Config>;

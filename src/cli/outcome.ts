@@ -1,6 +1,7 @@
 /** What became of one group in a CLI sync, whatever the way it ended, and how to say it in one line. */
 import { SyncError, UpstreamError, ValidationFailedError, type MemberError } from '../core/errors.js';
 import type { SyncResult } from '../core/sync-group.js';
+import { RemoteSyncError } from './runtime.js';
 
 export type OutcomeStatus = 'applied' | 'unchanged' | 'dry_run' | 'failed' | 'skipped';
 
@@ -43,6 +44,10 @@ export function fromResult(result: SyncResult): GroupOutcome {
 
 /** The error as the API would name it; anything that is not a SyncError is an internal error, its message kept for the operator. */
 export function describeError(error: unknown): OutcomeError & { syncId?: string } {
+  if (error instanceof RemoteSyncError) {
+    const { error: code, message, syncId, errors, errorsOmitted, upstreamStatus } = error.body;
+    return { code, message, ...(errors ? { errors } : {}), ...(errorsOmitted ? { errorsOmitted } : {}), ...(upstreamStatus === undefined ? {} : { upstreamStatus }), ...(syncId === undefined ? {} : { syncId }) };
+  }
   if (error instanceof ValidationFailedError) {
     return { code: error.code, message: error.message, errors: error.errors, ...(error.errorsOmitted > 0 ? { errorsOmitted: error.errorsOmitted } : {}), syncId: error.syncId };
   }

@@ -12,10 +12,12 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
-import type { CxoneDirectory } from '../adapters/scim/index.js';
 import { StorageError } from '../adapters/storage/ports.js';
+import { DataDirLockedError, lockDataDir, type DataDirLock } from '../adapters/storage/data-dir-lock.js';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../adapters/storage/sqlite-store.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { MemberError } from '../core/errors.js';
+import type { SyncResult } from '../core/sync-group.js';
 import { DEFAULT_CLIENT } from '../simulator/oauth.js';
 import { createSyncService, createUpstreamDirectory, withDeadline, type SyncService, type Upstream } from '../sync-service.js';
 import { CliError, EXIT } from './args.js';
@@ -64,11 +66,34 @@ export function resolveUpstream(config: Readonly<Config>, env: Readonly<Record<s
   return { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
 }
 
+/** The environment variable that holds the bearer token of `--server`. */
+export const SERVER_TOKEN_ENV = 'CXONE_SCIM_SYNC_TOKEN';
+
 /** Opens the store under DATA_DIR as the service does; a storage problem exits 74 with the service's line. */
-export function openStore(config: Readonly<Config>): SqliteStore {
+export function openStore(config: Readonly<Config>, options: { readonly?: boolean } = {}): SqliteStore {
   try {
-    return openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+    return openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, auditKey: config.auditHmacKey, readonly: options.readonly });
   } catch (error) {
+    if (error instanceof StorageError) throw new CliError(`storage error: ${error.message}`, EXIT.storage);
+    throw error;
+  }
+}
+
+/**
+ * DATA_DIR's lock, for a command that writes to the store (sync, reconcile): while a
+ * service runs on the same DATA_DIR, the command is refused and told to go through the
+ * service's API instead.
+ */
+export function lockForWriting(config: Readonly<Config>, command: string): DataDirLock {
+  try {
+    return lockDataDir(config.dataDir);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      throw new CliError(
+        `${error.message}. While the service runs, send the sync through its API: \`cxone-scim-sync ${command} --server http://HOST:PORT …\` with a bearer token of its SYNC_API_TOKENS in ${SERVER_TOKEN_ENV}`,
+        EXIT.config,
+      );
+    }
     if (error instanceof StorageError) throw new CliError(`storage error: ${error.message}`, EXIT.storage);
     throw error;
   }
@@ -79,34 +104,106 @@ export function databaseFile(config: Readonly<Config>): string {
   return join(resolve(config.dataDir), DATABASE_FILE);
 }
 
-/** Opens the existing store for `audit verify`, which must not create an empty one where the path is wrong. */
+/**
+ * Opens the existing store for `audit verify`, read-only: it must not create an empty one
+ * where the path is wrong, and it works while the service runs on the same DATA_DIR.
+ */
 export function openExistingStore(config: Readonly<Config>): SqliteStore {
   const file = databaseFile(config);
   if (!existsSync(file)) throw new CliError(`storage error: there is no audit trail at ${file}; check DATA_DIR (or --data-dir)`, EXIT.storage);
-  return openStore(config);
+  return openStore(config, { readonly: true });
 }
 
 export interface SyncRuntime {
   /** One sync, under SYNC_DEADLINE_MS as in the service, and cut off when `signal` (the command's interrupt) fires. */
   readonly sync: SyncService;
-  readonly store: SqliteStore;
-  readonly directory: CxoneDirectory;
+  /** Where the syncs are audited: the database file, or the service that runs them. */
+  readonly auditedIn: string;
+  /** The audit record of a sync, when this runtime can read it. */
+  findSync(syncId: string): Promise<{ upstreamRequests: number; latencyMs: number } | undefined>;
   close(): Promise<void>;
 }
 
-/** The sync use case on the configured upstream and the store: the service's wiring, without HTTP. */
-export function openSyncRuntime(config: Readonly<Config>, upstream: Upstream): SyncRuntime {
-  const store = openStore(config);
+/** The sync use case on the configured upstream and the store: the service's wiring, without HTTP. Holds DATA_DIR's lock while open. */
+export function openSyncRuntime(config: Readonly<Config>, upstream: Upstream, command: string): SyncRuntime {
+  const lock = lockForWriting(config, command);
+  let store: SqliteStore;
+  try {
+    store = openStore(config);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const metrics = createPrometheusMetrics({ defaultMetrics: false });
   const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
   const sync = withDeadline(createSyncService(config, { directory, audit: store, metrics: metrics.sync }), config.syncDeadlineMs);
   return {
     sync,
-    store,
-    directory,
+    auditedIn: store.file,
+    findSync: (syncId) => store.findSync(syncId),
     async close() {
       await directory.close();
       store.close();
+      lock.release();
     },
+  };
+}
+
+/** An error answer of the service, for `--server`: what it said, as the API said it. */
+export class RemoteSyncError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: { error: string; message: string; syncId?: string; errors?: MemberError[]; errorsOmitted?: number; upstreamStatus?: number },
+  ) {
+    super(body.message);
+    this.name = 'RemoteSyncError';
+  }
+}
+
+/**
+ * `--server URL`: each sync is POST {URL}/groups/{groupId}/sync on a running service, with
+ * the bearer token in CXONE_SCIM_SYNC_TOKEN. The service validates, writes and audits it;
+ * the command prints the answer as it prints a local sync.
+ */
+export function openRemoteRuntime(serverUrl: string, env: Readonly<Record<string, string | undefined>>): SyncRuntime {
+  let base: URL;
+  try {
+    base = new URL(serverUrl);
+  } catch {
+    throw new CliError(`--server: not a URL: ${JSON.stringify(serverUrl)}`, EXIT.usage);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new CliError('--server: must be an http:// or https:// URL', EXIT.usage);
+  const token = env[SERVER_TOKEN_ENV]?.trim();
+  if (!token) throw new CliError(`${SERVER_TOKEN_ENV}: required with --server (a bearer token of the service's SYNC_API_TOKENS)`, EXIT.config);
+  const origin = base.href.replace(/\/+$/, '');
+  const sync: SyncService = async (request) => {
+    let response: Response;
+    try {
+      response = await fetch(`${origin}/groups/${encodeURIComponent(request.groupId)}/sync${request.dryRun ? '?dryRun=true' : ''}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': request.requestId },
+        body: JSON.stringify({ ...(request.desired.displayName === undefined ? {} : { displayName: request.desired.displayName }), members: request.desired.members }),
+        signal: request.signal,
+      });
+    } catch (error) {
+      if (request.signal?.aborted) throw error;
+      throw new CliError(`--server: ${origin} cannot be reached (${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)})`, EXIT.failed);
+    }
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (response.status === 200 && body && typeof body === 'object') return body as SyncResult;
+    const answer = body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string' ? (body as RemoteSyncError['body']) : { error: 'upstream_error', message: `the service answered ${response.status}` };
+    throw new RemoteSyncError(response.status, answer);
+  };
+  return {
+    sync,
+    auditedIn: `the service at ${origin}`,
+    findSync: async () => undefined,
+    async close() {},
   };
 }

@@ -1,10 +1,13 @@
 /**
  * The audit trail's records and the events a sync emits. Every authenticated sync
- * attempt becomes one AuditEntry, whatever its outcome. Records form a SHA-256 chain:
- * each hash covers the record's content and the previous hash, so an edited or deleted
- * record breaks every link after it (GET /audit/verify).
+ * attempt becomes one AuditEntry, whatever its outcome. Records form a hash chain: each
+ * hash covers the record's content and the previous hash (SHA-256, or HMAC-SHA256 under
+ * AUDIT_HMAC_KEY), so an edited or deleted record breaks every link after it; sequence
+ * numbers, the remembered head and the counters catch deleted newest records and an
+ * emptied trail (GET /audit/verify).
  */
 import type { AttributeSyncReport } from './attribute-sync.js';
+import { createHmac } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { MemberError } from './errors.js';
 import type { MemberRef } from './membership.js';
@@ -68,49 +71,159 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export { sha256Hex };
 
-/** The hash of a record: SHA-256 over the canonical JSON of its content and the previous hash. */
-export function chainHash(entry: AuditEntry, prevHash: string): string {
-  return sha256Hex(canonicalJson({ ...entry, prevHash }));
+/** HMAC-SHA256 (hex) of `text` under `key`: the record hash of a keyed chain (AUDIT_HMAC_KEY). */
+export function hmacSha256Hex(key: string, text: string): string {
+  return createHmac('sha256', key).update(text, 'utf8').digest('hex');
 }
 
-export function sealRecord(entry: AuditEntry, prevHash: string): AuditRecord {
-  return { ...entry, prevHash, hash: chainHash(entry, prevHash) };
+/**
+ * The hash of a record: over the canonical JSON of its content and the previous hash,
+ * SHA-256 for a plain chain, HMAC-SHA256 under `key` for a keyed one (rewriting a keyed
+ * record, or re-sealing it as plain, needs the key).
+ */
+export function chainHash(entry: AuditEntry, prevHash: string, key?: string): string {
+  const text = canonicalJson({ ...entry, prevHash });
+  return key === undefined ? sha256Hex(text) : hmacSha256Hex(key, text);
 }
+
+export function sealRecord(entry: AuditEntry, prevHash: string, key?: string): AuditRecord {
+  return { ...entry, prevHash, hash: chainHash(entry, prevHash, key) };
+}
+
+/** The newest record of the chain, as the store remembers it apart from the records. */
+export interface ChainHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Where the kept records begin once older ones were pruned (AUDIT_RETENTION_DAYS). */
+export interface ChainCheckpoint {
+  /** The sequence number of the oldest record kept. */
+  readonly firstSeq: number;
+  /** The hash that record continues from: the hash of the newest pruned record. */
+  readonly prevHash: string;
+  /** Records pruned, by this checkpoint and those before it. */
+  readonly pruned: number;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+/** The MACs that bind the store's own notes on the chain to AUDIT_HMAC_KEY. */
+export const chainMacs = {
+  /** The key anchor: from this sequence number on, every record is keyed. */
+  /** `from`: the oldest record kept when the key was anchored (1 unless records had been pruned). */
+  anchor: (key: string, since: number, from: number) => hmacSha256Hex(key, `cxone-scim-sync/audit/keyed-since/${since}/from/${from}`),
+  head: (key: string, head: ChainHead) => hmacSha256Hex(key, `cxone-scim-sync/audit/head/${head.seq}/${head.hash}`),
+  checkpoint: (key: string, cp: ChainCheckpoint) => hmacSha256Hex(key, `cxone-scim-sync/audit/checkpoint/${cp.firstSeq}/${cp.prevHash}/${cp.pruned}/${cp.createdAt}`),
+};
+
+/** What broke the chain; `reason` says it in words. */
+export type ChainFailure =
+  /** A record's content does not match its hash. */
+  | 'edited'
+  /** A record's prevHash is not the hash of the record before it. */
+  | 'relinked'
+  /** Sequence numbers are missing between two records (or before the first). */
+  | 'gap'
+  /** Records exist, but the remembered head does not. */
+  | 'head_missing'
+  /** The chain ends before the remembered head: the newest records were deleted. */
+  | 'truncated'
+  /** No records are left, but the counters say there were some. */
+  | 'emptied'
+  /** A key is given, but the trail carries no valid key anchor: never keyed, or re-sealed without the key (a downgrade). */
+  | 'not_keyed'
+  /** The key anchor, the head or a checkpoint does not match the key: a wrong key, or forged. */
+  | 'key_mismatch'
+  /** The checkpoint of pruned records is not where the kept records begin. */
+  | 'checkpoint_invalid'
+  /** The store found the chain cut while appending (its head was gone) and continued from what was left. */
+  | 'cut';
 
 export type ChainVerdict =
-  | { readonly ok: true; readonly records: number }
-  | { readonly ok: false; readonly records: number; readonly firstBrokenSyncId: string; readonly reason: string };
+  | {
+      readonly ok: true;
+      readonly records: number;
+      /** Keyed records whose content could not be checked, because no key was given (their links were). */
+      readonly unverifiedKeyedRecords?: number;
+      /** Present when older records were pruned: where the kept chain begins. */
+      readonly checkpoint?: ChainCheckpoint;
+    }
+  | { readonly ok: false; readonly records: number; readonly failure: ChainFailure; readonly firstBrokenSyncId: string; readonly reason: string };
+
+export interface ChainVerifierOptions {
+  /** Where the walk begins: the newest checkpoint, or the genesis (sequence 1, GENESIS_HASH). */
+  readonly start?: { readonly seq: number; readonly prevHash: string };
+  /** The first keyed sequence number (the key anchor); undefined when the chain was never keyed. */
+  readonly keyedSince?: number;
+  /** AUDIT_HMAC_KEY: without it, keyed records are checked for their links only. */
+  readonly key?: string;
+}
 
 /** Walks records oldest first; feed them one at a time so a long chain is never held in memory. */
 export class ChainVerifier {
-  private expectedPrev = GENESIS_HASH;
+  private expectedPrev: string;
+  private expectedSeq: number;
   private count = 0;
+  private unverified = 0;
   private broken: ChainVerdict | null = null;
 
-  /** Returns false once the chain is broken (the verdict is then final). */
-  add(record: AuditRecord): boolean {
+  constructor(private readonly options: ChainVerifierOptions = {}) {
+    this.expectedPrev = options.start?.prevHash ?? GENESIS_HASH;
+    this.expectedSeq = options.start?.seq ?? 1;
+  }
+
+  private fail(failure: ChainFailure, syncId: string, reason: string): false {
+    this.broken = { ok: false, records: this.count, failure, firstBrokenSyncId: syncId, reason };
+    return false;
+  }
+
+  /** Returns false once the chain is broken (the verdict is then final). `seq` is the record's sequence number (default: the next one). */
+  add(record: AuditRecord, seq: number = this.expectedSeq): boolean {
     if (this.broken) return false;
     this.count++;
     const { prevHash, hash, ...entry } = record;
-    if (prevHash !== this.expectedPrev) {
-      this.broken = { ok: false, records: this.count, firstBrokenSyncId: record.syncId, reason: 'prevHash does not match the previous record: a record before it was deleted, inserted or edited' };
-      return false;
+    if (seq !== this.expectedSeq) {
+      const missing = seq - this.expectedSeq === 1 ? `record ${this.expectedSeq} is` : `records ${this.expectedSeq} to ${seq - 1} are`;
+      return this.fail('gap', record.syncId, `a gap in the sequence: ${missing} missing (deleted) before record ${seq}`);
     }
-    if (chainHash(entry, prevHash) !== hash) {
-      this.broken = { ok: false, records: this.count, firstBrokenSyncId: record.syncId, reason: 'the record content does not match its hash: it was edited' };
-      return false;
+    if (prevHash !== this.expectedPrev) {
+      return this.fail('relinked', record.syncId, `record ${seq}: prevHash does not match the previous record: a record before it was deleted, inserted or edited`);
+    }
+    const keyed = this.options.keyedSince !== undefined && seq >= this.options.keyedSince;
+    if (keyed && this.options.key === undefined) this.unverified++;
+    else if (chainHash(entry, prevHash, keyed ? this.options.key : undefined) !== hash) {
+      return this.fail('edited', record.syncId, `record ${seq}: the record content does not match its ${keyed ? 'keyed hash (HMAC)' : 'hash'}: it was edited${keyed ? ', or re-sealed without the key' : ''}`);
     }
     this.expectedPrev = hash;
+    this.expectedSeq = seq + 1;
     return true;
   }
 
-  /** The verdict; `lastHash`, when given, is the chain head the store remembers (catches deleted tail records). */
-  verdict(lastHash?: string): ChainVerdict {
+  /** The sequence number and hash the chain ends on so far. */
+  get end(): ChainHead {
+    return { seq: this.expectedSeq - 1, hash: this.expectedPrev };
+  }
+
+  /**
+   * The verdict. `head` is the chain head the store remembers (null: it is missing), which
+   * catches deleted newest records; `counter` the highest sequence number ever issued.
+   * Called without arguments, only the records fed are judged.
+   */
+  verdict(head?: ChainHead | null, counter = 0): ChainVerdict {
     if (this.broken) return this.broken;
-    if (lastHash !== undefined && lastHash !== this.expectedPrev) {
-      return { ok: false, records: this.count, firstBrokenSyncId: '(end of chain)', reason: 'the newest records were deleted: the chain ends before the remembered head' };
+    if (head !== undefined) {
+      const last = this.end;
+      if (head === null) {
+        if (this.count > 0) return { ok: false, records: this.count, failure: 'head_missing', firstBrokenSyncId: '(end of chain)', reason: `the remembered chain head is missing, with ${this.count} records left: it was deleted, and the newest records may have gone with it` };
+        if (counter > 0 || last.seq > 0) return { ok: false, records: 0, failure: 'emptied', firstBrokenSyncId: '(end of chain)', reason: `the trail is empty, but ${Math.max(counter, last.seq)} records were written: every record and the head were deleted` };
+      } else if (head.seq !== last.seq || head.hash !== last.hash) {
+        if (this.count === 0 && head.seq > last.seq) return { ok: false, records: 0, failure: 'emptied', firstBrokenSyncId: '(end of chain)', reason: `the trail is empty, but its head is record ${head.seq}: the records were deleted` };
+        const what = head.seq > last.seq ? `records ${last.seq + 1} to ${head.seq} were deleted` : 'it does not match the newest record';
+        return { ok: false, records: this.count, failure: 'truncated', firstBrokenSyncId: '(end of chain)', reason: `the newest records were deleted: the chain ends at record ${last.seq} before the remembered head, record ${head.seq} (${what})` };
+      }
     }
-    return { ok: true, records: this.count };
+    return { ok: true, records: this.count, ...(this.unverified > 0 ? { unverifiedKeyedRecords: this.unverified } : {}) };
   }
 }
 

@@ -55,7 +55,7 @@ function auditRows(dataDir: string): { group_id: string; status: string; entry: 
 }
 
 describe('cli: --help', () => {
-  it('when asked for help, then the CLI and every subcommand print their usage and exit 0', async () => {
+  it('when asked for help, then the CLI and every subcommand print their usage and exit 0', { timeout: 60_000 }, async () => {
     const runs = await Promise.all([['--help'], ['serve', '--help'], ['simulator', '--help'], ['sync', '--help'], ['reconcile', '-h'], ['audit', 'verify', '--help'], ['help', 'sync']].map((args) => runCli(args)));
     for (const run of runs) {
       expect(run.code).toBe(0);
@@ -292,6 +292,27 @@ describe('cli: audit verify', () => {
     const broken = await runCli(['audit', 'verify', '--json', '--data-dir', s.dataDir]);
     expect(broken.code).toBe(1);
     expect(JSON.parse(broken.stdout)).toMatchObject({ ok: false, firstBrokenSyncId: victim?.sync_id });
+  });
+
+  it('when the newest record and the head are deleted, then it reports BROKEN (head_missing) and exits 1; a keyed trail without the key is checked for its links and says so', { timeout: 60_000 }, async () => {
+    const s = await setup();
+    const key = 'cli-audit-hmac-key-0123456789abcdef';
+    const file = s.file('export.json', JSON.stringify([{ groupId: groups.contactCenterAgents, members: [{ value: users.aliceSmith, type: 'User' }] }, { groupId: groups.platform, members: [] }]));
+    expect((await runCli(['reconcile', '--file', file, ...s.simulatorArgs], { env: { ...s.env, AUDIT_HMAC_KEY: key } })).code).toBe(0);
+
+    const withKey = await runCli(['audit', 'verify'], { env: { ...s.env, AUDIT_HMAC_KEY: key } });
+    expect(withKey.stdout).toMatch(/^ok: the audit chain of 2 records is intact \(/);
+    const withoutKey = await runCli(['audit', 'verify'], { env: s.env });
+    expect(withoutKey.code).toBe(0);
+    expect(withoutKey.stdout).toContain('2 keyed records were checked for their links only: set AUDIT_HMAC_KEY to check their content');
+
+    const db = new Database(join(s.dataDir, DATABASE_FILE));
+    db.prepare(`DELETE FROM audit_records WHERE seq = 2`).run();
+    db.prepare(`DELETE FROM meta WHERE key IN ('audit_head', 'audit_head_seq', 'audit_head_mac')`).run();
+    db.close();
+    const broken = await runCli(['audit', 'verify'], { env: { ...s.env, AUDIT_HMAC_KEY: key } });
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^BROKEN \(head_missing\): the remembered chain head is missing/);
   });
 
   it('when there is no store at DATA_DIR, then it says so instead of creating one, exit 74', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
-import { ChainVerifier, chainHash, GENESIS_HASH, sealRecord, sha256Hex, type AuditEntry } from '../../src/core/audit.js';
+import { ChainVerifier, chainHash, GENESIS_HASH, hmacSha256Hex, sealRecord, sha256Hex, type AuditEntry, type ChainHead } from '../../src/core/audit.js';
 import { canonicalJson } from '../../src/core/canonical-json.js';
 import { AuditUnavailableError, UpstreamError } from '../../src/core/errors.js';
 import { KeyedLock } from '../../src/core/keyed-lock.js';
@@ -131,15 +131,15 @@ function chain() {
 }
 
 describe('ChainVerifier', () => {
-  const verify = (records: ReturnType<typeof chain>, head?: string) => {
+  const verify = (records: ReturnType<typeof chain>, head?: ChainHead | null, counter?: number) => {
     const verifier = new ChainVerifier();
     for (const r of records) if (!verifier.add(r)) break;
-    return verifier.verdict(head);
+    return verifier.verdict(head, counter);
   };
 
   it('when nothing was touched, then the chain verifies', () => {
     const records = chain();
-    expect(verify(records, records[2]?.hash)).toEqual({ ok: true, records: 3 });
+    expect(verify(records, { seq: 3, hash: records[2]?.hash as string })).toEqual({ ok: true, records: 3 });
   });
 
   it('when a record is edited, then verification names it', () => {
@@ -156,8 +156,36 @@ describe('ChainVerifier', () => {
 
   it('when the newest record is deleted, then the remembered head catches it', () => {
     const records = chain();
-    const head = records[2]?.hash;
-    expect(verify(records.slice(0, 2), head)).toMatchObject({ ok: false });
+    const head = { seq: 3, hash: records[2]?.hash as string };
+    expect(verify(records.slice(0, 2), head)).toMatchObject({ ok: false, failure: 'truncated' });
+  });
+
+  it('when records skip sequence numbers, then verification reports a gap naming the missing numbers', () => {
+    const records = chain();
+    const verifier = new ChainVerifier();
+    expect(verifier.add(records[0] as (typeof records)[number], 1)).toBe(true);
+    expect(verifier.add(records[1] as (typeof records)[number], 3)).toBe(false);
+    expect(verifier.verdict()).toMatchObject({ ok: false, failure: 'gap', firstBrokenSyncId: 's2', reason: expect.stringContaining('record 2 is missing') });
+  });
+
+  it('when records exist but the head is missing, or none exist but the counter says they did, then verification fails', () => {
+    expect(verify(chain(), null)).toMatchObject({ ok: false, failure: 'head_missing' });
+    expect(verify([], null, 5)).toMatchObject({ ok: false, failure: 'emptied', reason: expect.stringContaining('5 records were written') });
+    expect(verify([], null, 0)).toEqual({ ok: true, records: 0 });
+  });
+
+  it('when a chain is keyed, then its hashes are HMAC-SHA256 under the key, and a record re-sealed as plain fails', () => {
+    const key = 'k'.repeat(32);
+    const first = sealRecord(entry(1), GENESIS_HASH, key);
+    expect(first.hash).toBe(hmacSha256Hex(key, canonicalJson({ ...entry(1), prevHash: GENESIS_HASH })));
+    const keyed = new ChainVerifier({ keyedSince: 1, key });
+    expect(keyed.add(first)).toBe(true);
+    const downgraded = sealRecord(entry(2), first.hash);
+    expect(keyed.add(downgraded)).toBe(false);
+    expect(keyed.verdict()).toMatchObject({ ok: false, failure: 'edited', reason: expect.stringContaining('re-sealed without the key') });
+    const withoutKey = new ChainVerifier({ keyedSince: 1 });
+    expect(withoutKey.add(first)).toBe(true);
+    expect(withoutKey.verdict()).toEqual({ ok: true, records: 1, unverifiedKeyedRecords: 1 });
   });
 
   it('when keys are built in another order, then the hash is the same', () => {

@@ -59,6 +59,19 @@ describe('deploy: docker compose', () => {
     expect(service?.ports).toContain(`${config.port}:${config.port}`);
   });
 
+  it('when the service starts in the image (NODE_ENV=production, from the Dockerfile), then its configuration passes the start-up checks: a real upstream, plain http allowed on purpose', () => {
+    const dockerfile = read('Dockerfile');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const imageEnv = Object.fromEntries([...runtime.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1] as string, m[2] as string]));
+    expect(imageEnv.NODE_ENV).toBe('production');
+    const serviceEnv = env(services['cxone-scim-sync'] as Service);
+    const config = loadConfig({ ...imageEnv, ...serviceEnv });
+    // The simulator is another container: not loopback, so plain http is allowed explicitly.
+    expect(config.cxoneAllowInsecureHttp).toBe(true);
+    const { CXONE_ALLOW_INSECURE_HTTP: _allowed, ...withoutAllowance } = serviceEnv;
+    expect(() => loadConfig({ ...imageEnv, ...withoutAllowance })).toThrow(/CXONE_BASE_URL: http:\/\/simulator:8081 is plain http and not loopback/);
+  });
+
   it('when Prometheus scrapes, then it scrapes the service by its compose name and port at /metrics', () => {
     const prometheus = services.prometheus as Service;
     const configFlag = prometheus.command?.find((c) => c.startsWith('--config.file='))?.slice('--config.file='.length);

@@ -2,7 +2,12 @@
  * Focused reproductions of what the fault-injection suite (./fault-injection.test.ts) found,
  * small enough to debug in isolation.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
+import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createUpstreamDirectory } from '../../src/sync-service.js';
 import { createRateLimiter } from '../../src/adapters/scim/rate-limiter.js';
 import { seedIds } from '../../src/simulator/simulator.js';
 import { bearer } from '../helpers/build-test-app.js';
@@ -57,6 +62,40 @@ describe('finding: a rate-limited or unavailable OAuth token endpoint', () => {
     expect({ status: res.statusCode, error: (res.json() as { error: string }).error }).toEqual({ status: 503, error: 'upstream_unavailable' });
     expect(res.headers['retry-after']).toBeDefined();
   });
+});
+
+describe('finding: a throttled token endpoint, in every client authentication and with or without Retry-After', () => {
+  // The README promises 503 upstream_unavailable with Retry-After for a token endpoint that
+  // answers 429 or 503; this checks each variant, with the SCIM adapter built from
+  // configuration as the service builds it (CXONE_TOKEN_AUTH basic and post).
+  for (const auth of ['basic', 'post'] as const) {
+    for (const status of [429, 503]) {
+      for (const retryAfter of ['7', undefined]) {
+        it(`when the token endpoint answers ${status} ${retryAfter === undefined ? 'without' : 'with'} Retry-After under CXONE_TOKEN_AUTH=${auth}, then the sync answers 503 upstream_unavailable with Retry-After`, async () => {
+          const s = await buildSimulatorApp({ env: { CXONE_TOKEN_AUTH: auth }, simulator: { clients: [{ clientId: 'sync', clientSecret: 'sync-secret-value' }] } });
+          const config = loadConfig({ CXONE_BASE_URL: s.simulator.url as string, CXONE_CLIENT_ID: 'sync', CXONE_CLIENT_SECRET: 'sync-secret-value', CXONE_TOKEN_AUTH: auth, SYNC_API_TOKENS: 'okta:okta-test-token-0001' });
+          const directory = createUpstreamDirectory(config, { baseUrl: config.cxoneBaseUrl as string, clientId: 'sync', clientSecret: 'sync-secret-value', simulator: true }, createPrometheusMetrics({ defaultMetrics: false }).upstream);
+          const app = await buildApp({ config, ports: { directory, audit: new MemoryAuditLog(), metrics: createPrometheusMetrics({ defaultMetrics: false }) } });
+          onTestFinished(async () => {
+            await app.close();
+            await directory.close();
+          });
+          let seen = 0;
+          s.simulator.onRequest((req) => {
+            if (req.path !== '/oauth/token') return undefined;
+            seen++;
+            const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': retryAfter };
+            return { status, headers, body: { error: 'temporarily_unavailable', error_description: 'slow down' } };
+          });
+          const res = await app.inject({ method: 'POST', url: `/groups/${groups.platform}/sync`, headers: { ...bearer(), 'content-type': 'application/json' }, payload: JSON.stringify({ members: [] }) });
+          expect(seen).toBeGreaterThan(0);
+          expect({ status: res.statusCode, error: (res.json() as { error: string }).error }).toEqual({ status: 503, error: 'upstream_unavailable' });
+          // Its own Retry-After when it sent one; else the service's default of 5 s.
+          expect(res.headers['retry-after']).toBe(retryAfter ?? '5');
+        });
+      }
+    }
+  }
 });
 
 describe('finding: the adaptive upstream limiter under sporadic 429s', () => {

@@ -145,7 +145,7 @@ describe('GET /audit/verify', () => {
     const { syncId } = await sync('g2', [user('alice')]);
     await sync('g1', [user('alice')]);
     withRawDb(dataDir, (db) => db.prepare(`UPDATE audit_records SET entry = json_set(entry, '$.memberCount', 0) WHERE sync_id = ?`).run(syncId));
-    expect((await get('/audit/verify')).json()).toEqual({ ok: false, records: 2, firstBrokenSyncId: syncId, reason: expect.stringContaining('edited') });
+    expect((await get('/audit/verify')).json()).toEqual({ ok: false, records: 2, failure: 'edited', firstBrokenSyncId: syncId, reason: expect.stringContaining('edited') });
   });
 
   it('when a stored record is deleted through SQLite, then verify reports the link after it', async () => {

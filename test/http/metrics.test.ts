@@ -110,6 +110,8 @@ describe('GET /metrics', () => {
       // beyond API.md's list: the attribute sync after an applied write (issue 4)
       scim_user_attribute_syncs_total: { type: 'counter', labels: ['outcome'] },
       scim_user_groups_inconsistent_total: { type: 'counter', labels: [] },
+      // the audit chain head's sequence number, to anchor the trail outside
+      scim_audit_chain_head_sequence: { type: 'gauge', labels: [] },
     };
     for (const [name, { type, labels }] of Object.entries(expected)) {
       const family = m.get(name);

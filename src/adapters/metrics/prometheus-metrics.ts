@@ -6,7 +6,7 @@
  * Metric names and labels are the contract of API.md "Operations"; every label value
  * comes from a fixed set (`resource` is never an id), so the series count stays bounded.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AttributeOutcome } from '../../core/attribute-sync.js';
 import type { EventType, SyncOutcomeStatus } from '../../core/audit.js';
 import type { MemberErrorCode } from '../../core/errors.js';
@@ -23,6 +23,13 @@ export interface PrometheusMetrics {
   readonly upstream: UpstreamObserver;
   /** For the webhook dispatcher: every delivery attempt. */
   readonly webhooks: WebhookObserver;
+  /** For the audit store: the chain head after each append. */
+  readonly audit: AuditObserver;
+}
+
+export interface AuditObserver {
+  /** The audit chain's newest record: its sequence number becomes scim_audit_chain_head_sequence. */
+  onHead(head: { readonly seq: number }): void;
 }
 
 export interface PrometheusMetricsOptions {
@@ -105,7 +112,12 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     }),
   };
 
-  return { registry, sync, upstream, webhooks };
+  const auditHead = new Gauge({ name: 'scim_audit_chain_head_sequence', help: 'Sequence number of the newest audit record (the chain head); compare it with an outside copy to anchor the trail', registers });
+  const audit: AuditObserver = {
+    onHead: guarded((head: { readonly seq: number }) => auditHead.set(head.seq)),
+  };
+
+  return { registry, sync, upstream, webhooks, audit };
 }
 
 function keys<K extends string>(record: Record<K, 1>): readonly K[] {

@@ -97,6 +97,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
     `,
   },
+  // Version 2 is taken by another change; the runner skips numbers it does not have.
+  {
+    version: 3,
+    description: 'audit chain: the head sequence number, and checkpoints of pruned records',
+    sql: `
+      -- The sequence number of the chain head, beside its hash (meta 'audit_head'), so that
+      -- deleted newest records and an emptied trail are told from a new one.
+      INSERT INTO meta (key, value)
+        SELECT 'audit_head_seq', CAST(max(seq) AS TEXT) FROM audit_records HAVING max(seq) IS NOT NULL;
+
+      -- One row per pruning (AUDIT_RETENTION_DAYS): the oldest record kept and the hash it
+      -- continues from, so that the kept chain still verifies. mac: HMAC under AUDIT_HMAC_KEY.
+      CREATE TABLE audit_checkpoints (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        first_seq  INTEGER NOT NULL,
+        prev_hash  TEXT NOT NULL,
+        pruned     INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        mac        TEXT
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

@@ -15,11 +15,24 @@ import { join, resolve } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
-import { ChainVerifier, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord, type ChainVerdict, type DomainEvent, type EventType } from '../../core/audit.js';
+import {
+  chainMacs,
+  ChainVerifier,
+  GENESIS_HASH,
+  sealRecord,
+  type AuditEntry,
+  type AuditRecord,
+  type ChainCheckpoint,
+  type ChainFailure,
+  type ChainHead,
+  type ChainVerdict,
+  type DomainEvent,
+  type EventType,
+} from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/ports.js';
 import { generateSecret } from '../webhooks/signing.js';
-import { migrate } from './migrations.js';
+import { migrate, SCHEMA_VERSION } from './migrations.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -52,11 +65,38 @@ export interface SqliteStoreOptions {
   readonly staticSubscribers?: readonly string[];
   /** Rows per step of verifyChain(); between steps the event loop runs. */
   readonly verifyChunk?: number;
+  /**
+   * AUDIT_HMAC_KEY: records are then sealed with HMAC-SHA256. The first open with a key
+   * anchors it (every record from the next one on is keyed); a store once keyed refuses to
+   * be opened for writing without the key, or with another one.
+   */
+  readonly auditKey?: string;
+  /** Open for reading only (`audit verify` while the service runs): no migration, no writes. */
+  readonly readonly?: boolean;
+  /** Called after each append with the new chain head (metrics, the periodic head log). */
+  readonly onHead?: (head: ChainHead) => void;
+}
+
+/** What one pruning did. */
+export interface PruneResult {
+  readonly pruned: number;
+  /** The checkpoint written, when records were pruned. */
+  readonly checkpoint?: ChainCheckpoint;
+  /** Set when nothing was pruned because the records to prune do not verify (pruning must not erase evidence). */
+  readonly refused?: string;
 }
 
 export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
   /** The database file. */
   readonly file: string;
+  /** The chain head (sequence number and hash); null before the first record. */
+  auditHead(): ChainHead | null;
+  /**
+   * Prunes the oldest audit records created before `before` (epoch ms), at most `limit`
+   * of them, after checking that they verify, and writes a checkpoint that the kept chain
+   * continues from. The head is never pruned from memory: it stays in `meta`.
+   */
+  pruneAudit(before: number, limit?: number): Promise<PruneResult>;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   close(): void;
@@ -122,9 +162,114 @@ interface PendingRow {
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const dir = resolve(options.dataDir);
   const file = join(dir, DATABASE_FILE);
+  if (options.readonly) {
+    const db = openReadonly(file);
+    return createStore(db, file, options);
+  }
   prepareDirectory(dir);
   const db = openDatabase(file);
+  try {
+    anchorKey(db, file, options.auditKey);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return createStore(db, file, options);
+}
+
+/** Opens an existing store for reading: nothing is created, migrated or written. */
+function openReadonly(file: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version !== SCHEMA_VERSION) {
+      throw new StorageError(`${file} has schema version ${version}, this release reads ${SCHEMA_VERSION}; start the service (or run a sync) once to upgrade it, or use the matching release`);
+    }
+  } catch (error) {
+    db?.close();
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(`${file} cannot be opened for reading (${describe(error)})`, { cause: error });
+  }
+  return db;
+}
+
+/**
+ * A keyed chain stays keyed: the first open with AUDIT_HMAC_KEY writes the key anchor
+ * (from the next record on, every record is keyed), and a store with an anchor is not
+ * written without the key, or with a key that does not match it.
+ */
+function anchorKey(db: Database.Database, file: string, key: string | undefined): void {
+  const anchor = readAnchor(db);
+  if (anchor === undefined) {
+    if (key === undefined) return;
+    const headSeq = Number(metaValue(db, 'audit_head_seq') ?? '0');
+    const since = Math.max(headSeq, counterOf(db), lastRow(db)?.seq ?? 0) + 1;
+    const from = newestCheckpoint(db)?.first_seq ?? 1;
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('audit_key_anchor', ?)`).run(JSON.stringify({ since, from, mac: chainMacs.anchor(key, since, from) }));
+    return;
+  }
+  if (key === undefined) {
+    throw new StorageError(`${file}: the audit trail is keyed (HMAC) since record ${anchor.since}; set AUDIT_HMAC_KEY to the key it was sealed with (a keyed trail is never continued without it)`);
+  }
+  if (anchor.mac !== chainMacs.anchor(key, anchor.since, anchor.from)) {
+    throw new StorageError(`${file}: AUDIT_HMAC_KEY does not match the key the audit trail was sealed with (since record ${anchor.since})`);
+  }
+}
+
+function metaValue(db: Database.Database, key: string): string | undefined {
+  return db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`).get(key)?.value;
+}
+
+interface KeyAnchor {
+  readonly since: number;
+  readonly from: number;
+  readonly mac: string;
+}
+
+function readAnchor(db: Database.Database): KeyAnchor | undefined {
+  const raw = metaValue(db, 'audit_key_anchor');
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as { since?: unknown; from?: unknown; mac?: unknown };
+    if (typeof parsed.since === 'number' && typeof parsed.from === 'number' && typeof parsed.mac === 'string') return { since: parsed.since, from: parsed.from, mac: parsed.mac };
+  } catch {
+    // unreadable: it matches no key
+  }
+  return { since: 1, from: 1, mac: '' };
+}
+
+interface CheckpointRow {
+  id: number;
+  first_seq: number;
+  prev_hash: string;
+  pruned: number;
+  created_at: string;
+  mac: string | null;
+}
+
+function newestCheckpoint(db: Database.Database): CheckpointRow | undefined {
+  return db.prepare<[], CheckpointRow>(`SELECT * FROM audit_checkpoints ORDER BY id DESC LIMIT 1`).get();
+}
+
+function toCheckpoint(row: CheckpointRow): ChainCheckpoint {
+  return { firstSeq: row.first_seq, prevHash: row.prev_hash, pruned: row.pruned, createdAt: row.created_at };
+}
+
+interface ChainBreak {
+  readonly seq: number;
+  readonly failure: ChainFailure;
+  readonly reason: string;
+}
+
+/** The highest audit sequence number ever issued (AUTOINCREMENT's counter). */
+function counterOf(db: Database.Database): number {
+  return db.prepare<[], { seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'audit_records'`).get()?.seq ?? 0;
+}
+
+function lastRow(db: Database.Database): { seq: number; hash: string } | undefined {
+  return db.prepare<[], { seq: number; hash: string }>(`SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1`).get();
 }
 
 function prepareDirectory(dir: string): void {
@@ -194,11 +339,26 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
   const verifyChunk = options.verifyChunk ?? 1000;
   const listeners = new Set<() => void>();
 
+  const auditKey = options.auditKey;
+  const anchor = readAnchor(db);
+  /** The key a record with this sequence number is sealed with: from the anchor on, when there is one. */
+  const keyFor = (seq: number) => (anchor !== undefined && seq >= anchor.since ? auditKey : undefined);
+  let verifying = 0;
+
   const sql = {
     head: db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'audit_head'`),
-    setHead: db.prepare(`INSERT INTO meta (key, value) VALUES ('audit_head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
+    headSeq: db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'audit_head_seq'`),
+    headMac: db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'audit_head_mac'`),
+    breaks: db.prepare<[], { value: string }>(`SELECT value FROM meta WHERE key = 'audit_breaks'`),
+    setMeta: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
+    lastRecord: db.prepare<[], { seq: number; hash: string }>(`SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1`),
+    counter: db.prepare<[], { seq: number }>(`SELECT seq FROM sqlite_sequence WHERE name = 'audit_records'`),
+    checkpoint: db.prepare<[], CheckpointRow>(`SELECT * FROM audit_checkpoints ORDER BY id DESC LIMIT 1`),
+    insertCheckpoint: db.prepare(`INSERT INTO audit_checkpoints (first_seq, prev_hash, pruned, created_at, mac) VALUES (?, ?, ?, ?, ?)`),
+    oldestFrom: db.prepare<[number, number], AuditRow>(`SELECT * FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?`),
+    deleteThrough: db.prepare(`DELETE FROM audit_records WHERE seq <= ?`),
     insertRecord: db.prepare(
-      `INSERT INTO audit_records (sync_id, group_id, status, created_at, entry, prev_hash, hash) VALUES (@syncId, @groupId, @status, @createdAt, @entry, @prevHash, @hash)`,
+      `INSERT INTO audit_records (seq, sync_id, group_id, status, created_at, entry, prev_hash, hash) VALUES (@seq, @syncId, @groupId, @status, @createdAt, @entry, @prevHash, @hash)`,
     ),
     recordBySyncId: db.prepare<[string], AuditRow>(`SELECT * FROM audit_records WHERE sync_id = ?`),
     lastSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM audit_records`),
@@ -256,10 +416,48 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     return { claimed: true };
   });
 
+  const readBreaks = (): ChainBreak[] => {
+    const raw = sql.breaks.get()?.value;
+    if (raw === undefined) return [];
+    try {
+      return JSON.parse(raw) as ChainBreak[];
+    } catch {
+      return [{ seq: 0, failure: 'cut', reason: 'the record of earlier breaks in the chain is unreadable' }];
+    }
+  };
+
   const appendTx = db.transaction((entry: AuditEntry, events: readonly DomainEvent[]) => {
-    const record = sealRecord(entry, sql.head.get()?.value ?? GENESIS_HASH);
-    sql.insertRecord.run({ syncId: record.syncId, groupId: record.groupId, status: record.status, createdAt: record.createdAt, entry: JSON.stringify(entry), prevHash: record.prevHash, hash: record.hash });
-    sql.setHead.run(record.hash);
+    // The chain continues from the remembered head. The next sequence number is past every
+    // number ever issued (head, newest row, AUTOINCREMENT's counter), so deleted newest
+    // records leave a gap. A missing head is never a silent restart from the genesis: the
+    // chain continues from what is left, and the cut is recorded for verification.
+    const headHash = sql.head.get()?.value;
+    const last = sql.lastRecord.get();
+    const counter = sql.counter.get()?.seq ?? 0;
+    const seq = Math.max(Number(sql.headSeq.get()?.value ?? 0), last?.seq ?? 0, counter) + 1;
+    let prevHash = headHash;
+    let cut: ChainBreak | undefined;
+    if (prevHash === undefined) {
+      const checkpoint = sql.checkpoint.get();
+      prevHash = last?.hash ?? checkpoint?.prev_hash ?? GENESIS_HASH;
+      if (last !== undefined || counter > 0 || checkpoint !== undefined) {
+        cut = {
+          seq,
+          failure: last === undefined ? 'emptied' : 'head_missing',
+          reason:
+            last === undefined
+              ? `record ${seq} was appended to an emptied trail (${counter} records had been written; the records and the head were deleted)`
+              : `record ${seq} was appended after the remembered chain head had been deleted (the newest record left was ${last.seq}; records after it may have been deleted)`,
+        };
+        sql.setMeta.run('audit_breaks', JSON.stringify([...readBreaks(), cut]));
+      }
+    }
+    const key = keyFor(seq);
+    const record = sealRecord(entry, prevHash, key);
+    sql.insertRecord.run({ seq, syncId: record.syncId, groupId: record.groupId, status: record.status, createdAt: record.createdAt, entry: JSON.stringify(entry), prevHash: record.prevHash, hash: record.hash });
+    sql.setMeta.run('audit_head', record.hash);
+    sql.setMeta.run('audit_head_seq', String(seq));
+    if (key !== undefined) sql.setMeta.run('audit_head_mac', chainMacs.head(key, { seq, hash: record.hash }));
     let queued = 0;
     if (events.length > 0) {
       const now = clock.now();
@@ -277,7 +475,32 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
         }
       }
     }
-    return { record, queued };
+    return { record, queued, head: { seq, hash: record.hash }, cut };
+  });
+
+  const pruneTx = db.transaction((cutoff: string, limit: number): PruneResult => {
+    const previous = sql.checkpoint.get();
+    const start = previous ? { seq: previous.first_seq, prevHash: previous.prev_hash } : { seq: 1, prevHash: GENESIS_HASH };
+    const candidates = sql.oldestFrom.all(start.seq, limit);
+    const old: AuditRow[] = [];
+    for (const row of candidates) {
+      if (row.created_at >= cutoff) break;
+      old.push(row);
+    }
+    const newest = old.at(-1);
+    if (newest === undefined) return { pruned: 0 };
+    // Pruning must not erase evidence: the records to prune must verify first.
+    const verifier = new ChainVerifier({ start, keyedSince: anchor?.since, key: auditKey });
+    for (const row of old) {
+      if (!verifier.add(toVerifiable(row), row.seq)) {
+        const verdict = verifier.verdict();
+        return { pruned: 0, refused: verdict.ok ? 'the records do not verify' : verdict.reason };
+      }
+    }
+    sql.deleteThrough.run(newest.seq);
+    const checkpoint: ChainCheckpoint = { firstSeq: newest.seq + 1, prevHash: newest.hash, pruned: (previous?.pruned ?? 0) + old.length, createdAt: new Date(clock.now()).toISOString() };
+    sql.insertCheckpoint.run(checkpoint.firstSeq, checkpoint.prevHash, checkpoint.pruned, checkpoint.createdAt, auditKey === undefined ? null : chainMacs.checkpoint(auditKey, checkpoint));
+    return { pruned: old.length, checkpoint };
   });
 
   const recordAttemptTx = db.transaction((id: number, result: AttemptResult, next: DeliveryNext) => {
@@ -294,8 +517,23 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
   return {
     file,
 
+    auditHead() {
+      const hash = sql.head.get()?.value;
+      return hash === undefined ? null : { seq: Number(sql.headSeq.get()?.value ?? sql.counter.get()?.seq ?? 0), hash };
+    },
+
+    async pruneAudit(before, limit = 10_000) {
+      if (verifying > 0) return { pruned: 0, refused: 'a verification of the chain is running' };
+      return pruneTx.immediate(new Date(before).toISOString(), limit);
+    },
+
     async append(entry, events) {
-      const { record, queued } = appendTx.immediate(entry, events);
+      const { record, queued, head } = appendTx.immediate(entry, events);
+      try {
+        options.onHead?.(head);
+      } catch {
+        // Metrics and logging must not fail a sync that is recorded.
+      }
       if (queued > 0) {
         for (const listener of listeners) {
           try {
@@ -330,20 +568,58 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     },
 
     async verifyChain(): Promise<ChainVerdict> {
-      // A consistent snapshot: the newest row and the head are read in the same synchronous
-      // step, and only rows up to that one are walked, so appends during the walk don't count.
+      // A consistent snapshot: the newest row, the head, the counters and the checkpoint are
+      // read in the same synchronous step, and only rows up to that one are walked, so
+      // appends during the walk don't count (and pruning waits for the walk).
       const end = sql.lastSeq.get()?.seq ?? 0;
-      const head = sql.head.get()?.value;
-      const verifier = new ChainVerifier();
-      let after = 0;
-      for (;;) {
-        const rows = sql.recordsFrom.all(after, end, verifyChunk);
-        for (const row of rows) if (!verifier.add(toVerifiable(row))) return verifier.verdict();
-        if (rows.length < verifyChunk) break;
-        after = (rows.at(-1) as AuditRow).seq;
-        await yieldToEventLoop();
+      const headHash = sql.head.get()?.value;
+      const headSeq = sql.headSeq.get()?.value;
+      const headMac = sql.headMac.get()?.value;
+      const counter = sql.counter.get()?.seq ?? 0;
+      const checkpointRow = sql.checkpoint.get();
+      const storedAnchor = readAnchor(db);
+      const breaks = readBreaks();
+
+      if (storedAnchor === undefined && auditKey !== undefined) {
+        return fail('not_keyed', 'AUDIT_HMAC_KEY is set, but the trail carries no key anchor: it was never sealed with the key (start the service with it once), or a keyed trail was re-sealed without it and the anchor deleted');
       }
-      return verifier.verdict(head);
+      if (storedAnchor !== undefined && auditKey !== undefined && storedAnchor.mac !== chainMacs.anchor(auditKey, storedAnchor.since, storedAnchor.from)) {
+        return fail('key_mismatch', 'the key anchor does not match AUDIT_HMAC_KEY: a wrong key, or the anchor was forged');
+      }
+      const checkpoint = checkpointRow && toCheckpoint(checkpointRow);
+      if (checkpoint && checkpointRow && storedAnchor !== undefined && auditKey !== undefined) {
+        const signed = checkpointRow.mac === chainMacs.checkpoint(auditKey, checkpoint);
+        if (!signed && checkpoint.firstSeq !== storedAnchor.from) {
+          return fail('checkpoint_invalid', `the checkpoint that the kept records begin from (record ${checkpoint.firstSeq}) is not sealed with AUDIT_HMAC_KEY: records were deleted and the checkpoint forged`);
+        }
+      }
+      const head = headHash === undefined ? null : { seq: headSeq === undefined ? counter : Number(headSeq), hash: headHash };
+      if (head && storedAnchor !== undefined && auditKey !== undefined && head.seq >= storedAnchor.since && headMac !== chainMacs.head(auditKey, head)) {
+        return fail('key_mismatch', `the remembered chain head (record ${head.seq}) is not sealed with AUDIT_HMAC_KEY: it was rewritten`);
+      }
+
+      const verifier = new ChainVerifier({ start: checkpoint && { seq: checkpoint.firstSeq, prevHash: checkpoint.prevHash }, keyedSince: storedAnchor?.since, key: auditKey });
+      verifying++;
+      try {
+        let after = 0;
+        for (;;) {
+          const rows = sql.recordsFrom.all(after, end, verifyChunk);
+          for (const row of rows) if (!verifier.add(toVerifiable(row), row.seq)) return verifier.verdict();
+          if (rows.length < verifyChunk) break;
+          after = (rows.at(-1) as AuditRow).seq;
+          await yieldToEventLoop();
+        }
+      } finally {
+        verifying--;
+      }
+      const verdict = verifier.verdict(head, counter);
+      if (!verdict.ok) return verdict;
+      const cut = breaks[0];
+      if (cut) {
+        const row = db.prepare<[number], { sync_id: string }>(`SELECT sync_id FROM audit_records WHERE seq = ?`).get(cut.seq);
+        return { ok: false, records: verdict.records, failure: cut.failure, firstBrokenSyncId: row?.sync_id ?? '(end of chain)', reason: cut.reason };
+      }
+      return checkpoint ? { ...verdict, checkpoint } : verdict;
     },
 
     async createSubscription(input: NewSubscription): Promise<CreatedSubscription> {
@@ -456,6 +732,11 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       if (db.open) db.close();
     },
   };
+}
+
+/** A verdict on the store's notes about the chain (anchor, checkpoint, head), before any record is walked. */
+function fail(failure: ChainFailure, reason: string): ChainVerdict {
+  return { ok: false, records: 0, failure, firstBrokenSyncId: '(chain metadata)', reason };
 }
 
 /** The record as stored: the entry JSON with the indexed columns read over it, so an edit to either shows. */

@@ -13,6 +13,7 @@
  * are stored, deliveries that fell due while the service was down are simply due at
  * start and go out at once.
  */
+import { USER_AGENT } from '../../version.js';
 import { request, type Dispatcher } from 'undici';
 import type { EventType } from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';
@@ -145,7 +146,7 @@ export function createOutboxDispatcher(options: OutboxDispatcherOptions): Outbox
       const response = await request(delivery.url, {
         method: 'POST',
         dispatcher,
-        headers: webhookHeaders(secret, delivery.eventId, at, delivery.body),
+        headers: { ...webhookHeaders(secret, delivery.eventId, at, delivery.body), 'user-agent': USER_AGENT },
         body: delivery.body,
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -5,8 +5,11 @@ import { loadCliConfig, openExistingStore } from '../runtime.js';
 export const AUDIT_HELP = `Usage: cxone-scim-sync audit verify [options]
 
 Check the audit trail's hash chain in the SQLite store under DATA_DIR, oldest record
-first, as GET /audit/verify does: an edited, deleted or reordered record breaks it.
-Safe while the service runs on the same DATA_DIR (it reads a consistent snapshot).
+first, as GET /audit/verify does: an edited, deleted or reordered record, a gap in the
+sequence, deleted newest records, a missing head or an emptied trail break it. It opens
+the store read-only, so it runs while the service runs on the same DATA_DIR (it reads a
+consistent snapshot). With AUDIT_HMAC_KEY set, keyed records are checked in full;
+without it, only their links (the verdict says how many).
 
 Options:
   --json            print the verdict as GET /audit/verify's JSON body
@@ -38,8 +41,13 @@ export async function auditCommand(args: readonly string[], io: Io): Promise<num
   try {
     const verdict = await store.verifyChain();
     if (values.json) io.stdout.write(`${JSON.stringify(verdict, null, 2)}\n`);
-    else if (verdict.ok) io.stdout.write(`ok: the audit chain of ${verdict.records} record${verdict.records === 1 ? '' : 's'} is intact (${store.file})\n`);
-    else io.stdout.write(`BROKEN: ${verdict.reason}; first broken record: ${verdict.firstBrokenSyncId}; ${verdict.records} records checked (${store.file})\n`);
+    else if (verdict.ok) {
+      const notes = [
+        verdict.checkpoint ? `it begins at record ${verdict.checkpoint.firstSeq}, after ${verdict.checkpoint.pruned} records pruned by retention` : '',
+        verdict.unverifiedKeyedRecords ? `${verdict.unverifiedKeyedRecords} keyed records were checked for their links only: set AUDIT_HMAC_KEY to check their content` : '',
+      ].filter(Boolean);
+      io.stdout.write(`ok: the audit chain of ${verdict.records} record${verdict.records === 1 ? '' : 's'} is intact${notes.length > 0 ? `; ${notes.join('; ')}` : ''} (${store.file})\n`);
+    } else io.stdout.write(`BROKEN (${verdict.failure}): ${verdict.reason}; first broken record: ${verdict.firstBrokenSyncId}; ${verdict.records} records checked (${store.file})\n`);
     return verdict.ok ? EXIT.ok : EXIT.failed;
   } finally {
     store.close();

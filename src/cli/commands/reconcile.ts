@@ -10,7 +10,7 @@ import { detectFormat, InputError, parseReconcileFile, readInput, type GroupInpu
 import { onInterrupt } from '../interrupt.js';
 import { fromError, fromResult, reason, type GroupOutcome, type OutcomeStatus } from '../outcome.js';
 import { createProgress } from '../progress.js';
-import { CLI_ACTOR, loadCliConfig, openSyncRuntime, resolveUpstream } from '../runtime.js';
+import { CLI_ACTOR, loadCliConfig, openRemoteRuntime, openSyncRuntime, resolveUpstream, SERVER_TOKEN_ENV } from '../runtime.js';
 import { renderTable } from '../table.js';
 
 export const RECONCILE_HELP = `Usage: cxone-scim-sync reconcile --file FILE [options]
@@ -39,6 +39,11 @@ Options:
   --simulator-url URL   sync against a running simulator (\`cxone-scim-sync simulator\`)
                         instead of CXONE_BASE_URL, with its demo client (or
                         SIMULATOR_CLIENT_ID / SIMULATOR_CLIENT_SECRET)
+  --server URL          send the syncs to a running service (POST /groups/{ID}/sync)
+                        instead of syncing here, with a bearer token of its
+                        SYNC_API_TOKENS in ${SERVER_TOKEN_ENV}; the service audits them.
+                        Needed while a service runs on this DATA_DIR (one process per
+                        data directory: the command is refused then)
   --data-dir DIR        the store to audit into (default: DATA_DIR, ./data)
   -h, --help            this help
 
@@ -65,6 +70,7 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
     'simulator-url': { type: 'string' },
+    server: { type: 'string' },
     'data-dir': { type: 'string' },
   });
   if (values.help) {
@@ -86,9 +92,8 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
     if (error instanceof InputError) throw new UsageError(error.message);
     throw error;
   }
-  const upstream = resolveUpstream(config, io.env, values['simulator-url']);
-
-  const runtime = openSyncRuntime(config, upstream);
+  if (values.server !== undefined && values['simulator-url'] !== undefined) throw new UsageError('--server and --simulator-url exclude each other: the service syncs against its own upstream', 'reconcile');
+  const runtime = values.server === undefined ? openSyncRuntime(config, resolveUpstream(config, io.env, values['simulator-url']), 'reconcile') : openRemoteRuntime(values.server, io.env);
   const interrupt = onInterrupt((line) => io.stderr.write(`\n${line}\n`));
   const runId = uuidv7();
   const started = performance.now();
@@ -111,7 +116,7 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
     } catch (error) {
       const outcome = fromError(group.groupId, group.desired.members.length, error, Math.round(performance.now() - begun));
       // The audit record knows what the failed attempt cost upstream.
-      const record = outcome.syncId === undefined ? undefined : await runtime.store.findSync(outcome.syncId).catch(() => undefined);
+      const record = outcome.syncId === undefined ? undefined : await runtime.findSync(outcome.syncId).catch(() => undefined);
       return record ? { ...outcome, upstreamRequests: record.upstreamRequests, latencyMs: record.latencyMs } : outcome;
     }
   };
@@ -124,7 +129,7 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
   }
 
   const summary = summarize(runId, dryRun, outcomes, Math.round(performance.now() - started));
-  io.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary, runtime.store.file));
+  io.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary, runtime.auditedIn));
   return interrupt.exitCode() ?? (summary.totals.failed > 0 ? EXIT.failed : EXIT.ok);
 }
 

@@ -5,7 +5,7 @@ import { EXIT, parseOptions, required, UsageError, type Io } from '../args.js';
 import { groupIdProblem, InputError, parseMembersFile, readInput } from '../input.js';
 import { onInterrupt } from '../interrupt.js';
 import { describeError } from '../outcome.js';
-import { CLI_ACTOR, loadCliConfig, openSyncRuntime, resolveUpstream } from '../runtime.js';
+import { CLI_ACTOR, loadCliConfig, openRemoteRuntime, openSyncRuntime, resolveUpstream, SERVER_TOKEN_ENV } from '../runtime.js';
 
 export const SYNC_HELP = `Usage: cxone-scim-sync sync --group ID --members FILE [options]
 
@@ -25,6 +25,11 @@ Options:
   --simulator-url URL   sync against a running simulator (\`cxone-scim-sync simulator\`)
                         instead of CXONE_BASE_URL, with its demo client (or
                         SIMULATOR_CLIENT_ID / SIMULATOR_CLIENT_SECRET)
+  --server URL          send the sync to a running service (POST /groups/{ID}/sync)
+                        instead of syncing here, with a bearer token of its
+                        SYNC_API_TOKENS in ${SERVER_TOKEN_ENV}; the service audits it.
+                        Needed while a service runs on this DATA_DIR (one process per
+                        data directory: the command is refused then)
   --data-dir DIR        the store to audit into (default: DATA_DIR, ./data)
   -h, --help            this help
 
@@ -44,6 +49,7 @@ export async function syncCommand(args: readonly string[], io: Io): Promise<numb
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
     'simulator-url': { type: 'string' },
+    server: { type: 'string' },
     'data-dir': { type: 'string' },
   });
   if (values.help) {
@@ -62,9 +68,8 @@ export async function syncCommand(args: readonly string[], io: Io): Promise<numb
     if (error instanceof InputError) throw new UsageError(error.message);
     throw error;
   }
-  const upstream = resolveUpstream(config, io.env, values['simulator-url']);
-
-  const runtime = openSyncRuntime(config, upstream);
+  if (values.server !== undefined && values['simulator-url'] !== undefined) throw new UsageError('--server and --simulator-url exclude each other: the service syncs against its own upstream', 'sync');
+  const runtime = values.server === undefined ? openSyncRuntime(config, resolveUpstream(config, io.env, values['simulator-url']), 'sync') : openRemoteRuntime(values.server, io.env);
   const interrupt = onInterrupt((line) => io.stderr.write(`${line}\n`));
   try {
     const result = await runtime.sync({ groupId, desired, dryRun: values['dry-run'] === true, actor: CLI_ACTOR, requestId: uuidv7(), signal: interrupt.signal });
@@ -79,7 +84,7 @@ export async function syncCommand(args: readonly string[], io: Io): Promise<numb
     );
     writeMembers(io, '+', result.added);
     writeMembers(io, '-', result.removed);
-    io.stdout.write(`syncId ${result.syncId} (audited in ${runtime.store.file})\n`);
+    io.stdout.write(`syncId ${result.syncId} (audited in ${runtime.auditedIn})\n`);
     return EXIT.ok;
   } catch (error) {
     const described = describeError(error);
@@ -90,7 +95,7 @@ export async function syncCommand(args: readonly string[], io: Io): Promise<numb
       io.stderr.write(`failed: group ${groupId}: ${described.code}: ${described.message}\n`);
       for (const member of described.errors ?? []) io.stderr.write(`  ${member.code.padEnd(17)} ${member.member.type.padEnd(5)} ${member.member.value}  ${member.message}\n`);
       if (described.errorsOmitted) io.stderr.write(`  … and ${described.errorsOmitted} more members failed (not listed)\n`);
-      if (described.syncId) io.stderr.write(`syncId ${described.syncId} (audited in ${runtime.store.file})\n`);
+      if (described.syncId) io.stderr.write(`syncId ${described.syncId} (audited in ${runtime.auditedIn})\n`);
     }
     return interrupt.exitCode() ?? EXIT.failed;
   } finally {

@@ -131,7 +131,25 @@ function safeMessage(message: string | undefined): string {
   return (message ?? 'invalid request').replace(/\s+/g, ' ').slice(0, 300);
 }
 
+/** A route's path as a pattern over request paths: `:param` is one segment, `*` anything. */
+function pathPattern(url: string): RegExp {
+  const source = url
+    .split(/(:[A-Za-z0-9_]+|\*)/)
+    .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${source}$`);
+}
+
 export const errorHandler = fp(async (app: FastifyInstance) => {
+  // Every route's path and methods, so that a known path asked with another method answers
+  // 405 with Allow (RFC 9110 §15.5.6) instead of a 404 that suggests the path is wrong.
+  const routes: { pattern: RegExp; methods: Set<string> }[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const known = routes.find((r) => r.pattern.source === pathPattern(route.url).source);
+    if (known) for (const method of methods) known.methods.add(method);
+    else routes.push({ pattern: pathPattern(route.url), methods: new Set(methods) });
+  });
   app.setErrorHandler((error, request, reply) => {
     const http = toHttpError(error);
     if (http.status >= 500) {
@@ -143,6 +161,13 @@ export const errorHandler = fp(async (app: FastifyInstance) => {
     reply.code(http.status).headers(http.headers ?? {}).send(http.body);
   });
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => [...r.methods]));
+    if (allowed.size > 0 && !allowed.has(request.method)) {
+      const allow = [...allowed].toSorted().join(', ');
+      reply.code(405).header('allow', allow).send({ error: 'method_not_allowed', message: `${request.method} is not allowed on ${path}; allowed: ${allow}` });
+      return;
+    }
     reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 });

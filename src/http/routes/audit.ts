@@ -54,7 +54,8 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteOptions> = async (
         tags: ['audit'],
         operationId: 'verifyAudit',
         summary: 'Walk the hash chain and report the first broken link',
-        description: 'Recomputes every record hash, oldest first, and checks each prevHash and the remembered chain head: an edited, inserted or deleted record is reported.',
+        description:
+          'Recomputes every record hash (SHA-256, or HMAC-SHA256 under AUDIT_HMAC_KEY), oldest first, and checks each prevHash, the sequence numbers, the remembered chain head and the counters: an edited, inserted or deleted record, deleted newest records, a deleted head, an emptied trail and a keyed trail re-sealed without its key are reported with a `failure` kind and a reason. After pruning (AUDIT_RETENTION_DAYS) the walk begins at the checkpoint. What it cannot see: a trail replaced whole by an older copy of itself; compare the head (scim_audit_chain_head_sequence, the "audit chain head" log line) with an outside copy for that.',
         security,
         response: { 200: ChainVerdictSchema, 401: errorResponse('Missing or wrong bearer token'), 500: errorResponse('Internal error') },
       },

@@ -59,13 +59,35 @@ export const ChainVerdictSchema = Type.Object(
   {
     ok: Type.Boolean(),
     records: Type.Integer({ description: 'Records checked (up to and including the first broken one)' }),
-    firstBrokenSyncId: Type.Optional(Type.String({ description: 'The first record whose link is broken; "(end of chain)" when the newest records were deleted' })),
+    failure: Type.Optional(
+      Type.Union(
+        ['edited', 'relinked', 'gap', 'head_missing', 'truncated', 'emptied', 'not_keyed', 'key_mismatch', 'checkpoint_invalid', 'cut'].map((kind) => Type.Literal(kind)),
+        {
+          description:
+            'What broke the chain: edited (a record does not match its hash), relinked (a prevHash does not match the record before), gap (sequence numbers are missing), head_missing (records exist, the remembered head does not), truncated (the newest records were deleted), emptied (no records, but records were written), not_keyed (AUDIT_HMAC_KEY is set but the trail carries no key anchor: never keyed, or re-sealed without the key), key_mismatch (the key anchor or the head does not match the key), checkpoint_invalid (the checkpoint of pruned records is forged), cut (the head was found deleted when a record was appended; the chain continued from what was left)',
+        },
+      ),
+    ),
+    firstBrokenSyncId: Type.Optional(Type.String({ description: 'The first record whose link is broken; "(end of chain)" when the newest records or the head are gone, "(chain metadata)" when the key anchor, head seal or checkpoint is' })),
     reason: Type.Optional(Type.String()),
+    unverifiedKeyedRecords: Type.Optional(Type.Integer({ description: 'Keyed records checked for their links only, because the verifier has no AUDIT_HMAC_KEY (the CLI without it)' })),
+    checkpoint: Type.Optional(
+      Type.Object(
+        {
+          firstSeq: Type.Integer({ description: 'Sequence number of the oldest record kept' }),
+          prevHash: Type.String({ description: 'The hash that record continues from (of the newest pruned record)' }),
+          pruned: Type.Integer({ description: 'Records pruned so far' }),
+          createdAt: Type.String({ format: 'date-time' }),
+        },
+        { description: 'Present when AUDIT_RETENTION_DAYS pruned older records: where the kept chain begins' },
+      ),
+    ),
   },
   {
     examples: [
       { ok: true, records: 1234 },
-      { ok: false, records: 17, firstBrokenSyncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11', reason: 'the record content does not match its hash: it was edited' },
+      { ok: false, records: 17, failure: 'edited', firstBrokenSyncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11', reason: 'record 17: the record content does not match its hash: it was edited' },
+      { ok: false, records: 1200, failure: 'truncated', firstBrokenSyncId: '(end of chain)', reason: 'the newest records were deleted: the chain ends at record 1200 before the remembered head, record 1234 (records 1201 to 1234 were deleted)' },
     ],
   },
 );

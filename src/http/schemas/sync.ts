@@ -8,7 +8,8 @@ export const GroupIdParams = Type.Object({
     // No "/", no control characters, and not "." or "..": it becomes a path segment upstream.
     pattern: '^(?!\\.{1,2}$)[^/\\u0000-\\u001f\\u007f]+$',
     description: 'The SCIM id of the group (1–256 characters, no "/" or control characters)',
-    examples: ['c0ffee00-0000-4000-8000-000000000005'],
+    // Contact Center Agents in the embedded simulator's seed: "Try it out" runs as shown.
+    examples: ['80893dab-f1de-49ac-ba3f-e91137e61ec5'],
   }),
 });
 
@@ -16,8 +17,7 @@ export const SyncHeaders = Type.Object({
   'idempotency-key': Type.Optional(
     Type.String({
       description:
-        'Makes retries safe: the first answer (200 or 4xx) for this key is stored for 24 h and replayed to a retry with the same group, query and body, without writing again (header Idempotent-Replayed: true). The same key with anything else different is a 422 idempotency_key_reused; a retry while the first is still running is a 409 idempotency_key_in_use. Scoped to the caller; 1–255 visible ASCII characters.',
-      examples: ['okta-2026-11-28-engineering-core-0042'],
+        'Makes retries safe: the first answer (200 or 4xx) for this key is stored for 24 h and replayed to a retry with the same group, query and body, without writing again (header Idempotent-Replayed: true). The same key with anything else different is a 422 idempotency_key_reused; a retry while the first is still running is a 409 idempotency_key_in_use. Scoped to the caller; 1–255 visible ASCII characters; a fresh one per intended change, e.g. okta-2026-11-28-contact-center-0042.',
     }),
   ),
   'x-request-id': Type.Optional(Type.String({ description: 'Echoed in the answer and recorded in logs and the audit trail (letters, digits and ._:@- only, up to 128; anything else is replaced)' })),
@@ -79,11 +79,14 @@ export function syncBodySchema(maxMembers: number) {
       description:
         'The desired membership of the group. Attribute names are case-insensitive (RFC 7643 §2.1: Members and DisplayName are accepted); the same attribute in two cases is a 400, and so is any attribute not listed here, named in the message and never read',
       examples: [
+        // The simulator's seed: three users and the group Platform into Contact Center Agents.
         {
-          displayName: 'Engineering Core',
+          displayName: 'Contact Center Agents',
           members: [
             { value: '2819c223-7f76-453a-919d-413861904646', type: 'User', display: 'Alice Smith' },
-            { value: 'e9e30dba-f08f-4109-8486-d5c6a331660a', type: 'Group' },
+            { value: '7a4860c5-5a22-428a-9117-f317b72b72d3', type: 'User' },
+            { value: '11510a04-b50f-4233-ba69-86ef329835f2', type: 'User' },
+            { value: '6e4ee2b2-b48b-4392-be1c-8c6138028403', type: 'Group' },
           ],
         },
       ],
@@ -191,11 +194,16 @@ export const SyncResponse = Type.Object(
     examples: [
       {
         syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
-        groupId: 'e9e30dba-f08f-4109-8486-d5c6a331660a',
+        groupId: '80893dab-f1de-49ac-ba3f-e91137e61ec5',
         status: 'applied',
-        added: [{ value: '2819c223-7f76-453a-919d-413861904646', type: 'User' }],
+        added: [
+          { value: '2819c223-7f76-453a-919d-413861904646', type: 'User' },
+          { value: '7a4860c5-5a22-428a-9117-f317b72b72d3', type: 'User' },
+          { value: '11510a04-b50f-4233-ba69-86ef329835f2', type: 'User' },
+          { value: '6e4ee2b2-b48b-4392-be1c-8c6138028403', type: 'Group' },
+        ],
         removed: [],
-        memberCount: 2,
+        memberCount: 4,
         consistencyRate: 1,
         etag: 'W/"7"',
         writeMode: 'put',

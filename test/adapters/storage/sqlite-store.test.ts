@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { SCHEMA_VERSION } from '../../../src/adapters/storage/migrations.js';
 import { InvalidCursorError, StorageError } from '../../../src/adapters/storage/ports.js';
 import { DATABASE_FILE, openSqliteStore, type SqliteStoreOptions } from '../../../src/adapters/storage/sqlite-store.js';
-import { GENESIS_HASH } from '../../../src/core/audit.js';
+import { chainHash, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord } from '../../../src/core/audit.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 import { tempDir } from '../../helpers/temp-dir.js';
@@ -26,6 +26,12 @@ function rawDb(dataDir: string) {
     db.close();
   });
   return db;
+}
+
+/** The entry of a record, without its seal. */
+function stripSeal(record: AuditRecord | undefined): AuditEntry {
+  const { prevHash: _prev, hash: _hash, ...entry } = record as AuditRecord;
+  return entry;
 }
 
 async function appendMany(store: ReturnType<typeof open>['store'], count: number, overrides: Parameters<typeof auditEntry>[0] = {}) {
@@ -104,7 +110,7 @@ describe('SQLite store: audit chain', () => {
     const [, second] = await appendMany(store, 3);
     const db = rawDb(dataDir);
     db.prepare(`UPDATE audit_records SET entry = json_set(entry, '$.actor', 'mallory') WHERE sync_id = ?`).run(second?.syncId);
-    expect(await store.verifyChain()).toEqual({ ok: false, records: 2, firstBrokenSyncId: second?.syncId, reason: expect.stringContaining('edited') });
+    expect(await store.verifyChain()).toEqual({ ok: false, records: 2, failure: 'edited', firstBrokenSyncId: second?.syncId, reason: expect.stringContaining('edited') });
   });
 
   it('when an indexed column is edited, then verify reports it too (the columns are read over the JSON)', async () => {
@@ -125,7 +131,7 @@ describe('SQLite store: audit chain', () => {
     const { store, dataDir } = open();
     const [, second, third] = await appendMany(store, 4);
     rawDb(dataDir).prepare(`DELETE FROM audit_records WHERE sync_id = ?`).run(second?.syncId);
-    expect(await store.verifyChain()).toEqual({ ok: false, records: 2, firstBrokenSyncId: third?.syncId, reason: expect.stringContaining('deleted') });
+    expect(await store.verifyChain()).toEqual({ ok: false, records: 2, failure: 'gap', firstBrokenSyncId: third?.syncId, reason: expect.stringContaining('deleted') });
   });
 
   it('when the newest records are deleted, then verify notices the chain ends before the remembered head', async () => {
@@ -147,6 +153,208 @@ describe('SQLite store: audit chain', () => {
     const { store } = open();
     store.close();
     await expect(store.append(auditEntry(), [])).rejects.toThrow(/not open/);
+  });
+});
+
+describe('SQLite store: a chain that cannot be quietly cut', () => {
+  it('when the newest records and the head row are deleted, then verify reports the missing head', async () => {
+    const { store, dataDir } = open();
+    await appendMany(store, 4);
+    const db = rawDb(dataDir);
+    db.prepare(`DELETE FROM audit_records WHERE seq >= 3`).run();
+    db.prepare(`DELETE FROM meta WHERE key IN ('audit_head', 'audit_head_seq')`).run();
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'head_missing', records: 2, reason: expect.stringContaining('head is missing') });
+  });
+
+  it('when the head row is deleted and a sync follows, then the append does not restart from the genesis, and verify reports the cut', async () => {
+    const { store, dataDir } = open();
+    const [, second] = await appendMany(store, 2);
+    rawDb(dataDir).prepare(`DELETE FROM meta WHERE key = 'audit_head'`).run();
+    const next = await store.append(auditEntry(), []);
+    expect(next.prevHash).not.toBe(GENESIS_HASH);
+    expect(next.prevHash).toBe(second?.hash);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'head_missing', firstBrokenSyncId: next.syncId, reason: expect.stringContaining('head had been deleted') });
+  });
+
+  it('when the newest records and the head are deleted and a sync follows, then the sequence gap shows', async () => {
+    const { store, dataDir } = open();
+    await appendMany(store, 3);
+    const db = rawDb(dataDir);
+    db.prepare(`DELETE FROM audit_records WHERE seq = 3`).run();
+    db.prepare(`DELETE FROM meta WHERE key IN ('audit_head', 'audit_head_seq')`).run();
+    const next = await store.append(auditEntry(), []);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'gap', firstBrokenSyncId: next.syncId, reason: expect.stringContaining('record 3 is missing') });
+  });
+
+  it('when the whole table is emptied, then verify says the trail is empty although records were written', async () => {
+    const { store, dataDir } = open();
+    await appendMany(store, 3);
+    rawDb(dataDir).prepare(`DELETE FROM audit_records`).run();
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'emptied', records: 0 });
+  });
+
+  it('when the table and the head are emptied, then the counter still tells, before and after the next append', async () => {
+    const { store, dataDir } = open();
+    await appendMany(store, 3);
+    const db = rawDb(dataDir);
+    db.prepare(`DELETE FROM audit_records`).run();
+    db.prepare(`DELETE FROM meta WHERE key LIKE 'audit_%'`).run();
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'emptied', reason: expect.stringContaining('3 records were written') });
+    const next = await store.append(auditEntry(), []);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'gap', firstBrokenSyncId: next.syncId });
+  });
+
+  it('when a record in the middle is deleted and every later record re-linked without a key, then the sequence gap still shows', async () => {
+    const { store, dataDir } = open();
+    const records = await appendMany(store, 4);
+    const db = rawDb(dataDir);
+    db.prepare(`DELETE FROM audit_records WHERE seq = 2`).run();
+    // Re-seal records 3 and 4 onto record 1, as someone without a key can.
+    let prev = records[0]?.hash as string;
+    for (const seq of [3, 4]) {
+      const { prevHash: _p, hash: _h, ...entry } = records[seq - 1] as (typeof records)[number];
+      const resealed = sealRecord(entry, prev);
+      db.prepare(`UPDATE audit_records SET prev_hash = ?, hash = ? WHERE seq = ?`).run(resealed.prevHash, resealed.hash, seq);
+      prev = resealed.hash;
+    }
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'audit_head'`).run(prev);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'gap', firstBrokenSyncId: records[2]?.syncId });
+  });
+
+  it('when the chain is intact, then auditHead() is the newest record and onHead hears each append', async () => {
+    const heads: unknown[] = [];
+    const { store } = open({ onHead: (head) => heads.push(head) });
+    const records = await appendMany(store, 2);
+    expect(store.auditHead()).toEqual({ seq: 2, hash: records[1]?.hash });
+    expect(heads).toEqual([
+      { seq: 1, hash: records[0]?.hash },
+      { seq: 2, hash: records[1]?.hash },
+    ]);
+  });
+});
+
+describe('SQLite store: a keyed chain (AUDIT_HMAC_KEY)', () => {
+  const KEY = 'audit-hmac-key-0123456789abcdef-0123';
+
+  it('when keyed from the start, then records are HMAC-sealed and verify with the key; rewriting one without the key is caught', async () => {
+    const { store, dataDir } = open({ auditKey: KEY });
+    const records = await appendMany(store, 3);
+    expect(records[0]?.hash).toBe(chainHash(auditEntry({ ...stripSeal(records[0]) }), GENESIS_HASH, KEY));
+    expect(await store.verifyChain()).toEqual({ ok: true, records: 3 });
+    // An edit re-sealed with plain SHA-256 (all an attacker without the key can do), head included.
+    const db = rawDb(dataDir);
+    const edited = { ...stripSeal(records[1]), actor: 'mallory' };
+    const resealed = sealRecord(edited, records[0]?.hash as string);
+    db.prepare(`UPDATE audit_records SET entry = ?, hash = ? WHERE seq = 2`).run(JSON.stringify(edited), resealed.hash);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'edited', firstBrokenSyncId: records[1]?.syncId });
+  });
+
+  it('when a plain chain gets a key, then older records stay plain, newer ones are keyed, and the whole chain verifies', async () => {
+    const dataDir = tempDir();
+    const plain = openSqliteStore({ dataDir });
+    const before = await appendMany(plain, 2);
+    plain.close();
+    const { store } = open({ dataDir, auditKey: KEY });
+    const after = await store.append(auditEntry(), []);
+    expect(before[1]?.hash).toBe(chainHash(stripSeal(before[1]), before[1]?.prevHash as string));
+    expect(after.hash).toBe(chainHash(stripSeal(after), after.prevHash, KEY));
+    expect(await store.verifyChain()).toEqual({ ok: true, records: 3 });
+  });
+
+  it('when keyed records are re-sealed as plain and the key anchor deleted (a downgrade), then verify with the key refuses', async () => {
+    const { store, dataDir } = open({ auditKey: KEY });
+    const records = await appendMany(store, 2);
+    const db = rawDb(dataDir);
+    let prev = GENESIS_HASH;
+    for (const [i, record] of records.entries()) {
+      const resealed = sealRecord(stripSeal(record), prev);
+      db.prepare(`UPDATE audit_records SET prev_hash = ?, hash = ? WHERE seq = ?`).run(resealed.prevHash, resealed.hash, i + 1);
+      prev = resealed.hash;
+    }
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'audit_head'`).run(prev);
+    db.prepare(`DELETE FROM meta WHERE key IN ('audit_key_anchor', 'audit_head_mac')`).run();
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'not_keyed' });
+  });
+
+  it('when the head is moved back over deleted keyed records, then its missing seal gives it away', async () => {
+    const { store, dataDir } = open({ auditKey: KEY });
+    const records = await appendMany(store, 3);
+    const db = rawDb(dataDir);
+    db.prepare(`DELETE FROM audit_records WHERE seq = 3`).run();
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'audit_head'`).run(records[1]?.hash);
+    db.prepare(`UPDATE meta SET value = '2' WHERE key = 'audit_head_seq'`).run();
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'key_mismatch', reason: expect.stringContaining('head') });
+  });
+
+  it('when a keyed store is opened for writing without the key or with another, then opening refuses; reading it without the key checks the links only', async () => {
+    const dataDir = tempDir();
+    const keyed = openSqliteStore({ dataDir, auditKey: KEY });
+    await appendMany(keyed, 2);
+    keyed.close();
+    expect(() => openSqliteStore({ dataDir })).toThrow(/keyed \(HMAC\) since record 1; set AUDIT_HMAC_KEY/);
+    expect(() => openSqliteStore({ dataDir, auditKey: `${KEY}-other` })).toThrow(/AUDIT_HMAC_KEY does not match/);
+    const reader = openSqliteStore({ dataDir, readonly: true });
+    onTestFinished(() => reader.close());
+    expect(await reader.verifyChain()).toEqual({ ok: true, records: 2, unverifiedKeyedRecords: 2 });
+    const checker = openSqliteStore({ dataDir, readonly: true, auditKey: `${KEY}-other` });
+    onTestFinished(() => checker.close());
+    expect(await checker.verifyChain()).toMatchObject({ ok: false, failure: 'key_mismatch' });
+  });
+});
+
+describe('SQLite store: audit retention', () => {
+  const DAY = 86_400_000;
+
+  it('when old records are pruned, then a checkpoint carries the hash the kept chain continues from, and the chain still verifies', async () => {
+    const { store, clock } = open({ verifyChunk: 2 });
+    const at = (days: number) => new Date(clock.now() + days * DAY).toISOString();
+    await appendMany(store, 3, { createdAt: at(0) });
+    const kept = await appendMany(store, 2, { createdAt: at(10) });
+    clock.advance(40 * DAY);
+    const result = await store.pruneAudit(clock.now() - 35 * DAY);
+    expect(result).toMatchObject({ pruned: 3, checkpoint: { firstSeq: 4, prevHash: kept[0]?.prevHash, pruned: 3 } });
+    expect(await store.verifyChain()).toMatchObject({ ok: true, records: 2, checkpoint: { firstSeq: 4, pruned: 3 } });
+    await store.append(auditEntry({ createdAt: at(40) }), []);
+    expect(await store.verifyChain()).toMatchObject({ ok: true, records: 3 });
+    expect(await store.pruneAudit(clock.now() - 35 * DAY)).toEqual({ pruned: 0 });
+  });
+
+  it('when every record is older than the cutoff, then all are pruned and the empty trail still verifies against its head', async () => {
+    const { store, clock } = open();
+    await appendMany(store, 2, { createdAt: new Date(clock.now()).toISOString() });
+    clock.advance(10 * DAY);
+    expect(await store.pruneAudit(clock.now() - DAY)).toMatchObject({ pruned: 2 });
+    expect(await store.verifyChain()).toMatchObject({ ok: true, records: 0, checkpoint: { firstSeq: 3, pruned: 2 } });
+    await store.append(auditEntry(), []);
+    expect(await store.verifyChain()).toMatchObject({ ok: true, records: 1 });
+  });
+
+  it('when the records to prune do not verify, then nothing is pruned (pruning never erases evidence)', async () => {
+    const { store, dataDir, clock } = open();
+    const [first] = await appendMany(store, 2, { createdAt: new Date(clock.now()).toISOString() });
+    rawDb(dataDir).prepare(`UPDATE audit_records SET entry = json_set(entry, '$.actor', 'mallory') WHERE sync_id = ?`).run(first?.syncId);
+    clock.advance(10 * DAY);
+    expect(await store.pruneAudit(clock.now() - DAY)).toMatchObject({ pruned: 0, refused: expect.stringContaining('edited') });
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'edited' });
+  });
+
+  it('when records are deleted and a checkpoint forged in a keyed trail, then verify refuses the checkpoint', async () => {
+    const { store, dataDir, clock } = open({ auditKey: 'audit-hmac-key-0123456789abcdef-0123' });
+    const records = await appendMany(store, 3);
+    const db = rawDb(dataDir);
+    db.prepare(`DELETE FROM audit_records WHERE seq <= 2`).run();
+    db.prepare(`INSERT INTO audit_checkpoints (first_seq, prev_hash, pruned, created_at, mac) VALUES (3, ?, 2, ?, NULL)`).run(records[1]?.hash, new Date(clock.now()).toISOString());
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'checkpoint_invalid' });
+  });
+
+  it('when a checkpoint row is deleted, then the kept records no longer begin where the chain does', async () => {
+    const { store, dataDir, clock } = open();
+    await appendMany(store, 3, { createdAt: new Date(clock.now()).toISOString() });
+    clock.advance(10 * DAY);
+    await appendMany(store, 1, { createdAt: new Date(clock.now()).toISOString() });
+    await store.pruneAudit(clock.now() - DAY);
+    rawDb(dataDir).prepare(`DELETE FROM audit_checkpoints`).run();
+    expect(await store.verifyChain()).toMatchObject({ ok: false, failure: 'gap' });
   });
 });
 

@@ -1,4 +1,5 @@
 import { Webhook } from 'standardwebhooks';
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { openSqliteStore, type SqliteStore } from '../../../src/adapters/storage/sqlite-store.js';
@@ -72,6 +73,17 @@ describe('outbox dispatcher', () => {
     expect(outcomes).toEqual([['group.sync.completed', 'delivered']]);
     expect((await store.listDeliveries(sub.id, { limit: 5 }))?.items[0]).toMatchObject({ status: 'delivered', nextAttemptAt: null, attempts: [{ attempt: 1, statusCode: 200, error: null }] });
     expect(await dispatcher.runOnce()).toBe(0);
+  });
+
+  it('when a delivery is sent, then it says who sent it: User-Agent cxone-scim-sync/<version>', async () => {
+    const receiver = await startWebhookReceiver(200);
+    const { store, dispatcher } = setup();
+    await store.createSubscription({ url: receiver.url, events: ['group.sync.completed'] });
+    await syncEvent(store);
+
+    expect(await dispatcher.runOnce()).toBe(1);
+    const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(receiver.received[0]?.headers['user-agent']).toBe(`cxone-scim-sync/${version}`);
   });
 
   it('when the subscriber is static (WEBHOOK_URLS), then the delivery is signed with WEBHOOK_SECRET', async () => {

@@ -39,7 +39,7 @@ export async function startService(): Promise<void> {
   for (const url of config.webhookUrls) {
     const refused = webhookPolicy.refuseUrl(url);
     if (refused) {
-      process.stderr.write(`cxone-scim-sync: configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused (${refused}); set WEBHOOK_ALLOW_PRIVATE=true to allow private targets\n`);
+      process.stderr.write(`cxone-scim-sync: configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused: ${refused}\n`);
       process.exit(78); // EX_CONFIG
     }
   }

@@ -31,14 +31,18 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<SubscriptionRouteOpti
           201: CreatedSubscriptionSchema,
           400: errorResponse('Malformed body or unknown event type'),
           401: unauthorized,
-          422: errorResponse('The URL may not receive webhooks (invalid_webhook_url)'),
+          422: errorResponse('The URL may not receive webhooks (invalid_webhook_url): not http(s), carries credentials, or its host is not an allowed target (the answer never says what a name resolved to)'),
           500: internal,
         },
       },
     },
     async (request, reply) => {
-      const refused = await policy.refuseTarget(request.body.url);
-      if (refused) throw new InvalidWebhookUrlError(refused);
+      const refused = await policy.checkTarget(request.body.url);
+      if (refused) {
+        // The caller learns only that the target is not allowed; what its name resolved to is for the operator.
+        request.log.info({ target: originOf(request.body.url), why: refused.detail }, 'webhook target refused');
+        throw new InvalidWebhookUrlError(refused.reason);
+      }
       const created = await store.createSubscription(request.body);
       return reply.code(201).header('location', `/subscriptions/${encodeURIComponent(created.id)}`).send(created);
     },
@@ -102,3 +106,12 @@ export const subscriptionRoutes: FastifyPluginAsyncTypebox<SubscriptionRouteOpti
     },
   );
 };
+
+/** The origin of a URL, for the log (paths and queries often hold tokens). */
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(not a URL)';
+  }
+}

@@ -10,7 +10,7 @@ const Duration = Type.Integer({ minimum: 0 });
 
 export const ApiTokenSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$' }),
-  token: Type.String({ minLength: 8, pattern: '^\\S+$' }),
+  token: Type.String({ minLength: 8, pattern: '^\\S+$', secret: true }),
 });
 
 export const ConfigSchema = Type.Object({
@@ -196,6 +196,31 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The value of every setting marked `secret` (for a list of API tokens: each token, not its
+ * name, because only properties marked `secret` are taken from an object), for the
+ * redactor of upstream error text. Derived from the schema: a secret setting added later
+ * is covered without touching the redactor.
+ */
+export function secretValues(config: Readonly<Config>): string[] {
+  const out: string[] = [];
+  for (const [key, schema] of settings()) {
+    if (schema.secret === true) collectStrings(schema, (config as Record<string, unknown>)[key], out);
+  }
+  return out;
+}
+
+function collectStrings(schema: TSchema, value: unknown, out: string[]): void {
+  const meta = schema as TSchema & { items?: TSchema; properties?: Record<string, TSchema & { secret?: boolean }> };
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const item of value) collectStrings(meta.items ?? schema, item, out);
+  else if (value !== null && typeof value === 'object') {
+    for (const [name, inner] of Object.entries(meta.properties ?? {})) {
+      if (inner.secret === true) collectStrings(inner, (value as Record<string, unknown>)[name], out);
+    }
+  }
 }
 
 /** The variables with their defaults and meanings, for docs and `--help`. */

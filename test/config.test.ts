@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig, parseDuration } from '../src/config.js';
+import { ConfigError, describeConfig, loadConfig, parseDuration, secretValues } from '../src/config.js';
 
 const real = {
   CXONE_BASE_URL: 'https://acme.api.nicecxone.com',
@@ -110,5 +110,24 @@ describe('loadConfig', () => {
     const rows = describeConfig();
     expect(rows.map((r) => r.env)).toContain('SYNC_API_TOKENS');
     expect(rows.every((r) => r.env && r.description)).toBe(true);
+  });
+});
+
+describe('secret values', () => {
+  it('when settings are marked secret in the schema, then secretValues lists their values (each API token, not its name), and nothing else', () => {
+    const config = loadConfig({
+      CXONE_BASE_URL: 'https://tenant.example.com',
+      CXONE_CLIENT_ID: 'client-id-not-secret',
+      CXONE_CLIENT_SECRET: 'client-secret-value-1',
+      SYNC_API_TOKENS: 'okta:okta-token-value-0001,entra:entra-token-value-002',
+      WEBHOOK_URLS: 'https://hooks.example.com/x',
+      WEBHOOK_SECRET: 'webhook-secret-value-0003',
+    });
+    const values = secretValues(config);
+    expect(values).toEqual(expect.arrayContaining(['client-secret-value-1', 'okta-token-value-0001', 'entra-token-value-002', 'webhook-secret-value-0003']));
+    expect(values).not.toEqual(expect.arrayContaining(['okta']));
+    expect(values).not.toContain('entra');
+    expect(values).not.toContain('client-id-not-secret');
+    expect(values).not.toContain('https://tenant.example.com');
   });
 });

@@ -178,7 +178,7 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
   }
   await app.register(idempotency, { store: ports.idempotency ?? new MemoryIdempotencyStore(clock), ttlMs: IDEMPOTENCY_TTL_MS });
   await app.register(swagger);
-  await app.register(healthRoutes, { checks: ports.readiness ?? [] });
+  await app.register(healthRoutes, { checks: ports.readiness ?? [], clock });
   await app.register(metricsRoutes, { registry: ports.metrics.registry });
   await app.register(syncRoutes, { maxMembers: config.maxMembers });
   if (isAuditTrail(ports.audit)) await app.register(auditRoutes, { trail: ports.audit });

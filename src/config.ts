@@ -66,6 +66,7 @@ export const ConfigSchema = Type.Object({
   upstreamMaxRps: Type.Number({ env: 'UPSTREAM_MAX_RPS', minimum: 0, maximum: 10_000, default: 0, description: 'Upstream requests per second at most (0: adaptive only, learned from 429s)' }),
   upstreamMaxConcurrency: Type.Integer({ env: 'UPSTREAM_MAX_CONCURRENCY', minimum: 1, maximum: 1024, default: 16, description: 'Upstream requests in flight at once, across all syncs' }),
   scimBatchSize: Type.Integer({ env: 'SCIM_BATCH_SIZE', minimum: 1, maximum: 200, default: 50, description: 'Ids per filtered lookup (`id eq "a" or …`)' }),
+  readinessCacheMs: Type.Integer({ env: 'READINESS_CACHE_MS', minimum: 0, maximum: 300_000, default: 5000, description: 'How long GET /readyz reuses the outcome of its upstream probe, in ms (one probe runs at a time whatever the number of callers)' }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

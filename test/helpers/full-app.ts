@@ -37,6 +37,8 @@ export interface FullAppOptions {
   readonly dispatch?: boolean;
   /** The dispatcher's jitter. */
   readonly dispatchRandom?: () => number;
+  /** The app's clock (readiness cache, inbound limits). Default: the system clock. */
+  readonly appClock?: Clock;
 }
 
 export interface FullApp {
@@ -67,7 +69,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     random: options.random,
   });
   const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
-  const { app, dispatcher } = await assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom });
+  const { app, dispatcher } = await assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();

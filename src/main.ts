@@ -17,7 +17,11 @@ import { assembleService } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
 import { createUpstreamDirectory } from './sync-service.js';
 
-/** The inbound token the simulator mode uses when SYNC_API_TOKENS is unset; documented in the README. */
+/**
+ * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
+ * is set; documented in the README. Shorter than the 16 characters configured tokens need:
+ * it is public anyway, and only ever guards the embedded simulator.
+ */
 export const DEMO_TOKEN: ApiToken = { name: 'demo', token: 'demo-token' };
 
 /** Starts the service (npm start, `cxone-scim-sync serve`); runs until SIGTERM or SIGINT. */
@@ -73,7 +77,9 @@ export async function startService(): Promise<void> {
   const metrics = createPrometheusMetrics();
   const directory: CxoneDirectory = createUpstreamDirectory(config, { ...upstream, simulator: simulator !== undefined }, metrics.upstream);
 
-  const syncApiTokens = config.syncApiTokens.length > 0 ? config.syncApiTokens : [DEMO_TOKEN];
+  // The demo token is only for a first run against the embedded simulator with no token configured.
+  const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
+  const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   const { app, dispatcher } = await assembleService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
 
   let closing = false;
@@ -112,7 +118,7 @@ export async function startService(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   dispatcher.start();
   logger.info({ address, heapGrowingPercent: heapGrowingPercent ?? 'as started' }, 'cxone-scim-sync listening');
-  if (simulator && config.syncApiTokens.length === 0) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
+  if (simulator && !tokensConfigured) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
 }
 
 /** How to call the service against the simulator: a person reads this, so it goes to stderr, not the JSON log. */

@@ -42,7 +42,7 @@ const BASIC = Buffer.from(`${form(CLIENT_ID)}:${form(CLIENT_SECRET)}`).toString(
 const BASIC_RAW = Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64');
 
 /** The values the upstream echoes: every secret the service holds, and (`received`) the Authorization header it was sent. */
-const OWN = [CLIENT_SECRET, `${CLIENT_ID}:${CLIENT_SECRET}`, BASIC, BASIC_RAW, SYNC_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), ACCESS_TOKEN, 'received'];
+const OWN = [CLIENT_SECRET, `${CLIENT_ID}:${CLIENT_SECRET}`, BASIC, BASIC_RAW, SYNC_TOKEN, ADMIN_TOKEN, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length), ACCESS_TOKEN, 'received'];
 /** Credentials the service never held, found by their shape: echoed whole (a split one has no shape left). */
 const MADE_UP = [`Bearer ${MADE_UP_BEARER}`, `token=${MADE_UP_JWT}`, MADE_UP_JWT];
 

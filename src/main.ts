@@ -49,7 +49,7 @@ export async function startService(): Promise<void> {
   }
   let store: SqliteStore;
   try {
-    store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+    store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
   } catch (error) {
     if (error instanceof StorageError) {
       process.stderr.write(`cxone-scim-sync: storage error: ${error.message}\n`);

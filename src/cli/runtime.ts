@@ -67,7 +67,7 @@ export function resolveUpstream(config: Readonly<Config>, env: Readonly<Record<s
 /** Opens the store under DATA_DIR as the service does; a storage problem exits 74 with the service's line. */
 export function openStore(config: Readonly<Config>): SqliteStore {
   try {
-    return openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+    return openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
   } catch (error) {
     if (error instanceof StorageError) throw new CliError(`storage error: ${error.message}`, EXIT.storage);
     throw error;

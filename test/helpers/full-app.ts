@@ -62,7 +62,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
   const config = loadConfig({ ...options.env, DATA_DIR: dataDir });
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+  const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
   const metrics = createPrometheusMetrics();
   const directory = createUpstreamDirectory(config, { baseUrl: upstreamUrl, clientId: options.clientId, clientSecret: options.clientSecret, simulator: true }, metrics.upstream, {
     clock: options.clock,

@@ -30,6 +30,7 @@ describe('/subscriptions', () => {
     const created = res.json();
     expect(created).toEqual({
       id: expect.stringMatching(/^sub_/),
+      owner: 'okta',
       url: 'https://hooks.example.com/cxone',
       events: ['group.sync.completed', 'group.sync.failed'],
       description: 'dashboard',

@@ -158,7 +158,8 @@ describe('security: authentication on every route', () => {
       [byOkta, 'okta'],
       [byEntra, 'entra'],
     ] as const) {
-      const record = (await full.app.inject({ url: `/syncs/${(res.json() as { syncId: string }).syncId}`, headers: { authorization: `Bearer ${TOKENS.okta}` } })).json() as AuditRecord;
+      // Each caller reads its own record (another's answers 404: test/http/ownership.test.ts).
+      const record = (await full.app.inject({ url: `/syncs/${(res.json() as { syncId: string }).syncId}`, headers: { authorization: `Bearer ${TOKENS[actor]}` } })).json() as AuditRecord;
       expect(record.actor).toBe(actor);
       expect(JSON.stringify(record)).not.toContain(TOKENS[actor]);
     }

@@ -22,6 +22,9 @@ export const NewSubscriptionBody = Type.Object(
 
 const subscriptionFields = {
   id: Type.String(),
+  owner: Type.Union([Type.String(), Type.Null()], {
+    description: 'The name of the token that created it: it gets the events of that name\'s syncs only (an administrator\'s gets every sync\'s). null: created before owners were recorded; only administrators see it, and it gets every event',
+  }),
   url: Type.String(),
   events: Type.Array(EventTypeSchema),
   description: Type.Union([Type.String(), Type.Null()]),

@@ -32,6 +32,12 @@ export const REDACTED = '[redacted]';
 const MIN_FUZZY_LENGTH = 8;
 /** Shorter secrets are not replaced at all: they would blank out ordinary words. */
 const MIN_LENGTH = 4;
+/**
+ * Longer secrets (a JWT access token can be kilobytes) are looked for as they are and in
+ * their URL encodings only, without white space between their characters, to keep the
+ * expression small; a JWT is caught by its shape anyway.
+ */
+const MAX_FUZZY_LENGTH = 512;
 /** Access tokens obtained at run time that are remembered (older ones have long expired). */
 const DEFAULT_MAX_LEARNED = 32;
 
@@ -87,15 +93,11 @@ function forms(secret: string): string[] {
 }
 
 function encodings(secret: string): string[] {
-  const out = new Set([
-    secret,
-    encodeURIComponent(secret),
-    new URLSearchParams([['v', secret]]).toString().slice(2),
-    JSON.stringify(secret).slice(1, -1),
-    Buffer.from(secret, 'utf8').toString('base64'),
-    Buffer.from(secret, 'utf8').toString('base64url'),
-    Buffer.from(secret, 'utf8').toString('base64').replace(/=+$/, ''),
-  ]);
+  const out = new Set([secret, encodeURIComponent(secret), new URLSearchParams([['v', secret]]).toString().slice(2), JSON.stringify(secret).slice(1, -1)]);
+  if (secret.length <= MAX_FUZZY_LENGTH) {
+    const base64 = Buffer.from(secret, 'utf8').toString('base64');
+    out.add(base64).add(base64.replace(/=+$/, '')).add(Buffer.from(secret, 'utf8').toString('base64url'));
+  }
   return [...out].filter((form) => form.length >= MIN_LENGTH);
 }
 
@@ -106,7 +108,7 @@ function compile(secrets: readonly string[]): RegExp | null {
   const alternatives = new Set<string>();
   for (const form of secrets.flatMap(forms).toSorted((a, b) => b.length - a.length)) {
     const compact = [...form.replace(/[\p{Cc}\s]+/gu, '')];
-    if (compact.length >= MIN_FUZZY_LENGTH) alternatives.add(compact.map(escape).join(GAP));
+    if (compact.length >= MIN_FUZZY_LENGTH && compact.length <= MAX_FUZZY_LENGTH) alternatives.add(compact.map(escape).join(GAP));
     else alternatives.add([...form].map(escape).join(''));
   }
   if (alternatives.size === 0) return null;

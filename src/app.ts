@@ -84,6 +84,11 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Longest raw path parameter the router accepts (a 256-character id, percent-encoded, fits). */
 const MAX_PARAM_LENGTH = 4096;
 
+/** TRUST_PROXY as Fastify takes it: a hop count becomes the function Fastify would make of it (its types omit numbers). */
+function fastifyTrustProxy(setting: Config['trustProxy']): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 /** X-Request-Id values we accept as given; anything else gets a fresh id (no header injection). */
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -121,6 +126,8 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
     },
+    // Whether X-Forwarded-For names the client (request.ip, which the failed-authentication limit counts by).
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     schemaController: strictBodyValidation(),
@@ -171,7 +178,7 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
   app.decorate('groupQueue', { getter: () => locks });
 
   await app.register(errorHandler);
-  await app.register(auth, { tokens: config.syncApiTokens });
+  await app.register(auth, { tokens: config.syncApiTokens, adminTokens: config.adminApiTokens, failureLimit: config.authFailureLimit, clock });
   if (config.inboundRateLimit > 0) {
     // Per caller, after authentication (the token's name is the key); public routes are exempt.
     await app.register(rateLimit, {
@@ -186,7 +193,7 @@ export async function buildApp({ config, ports, logger }: BuildAppOptions): Prom
   await app.register(idempotency, { store: ports.idempotency ?? new MemoryIdempotencyStore(clock), ttlMs: IDEMPOTENCY_TTL_MS });
   await app.register(strictQuery);
   await app.register(swagger);
-  await app.register(healthRoutes, { checks: ports.readiness ?? [] });
+  await app.register(healthRoutes, { checks: ports.readiness ?? [], clock });
   await app.register(metricsRoutes, { registry: ports.metrics.registry });
   await app.register(syncRoutes, { maxMembers: config.maxMembers });
   if (isAuditTrail(ports.audit)) await app.register(auditRoutes, { trail: ports.audit });

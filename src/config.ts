@@ -3,14 +3,18 @@
  * `env`, its meaning in `description`), loaded once by main.ts. A bad value stops the
  * start with one line naming the variable; secret values are never echoed.
  */
+import { isIP } from 'node:net';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 
 const Duration = Type.Integer({ minimum: 0 });
 
+/** Shortest inbound API token accepted at start (the embedded simulator's demo token, added by main.ts, aside). */
+export const MIN_API_TOKEN_LENGTH = 16;
+
 export const ApiTokenSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9._@-]{1,64}$' }),
-  token: Type.String({ minLength: 8, pattern: '^\\S+$' }),
+  token: Type.String({ minLength: MIN_API_TOKEN_LENGTH, pattern: '^\\S+$', secret: true }),
 });
 
 export const ConfigSchema = Type.Object({
@@ -38,7 +42,7 @@ export const ConfigSchema = Type.Object({
     description: 'put: atomic full replace; patch: the diff as PatchOp; auto: patch for small changes when supported',
   }),
   patchMaxOperations: Type.Integer({ env: 'PATCH_MAX_OPERATIONS', minimum: 1, maximum: 10_000, default: 100, description: 'Member changes per PATCH request (WRITE_MODE patch or auto)' }),
-  syncApiTokens: Type.Array(ApiTokenSchema, { env: 'SYNC_API_TOKENS', kind: 'tokens', secret: true, default: [], description: 'Inbound bearer tokens as name:token pairs, comma separated; name is the audited actor' }),
+  syncApiTokens: Type.Array(ApiTokenSchema, { env: 'SYNC_API_TOKENS', kind: 'tokens', secret: true, default: [], description: 'Inbound bearer tokens as name:token pairs, comma separated, tokens of at least 16 characters; name is the audited actor' }),
   maxGroupDepth: Type.Integer({ env: 'MAX_GROUP_DEPTH', minimum: 1, maximum: 32, default: 3, description: 'Most groups allowed along one chain of nested groups' }),
   maxMembers: Type.Integer({ env: 'MAX_MEMBERS', minimum: 1, maximum: 1_000_000, default: 100_000, description: 'Largest membership accepted in one request' }),
   groupCacheMembers: Type.Integer({ env: 'GROUP_CACHE_MEMBERS', minimum: 0, maximum: 10_000_000, default: 200_000, description: 'Members of the groups kept in memory for conditional reads (If-None-Match); 0 keeps none' }),
@@ -89,6 +93,21 @@ export const ConfigSchema = Type.Object({
   ),
   auditHeadLogEvery: Type.Integer({ env: 'AUDIT_HEAD_LOG_EVERY', minimum: 0, maximum: 1_000_000_000, default: 1000, description: 'Log the audit chain head (sequence and hash) every N records, to anchor it outside (0: never)' }),
   auditRetentionDays: Type.Integer({ env: 'AUDIT_RETENTION_DAYS', minimum: 0, maximum: 36_500, default: 0, description: 'Prune audit records older than this many days, keeping the chain verifiable (0: keep forever)' }),
+  readinessCacheMs: Type.Integer({ env: 'READINESS_CACHE_MS', minimum: 0, maximum: 300_000, default: 5000, description: 'How long GET /readyz reuses the outcome of its upstream probe, in ms (one probe runs at a time whatever the number of callers)' }),
+  authFailureLimit: Type.Integer({ env: 'AUTH_FAILURE_LIMIT', minimum: 0, maximum: 1_000_000, default: 20, description: 'Failed authentications per minute per client address (0: no limit); over it, 429 rate_limited with Retry-After (a valid token is never refused by it)' }),
+  trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 64 }), Type.String({ minLength: 1 })], {
+    env: 'TRUST_PROXY',
+    kind: 'trustProxy',
+    default: false,
+    description: "Which proxies may name the client in X-Forwarded-For (Fastify's trustProxy): false (none: the socket address is the client), true (any), a number of hops, or proxy addresses/CIDRs, comma separated",
+  }),
+  adminApiTokens: Type.Array(ApiTokenSchema, {
+    env: 'ADMIN_API_TOKENS',
+    kind: 'tokens',
+    secret: true,
+    default: [],
+    description: 'Inbound bearer tokens of administrators, name:token pairs like SYNC_API_TOKENS: they sync too, and see and manage every subscription and audit record',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -103,7 +122,7 @@ type SettingMeta = TSchema & {
   env: string;
   type?: string;
   description?: string;
-  kind?: 'url' | 'urls' | 'tokens' | 'durations' | 'json';
+  kind?: 'url' | 'urls' | 'tokens' | 'durations' | 'json' | 'trustProxy';
   secret?: boolean;
   default?: unknown;
 };
@@ -159,6 +178,8 @@ function parseSetting(schema: SettingMeta, raw: string): unknown {
       } catch {
         return fail('is not valid JSON');
       }
+    case 'trustProxy':
+      return parseTrustProxy(raw, fail);
   }
   if (schema.type === 'integer') return /^-?\d+$/.test(raw) ? Number(raw) : fail('must be an integer');
   if (schema.type === 'number') return /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : fail('must be a number');
@@ -180,6 +201,22 @@ function parseUrl(raw: string, fail: (why: string) => never): string {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('must be an http:// or https:// URL');
   if (url.username || url.password) fail('must not carry credentials in the URL');
   return url.href.replace(/\/+$/, '');
+}
+
+/** false, true, a hop count, or addresses and CIDR ranges (as Fastify's trustProxy takes them). */
+function parseTrustProxy(raw: string, fail: (why: string) => never): boolean | number | string {
+  if (raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d{1,2}$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const badPrefix = prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > bits);
+    if (family === 0 || badPrefix || rest.length > 0) fail(`"${entry}" is not true, false, a number of hops, or an IP address or CIDR range`);
+  }
+  return entries.join(',');
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -218,14 +255,25 @@ function checkCombinations(config: Config, serving: boolean, nodeEnv: string | u
     ] as const) {
       if (config[key] === undefined) throw new ConfigError(`${name}: required when CXONE_BASE_URL is set`);
     }
-    if (serving && config.syncApiTokens.length === 0) {
+    if (serving && config.syncApiTokens.length === 0 && config.adminApiTokens.length === 0) {
       throw new ConfigError('SYNC_API_TOKENS: required when CXONE_BASE_URL is set (the API must not run open against a real tenant)');
     }
   }
-  const tokens = new Set<string>();
-  for (const { token } of config.syncApiTokens) {
-    if (tokens.has(token)) throw new ConfigError('SYNC_API_TOKENS: the same token is listed twice');
-    tokens.add(token);
+  const tokens = new Map<string, string>();
+  const names = new Map<string, string>();
+  for (const [variable, list] of [
+    ['SYNC_API_TOKENS', config.syncApiTokens],
+    ['ADMIN_API_TOKENS', config.adminApiTokens],
+  ] as const) {
+    for (const { name, token } of list) {
+      const tokenIn = tokens.get(token);
+      if (tokenIn === variable) throw new ConfigError(`${variable}: the same token is listed twice`);
+      if (tokenIn !== undefined) throw new ConfigError(`${variable}: a token is also listed in ${tokenIn}; each token belongs to one list`);
+      const nameIn = names.get(name);
+      if (nameIn !== undefined && nameIn !== variable) throw new ConfigError(`${variable}: the name ${JSON.stringify(name)} is also in ${nameIn}; a name is an administrator or not`);
+      tokens.set(token, variable);
+      names.set(name, variable);
+    }
   }
   if (config.webhookUrls.length > 0 && config.webhookSecret === undefined) {
     throw new ConfigError('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');
@@ -238,6 +286,31 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/**
+ * The value of every setting marked `secret` (for a list of API tokens: each token, not its
+ * name, because only properties marked `secret` are taken from an object), for the
+ * redactor of upstream error text. Derived from the schema: a secret setting added later
+ * is covered without touching the redactor.
+ */
+export function secretValues(config: Readonly<Config>): string[] {
+  const out: string[] = [];
+  for (const [key, schema] of settings()) {
+    if (schema.secret === true) collectStrings(schema, (config as Record<string, unknown>)[key], out);
+  }
+  return out;
+}
+
+function collectStrings(schema: TSchema, value: unknown, out: string[]): void {
+  const meta = schema as TSchema & { items?: TSchema; properties?: Record<string, TSchema & { secret?: boolean }> };
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const item of value) collectStrings(meta.items ?? schema, item, out);
+  else if (value !== null && typeof value === 'object') {
+    for (const [name, inner] of Object.entries(meta.properties ?? {})) {
+      if (inner.secret === true) collectStrings(inner, (value as Record<string, unknown>)[name], out);
+    }
+  }
 }
 
 /** The variables with their defaults and meanings, for docs and `--help`. */

@@ -27,6 +27,7 @@ export const REDACT_PATHS = [
   'webhookSecret',
   'cxoneClientSecret',
   'syncApiTokens',
+  'adminApiTokens',
   '*.token',
   '*.access_token',
   '*.accessToken',
@@ -38,6 +39,7 @@ export const REDACT_PATHS = [
   '*.webhookSecret',
   '*.cxoneClientSecret',
   '*.syncApiTokens',
+  '*.adminApiTokens',
   // One level deeper, where a secret sits inside a logged object's own object (delivery.subscription.secret).
   '*.*.secret',
   '*.*.clientSecret',

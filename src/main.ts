@@ -20,7 +20,11 @@ import { assembleService, reportAuditHead } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
 import { createUpstreamDirectory } from './sync-service.js';
 
-/** The inbound token the simulator mode uses when SYNC_API_TOKENS is unset; documented in the README. */
+/**
+ * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
+ * is set; documented in the README. Shorter than the 16 characters configured tokens need:
+ * it is public anyway, and only ever guards the embedded simulator.
+ */
 export const DEMO_TOKEN: ApiToken = { name: 'demo', token: 'demo-token' };
 
 /** Starts the service (npm start, `cxone-scim-sync serve`); runs until SIGTERM or SIGINT. */
@@ -42,7 +46,7 @@ export async function startService(): Promise<void> {
   for (const url of config.webhookUrls) {
     const refused = webhookPolicy.refuseUrl(url);
     if (refused) {
-      process.stderr.write(`cxone-scim-sync: configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused (${refused}); set WEBHOOK_ALLOW_PRIVATE=true to allow private targets\n`);
+      process.stderr.write(`cxone-scim-sync: configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused: ${refused}\n`);
       process.exit(78); // EX_CONFIG
     }
   }
@@ -67,6 +71,7 @@ export async function startService(): Promise<void> {
     store = openSqliteStore({
       dataDir: config.dataDir,
       staticSubscribers: config.webhookUrls,
+      adminActors: config.adminApiTokens.map((t) => t.name),
       auditKey: config.auditHmacKey,
       // An outside copy of the head log lines anchors the trail: a rewrite or a rollback shows against it.
       onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery),
@@ -100,7 +105,9 @@ export async function startService(): Promise<void> {
 
   const directory: CxoneDirectory = createUpstreamDirectory(config, { ...upstream, simulator: simulator !== undefined }, metrics.upstream);
 
-  const syncApiTokens = config.syncApiTokens.length > 0 ? config.syncApiTokens : [DEMO_TOKEN];
+  // The demo token is only for a first run against the embedded simulator with no token configured.
+  const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
+  const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   const { app, dispatcher } = await assembleService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
 
   let closing = false;
@@ -142,7 +149,7 @@ export async function startService(): Promise<void> {
   dispatcher.start();
   retention.start();
   logger.info({ address, heapGrowingPercent: heapGrowingPercent ?? 'as started' }, 'cxone-scim-sync listening');
-  if (simulator && config.syncApiTokens.length === 0) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
+  if (simulator && !tokensConfigured) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
 }
 
 /** How to call the service against the simulator: a person reads this, so it goes to stderr, not the JSON log. */

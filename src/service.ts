@@ -12,6 +12,7 @@ import { createOutboxDispatcher, type OutboxDispatcher } from './adapters/webhoo
 import type { WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import type { Clock } from './core/ports.js';
 import type { ChainHead } from './core/audit.js';
 
 /**
@@ -35,6 +36,8 @@ export interface ServiceParts {
   readonly logger: Logger;
   /** Jitter of the webhook retry schedule. Default Math.random. */
   readonly dispatchRandom?: () => number;
+  /** The app's clock (the readiness cache, the inbound limits, sync latency). Default: the system clock. */
+  readonly clock?: Clock;
 }
 
 export interface Service {
@@ -43,7 +46,7 @@ export interface Service {
   readonly dispatcher: OutboxDispatcher;
 }
 
-export async function assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom }: ServiceParts): Promise<Service> {
+export async function assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock }: ServiceParts): Promise<Service> {
   const app = await buildApp({
     config,
     ports: {
@@ -53,8 +56,10 @@ export async function assembleService({ config, store, directory, metrics, polic
       idempotency: store,
       webhookPolicy: policy,
       metrics,
+      clock,
       readiness: [
-        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }) },
+        // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
+        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }), cacheMs: config.readinessCacheMs },
         { name: 'storage', check: () => store.ping() },
       ],
     },

@@ -5,8 +5,8 @@
  * sync and audit trail.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { createCxoneDirectory, type CxoneDirectory, type UpstreamObserver } from './adapters/scim/index.js';
-import type { Config } from './config.js';
+import { createCxoneDirectory, createRedactor, type CxoneDirectory, type UpstreamObserver } from './adapters/scim/index.js';
+import { secretValues, type Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { SyncDeadlineError } from './core/errors.js';
 import { KeyedLock } from './core/keyed-lock.js';
@@ -64,7 +64,12 @@ export interface Upstream {
   readonly simulator?: boolean;
 }
 
-/** The SCIM directory of the configured upstream, paced and timed out as the configuration says. */
+/**
+ * The SCIM directory of the configured upstream, paced and timed out as the configuration
+ * says. Its redactor is built here, once, from the value of every secret setting; the token
+ * source adds the client credentials in use (the simulator's generated ones too) and each
+ * access token it obtains.
+ */
 export function createUpstreamDirectory(
   config: Readonly<Config>,
   upstream: Upstream,
@@ -85,6 +90,7 @@ export function createUpstreamDirectory(
     userBatchSize: config.scimBatchSize,
     groupBatchSize: config.scimBatchSize,
     groupCacheMembers: config.groupCacheMembers,
+    redactor: createRedactor(secretValues(config)),
     observer,
   });
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig, parseDuration } from '../src/config.js';
+import { ConfigError, describeConfig, loadConfig, parseDuration, secretValues } from '../src/config.js';
 
 const real = {
   CXONE_BASE_URL: 'https://acme.api.nicecxone.com',
   CXONE_CLIENT_ID: 'client',
   CXONE_CLIENT_SECRET: 'super-secret-value',
-  SYNC_API_TOKENS: 'okta:okta-token-123,entra:entra-token-456',
+  SYNC_API_TOKENS: 'okta:okta-token-1234567,entra:entra-token-456789',
 };
 
 function failure(env: Record<string, string>): string {
@@ -48,8 +48,8 @@ describe('loadConfig', () => {
     expect(config.port).toBe(9000);
     expect(config.cxoneBaseUrl).toBe('https://acme.api.nicecxone.com');
     expect(config.syncApiTokens).toEqual([
-      { name: 'okta', token: 'okta-token-123' },
-      { name: 'entra', token: 'entra-token-456' },
+      { name: 'okta', token: 'okta-token-1234567' },
+      { name: 'entra', token: 'entra-token-456789' },
     ]);
     expect(config.entitlementMap).toEqual({ g1: ['agent'] });
     expect(Object.isFrozen(config)).toBe(true);
@@ -94,7 +94,53 @@ describe('loadConfig', () => {
   });
 
   it('when a token is listed twice, then it refuses to start', () => {
-    expect(failure({ SYNC_API_TOKENS: 'a:token-one-1,b:token-one-1' })).toMatch(/listed twice/);
+    expect(failure({ SYNC_API_TOKENS: 'a:token-one-1234567,b:token-one-1234567' })).toMatch(/listed twice/);
+  });
+
+  it.each(['SYNC_API_TOKENS', 'ADMIN_API_TOKENS'])('when a token in %s is shorter than 16 characters, then the start stops naming the variable, without echoing the token', (name) => {
+    const text = failure({ [name]: 'okta:fifteen-chars-1' }); // 15 characters after the name
+    expect(text).toMatch(new RegExp(`^${name}: .*16`));
+    expect(text).not.toContain('fifteen-chars');
+    expect(() => loadConfig({ [name]: 'okta:sixteen-chars-0001' })).not.toThrow();
+  });
+
+  it('when ADMIN_API_TOKENS is set, then it is parsed like SYNC_API_TOKENS, is secret, and satisfies the token requirement of a real upstream', () => {
+    const { SYNC_API_TOKENS: _, ...withoutSync } = real;
+    const config = loadConfig({ ...withoutSync, ADMIN_API_TOKENS: 'ops:ops-admin-token-000001' });
+    expect(config.adminApiTokens).toEqual([{ name: 'ops', token: 'ops-admin-token-000001' }]);
+    expect(config.syncApiTokens).toEqual([]);
+    expect(describeConfig().find((row) => row.env === 'ADMIN_API_TOKENS')).toMatchObject({ secret: true });
+    expect(secretValues(config)).toContain('ops-admin-token-000001');
+  });
+
+  it('when a name or a token is in both SYNC_API_TOKENS and ADMIN_API_TOKENS, then it refuses to start', () => {
+    expect(failure({ SYNC_API_TOKENS: 'ops:sync-token-00000001', ADMIN_API_TOKENS: 'ops:admin-token-0000001' })).toMatch(/^ADMIN_API_TOKENS: .*name "ops".*SYNC_API_TOKENS/);
+    const both = failure({ SYNC_API_TOKENS: 'okta:shared-token-000001', ADMIN_API_TOKENS: 'ops:shared-token-000001' });
+    expect(both).toMatch(/^ADMIN_API_TOKENS: .*token.*SYNC_API_TOKENS/);
+    expect(both).not.toContain('shared-token');
+  });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['10.0.0.0/8', '10.0.0.0/8'],
+    ['127.0.0.1, 10.0.0.0/8,::1', '127.0.0.1,10.0.0.0/8,::1'],
+  ])('when TRUST_PROXY is %s, then it becomes Fastify trustProxy %j', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    [{ TRUST_PROXY: 'sometimes' }, /^TRUST_PROXY: /],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, /^TRUST_PROXY: /],
+    [{ AUTH_FAILURE_LIMIT: '-1' }, /^AUTH_FAILURE_LIMIT: must be >= 0/],
+    [{ READINESS_CACHE_MS: '-5' }, /^READINESS_CACHE_MS: must be >= 0/],
+  ])('when %o, then the start stops naming the variable', (env, message) => {
+    expect(failure(env as Record<string, string>)).toMatch(message);
+  });
+
+  it('when nothing is set, then failed authentication is limited to 20 a minute, no proxy is trusted, and /readyz caches 5 s', () => {
+    expect(loadConfig({})).toMatchObject({ authFailureLimit: 20, trustProxy: false, readinessCacheMs: 5000, adminApiTokens: [] });
   });
 
   it('when durations use every unit, then they become milliseconds', () => {
@@ -120,5 +166,24 @@ describe('GROUP_QUEUE_MAX', () => {
     expect(loadConfig({ GROUP_QUEUE_MAX: '200' }).groupQueueMax).toBe(200);
     expect(() => loadConfig({ GROUP_QUEUE_MAX: '-1' })).toThrow(/^GROUP_QUEUE_MAX: must be >= 0/);
     expect(() => loadConfig({ GROUP_QUEUE_MAX: 'many' })).toThrow(/^GROUP_QUEUE_MAX: /);
+  });
+});
+
+describe('secret values', () => {
+  it('when settings are marked secret in the schema, then secretValues lists their values (each API token, not its name), and nothing else', () => {
+    const config = loadConfig({
+      CXONE_BASE_URL: 'https://tenant.example.com',
+      CXONE_CLIENT_ID: 'client-id-not-secret',
+      CXONE_CLIENT_SECRET: 'client-secret-value-1',
+      SYNC_API_TOKENS: 'okta:okta-token-value-0001,entra:entra-token-value-002',
+      WEBHOOK_URLS: 'https://hooks.example.com/x',
+      WEBHOOK_SECRET: 'webhook-secret-value-0003',
+    });
+    const values = secretValues(config);
+    expect(values).toEqual(expect.arrayContaining(['client-secret-value-1', 'okta-token-value-0001', 'entra-token-value-002', 'webhook-secret-value-0003']));
+    expect(values).not.toEqual(expect.arrayContaining(['okta']));
+    expect(values).not.toContain('entra');
+    expect(values).not.toContain('client-id-not-secret');
+    expect(values).not.toContain('https://tenant.example.com');
   });
 });

@@ -72,7 +72,7 @@ export const SERVER_TOKEN_ENV = 'CXONE_SCIM_SYNC_TOKEN';
 /** Opens the store under DATA_DIR as the service does; a storage problem exits 74 with the service's line. */
 export function openStore(config: Readonly<Config>, options: { readonly?: boolean } = {}): SqliteStore {
   try {
-    return openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, auditKey: config.auditHmacKey, readonly: options.readonly });
+    return openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name), auditKey: config.auditHmacKey, readonly: options.readonly });
   } catch (error) {
     if (error instanceof StorageError) throw new CliError(`storage error: ${error.message}`, EXIT.storage);
     throw error;

@@ -1,10 +1,11 @@
 /**
  * The audit trail's records and the events a sync emits. Every authenticated sync
- * attempt becomes one AuditEntry, whatever its outcome. Records form a hash chain: each
- * hash covers the record's content and the previous hash (SHA-256, or HMAC-SHA256 under
- * AUDIT_HMAC_KEY), so an edited or deleted record breaks every link after it; sequence
- * numbers, the remembered head and the counters catch deleted newest records and an
- * emptied trail (GET /audit/verify).
+ * attempt becomes one AuditEntry, whatever its outcome; every webhook subscription
+ * created or deleted becomes a SubscriptionAuditEntry in the same chain. Records form a
+ * hash chain: each hash covers the record's content and the previous hash (SHA-256, or
+ * HMAC-SHA256 under AUDIT_HMAC_KEY), so an edited or deleted record breaks every link
+ * after it; sequence numbers, the remembered head and the counters catch deleted newest
+ * records and an emptied trail (GET /audit/verify).
  */
 import type { AttributeSyncReport } from './attribute-sync.js';
 import { createHmac } from 'node:crypto';
@@ -67,6 +68,50 @@ export interface AuditRecord extends AuditEntry {
   readonly hash: string;
 }
 
+/** How a change to the webhook subscriptions is recorded in the trail. */
+export type SubscriptionChange = 'subscription_created' | 'subscription_deleted';
+
+/**
+ * A webhook subscription created or deleted, in the same hash chain as the syncs. Its URL
+ * is not recorded: query strings, credentials and often paths hold the receiver's secret,
+ * and the trail cannot be scrubbed. `target` (scheme, host, port) says where events went,
+ * `urlSha256` identifies the exact URL for whoever knows it.
+ */
+export interface SubscriptionAuditEntry {
+  /** The record's own id (UUIDv7); no sync is involved. Named like a sync's so that the chain has one key. */
+  readonly syncId: string;
+  readonly requestId: string;
+  /** Who created or deleted it (an administrator may delete another caller's). */
+  readonly actor: string;
+  readonly status: SubscriptionChange;
+  readonly subscriptionId: string;
+  /** Whose subscription it is (null: created before owners were recorded). */
+  readonly owner: string | null;
+  readonly events: readonly EventType[];
+  /** The URL's origin: scheme, host and port. */
+  readonly target: string;
+  /** SHA-256 (hex) of the full URL as subscribed. */
+  readonly urlSha256: string;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface SubscriptionAuditRecord extends SubscriptionAuditEntry {
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Anything the trail holds: a sync attempt or a subscription change. */
+export type AnyAuditEntry = AuditEntry | SubscriptionAuditEntry;
+export type AnyAuditRecord = AuditRecord | SubscriptionAuditRecord;
+
+const SUBSCRIPTION_CHANGES: ReadonlySet<string> = new Set<SubscriptionChange>(['subscription_created', 'subscription_deleted']);
+
+/** Whether a record (or entry) is a subscription change rather than a sync attempt. */
+export function isSubscriptionChange(status: string): status is SubscriptionChange {
+  return SUBSCRIPTION_CHANGES.has(status);
+}
+
 export const GENESIS_HASH = '0'.repeat(64);
 
 export { sha256Hex };
@@ -81,12 +126,12 @@ export function hmacSha256Hex(key: string, text: string): string {
  * SHA-256 for a plain chain, HMAC-SHA256 under `key` for a keyed one (rewriting a keyed
  * record, or re-sealing it as plain, needs the key).
  */
-export function chainHash(entry: AuditEntry, prevHash: string, key?: string): string {
+export function chainHash(entry: AnyAuditEntry, prevHash: string, key?: string): string {
   const text = canonicalJson({ ...entry, prevHash });
   return key === undefined ? sha256Hex(text) : hmacSha256Hex(key, text);
 }
 
-export function sealRecord(entry: AuditEntry, prevHash: string, key?: string): AuditRecord {
+export function sealRecord<E extends AnyAuditEntry>(entry: E, prevHash: string, key?: string): E & { readonly prevHash: string; readonly hash: string } {
   return { ...entry, prevHash, hash: chainHash(entry, prevHash, key) };
 }
 
@@ -179,7 +224,7 @@ export class ChainVerifier {
   }
 
   /** Returns false once the chain is broken (the verdict is then final). `seq` is the record's sequence number (default: the next one). */
-  add(record: AuditRecord, seq: number = this.expectedSeq): boolean {
+  add(record: AnyAuditRecord, seq: number = this.expectedSeq): boolean {
     if (this.broken) return false;
     this.count++;
     const { prevHash, hash, ...entry } = record;

@@ -37,6 +37,8 @@ export interface FullAppOptions {
   readonly dispatch?: boolean;
   /** The dispatcher's jitter. */
   readonly dispatchRandom?: () => number;
+  /** The app's clock (readiness cache, inbound limits). Default: the system clock. */
+  readonly appClock?: Clock;
 }
 
 export interface FullApp {
@@ -60,14 +62,14 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
   const config = loadConfig({ ...options.env, DATA_DIR: dataDir });
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls });
+  const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
   const metrics = createPrometheusMetrics();
   const directory = createUpstreamDirectory(config, { baseUrl: upstreamUrl, clientId: options.clientId, clientSecret: options.clientSecret, simulator: true }, metrics.upstream, {
     clock: options.clock,
     random: options.random,
   });
   const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
-  const { app, dispatcher } = await assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom });
+  const { app, dispatcher } = await assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();

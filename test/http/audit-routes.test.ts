@@ -10,17 +10,20 @@ import { tempDir } from '../helpers/temp-dir.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
 
+/** An administrator (ADMIN_API_TOKENS): learns which record broke the chain. */
+const ADMIN_TOKEN = 'ops-audit-admin-token-01';
+
 async function sqliteApp() {
   const dataDir = tempDir();
   const store = openSqliteStore({ dataDir });
   onTestFinished(() => store.close());
   const directory = new InMemoryDirectory().addUser('alice').addUser('bob').addUser('carol', false).addGroup('g1', [user('alice')]).addGroup('g2', []);
-  const built = await buildTestApp({ directory, ports: { audit: store, subscriptions: store } });
+  const built = await buildTestApp({ directory, env: { ADMIN_API_TOKENS: `ops:${ADMIN_TOKEN}` }, ports: { audit: store, subscriptions: store } });
   const sync = async (groupId: string, members: MemberRef[]) => {
     const res = await built.app.inject({ method: 'POST', url: `/groups/${groupId}/sync`, headers: bearer(), payload: { members } });
     return res.json() as { syncId: string };
   };
-  const get = (url: string) => built.app.inject({ method: 'GET', url, headers: bearer() });
+  const get = (url: string, token?: string) => built.app.inject({ method: 'GET', url, headers: bearer(token) });
   return { ...built, store, dataDir, sync, get };
 }
 
@@ -145,7 +148,7 @@ describe('GET /audit/verify', () => {
     const { syncId } = await sync('g2', [user('alice')]);
     await sync('g1', [user('alice')]);
     withRawDb(dataDir, (db) => db.prepare(`UPDATE audit_records SET entry = json_set(entry, '$.memberCount', 0) WHERE sync_id = ?`).run(syncId));
-    expect((await get('/audit/verify')).json()).toEqual({ ok: false, records: 2, failure: 'edited', firstBrokenSyncId: syncId, reason: expect.stringContaining('edited') });
+    expect((await get('/audit/verify', ADMIN_TOKEN)).json()).toEqual({ ok: false, records: 2, failure: 'edited', firstBrokenSyncId: syncId, reason: expect.stringContaining('edited') });
   });
 
   it('when a stored record is deleted through SQLite, then verify reports the link after it', async () => {
@@ -154,7 +157,7 @@ describe('GET /audit/verify', () => {
     const deleted = await sync('g2', [user('alice')]);
     const after = await sync('g1', [user('alice')]);
     withRawDb(dataDir, (db) => db.prepare(`DELETE FROM audit_records WHERE sync_id = ?`).run(deleted.syncId));
-    expect((await get('/audit/verify')).json()).toMatchObject({ ok: false, firstBrokenSyncId: after.syncId, reason: expect.stringContaining('deleted') });
+    expect((await get('/audit/verify', ADMIN_TOKEN)).json()).toMatchObject({ ok: false, firstBrokenSyncId: after.syncId, reason: expect.stringContaining('deleted') });
   });
 });
 

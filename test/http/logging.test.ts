@@ -89,6 +89,7 @@ describe('logging: no secret ever reaches the log', () => {
       CXONE_CLIENT_ID: 'client',
       CXONE_CLIENT_SECRET: 'config-client-secret-1',
       SYNC_API_TOKENS: 'okta:config-api-token-1',
+      ADMIN_API_TOKENS: 'ops:config-admin-token-0001',
       WEBHOOK_SECRET: 'whsec_config-webhook-secret-1',
     });
     logger.info({ config }, 'configuration');
@@ -99,7 +100,7 @@ describe('logging: no secret ever reaches the log', () => {
     logger.info({ oauth: { accessToken: 'nested-token-1', client_secret: 'nested-secret-1', authorization: 'Basic nested-cred-1' } }, 'nested');
     logger.info({ delivery: { id: 'd1', subscription: { url: 'https://example.com/hook', secret: 'whsec_deep-secret-1' } } }, 'deeper');
     const log = lines.join('');
-    for (const secret of ['config-client-secret-1', 'config-api-token-1', 'whsec_config-webhook-secret-1', 'header-token-1', 'proxy-cred-1', 'header-token-2', 'whsec_subscription-secret-1', 'bare-token-1', 'bare-token-2', 'bare-secret-1', 'bare-secret-2', 'bare-secret-3', 'nested-token-1', 'nested-secret-1', 'nested-cred-1', 'whsec_deep-secret-1']) {
+    for (const secret of ['config-client-secret-1', 'config-api-token-1', 'config-admin-token-0001', 'whsec_config-webhook-secret-1', 'header-token-1', 'proxy-cred-1', 'header-token-2', 'whsec_subscription-secret-1', 'bare-token-1', 'bare-token-2', 'bare-secret-1', 'bare-secret-2', 'bare-secret-3', 'nested-token-1', 'nested-secret-1', 'nested-cred-1', 'whsec_deep-secret-1']) {
       expect(log).not.toContain(secret);
     }
     expect(log).toContain('[redacted]');

@@ -30,6 +30,7 @@ describe('/subscriptions', () => {
     const created = res.json();
     expect(created).toEqual({
       id: expect.stringMatching(/^sub_/),
+      owner: 'okta',
       url: 'https://hooks.example.com/cxone',
       events: ['group.sync.completed', 'group.sync.failed'],
       description: 'dashboard',
@@ -79,6 +80,20 @@ describe('/subscriptions', () => {
     ['http://[fd00:ec2::254]/', 'metadata'],
     ['http://[::ffff:10.0.0.1]/x', 'IPv4-mapped'],
     ['http://localhost:3000/x', 'localhost'],
+    ['http://localhost../x', 'localhost'],
+    ['http://[64:ff9b:1::a00:1]/x', 'NAT64 local-use'],
+    ['http://[2001::a00:1]/x', 'Teredo'],
+    ['http://192.88.99.1/x', '6to4 relay anycast'],
+  ])('when the url is %s (%s), then 422 invalid_webhook_url: not an allowed target, and WEBHOOK_ALLOW_PRIVATE=true allows it', async (url) => {
+    const { call, store } = await subscriptionsApp();
+    const res = await call('POST', '/subscriptions', { url, events: ['group.sync.completed'] });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toEqual({ error: 'invalid_webhook_url', message: expect.stringContaining('not an allowed target') });
+    expect(res.json().message).toContain('WEBHOOK_ALLOW_PRIVATE=true');
+    expect(await store.listSubscriptions()).toEqual([]);
+  });
+
+  it.each([
     ['ftp://hooks.example.com/x', 'only http'],
     ['https://user:pw@hooks.example.com/x', 'credentials'],
   ])('when the url is %s, then 422 invalid_webhook_url (%s)', async (url, why) => {
@@ -89,14 +104,19 @@ describe('/subscriptions', () => {
     expect(await store.listSubscriptions()).toEqual([]);
   });
 
-  it('when a host name resolves to a private address, then 422 invalid_webhook_url', async () => {
+  it('when a host name resolves to a private address, then 422 invalid_webhook_url that does not say what it resolves to; the log does', async () => {
     const store = openSqliteStore({ dataDir: tempDir() });
     onTestFinished(() => store.close());
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => void lines.push(line) });
     const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: false, resolve: async () => [{ address: '192.168.1.20', family: 4 }] });
-    const { app } = await buildTestApp({ ports: { audit: store, subscriptions: store, webhookPolicy } });
+    const { app } = await buildTestApp({ logger, ports: { audit: store, subscriptions: store, webhookPolicy } });
     const res = await app.inject({ method: 'POST', url: '/subscriptions', headers: bearer(), payload: { url: 'https://intranet.example.com/h', events: ['group.sync.completed'] } });
     expect(res.statusCode).toBe(422);
-    expect(res.json().message).toContain('intranet.example.com resolves to 192.168.1.20, a private address');
+    expect(res.json().message).toContain('not an allowed target');
+    expect(res.body).not.toContain('192.168.1.20');
+    expect(res.body).not.toMatch(/resolves|private address/);
+    expect(lines.join('\n')).toContain('intranet.example.com resolves to 192.168.1.20, a private address');
   });
 
   it('when WEBHOOK_ALLOW_PRIVATE=true, then a loopback URL is accepted', async () => {

@@ -5,6 +5,7 @@
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/ports.js';
+import { createRedactor, type Redactor } from './redactor.js';
 import type { RetryOptions } from './retry-policy.js';
 import { createRateLimiter } from './rate-limiter.js';
 import { createScimDirectory, type ScimDirectoryAdapter } from './scim-directory.js';
@@ -51,6 +52,11 @@ export interface CxoneDirectoryOptions {
   readonly rateLimit?: { readonly requestsPerSecond?: number; readonly maxConcurrency?: number };
   /** Members of the groups kept for conditional reads; 0 keeps none. Default 200,000. */
   readonly groupCacheMembers?: number;
+  /**
+   * Blanks secrets out of upstream error text (SCIM and OAuth); the token source adds the
+   * client credentials and every access token it obtains. Default: a redactor knowing only those.
+   */
+  readonly redactor?: Redactor;
 }
 
 export interface CxoneDirectory extends ScimDirectoryAdapter {
@@ -64,6 +70,7 @@ export function createCxoneDirectory(options: CxoneDirectoryOptions): CxoneDirec
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher =
     options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: requestTimeoutMs } });
+  const redactor = options.redactor ?? createRedactor();
   const tokenSource = createTokenSource({
     tokenUrl: options.tokenUrl ?? `${baseUrl}${CXONE_DEFAULTS.tokenPath}`,
     clientId: options.clientId,
@@ -74,6 +81,7 @@ export function createCxoneDirectory(options: CxoneDirectoryOptions): CxoneDirec
     dispatcher,
     timeoutMs: requestTimeoutMs,
     observer: options.observer,
+    redactor,
   });
   const directory = createScimDirectory({
     baseUrl,
@@ -91,6 +99,7 @@ export function createCxoneDirectory(options: CxoneDirectoryOptions): CxoneDirec
     batchConcurrency: options.batchConcurrency,
     lookupConcurrency: options.lookupConcurrency,
     groupCacheMembers: options.groupCacheMembers,
+    redactor,
     limiter: createRateLimiter({
       requestsPerSecond: options.rateLimit?.requestsPerSecond || Infinity,
       maxConcurrency: options.rateLimit?.maxConcurrency ?? 16,

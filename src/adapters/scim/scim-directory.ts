@@ -42,6 +42,7 @@ import {
   ShapeError,
   type ListPage,
 } from './scim-resources.js';
+import type { Redactor } from './redactor.js';
 import type { TokenSource } from './token-source.js';
 import { BodyTooLargeError, headerValue } from './transport.js';
 import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
@@ -80,6 +81,8 @@ export interface ScimDirectoryOptions {
   readonly limiter?: RateLimiter;
   /** Members of the groups kept for conditional reads (group-cache.ts); 0 keeps none. Default 200,000. */
   readonly groupCacheMembers?: number;
+  /** Blanks secrets out of upstream error text (redactor.ts). Default: one that knows only each request's token. */
+  readonly redactor?: Redactor;
 }
 
 export interface ScimDirectoryAdapter extends ScimDirectory {
@@ -136,6 +139,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
     random: options.random ?? Math.random,
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024 * 1024,
     limiter: options.limiter,
+    redactor: options.redactor,
   });
 
   const filters: Record<Listed | 'parents', FilterState> = { Users: 'unknown', Groups: 'unknown', parents: 'unknown' };

@@ -8,6 +8,10 @@
 import { PreconditionFailedError, UpstreamError } from '../../core/errors.js';
 import { snippet } from './transport.js';
 
+/** Blanks secrets out of raw upstream text (a Redactor's redact); the default leaves it as is. */
+export type Redact = (text: string) => string;
+const asIs: Redact = (text) => text;
+
 export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 export interface ScimErrorInfo {
@@ -18,21 +22,23 @@ export interface ScimErrorInfo {
 /**
  * Reads `scimType` and `detail` from an error body. Tolerates providers that omit the
  * schema, send `status` as a number instead of a string, or answer with HTML or text
- * (then the detail is a short excerpt of the body).
+ * (then the detail is a short excerpt of the body). `redact` runs over each field's raw
+ * text before it is trimmed to an excerpt (or over the whole raw body when it is not
+ * JSON): a secret the upstream echoes is gone before any cut could split it.
  */
-export function parseScimError(text: string): ScimErrorInfo {
+export function parseScimError(text: string, redact: Redact = asIs): ScimErrorInfo {
   if (!text.trim()) return {};
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return { detail: snippet(text, 200) };
+    return { detail: snippet(redact(text), 200) };
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { detail: snippet(text, 200) };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { detail: snippet(redact(text), 200) };
   const body = json as Record<string, unknown>;
-  const scimType = typeof body.scimType === 'string' && body.scimType ? snippet(body.scimType, 60) : undefined;
-  const rawDetail = body.detail ?? body.message ?? body.error_description ?? body.error;
-  const detail = typeof rawDetail === 'string' && rawDetail ? snippet(rawDetail) : undefined;
+  const scimType = typeof body.scimType === 'string' && body.scimType ? snippet(redact(body.scimType), 60) : undefined;
+  const rawDetail = [body.detail, body.message, body.error_description, body.error].find((value) => typeof value === 'string' && value !== '');
+  const detail = typeof rawDetail === 'string' ? snippet(redact(rawDetail)) : undefined;
   return { scimType, detail };
 }
 

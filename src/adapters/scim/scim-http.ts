@@ -31,8 +31,8 @@ import {
   describeTransportError,
   headerValue,
   readBody,
-  redact,
 } from './transport.js';
+import { createRedactor, type Redactor } from './redactor.js';
 import type { RetryReason, UpstreamObserver, UpstreamResource } from './upstream-observer.js';
 
 export type ScimMethod = 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
@@ -86,6 +86,8 @@ export interface ScimHttpOptions {
   readonly maxResponseBytes: number;
   /** Shared by every request of the process: paces them and learns from 429s. */
   readonly limiter?: RateLimiter;
+  /** Runs over every field of an error answer before it is trimmed. Default: one that knows only the token of each request. */
+  readonly redactor?: Redactor;
 }
 
 export interface ScimHttp {
@@ -121,6 +123,7 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
   const origin = base.origin;
   const basePath = scimBasePath(base, options.scimPath);
   const { clock, dispatcher, retry, observer, tokenSource } = options;
+  const redactor = options.redactor ?? createRedactor();
 
   async function attempt<T>(
     request: ScimRequest,
@@ -159,11 +162,12 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       const text = await readBody(response.body, ERROR_BODY_BYTES, true);
       report(status);
       if (request.expect?.includes(status)) return { kind: 'response', response: { status, headers: response.headers, body: undefined, etag } };
-      const info = parseScimError(text);
+      // Every field is redacted on its raw text, the token this request carried included.
+      const info = parseScimError(text, (raw) => redactor.redact(raw, [token]));
       return {
         kind: 'status',
         status,
-        info: info.detail ? { ...info, detail: redact(info.detail, [token]) } : info,
+        info,
         retryAfterMs: parseRetryAfter(response.headers['retry-after'], clock.now()),
       };
     } catch (error) {

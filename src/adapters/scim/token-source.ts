@@ -20,9 +20,9 @@ import {
   describeTransportError,
   raceSignal,
   readBody,
-  redact,
   snippet,
 } from './transport.js';
+import { createRedactor, type Redactor } from './redactor.js';
 import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
 
 export type TokenAuthMethod = 'basic' | 'post';
@@ -45,6 +45,12 @@ export interface TokenSourceOptions {
   /** Refresh this long before expiry (at most half the lifetime). Default 60 s. */
   readonly refreshSkewSeconds?: number;
   readonly observer?: UpstreamObserver;
+  /**
+   * Blanks secrets out of the endpoint's error text. The token source adds what only it
+   * knows: the client secret (also form-encoded), the Basic credential, `id:secret`, and
+   * every access token it obtains. Default: a redactor of its own.
+   */
+  readonly redactor?: Redactor;
 }
 
 export interface TokenSource {
@@ -77,8 +83,13 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connect: { timeout: timeoutMs } });
   const { clock, clientSecret } = options;
   const basicCredential = Buffer.from(`${formEncode(options.clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64');
-  /** What an upstream could echo back: the secret as is, form-encoded, or inside the Basic credential. */
-  const secrets = [clientSecret, formEncode(clientSecret), basicCredential];
+  const redactor = options.redactor ?? createRedactor();
+  // What an upstream could echo back: the secret as is or form-encoded (the redactor adds the
+  // other encodings), `id:secret`, and the Basic credential made of either.
+  for (const secret of [clientSecret, formEncode(clientSecret), `${options.clientId}:${clientSecret}`, `${formEncode(options.clientId)}:${formEncode(clientSecret)}`, basicCredential]) {
+    redactor.addSecret(secret);
+  }
+  const redact = (text: string) => redactor.redact(text);
 
   let cached: CachedToken | null = null;
   let inflight: Promise<CachedToken> | null = null;
@@ -111,11 +122,12 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       if (status === 429 || status === 503) {
         // Rate limited or briefly down: not a refusal of our credentials. The syncs waiting
         // on this token answer 503 with the endpoint's Retry-After, like a throttled SCIM call.
-        const refused = refusal(status, text, secrets);
+        const refused = refusal(status, text, redact);
         const seconds = Math.max(1, Math.ceil((retryAfterMs ?? 5000) / 1000));
         throw new UpstreamUnavailableError(`${refused.message}; it asked to retry in ${seconds} s`, seconds, status, { cause: refused });
       }
-      const token = parseTokenResponse(status, text, secrets);
+      const token = parseTokenResponse(status, text, redact);
+      redactor.addSecret(token.accessToken);
       const lifetime = token.expiresIn ?? defaultLifetime;
       const skew = Math.min(skewSeconds, lifetime / 2);
       observer.onTokenFetch('success');
@@ -161,7 +173,7 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     if (kind === null) return error;
     report(kind);
     const what = `the OAuth token endpoint ${url.origin}${url.pathname}`;
-    const reason = redact(describeTransportError(error), secrets);
+    const reason = redact(describeTransportError(error));
     return kind === 'timeout'
       ? new UpstreamTimeoutError(`${what} did not answer in time (${reason})`)
       : new UpstreamUnavailableError(`${what} is unreachable (${reason})`, 5);
@@ -220,22 +232,22 @@ function jsonObject(text: string): Record<string, unknown> | undefined {
   return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
 }
 
-/** The error answer of the token endpoint (RFC 6749 §5.2), its secrets blanked out. */
-function refusal(status: number, text: string, secrets: readonly string[]): TokenEndpointError {
+/** The error answer of the token endpoint (RFC 6749 §5.2), each field redacted on its raw text, before it is cut. */
+function refusal(status: number, text: string, redact: (text: string) => string): TokenEndpointError {
   const body = jsonObject(text);
-  const error = typeof body?.error === 'string' ? redact(snippet(body.error, 100), secrets) : undefined;
+  const error = typeof body?.error === 'string' ? snippet(redact(body.error), 100) : undefined;
   const description =
     typeof body?.error_description === 'string'
-      ? redact(snippet(body.error_description), secrets)
+      ? snippet(redact(body.error_description))
       : body === undefined && text.trim()
-        ? redact(snippet(text, 200), secrets)
+        ? snippet(redact(text), 200)
         : undefined;
   return new TokenEndpointError(error, description, status);
 }
 
 /** RFC 6749 §5.1 (success) and §5.2 (error response). */
-function parseTokenResponse(status: number, text: string, secrets: readonly string[]): TokenResponse {
-  if (status < 200 || status >= 300) throw refusal(status, text, secrets);
+function parseTokenResponse(status: number, text: string, redact: (text: string) => string): TokenResponse {
+  if (status < 200 || status >= 300) throw refusal(status, text, redact);
   const body = jsonObject(text);
   if (!body) throw new TokenEndpointError('invalid_response', 'the token response is not a JSON object', status);
   const accessToken = body.access_token;
@@ -244,7 +256,7 @@ function parseTokenResponse(status: number, text: string, secrets: readonly stri
   }
   const tokenType = body.token_type;
   if (typeof tokenType === 'string' && tokenType.toLowerCase() !== 'bearer') {
-    throw new TokenEndpointError('invalid_response', `unsupported token_type ${snippet(tokenType, 40)}`, status);
+    throw new TokenEndpointError('invalid_response', `unsupported token_type ${snippet(redact(tokenType), 40)}`, status);
   }
   const rawExpiry = typeof body.expires_in === 'string' ? Number(body.expires_in) : body.expires_in;
   const expiresIn = typeof rawExpiry === 'number' && Number.isFinite(rawExpiry) && rawExpiry > 0 ? rawExpiry : undefined;

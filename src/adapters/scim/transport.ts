@@ -117,17 +117,11 @@ export function headerValue(value: string | string[] | undefined): string | unde
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Collapses whitespace and keeps at most `max` characters, so an error never echoes a huge body. */
+/**
+ * Collapses whitespace and keeps at most `max` characters, so an error never echoes a huge
+ * body. Redact first (redactor.ts): a cut can split a secret that redaction would find whole.
+ */
 export function snippet(text: string, max = 300): string {
   const flat = text.replace(/[\p{Cc}\s]+/gu, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
-}
-
-/** Replaces every occurrence of the given secrets in `text`. */
-export function redact(text: string, secrets: readonly (string | null | undefined)[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret && secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out;
 }

@@ -40,6 +40,7 @@ export class MemoryAuditLog implements AuditTrail {
     for (let seq = Math.min(before - 1, this.records.length); seq >= 1; seq--) {
       const record = this.records[seq - 1] as AuditRecord;
       if (since !== undefined && record.createdAt < since) continue;
+      if (query.actor !== undefined && record.actor !== query.actor) continue;
       if (query.groupId !== undefined && record.groupId !== query.groupId) continue;
       if (items.length === query.limit) return { items, nextCursor: encodeCursor('audit', lastSeq) };
       items.push(record);

@@ -97,7 +97,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
     `,
   },
-  // Version 2 is taken by another change; the runner skips numbers it does not have.
+  {
+    version: 2,
+    description: 'owners: who created each subscription; the actor of each audit record as a column',
+    sql: `
+      -- The name of the token that created the subscription. NULL: created before owners
+      -- were recorded; only administrators (ADMIN_API_TOKENS) see and manage those.
+      ALTER TABLE subscriptions ADD COLUMN owner TEXT;
+      CREATE INDEX subscriptions_owner ON subscriptions (owner, created_at, id);
+
+      -- Who asked, for reads of one's own records. verifyChain reports a record whose
+      -- column no longer matches its entry JSON, so editing either shows.
+      ALTER TABLE audit_records ADD COLUMN actor TEXT;
+      UPDATE audit_records SET actor = json_extract(entry, '$.actor') WHERE json_valid(entry);
+      CREATE INDEX audit_records_actor ON audit_records (actor, seq);
+    `,
+  },
   {
     version: 3,
     description: 'audit chain: the head sequence number, and checkpoints of pruned records',

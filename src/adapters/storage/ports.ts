@@ -6,13 +6,15 @@
  * where SQLite answers synchronously.
  */
 import type { AuditLog } from '../../core/ports.js';
-import type { AuditRecord, ChainVerdict, EventType } from '../../core/audit.js';
+import type { AnyAuditRecord, AuditRecord, ChainVerdict, EventType } from '../../core/audit.js';
 
 export const EVENT_TYPES: readonly EventType[] = ['group.sync.completed', 'group.sync.failed', 'user.attributes.synced'];
 
 export const AUDIT_PAGE_MAX = 500;
 
 export interface AuditListQuery {
+  /** Only the records of this actor (a caller reads its own; an administrator passes none). */
+  readonly actor?: string;
   readonly groupId?: string;
   /** ISO 8601: records created at or after this instant. */
   readonly since?: string;
@@ -30,9 +32,10 @@ export interface Page<T> {
 
 /** Reading the audit trail: GET /syncs/{syncId}, GET /audit, GET /audit/verify. */
 export interface AuditQueries {
+  /** The record of a sync (a subscription change is not one). */
   findSync(syncId: string): Promise<AuditRecord | undefined>;
-  /** Newest first. Throws InvalidCursorError for a cursor this store did not issue. */
-  listRecords(query: AuditListQuery): Promise<Page<AuditRecord>>;
+  /** Newest first: syncs and subscription changes. Throws InvalidCursorError for a cursor this store did not issue. */
+  listRecords(query: AuditListQuery): Promise<Page<AnyAuditRecord>>;
   /** Walks the whole chain, oldest first, without holding it in memory. */
   verifyChain(): Promise<ChainVerdict>;
 }
@@ -47,6 +50,8 @@ export function isAuditTrail(audit: AuditLog): audit is AuditTrail {
 
 export interface Subscription {
   readonly id: string;
+  /** The name of the token that created it; null when it was created before owners were recorded (administrators only see it). */
+  readonly owner: string | null;
   readonly url: string;
   readonly events: readonly EventType[];
   readonly description: string | null;
@@ -99,15 +104,41 @@ export interface DeliveryListQuery {
   readonly cursor?: string;
 }
 
-/** The /subscriptions API. Secrets are stored, returned once by create, never again. */
+/**
+ * Who reads or manages subscriptions: a caller its own (those it created), an
+ * administrator (ADMIN_API_TOKENS) every one, ownerless ones included.
+ */
+export interface Viewer {
+  readonly actor: string;
+  readonly admin: boolean;
+}
+
+/** Who asks for a change, and in which request: what its audit record says. */
+export interface ChangeRequest extends Viewer {
+  readonly requestId: string;
+}
+
+/**
+ * The /subscriptions API. Secrets are stored, returned once by create, never again.
+ * Reads take the viewer: what it may not see is answered exactly like what does not exist.
+ * Without a viewer they see everything (the service's own use, tools and tests).
+ */
 export interface SubscriptionStore {
-  createSubscription(input: NewSubscription): Promise<CreatedSubscription>;
-  listSubscriptions(): Promise<readonly Subscription[]>;
-  getSubscription(id: string): Promise<Subscription | undefined>;
-  /** Deletes it with its deliveries; false when there was no such subscription. */
-  deleteSubscription(id: string): Promise<boolean>;
-  /** Newest first; undefined when there is no such subscription. */
-  listDeliveries(subscriptionId: string, query: DeliveryListQuery): Promise<Page<Delivery> | undefined>;
+  /**
+   * Creates it, owned by `by.actor`, and appends its audit record to the chain in the same
+   * transaction. Without `by`: an ownerless subscription, not audited (tools and tests).
+   */
+  createSubscription(input: NewSubscription, by?: ChangeRequest): Promise<CreatedSubscription>;
+  listSubscriptions(viewer?: Viewer): Promise<readonly Subscription[]>;
+  getSubscription(id: string, viewer?: Viewer): Promise<Subscription | undefined>;
+  /**
+   * Deletes it with its deliveries and, with `by`, appends its audit record in the same
+   * transaction; answers what was deleted, or undefined when there was no such
+   * subscription that `by` may manage.
+   */
+  deleteSubscription(id: string, by?: ChangeRequest): Promise<Subscription | undefined>;
+  /** Newest first; undefined when there is no such subscription (that the viewer may see). */
+  listDeliveries(subscriptionId: string, query: DeliveryListQuery, viewer?: Viewer): Promise<Page<Delivery> | undefined>;
 }
 
 /** A delivery that is due, with what the dispatcher needs to send it. */

@@ -8,6 +8,12 @@
  * synchronous=FULL it returns only once all of that is on disk. The head lives in `meta`,
  * not only in the newest row, so deleting the newest records is detected too.
  *
+ * Who hears what: a subscription belongs to the token name that created it and gets the
+ * events of that name's syncs only; one owned by an administrator (`adminActors`), one
+ * created before owners were recorded (no owner) and a static WEBHOOK_URLS subscriber get
+ * every event. Creating and deleting a subscription appends its audit record to the same
+ * chain, in the same transaction as the change.
+ *
  * One process per DATA_DIR: the dispatcher assumes it is the only one sending.
  */
 import { accessSync, closeSync, constants, mkdirSync, openSync, statSync } from 'node:fs';
@@ -28,6 +34,12 @@ import {
   type ChainVerdict,
   type DomainEvent,
   type EventType,
+  isSubscriptionChange,
+  sha256Hex,
+  type AnyAuditEntry,
+  type AnyAuditRecord,
+  type SubscriptionAuditEntry,
+  type SubscriptionChange,
 } from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/ports.js';
@@ -43,6 +55,7 @@ import {
   type AttemptResult,
   type AuditListQuery,
   type AuditTrail,
+  type ChangeRequest,
   type CreatedSubscription,
   type Delivery,
   type DeliveryListQuery,
@@ -54,6 +67,7 @@ import {
   type PendingDelivery,
   type Subscription,
   type SubscriptionStore,
+  type Viewer,
 } from './ports.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
@@ -75,6 +89,8 @@ export interface SqliteStoreOptions {
   readonly readonly?: boolean;
   /** Called after each append with the new chain head (metrics, the periodic head log). */
   readonly onHead?: (head: ChainHead) => void;
+  /** Names of the ADMIN_API_TOKENS: their subscriptions get every caller's events. */
+  readonly adminActors?: readonly string[];
 }
 
 /** What one pruning did. */
@@ -111,6 +127,7 @@ interface AuditRow {
   entry: string;
   prev_hash: string;
   hash: string;
+  actor: string | null;
 }
 
 interface IdempotencyRow {
@@ -122,6 +139,7 @@ interface IdempotencyRow {
 
 interface SubscriptionRow {
   id: string;
+  owner: string | null;
   url: string;
   events: string;
   description: string | null;
@@ -337,6 +355,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
   const clock = options.clock ?? systemClock;
   const staticSubscribers = options.staticSubscribers ?? [];
   const verifyChunk = options.verifyChunk ?? 1000;
+  const adminActors = new Set(options.adminActors ?? []);
   const listeners = new Set<() => void>();
 
   const auditKey = options.auditKey;
@@ -358,19 +377,20 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     oldestFrom: db.prepare<[number, number], AuditRow>(`SELECT * FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?`),
     deleteThrough: db.prepare(`DELETE FROM audit_records WHERE seq <= ?`),
     insertRecord: db.prepare(
-      `INSERT INTO audit_records (seq, sync_id, group_id, status, created_at, entry, prev_hash, hash) VALUES (@seq, @syncId, @groupId, @status, @createdAt, @entry, @prevHash, @hash)`,
+      `INSERT INTO audit_records (seq, sync_id, group_id, status, created_at, entry, prev_hash, hash, actor) VALUES (@seq, @syncId, @groupId, @status, @createdAt, @entry, @prevHash, @hash, @actor)`,
     ),
     recordBySyncId: db.prepare<[string], AuditRow>(`SELECT * FROM audit_records WHERE sync_id = ?`),
     lastSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM audit_records`),
     recordsFrom: db.prepare<[number, number, number], AuditRow>(`SELECT * FROM audit_records WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
-    activeSubscriptions: db.prepare<[], { id: string; url: string; events: string }>(`SELECT id, url, events FROM subscriptions WHERE disabled_at IS NULL`),
+    activeSubscriptions: db.prepare<[], { id: string; url: string; events: string; owner: string | null }>(`SELECT id, url, events, owner FROM subscriptions WHERE disabled_at IS NULL`),
     insertEvent: db.prepare(`INSERT INTO outbox_events (event_id, type, sync_id, body, created_at) VALUES (?, ?, ?, ?, ?)`),
     insertDelivery: db.prepare(
       `INSERT INTO deliveries (event_id, subscription_id, url, status, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)`,
     ),
-    insertSubscription: db.prepare(`INSERT INTO subscriptions (id, url, events, description, secret, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-    subscriptions: db.prepare<[], SubscriptionRow>(`SELECT id, url, events, description, created_at, disabled_at FROM subscriptions ORDER BY created_at, id`),
-    subscription: db.prepare<[string], SubscriptionRow>(`SELECT id, url, events, description, created_at, disabled_at FROM subscriptions WHERE id = ?`),
+    insertSubscription: db.prepare(`INSERT INTO subscriptions (id, url, events, description, secret, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    subscriptions: db.prepare<[], SubscriptionRow>(`SELECT id, owner, url, events, description, created_at, disabled_at FROM subscriptions ORDER BY created_at, id`),
+    subscriptionsOf: db.prepare<[string], SubscriptionRow>(`SELECT id, owner, url, events, description, created_at, disabled_at FROM subscriptions WHERE owner = ? ORDER BY created_at, id`),
+    subscription: db.prepare<[string], SubscriptionRow>(`SELECT id, owner, url, events, description, created_at, disabled_at FROM subscriptions WHERE id = ?`),
     deleteSubscription: db.prepare(`DELETE FROM subscriptions WHERE id = ?`),
     disableSubscription: db.prepare(`UPDATE subscriptions SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL`),
     failPendingOf: db.prepare(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ? WHERE subscription_id = ? AND status = 'pending'`),
@@ -426,7 +446,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     }
   };
 
-  const appendTx = db.transaction((entry: AuditEntry, events: readonly DomainEvent[]) => {
+  const appendTx = db.transaction((entry: AnyAuditEntry, events: readonly DomainEvent[]) => {
     // The chain continues from the remembered head. The next sequence number is past every
     // number ever issued (head, newest row, AUTOINCREMENT's counter), so deleted newest
     // records leave a gap. A missing head is never a silent restart from the genesis: the
@@ -454,14 +474,21 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     }
     const key = keyFor(seq);
     const record = sealRecord(entry, prevHash, key);
-    sql.insertRecord.run({ seq, syncId: record.syncId, groupId: record.groupId, status: record.status, createdAt: record.createdAt, entry: JSON.stringify(entry), prevHash: record.prevHash, hash: record.hash });
+    // A subscription change has no group: its group_id is empty, and never read back.
+    const groupId = 'groupId' in record ? record.groupId : '';
+    sql.insertRecord.run({ seq, syncId: record.syncId, groupId, actor: record.actor, status: record.status, createdAt: record.createdAt, entry: JSON.stringify(entry), prevHash: record.prevHash, hash: record.hash });
     sql.setMeta.run('audit_head', record.hash);
     sql.setMeta.run('audit_head_seq', String(seq));
     if (key !== undefined) sql.setMeta.run('audit_head_mac', chainMacs.head(key, { seq, hash: record.hash }));
     let queued = 0;
     if (events.length > 0) {
       const now = clock.now();
-      const subscribers = sql.activeSubscriptions.all().map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
+      // A caller's subscription hears of that caller's syncs only; an administrator's, or one without an owner, of every sync.
+      const hears = (owner: string | null) => owner === null || adminActors.has(owner) || owner === entry.actor;
+      const subscribers = sql.activeSubscriptions
+        .all()
+        .filter((s) => hears(s.owner))
+        .map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
       for (const event of events) {
         sql.insertEvent.run(event.id, event.type, entry.syncId, JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }), now);
         for (const subscriber of subscribers) {
@@ -508,6 +535,40 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     sql.updateDelivery.run(next.status, next.status === 'pending' ? next.nextAttemptAt : null, clock.now(), id);
   });
 
+  /** The audit record of a subscription change; the URL only as its origin and its hash (its query, path or credentials may be secret). */
+  const subscriptionChange = (status: SubscriptionChange, subscription: Subscription, by: ChangeRequest): SubscriptionAuditEntry => ({
+    syncId: uuidv7(),
+    requestId: by.requestId,
+    actor: by.actor,
+    status,
+    subscriptionId: subscription.id,
+    owner: subscription.owner,
+    events: [...subscription.events],
+    target: new URL(subscription.url).origin,
+    urlSha256: sha256Hex(subscription.url),
+    createdAt: new Date(clock.now()).toISOString(),
+  });
+
+  const createSubscriptionTx = db.transaction((input: NewSubscription, by: ChangeRequest | undefined): CreatedSubscription => {
+    const id = `sub_${uuidv7()}`;
+    const secret = generateSecret();
+    const createdAt = new Date(clock.now()).toISOString();
+    const owner = by?.actor ?? null;
+    sql.insertSubscription.run(id, input.url, JSON.stringify(input.events), input.description ?? null, secret, createdAt, owner);
+    const created: CreatedSubscription = { id, owner, url: input.url, events: [...input.events], description: input.description ?? null, createdAt, disabled: false, secret };
+    if (by) appendTx(subscriptionChange('subscription_created', created, by), []);
+    return created;
+  });
+
+  const deleteSubscriptionTx = db.transaction((id: string, by: ChangeRequest | undefined): Subscription | undefined => {
+    const row = sql.subscription.get(id);
+    if (!row || !sees(by, row.owner)) return undefined;
+    const subscription = toSubscription(row);
+    sql.deleteSubscription.run(id);
+    if (by) appendTx(subscriptionChange('subscription_deleted', subscription, by), []);
+    return subscription;
+  });
+
   const disableTx = db.transaction((id: string) => {
     const now = clock.now();
     sql.disableSubscription.run(new Date(now).toISOString(), id);
@@ -543,22 +604,25 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
           }
         }
       }
-      return record;
+      return record as AuditRecord; // sealed from an AuditEntry
     },
 
     async findSync(syncId) {
       const row = sql.recordBySyncId.get(syncId);
-      return row && toRecord(row);
+      if (!row || isSubscriptionChange(row.status)) return undefined;
+      return toRecord(row) as AuditRecord;
     },
 
-    async listRecords(query: AuditListQuery): Promise<Page<AuditRecord>> {
+    async listRecords(query: AuditListQuery): Promise<Page<AnyAuditRecord>> {
       const conditions = ['seq < @before'];
+      if (query.actor !== undefined) conditions.push('actor = @actor');
       if (query.groupId !== undefined) conditions.push('group_id = @groupId');
       if (query.since !== undefined) conditions.push('created_at >= @since');
       const params: Record<string, string | number> = {
         before: query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor('audit', query.cursor),
         limit: query.limit + 1,
       };
+      if (query.actor !== undefined) params.actor = query.actor;
       if (query.groupId !== undefined) params.groupId = query.groupId;
       if (query.since !== undefined) params.since = new Date(query.since).toISOString();
       const rows = db.prepare<Record<string, string | number>, AuditRow>(`SELECT * FROM audit_records WHERE ${conditions.join(' AND ')} ORDER BY seq DESC LIMIT @limit`).all(params);
@@ -622,29 +686,27 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       return checkpoint ? { ...verdict, checkpoint } : verdict;
     },
 
-    async createSubscription(input: NewSubscription): Promise<CreatedSubscription> {
-      const id = `sub_${uuidv7()}`;
-      const secret = generateSecret();
-      const createdAt = new Date(clock.now()).toISOString();
-      sql.insertSubscription.run(id, input.url, JSON.stringify(input.events), input.description ?? null, secret, createdAt);
-      return { id, url: input.url, events: [...input.events], description: input.description ?? null, createdAt, disabled: false, secret };
+    async createSubscription(input: NewSubscription, by?: ChangeRequest): Promise<CreatedSubscription> {
+      return createSubscriptionTx.immediate(input, by);
     },
 
-    async listSubscriptions() {
-      return sql.subscriptions.all().map(toSubscription);
+    async listSubscriptions(viewer?: Viewer) {
+      const rows = viewer === undefined || viewer.admin ? sql.subscriptions.all() : sql.subscriptionsOf.all(viewer.actor);
+      return rows.map(toSubscription);
     },
 
-    async getSubscription(id) {
+    async getSubscription(id, viewer?: Viewer) {
       const row = sql.subscription.get(id);
-      return row && toSubscription(row);
+      return row && sees(viewer, row.owner) ? toSubscription(row) : undefined;
     },
 
-    async deleteSubscription(id) {
-      return sql.deleteSubscription.run(id).changes > 0;
+    async deleteSubscription(id, by?: ChangeRequest) {
+      return deleteSubscriptionTx.immediate(id, by);
     },
 
-    async listDeliveries(subscriptionId: string, query: DeliveryListQuery): Promise<Page<Delivery> | undefined> {
-      if (!sql.subscription.get(subscriptionId)) return undefined;
+    async listDeliveries(subscriptionId: string, query: DeliveryListQuery, viewer?: Viewer): Promise<Page<Delivery> | undefined> {
+      const subscription = sql.subscription.get(subscriptionId);
+      if (!subscription || !sees(viewer, subscription.owner)) return undefined;
       const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor('delivery', query.cursor);
       const rows = sql.deliveriesOf.all(subscriptionId, before, query.limit + 1);
       const page = rows.slice(0, query.limit);
@@ -739,24 +801,40 @@ function fail(failure: ChainFailure, reason: string): ChainVerdict {
   return { ok: false, records: 0, failure, firstBrokenSyncId: '(chain metadata)', reason };
 }
 
-/** The record as stored: the entry JSON with the indexed columns read over it, so an edit to either shows. */
-function toRecord(row: AuditRow): AuditRecord {
-  const entry = JSON.parse(row.entry) as AuditEntry;
-  return { ...entry, syncId: row.sync_id, groupId: row.group_id, status: row.status as AuditEntry['status'], createdAt: row.created_at, prevHash: row.prev_hash, hash: row.hash };
+/**
+ * The record as stored: the entry JSON with the indexed columns read over it, so an edit
+ * to either shows (a subscription change has no group; its group_id is not read back).
+ */
+function toRecord(row: AuditRow): AnyAuditRecord {
+  const entry = JSON.parse(row.entry) as AnyAuditEntry;
+  const group = isSubscriptionChange(row.status) ? {} : { groupId: row.group_id };
+  return { ...entry, ...group, syncId: row.sync_id, status: row.status as AuditEntry['status'], createdAt: row.created_at, prevHash: row.prev_hash, hash: row.hash } as AnyAuditRecord;
 }
 
-/** Like toRecord, but a row whose JSON no longer parses still reaches the verifier (and fails its hash). */
-function toVerifiable(row: AuditRow): AuditRecord {
+/**
+ * Like toRecord, but a row whose JSON no longer parses still reaches the verifier (and
+ * fails its hash), and so does one whose `actor` column (what reads of one's own records
+ * filter on) no longer says what its JSON says.
+ */
+function toVerifiable(row: AuditRow): AnyAuditRecord {
   try {
-    return toRecord(row);
+    const record = toRecord(row);
+    if (row.actor !== null && row.actor !== record.actor) return { ...record, actorColumn: row.actor } as unknown as AnyAuditRecord;
+    return record;
   } catch {
     return { syncId: row.sync_id, prevHash: row.prev_hash, hash: row.hash, unreadable: row.entry } as unknown as AuditRecord;
   }
 }
 
+/** Whether `viewer` may see (and manage) a subscription of `owner`: its own, or any for an administrator; no viewer sees all. */
+function sees(viewer: Viewer | undefined, owner: string | null): boolean {
+  return viewer === undefined || viewer.admin || (owner !== null && owner === viewer.actor);
+}
+
 function toSubscription(row: SubscriptionRow): Subscription {
   return {
     id: row.id,
+    owner: row.owner,
     url: row.url,
     events: JSON.parse(row.events) as EventType[],
     description: row.description,

@@ -1,18 +1,30 @@
 /**
- * Inbound bearer authentication (RFC 6750). Tokens come from SYNC_API_TOKENS; the
- * matching token's name becomes the actor of the audit trail. Presented tokens are
- * hashed and compared against every configured hash with timingSafeEqual, so neither
- * the position of a match nor the length of a token shows in the timing.
+ * Inbound bearer authentication (RFC 6750). Tokens come from SYNC_API_TOKENS and
+ * ADMIN_API_TOKENS; the matching token's name becomes the actor of the audit trail, and a
+ * token of ADMIN_API_TOKENS makes the request an administrator's (it sees and manages
+ * every subscription and audit record; see the subscription and audit routes). Presented
+ * tokens are hashed and compared against every configured hash with timingSafeEqual, so
+ * neither the position of a match nor the length of a token shows in the timing.
  * Routes opt out with `config: { public: true }`.
+ *
+ * Failed authentications (a missing, malformed or unknown token) are counted per client
+ * address (request.ip: the socket address, or what X-Forwarded-For says when TRUST_PROXY
+ * trusts the proxy) in a one-minute window: past `failureLimit` the address gets 429
+ * rate_limited with Retry-After instead of another 401, so tokens cannot be guessed at
+ * speed. A valid token is checked first and is never refused by this limit.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { systemClock } from '../../core/clock.js';
+import type { Clock } from '../../core/ports.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The name of the token that authenticated this request. */
     actor: string;
+    /** The token is in ADMIN_API_TOKENS: the request sees and manages every caller's subscriptions and audit records. */
+    admin: boolean;
   }
   interface FastifyContextConfig {
     /** Served without a bearer token (health, metrics, docs). */
@@ -20,31 +32,97 @@ declare module 'fastify' {
   }
 }
 
+export interface ApiTokenEntry {
+  readonly name: string;
+  readonly token: string;
+}
+
 export interface AuthOptions {
-  tokens: readonly { name: string; token: string }[];
+  tokens: readonly ApiTokenEntry[];
+  /** Tokens of administrators (ADMIN_API_TOKENS). */
+  adminTokens?: readonly ApiTokenEntry[];
   realm?: string;
+  /** Failed authentications per minute per client address before 429 (AUTH_FAILURE_LIMIT); 0 turns the limit off. Default 20. */
+  failureLimit?: number;
+  /** Times the failure window. Default: the system clock. */
+  clock?: Clock;
+}
+
+export interface Caller {
+  readonly actor: string;
+  readonly admin: boolean;
 }
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 
-export function createTokenVerifier(tokens: AuthOptions['tokens']): (presented: string) => string | null {
-  const known = tokens.map(({ name, token }) => ({ name, hash: digest(token) }));
+export function createTokenVerifier(tokens: readonly ApiTokenEntry[], adminTokens: readonly ApiTokenEntry[] = []): (presented: string) => Caller | null {
+  const known = [...tokens.map(({ name, token }) => ({ name, admin: false, hash: digest(token) })), ...adminTokens.map(({ name, token }) => ({ name, admin: true, hash: digest(token) }))];
   return (presented) => {
     const hash = digest(presented);
-    let actor: string | null = null;
+    let caller: Caller | null = null;
     for (const entry of known) {
-      if (timingSafeEqual(entry.hash, hash) && actor === null) actor = entry.name;
+      if (timingSafeEqual(entry.hash, hash) && caller === null) caller = { actor: entry.name, admin: entry.admin };
     }
-    return actor;
+    return caller;
+  };
+}
+
+const WINDOW_MS = 60_000;
+/** Addresses tracked at most; past it, expired windows are dropped, then the oldest. */
+const MAX_TRACKED = 100_000;
+
+/** Failed authentications per address in fixed one-minute windows. */
+export function createFailureCounter(limit: number, clock: Clock) {
+  const windows = new Map<string, { start: number; count: number }>();
+  const current = (address: string) => {
+    const entry = windows.get(address);
+    return entry && clock.monotonic() - entry.start < WINDOW_MS ? entry : undefined;
+  };
+  const prune = () => {
+    const now = clock.monotonic();
+    for (const [address, entry] of windows) if (now - entry.start >= WINDOW_MS) windows.delete(address);
+    for (const address of windows.keys()) {
+      if (windows.size <= MAX_TRACKED) break;
+      windows.delete(address);
+    }
+  };
+  return {
+    /** Seconds until the address may fail again, or null when it is under the limit. */
+    blockedFor(address: string): number | null {
+      if (limit <= 0) return null;
+      const entry = current(address);
+      if (!entry || entry.count < limit) return null;
+      return Math.max(1, Math.ceil((entry.start + WINDOW_MS - clock.monotonic()) / 1000));
+    },
+    fail(address: string): void {
+      if (limit <= 0) return;
+      const entry = current(address);
+      if (entry) entry.count += 1;
+      else {
+        windows.delete(address);
+        windows.set(address, { start: clock.monotonic(), count: 1 });
+        if (windows.size > MAX_TRACKED) prune();
+      }
+    },
   };
 }
 
 export const auth = fp(async (app: FastifyInstance, options: AuthOptions) => {
-  const verify = createTokenVerifier(options.tokens);
+  const verify = createTokenVerifier(options.tokens, options.adminTokens ?? []);
   const realm = options.realm ?? 'cxone-scim-sync';
+  const failures = createFailureCounter(options.failureLimit ?? 20, options.clock ?? systemClock);
   app.decorateRequest('actor', '');
+  app.decorateRequest('admin', false);
 
-  const deny = (reply: FastifyReply, description: string, invalid: boolean) => {
+  const deny = (request: FastifyRequest, reply: FastifyReply, description: string, invalid: boolean) => {
+    const retryAfter = failures.blockedFor(request.ip);
+    if (retryAfter !== null) {
+      return reply
+        .code(429)
+        .header('retry-after', String(retryAfter))
+        .send({ error: 'rate_limited', message: `too many failed authentications from this address; retry in ${retryAfter} s` });
+    }
+    failures.fail(request.ip);
     const challenge = invalid ? `Bearer realm="${realm}", error="invalid_token", error_description="${description}"` : `Bearer realm="${realm}"`;
     return reply.code(401).header('www-authenticate', challenge).send({ error: 'unauthorized', message: description });
   };
@@ -53,11 +131,12 @@ export const auth = fp(async (app: FastifyInstance, options: AuthOptions) => {
     if (request.routeOptions.config.public === true) return;
     if (request.routeOptions.url === undefined) return; // unknown route: the 404 handler answers
     const header = request.headers.authorization;
-    if (header === undefined) return deny(reply, 'a bearer token is required', false);
+    if (header === undefined) return deny(request, reply, 'a bearer token is required', false);
     const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
-    if (!match) return deny(reply, 'the Authorization header must be "Bearer <token>"', true);
-    const actor = verify(match[1] as string);
-    if (actor === null) return deny(reply, 'the bearer token is not valid', true);
-    request.actor = actor;
+    if (!match) return deny(request, reply, 'the Authorization header must be "Bearer <token>"', true);
+    const caller = verify(match[1] as string);
+    if (caller === null) return deny(request, reply, 'the bearer token is not valid', true);
+    request.actor = caller.actor;
+    request.admin = caller.admin;
   });
 });

@@ -40,7 +40,7 @@ export const swagger = fp(async (app: FastifyInstance) => {
       ],
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of the tokens in SYNC_API_TOKENS; its name is the actor in the audit trail' },
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of the tokens in SYNC_API_TOKENS or ADMIN_API_TOKENS; its name is the actor in the audit trail. Failed authentications are limited per client address (AUTH_FAILURE_LIMIT a minute; then 429 rate_limited)' },
         },
       },
       security: [{ bearerAuth: [] }],

@@ -1,28 +1,54 @@
-/** GET /healthz (the process is alive) and GET /readyz (it can do its work right now). */
+/**
+ * GET /healthz (the process is alive) and GET /readyz (it can do its work right now).
+ *
+ * /readyz is public, so it must be cheap whoever calls it how often: each check runs at
+ * most once at a time (callers that arrive while it runs share its outcome), and a check
+ * with `cacheMs` (the upstream probe: READINESS_CACHE_MS) reuses its last outcome that
+ * long, a failure included. The answer names each dependency and says `ok` or
+ * `unavailable`, nothing more: why a check failed (URLs, addresses, socket errors) goes
+ * to the log, once per probe.
+ */
+import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { systemClock } from '../../core/clock.js';
+import type { Clock } from '../../core/ports.js';
 
 export interface ReadinessCheck {
   readonly name: string;
-  /** Resolves when the dependency is usable; rejects with an error whose message is safe to show. */
+  /** Resolves when the dependency is usable; rejects with an error for the log (never shown to the caller). */
   check(): Promise<void>;
+  /** How long (ms) an outcome is reused before the dependency is asked again. Default 0: every answer asks (one probe at a time). */
+  readonly cacheMs?: number;
 }
 
 export interface HealthRouteOptions {
   checks: readonly ReadinessCheck[];
+  /** How long an answer waits for a check (the check itself goes on, and the next callers share it). Default 5 s. */
   timeoutMs?: number;
+  /** Times the cached outcomes. Default: the system clock. */
+  clock?: Clock;
 }
+
+export const CHECK_OK = 'ok';
+export const CHECK_UNAVAILABLE = 'unavailable';
 
 const Health = Type.Object({ status: Type.Literal('ok') }, { description: 'The process is alive' });
 const Readiness = Type.Object(
   {
     status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
-    checks: Type.Record(Type.String(), Type.String(), { description: 'Each dependency: "ok" or why it is not usable' }),
+    checks: Type.Record(Type.String(), Type.Union([Type.Literal(CHECK_OK), Type.Literal(CHECK_UNAVAILABLE)]), {
+      description: 'Each dependency (upstream, storage): "ok" or "unavailable". Why one is unavailable is in the service log, never here.',
+    }),
   },
   { description: 'Whether every dependency is usable (200) or not (503), with each check' },
 );
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { checks, timeoutMs = 5000 }) => {
+type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
+
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { checks, timeoutMs = 5000, clock = systemClock }) => {
+  const probes = checks.map((check) => ({ name: check.name, probe: sharedProbe(check, clock, timeoutMs, app.log) }));
+
   app.get(
     '/healthz',
     { config: { public: true }, logLevel: 'warn', schema: { tags: ['operations'], summary: 'Liveness: the process is up', response: { 200: Health } } },
@@ -34,25 +60,71 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async
     {
       config: { public: true },
       logLevel: 'warn',
-      schema: { tags: ['operations'], summary: 'Readiness: a token can be had, the upstream answers, storage is open', response: { 200: Readiness, 503: Readiness } },
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: a token can be had, the upstream answers, storage is open',
+        description:
+          'Public and cheap: the upstream probe is cached for READINESS_CACHE_MS (default 5 s) and runs once at a time whoever calls, so a flood of probes costs one upstream request per READINESS_CACHE_MS. Each dependency is "ok" or "unavailable"; the reason is in the service log.',
+        response: { 200: Readiness, 503: Readiness },
+      },
     },
     async (_request, reply) => {
-      const results = await Promise.all(checks.map(async ({ name, check }) => [name, await runCheck(check, timeoutMs)] as const));
-      const ready = results.every(([, outcome]) => outcome === 'ok');
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+      const results = await Promise.all(probes.map(async ({ name, probe }) => [name, await probe()] as const));
+      const ready = results.every(([, ok]) => ok);
+      const named = results.map(([name, ok]) => [name, ok ? CHECK_OK : CHECK_UNAVAILABLE] as const);
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(named) });
     },
   );
 };
 
-async function runCheck(check: () => Promise<void>, timeoutMs: number): Promise<string> {
+/**
+ * One probe in flight at a time; its outcome reused for `cacheMs`; a failure logged once
+ * per probe. A caller waits at most `timeoutMs` (then the dependency counts as
+ * unavailable for it, logged once per probe); the probe goes on for the next callers.
+ */
+function sharedProbe(check: ReadinessCheck, clock: Clock, timeoutMs: number, log: FastifyBaseLogger): () => Promise<boolean> {
+  const cacheMs = check.cacheMs ?? 0;
+  let inflight: { readonly outcome: Promise<boolean>; slowLogged: boolean } | undefined;
+  let last: { readonly at: number; readonly ok: boolean } | undefined;
+  return async () => {
+    if (last && clock.monotonic() - last.at < cacheMs) return last.ok;
+    if (!inflight) {
+      const outcome = settle(check.check()).then((result) => {
+        if (!result.ok) log.warn({ check: check.name, err: result.error }, 'readiness check failed');
+        last = { at: clock.monotonic(), ok: result.ok };
+        inflight = undefined;
+        return result.ok;
+      });
+      inflight = { outcome, slowLogged: false };
+    }
+    const current = inflight;
+    const ok = await withTimeout(current.outcome, timeoutMs);
+    if (ok === undefined) {
+      if (!current.slowLogged) log.warn({ check: check.name, timeoutMs }, 'readiness check did not answer in time');
+      current.slowLogged = true;
+      return false;
+    }
+    return ok;
+  };
+}
+
+async function settle(promise: Promise<void>): Promise<Outcome> {
+  try {
+    await promise;
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+/** undefined when `probe` has not answered within `timeoutMs` (it goes on; its outcome is kept for the next callers). */
+async function withTimeout(probe: Promise<boolean>, timeoutMs: number): Promise<boolean | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
   try {
-    return await Promise.race([check().then(() => 'ok'), timeout]);
-  } catch (error) {
-    return error instanceof Error ? error.message : 'failed';
+    return await Promise.race([probe, timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -39,6 +39,30 @@ export const AuditRecordSchema = Type.Object(
   { additionalProperties: true, description: 'One sync attempt in the audit trail (API.md "Audit trail")' },
 );
 
+/** A webhook subscription created or deleted: a record of the same chain (src/core/audit.ts SubscriptionAuditEntry). */
+export const SubscriptionAuditRecordSchema = Type.Object(
+  {
+    syncId: Type.String({ description: "The record's own id (UUIDv7); no sync is involved" }),
+    requestId: Type.String({ description: 'The X-Request-Id of the request' }),
+    actor: Type.String({ description: 'The name of the bearer token that created or deleted it (an administrator may delete another caller\'s)' }),
+    status: Type.Union([Type.Literal('subscription_created'), Type.Literal('subscription_deleted')]),
+    subscriptionId: Type.String(),
+    owner: Type.Union([Type.String(), Type.Null()], { description: 'Whose subscription it is; null for one created before owners were recorded' }),
+    events: Type.Array(Type.String()),
+    target: Type.String({ description: "The URL's origin (scheme, host, port). Path, query and credentials are never recorded: they often hold the receiver's secret" }),
+    urlSha256: Type.String({ description: 'SHA-256 (hex) of the full URL as subscribed, to match a URL you know' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    prevHash: Type.String(),
+    hash: Type.String({ description: 'SHA-256 (hex) of the canonical JSON of this record without `hash`, with `prevHash`' }),
+  },
+  { additionalProperties: true, description: 'A webhook subscription created or deleted, in the same hash chain as the syncs' },
+);
+
+/** What GET /audit lists: sync attempts and subscription changes, told apart by `status`. */
+export const AnyAuditRecordSchema = Type.Union([AuditRecordSchema, SubscriptionAuditRecordSchema], {
+  description: 'A sync attempt (AuditRecord) or a subscription change (SubscriptionAuditRecord: status subscription_created or subscription_deleted)',
+});
+
 export const SyncIdParams = Type.Object({
   syncId: Type.String({ minLength: 1, maxLength: 128, description: 'The syncId of a sync answer or error' }),
 });
@@ -51,7 +75,7 @@ export const AuditQuery = Type.Object({
 });
 
 export const AuditPage = Type.Object({
-  items: Type.Array(AuditRecordSchema, { description: 'Newest first' }),
+  items: Type.Array(AnyAuditRecordSchema, { description: "Newest first: the caller's own records (an administrator's: every record)" }),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next page; null on the last page' }),
 });
 
@@ -68,7 +92,7 @@ export const ChainVerdictSchema = Type.Object(
         },
       ),
     ),
-    firstBrokenSyncId: Type.Optional(Type.String({ description: 'The first record whose link is broken; "(end of chain)" when the newest records or the head are gone, "(chain metadata)" when the key anchor, head seal or checkpoint is' })),
+    firstBrokenSyncId: Type.Optional(Type.String({ description: 'The first record whose link is broken; "(end of chain)" when the newest records or the head are gone, "(chain metadata)" when the key anchor, head seal or checkpoint is. Shown to administrators only: the record may be another caller\'s' })),
     reason: Type.Optional(Type.String()),
     unverifiedKeyedRecords: Type.Optional(Type.Integer({ description: 'Keyed records checked for their links only, because the verifier has no AUDIT_HMAC_KEY (the CLI without it)' })),
     checkpoint: Type.Optional(

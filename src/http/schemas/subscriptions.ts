@@ -13,7 +13,7 @@ export const SubscriptionIdParams = Type.Object({
 
 export const NewSubscriptionBody = Type.Object(
   {
-    url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL; loopback, private, link-local and metadata addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true' }),
+    url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL without credentials, to a globally reachable address: loopback, private, link-local, metadata and the other special-purpose addresses of the IANA registries are refused unless WEBHOOK_ALLOW_PRIVATE=true' }),
     events: Type.Array(EventTypeSchema, { minItems: 1, uniqueItems: true }),
     description: Type.Optional(Type.String({ maxLength: 500 })),
   },
@@ -26,6 +26,9 @@ export const NewSubscriptionBody = Type.Object(
 
 const subscriptionFields = {
   id: Type.String(),
+  owner: Type.Union([Type.String(), Type.Null()], {
+    description: 'The name of the token that created it: it gets the events of that name\'s syncs only (an administrator\'s gets every sync\'s). null: created before owners were recorded; only administrators see it, and it gets every event',
+  }),
   url: Type.String(),
   events: Type.Array(EventTypeSchema),
   description: Type.Union([Type.String(), Type.Null()]),

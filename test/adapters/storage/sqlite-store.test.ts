@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { SCHEMA_VERSION } from '../../../src/adapters/storage/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/adapters/storage/migrations.js';
 import { InvalidCursorError, StorageError } from '../../../src/adapters/storage/ports.js';
 import { DATABASE_FILE, openSqliteStore, type SqliteStoreOptions } from '../../../src/adapters/storage/sqlite-store.js';
 import { chainHash, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord } from '../../../src/core/audit.js';
@@ -118,6 +118,13 @@ describe('SQLite store: audit chain', () => {
     const [first] = await appendMany(store, 2);
     rawDb(dataDir).prepare(`UPDATE audit_records SET status = 'unchanged' WHERE sync_id = ?`).run(first?.syncId);
     expect(await store.verifyChain()).toMatchObject({ ok: false, firstBrokenSyncId: first?.syncId });
+  });
+
+  it('when the actor column of a record is edited (to show it to another caller), then verify reports it', async () => {
+    const { store, dataDir } = open();
+    const [first] = await appendMany(store, 2);
+    rawDb(dataDir).prepare(`UPDATE audit_records SET actor = 'mallory' WHERE sync_id = ?`).run(first?.syncId);
+    expect(await store.verifyChain()).toMatchObject({ ok: false, firstBrokenSyncId: first?.syncId, reason: expect.stringContaining('edited') });
   });
 
   it('when a record is no longer valid JSON, then verify reports it rather than failing', async () => {
@@ -401,7 +408,7 @@ describe('SQLite store: subscriptions and outbox', () => {
     expect(Buffer.from(created.secret.slice('whsec_'.length), 'base64')).toHaveLength(32);
     expect(() => new Webhook(created.secret)).not.toThrow();
     const listed = await store.listSubscriptions();
-    expect(listed).toEqual([{ id: created.id, url: 'https://hooks.example.com/a', events: ['group.sync.completed'], description: 'dash', createdAt: '2026-01-01T00:00:00.000Z', disabled: false }]);
+    expect(listed).toEqual([{ id: created.id, owner: null, url: 'https://hooks.example.com/a', events: ['group.sync.completed'], description: 'dash', createdAt: '2026-01-01T00:00:00.000Z', disabled: false }]);
     expect(JSON.stringify(listed)).not.toContain(created.secret);
     expect(JSON.stringify(await store.getSubscription(created.id))).not.toContain(created.secret);
   });
@@ -460,9 +467,87 @@ describe('SQLite store: subscriptions and outbox', () => {
     expect(await store.getSubscription(sub.id)).toMatchObject({ disabled: true });
     expect((await store.listDeliveries(sub.id, { limit: 10 }))?.items).toEqual([expect.objectContaining({ status: 'failed', nextAttemptAt: null })]);
     expect(await store.dueDeliveries(clock.now(), 10, new Set())).toEqual([]);
-    expect(await store.deleteSubscription(sub.id)).toBe(true);
-    expect(await store.deleteSubscription(sub.id)).toBe(false);
+    expect(await store.deleteSubscription(sub.id)).toMatchObject({ id: sub.id });
+    expect(await store.deleteSubscription(sub.id)).toBeUndefined();
     expect(await store.listDeliveries(sub.id, { limit: 10 })).toBeUndefined();
+  });
+});
+
+describe('SQLite store: owners', () => {
+  const okta = { actor: 'okta', admin: false, requestId: 'req-okta' };
+  const entra = { actor: 'entra', admin: false, requestId: 'req-entra' };
+  const ops = { actor: 'ops', admin: true, requestId: 'req-ops' };
+
+  it('when callers create subscriptions, then each sees and deletes only its own, an administrator all, and each change is a record of the chain', async () => {
+    const { store } = open({ adminActors: ['ops'] });
+    const a = await store.createSubscription({ url: 'https://a.example.com/h?key=secret-in-query', events: ['group.sync.completed'] }, okta);
+    const b = await store.createSubscription({ url: 'https://b.example.com/h', events: ['group.sync.failed'] }, entra);
+    expect(a.owner).toBe('okta');
+    expect((await store.listSubscriptions(okta)).map((s) => s.id)).toEqual([a.id]);
+    expect((await store.listSubscriptions(ops)).map((s) => s.id)).toEqual([a.id, b.id]);
+    expect(await store.getSubscription(b.id, okta)).toBeUndefined();
+    expect(await store.listDeliveries(b.id, { limit: 5 }, okta)).toBeUndefined();
+    expect(await store.deleteSubscription(b.id, okta)).toBeUndefined();
+    expect(await store.deleteSubscription(b.id, ops)).toMatchObject({ id: b.id, owner: 'entra' });
+    const records = (await store.listRecords({ limit: 10 })).items;
+    expect(records.map((r) => [r.status, r.actor])).toEqual([
+      ['subscription_deleted', 'ops'],
+      ['subscription_created', 'entra'],
+      ['subscription_created', 'okta'],
+    ]);
+    expect(JSON.stringify(records)).not.toContain('secret-in-query');
+    expect((await store.listRecords({ limit: 10, actor: 'okta' })).items).toHaveLength(1);
+    expect(await store.verifyChain()).toEqual({ ok: true, records: 3 });
+  });
+
+  it('when a version-1 database is opened, then its subscriptions have no owner (only administrators see them; they get every event), its records get their actor, and the chain still verifies', async () => {
+    const dataDir = tempDir();
+    mkdirSync(dataDir, { recursive: true });
+    const v1 = new Database(join(dataDir, DATABASE_FILE));
+    v1.exec((MIGRATIONS[0] as { sql: string }).sql);
+    v1.pragma('user_version = 1');
+    const old = sealRecord(auditEntry({ actor: 'entra' }), GENESIS_HASH);
+    v1.prepare(`INSERT INTO audit_records (sync_id, group_id, status, created_at, entry, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(
+      old.syncId,
+      old.groupId,
+      old.status,
+      old.createdAt,
+      JSON.stringify({ ...old, prevHash: undefined, hash: undefined }),
+      old.prevHash,
+      old.hash,
+    );
+    v1.prepare(`INSERT INTO meta (key, value) VALUES ('audit_head', ?)`).run(old.hash);
+    v1.prepare(`INSERT INTO subscriptions (id, url, events, description, secret, created_at) VALUES ('sub_legacy', 'https://legacy.example.com/h', '["group.sync.completed"]', NULL, 'whsec_bGVnYWN5', '2025-12-01T00:00:00.000Z')`).run();
+    v1.close();
+
+    const { store } = open({ dataDir, adminActors: ['ops'] });
+    expect(rawDb(dataDir).pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(await store.listSubscriptions(okta)).toEqual([]);
+    expect(await store.getSubscription('sub_legacy', okta)).toBeUndefined();
+    expect(await store.deleteSubscription('sub_legacy', okta)).toBeUndefined();
+    expect(await store.listSubscriptions(ops)).toEqual([expect.objectContaining({ id: 'sub_legacy', owner: null })]);
+    expect(await store.verifyChain()).toEqual({ ok: true, records: 1 });
+    expect((await store.listRecords({ limit: 10, actor: 'entra' })).items).toEqual([old]);
+    expect((await store.listRecords({ limit: 10, actor: 'okta' })).items).toEqual([]);
+    const entry = auditEntry({ actor: 'okta' });
+    await store.append(entry, [domainEvent(entry)]);
+    expect((await store.dueDeliveries(Date.parse('2100-01-01T00:00:00Z'), 10, new Set())).map((d) => d.subscriptionId)).toEqual(['sub_legacy']);
+  });
+
+  it("when an event is appended, then a caller's subscription gets it only for its own syncs, an administrator's for every one", async () => {
+    const { store, clock } = open({ adminActors: ['ops'] });
+    const a = await store.createSubscription({ url: 'https://a.example.com/h', events: ['group.sync.completed'] }, okta);
+    const o = await store.createSubscription({ url: 'https://o.example.com/h', events: ['group.sync.completed'] }, ops);
+    const byEntra = auditEntry({ actor: 'entra' });
+    const byOkta = auditEntry({ actor: 'okta' });
+    await store.append(byEntra, [domainEvent(byEntra)]);
+    await store.append(byOkta, [domainEvent(byOkta)]);
+    const due = await store.dueDeliveries(clock.now(), 10, new Set());
+    expect(due.map((d) => [d.subscriptionId, d.eventId])).toEqual([
+      [o.id, `msg_${byEntra.syncId}_group.sync.completed`],
+      [a.id, `msg_${byOkta.syncId}_group.sync.completed`],
+      [o.id, `msg_${byOkta.syncId}_group.sync.completed`],
+    ]);
   });
 });
 

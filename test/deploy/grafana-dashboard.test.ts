@@ -95,7 +95,7 @@ describe('deploy/grafana: the dashboard', () => {
     const { json } = first as NonNullable<typeof first>;
     const panels = panelsOf(json);
     const titles = panels.map((p) => p.title);
-    for (const title of ['Sync rate by status', 'Sync latency p50 / p99', 'Consistency ratio of applied syncs', 'Upstream requests by resource and status', 'Upstream 429s and retries', 'Webhook delivery outcomes']) {
+    for (const title of ['Sync rate by status', 'Sync latency p50 / p99', 'Consistency ratio after writes', 'Upstream requests by resource and status', 'Upstream 429s and retries', 'Webhook delivery outcomes']) {
       expect(titles).toContain(title);
     }
     expect(new Set(json.panels.map((p) => p.id)).size).toBe(json.panels.length);

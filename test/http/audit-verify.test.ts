@@ -11,6 +11,8 @@ import { bearer, buildTestApp } from '../helpers/build-test-app.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
+/** Verify answers name the broken record to administrators only. */
+const ADMIN_TOKEN = 'audit-admin-token-0001';
 
 async function sqliteApp(options: Partial<SqliteStoreOptions> = {}) {
   const dataDir = tempDir();
@@ -19,9 +21,9 @@ async function sqliteApp(options: Partial<SqliteStoreOptions> = {}) {
   const store = openSqliteStore({ dataDir, onHead: reportAuditHead(metrics.audit, { info: (details, message) => logged.push([details, message]) }, 2), ...options });
   onTestFinished(() => store.close());
   const directory = new InMemoryDirectory().addUser('alice').addUser('bob').addGroup('g1', [user('alice')]);
-  const built = await buildTestApp({ directory, ports: { audit: store, metrics } });
+  const built = await buildTestApp({ directory, env: { ADMIN_API_TOKENS: `ops:${ADMIN_TOKEN}` }, ports: { audit: store, metrics } });
   const sync = async (members: MemberRef[]) => (await built.app.inject({ method: 'POST', url: '/groups/g1/sync', headers: bearer(), payload: { members } })).json() as { syncId: string };
-  const verify = async () => (await built.app.inject({ method: 'GET', url: '/audit/verify', headers: bearer() })).json() as Record<string, unknown>;
+  const verify = async () => (await built.app.inject({ method: 'GET', url: '/audit/verify', headers: bearer(ADMIN_TOKEN) })).json() as Record<string, unknown>;
   const sql = (text: string) => {
     const db = new Database(join(dataDir, DATABASE_FILE));
     try {

@@ -14,8 +14,8 @@ const TOKEN = 'readme-example-token-0001';
 const CLIENT = { clientId: 'examples', clientSecret: 'examples-secret-0001' };
 
 async function app() {
-  // Webhook targets are checked by name: answer for them without asking a real resolver.
-  const full = await buildFullApp({ env: { SYNC_API_TOKENS: `demo:${TOKEN}` }, ...CLIENT, dispatch: false, resolve: async () => [{ address: '198.51.100.7', family: 4 }] });
+  // Webhook targets are checked by name: answer for them without asking a real resolver (a public address; dispatch is off, so nothing connects to it).
+  const full = await buildFullApp({ env: { SYNC_API_TOKENS: `demo:${TOKEN}` }, ...CLIENT, dispatch: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }] });
   return full.app;
 }
 

@@ -180,9 +180,9 @@ describe('audit reads follow the same rule', () => {
     db.prepare(`UPDATE audit_records SET entry = json_set(entry, '$.memberCount', 7) WHERE sync_id = ?`).run(byEntra.syncId);
     db.close();
     const forOkta = (await call('okta', 'GET', '/audit/verify')).json();
-    expect(forOkta).toEqual({ ok: false, records: 2, reason: expect.stringContaining('edited') });
+    expect(forOkta).toEqual({ ok: false, records: 2, failure: 'edited', reason: expect.stringContaining('edited') });
     const forOps = (await call('ops', 'GET', '/audit/verify')).json();
-    expect(forOps).toEqual({ ok: false, records: 2, firstBrokenSyncId: byEntra.syncId, reason: expect.stringContaining('edited') });
+    expect(forOps).toEqual({ ok: false, records: 2, failure: 'edited', firstBrokenSyncId: byEntra.syncId, reason: expect.stringContaining('edited') });
   });
 
   it('when subscriptions and audit records are read, then no secret reaches an answer or the log', async () => {

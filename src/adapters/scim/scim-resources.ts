@@ -52,7 +52,9 @@ function memberType(member: Json, index: number): MemberType {
     if (lower === 'user') return 'User';
     if (lower === 'group') return 'Group';
   }
-  throw new ShapeError(`members[${index}].type is ${JSON.stringify(type).slice(0, 40)}, expected "User" or "Group"`);
+  // The value itself is not echoed: upstream text reaches answers and logs only through the redactor.
+  const got = type === null ? 'null' : Array.isArray(type) ? 'an array' : typeof type === 'string' ? 'another string' : `a ${typeof type}`;
+  throw new ShapeError(`members[${index}].type is ${got}, expected "User" or "Group"`);
 }
 
 export function parseMembers(value: unknown): MemberRef[] {

@@ -165,7 +165,7 @@ describe('SCIM directory against a loopback provider', () => {
       expect(details).toEqual([
         '"members" is not an array',
         'members[0] has no string "value"',
-        'members[0].type is "Robot", expected "User" or "Group"',
+        'members[0].type is another string, expected "User" or "Group"',
         'the body is not valid JSON',
         'the id in the body differs from the id requested',
       ]);

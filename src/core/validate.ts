@@ -47,6 +47,7 @@ export function validatePlan(input: ValidationInput): MemberError[] {
   const errors: MemberError[] = [];
   const ancestors = ancestorIds(targetId, nesting.parents);
   const groupsAbove = longestChainAbove(targetId, nesting.parents);
+  const loopAbove = findLoopAbove(targetId, nesting.parents);
   const below = belowAnalysis(targetId, nesting);
 
   for (const member of plan.duplicates) {
@@ -82,6 +83,11 @@ export function validatePlan(input: ValidationInput): MemberError[] {
       errors.push({ code: 'cycle_detected', member, message: `group ${name} holds, directly or through nested groups, a loop of groups that already exists upstream (${loop}): its nesting depth is unbounded` });
       continue;
     }
+    if (loopAbove !== null) {
+      const loop = loopAbove.map((id) => JSON.stringify(id)).join(' ⊃ ');
+      errors.push({ code: 'depth_exceeded', member, message: `the groups above the target form a loop that already exists upstream (${loop}): any group nested in the target, such as ${name}, is nested without bound` });
+      continue;
+    }
     const chain = groupsAbove + 1 + longestChainBelow(added.value, nesting.groups);
     if (chain > maxDepth) {
       errors.push({ code: 'depth_exceeded', member, message: `adding group ${name} would nest ${chain} groups deep (top-most containing group, through the target, to the deepest nested group); the limit is ${maxDepth}` });
@@ -93,6 +99,38 @@ export function validatePlan(input: ValidationInput): MemberError[] {
     }
   }
   return errors;
+}
+
+/**
+ * A loop among the groups that hold the target (`target ⊂ a ⊂ b ⊂ a`), as the ids along
+ * it, or null. With one there is no top-most group: every chain through the target is
+ * endless, so no group may be nested in it.
+ */
+export function findLoopAbove(targetId: string, parents: ReadonlyMap<string, readonly string[]>): string[] | null {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  // Iterative depth-first walk up the parent edges; a parent still open is on the path: a loop.
+  const stack: { id: string; next: number }[] = [{ id: targetId, next: 0 }];
+  state.set(targetId, 'open');
+  path.push(targetId);
+  while (stack.length > 0) {
+    const top = stack.at(-1) as { id: string; next: number };
+    const ofTop = parents.get(top.id) ?? [];
+    if (top.next >= ofTop.length) {
+      state.set(top.id, 'done');
+      stack.pop();
+      path.pop();
+      continue;
+    }
+    const parent = ofTop[top.next++] as string;
+    const seen = state.get(parent);
+    if (seen === 'open') return [...path.slice(path.indexOf(parent)), parent].toReversed();
+    if (seen === 'done') continue;
+    state.set(parent, 'open');
+    path.push(parent);
+    stack.push({ id: parent, next: 0 });
+  }
+  return null;
 }
 
 interface BelowAnalysis {

@@ -3,7 +3,7 @@ import type { MemberRef } from '../../src/core/membership.js';
 import { loadNesting, MAX_NESTING_NODES } from '../../src/core/nesting.js';
 import { planMembership } from '../../src/core/plan.js';
 import type { RequestContext } from '../../src/core/ports.js';
-import { ancestorIds, longestChainAbove, validatePlan } from '../../src/core/validate.js';
+import { ancestorIds, findLoopAbove, longestChainAbove, validatePlan } from '../../src/core/validate.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
@@ -102,11 +102,14 @@ describe('validatePlan', () => {
     expect((await check(dir, 't', [group('leaf')], 4)).errors).toEqual([]);
   });
 
-  it('when a loop already exists upstream above the target, then the walk ends and the result is stable', async () => {
-    const dir = new InMemoryDirectory().addGroup('t').addGroup('a').addGroup('b').addGroup('leaf');
+  it('when a loop already exists upstream above the target, then the walk ends, and a group added to the target is refused: its depth is unbounded', async () => {
+    const dir = new InMemoryDirectory().addGroup('t').addGroup('a').addGroup('b').addGroup('leaf').addUser('u');
     dir.nest('a', 't').nest('b', 'a').nest('a', 'b');
-    const { errors } = await check(dir, 't', [group('leaf')], 10);
-    expect(errors).toEqual([]);
+    const { errors } = await check(dir, 't', [group('leaf'), user('u')], 10);
+    expect(codes(errors)).toEqual(['depth_exceeded:leaf']);
+    expect(errors[0]?.message).toMatch(/loop that already exists upstream \("a" ⊃ "b" ⊃ "a"\)/);
+    expect(findLoopAbove('t', new Map([['t', ['a']], ['a', ['b']], ['b', ['a']]]))).toEqual(['a', 'b', 'a']);
+    expect(findLoopAbove('t', new Map([['t', ['a', 'c']], ['a', ['b']], ['c', ['b']], ['b', []]]))).toBeNull();
     expect(ancestorIds('t', new Map([['t', ['a']], ['a', ['b']], ['b', ['a']]]))).toEqual(new Set(['a', 'b']));
     expect(longestChainAbove('t', new Map([['t', ['a']], ['a', ['b']], ['b', ['a']]]))).toBe(2);
   });

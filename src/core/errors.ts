@@ -6,15 +6,18 @@
  */
 import type { MemberRef } from './membership.js';
 
-export type MemberErrorCode =
-  | 'user_not_found'
-  | 'user_inactive'
-  | 'group_not_found'
-  | 'depth_exceeded'
-  | 'cycle_detected'
-  | 'self_reference'
-  | 'duplicate_member'
-  | 'nesting_too_large';
+/** Why a desired member cannot be applied: the `code` of each entry of a 422's `errors`. */
+export const MEMBER_ERROR_CODES = [
+  'user_not_found',
+  'user_inactive',
+  'group_not_found',
+  'depth_exceeded',
+  'cycle_detected',
+  'self_reference',
+  'duplicate_member',
+  'nesting_too_large',
+] as const;
+export type MemberErrorCode = (typeof MEMBER_ERROR_CODES)[number];
 
 export interface MemberError {
   readonly code: MemberErrorCode;

@@ -2,10 +2,10 @@
  * Ports: what the sync core needs from the outside world. Adapters implement them
  * (src/adapters), tests use in-memory fakes (test/fakes). Nothing here does I/O.
  */
-import type { AttributeOutcome } from './attribute-sync.js';
-import type { AuditEntry, AuditRecord, DomainEvent, SyncOutcomeStatus } from './audit.js';
+import type { AuditEntry, AuditRecord, DomainEvent } from './audit.js';
 import type { MemberErrorCode } from './errors.js';
 import type { GroupResource, GroupSnapshot, MemberRef } from './membership.js';
+import type { AttributeOutcome, SyncOutcomeStatus } from './outcome.js';
 
 /** Per-sync bookkeeping passed to every directory call. */
 export interface RequestContext {

@@ -9,8 +9,8 @@
  * but did not apply is never reported as applied (write_not_applied). Syncs of one group
  * never interleave within this process.
  */
-import { syncUserAttributes, type AttributeSyncDeps, type AttributeSyncReport } from './attribute-sync.js';
-import { toAuditErrors, type AuditEntry, type AuditError, type DomainEvent, type SyncOutcomeStatus } from './audit.js';
+import { syncUserAttributes, type AttributeSyncDeps } from './attribute-sync.js';
+import { toAuditErrors, type AuditEntry, type AuditError, type DomainEvent } from './audit.js';
 import { canonicalSha256 } from './canonical-json.js';
 import {
   AuditUnavailableError,
@@ -41,12 +41,10 @@ import { resolveMemberTypes, type TypedMembers } from './member-types.js';
 import { loadNesting } from './nesting.js';
 import { compareMembers, consistencyRate, isEmptyPlan, planMembership } from './plan.js';
 import type { AuditLog, Clock, GroupWrite, PatchOperation, RequestContext, ScimDirectory, SyncMetrics, UserSummary, WriteResult } from './ports.js';
-import { chooseWriteMode, patchRequests, type WriteMode, type WriteModeSetting } from './write-mode.js';
+import { chooseWriteMode, patchRequests, type WriteModeSetting } from './write-mode.js';
 import { groupWriteSha256 } from './scim-group.js';
-import type { SyncStatus } from './sync-status.js';
+import { isFailureStatus, type AttributeSyncReport, type SyncOutcomeStatus, type SyncStatus, type WriteMode } from './outcome.js';
 import { validatePlan } from './validate.js';
-
-export type { SyncStatus } from './sync-status.js';
 
 export interface SyncRequest {
   readonly groupId: string;
@@ -309,13 +307,11 @@ function describeFailure(error: unknown): { status: SyncOutcomeStatus; message: 
   }
   if (error instanceof PreconditionFailedError) return { status: 'conflict', message: error.message, errors: [{ code: 'conflict', message: error.message }] };
   if (error instanceof SyncError) {
-    const status = (OUTCOME_CODES as readonly string[]).includes(error.code) ? (error.code as SyncOutcomeStatus) : 'upstream_error';
+    const status: SyncOutcomeStatus = isFailureStatus(error.code) ? error.code : 'upstream_error';
     return { status, message: error.message, errors: [{ code: error.code, message: error.message }] };
   }
   return { status: 'internal_error', message: 'internal error', errors: [{ code: 'internal_error', message: 'internal error' }] };
 }
-
-const OUTCOME_CODES = ['conflict', 'group_not_found', 'upstream_error', 'upstream_unavailable', 'upstream_timeout', 'interrupted', 'write_not_applied', 'group_busy', 'queue_timeout', 'cancelled'] as const;
 
 type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests'>;
 

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { createPrometheusMetrics } from '../src/adapters/metrics/prometheus-metrics.js';
 import { MemoryAuditLog } from '../src/adapters/storage/memory-audit-log.js';
-import type { SubscriptionStore } from '../src/adapters/storage/ports.js';
+import type { SubscriptionStore } from '../src/core/ports.js';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { ScimDirectory } from '../src/core/ports.js';

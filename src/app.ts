@@ -8,13 +8,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
 import { MemoryIdempotencyStore } from './adapters/storage/memory-idempotency-store.js';
-import { isAuditTrail, type IdempotencyStore, type SubscriptionStore } from './adapters/storage/ports.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import type { Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { SyncInterruptedError } from './core/errors.js';
 import { KeyedLock } from './core/keyed-lock.js';
-import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from './core/ports.js';
+import { isAuditTrail, type AuditLog, type Clock, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics } from './core/ports.js';
 import type { SyncRequest, SyncResult } from './core/sync-group.js';
 import rateLimit from '@fastify/rate-limit';
 import { RateLimitedError } from './http/errors.js';

@@ -8,7 +8,7 @@ import { createPrometheusMetrics } from './adapters/metrics/prometheus-metrics.j
 import type { CxoneDirectory } from './adapters/scim/index.js';
 import { createAuditRetention } from './adapters/storage/audit-retention.js';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './adapters/storage/data-dir-lock.js';
-import { StorageError } from './adapters/storage/ports.js';
+import { StorageError } from './core/errors.js';
 import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-store.js';
 import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
 import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
@@ -19,6 +19,7 @@ import { createLogger } from './logger.js';
 import { assembleService, reportAuditHead } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
 import { createUpstreamDirectory } from './sync-service.js';
+import { generateSecret } from './adapters/webhooks/signing.js';
 
 /**
  * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
@@ -69,6 +70,7 @@ export async function startService(): Promise<void> {
   let store: SqliteStore;
   try {
     store = openSqliteStore({
+      newSecret: generateSecret,
       dataDir: config.dataDir,
       staticSubscribers: config.webhookUrls,
       adminActors: config.adminApiTokens.map((t) => t.name),

@@ -12,7 +12,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
-import { StorageError } from '../adapters/storage/ports.js';
+import { StorageError } from '../core/errors.js';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from '../adapters/storage/data-dir-lock.js';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../adapters/storage/sqlite-store.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';

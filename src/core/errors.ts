@@ -216,3 +216,23 @@ export class SyncCancelledError extends SyncError {
 export function isOperational(error: unknown): error is SyncError {
   return error instanceof SyncError;
 }
+
+// ---------------------------------------------------------------- errors of the storage ports
+
+/** Storage cannot be used: a corrupt file, an unwritable DATA_DIR. The message is one line for the operator. */
+export class StorageError extends Error {
+  readonly code = 'storage_unavailable';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** A `cursor` query parameter the store did not issue. */
+export class InvalidCursorError extends Error {
+  readonly code = 'invalid_cursor';
+  constructor() {
+    super('query/cursor is not a cursor this service issued; start again without it');
+    this.name = 'InvalidCursorError';
+  }
+}

@@ -21,6 +21,7 @@ import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 
 const TOKEN = 'fuzz-token-0123456789';
 const SEED = 20261202;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   directory = new InMemoryDirectory().addUser('alice').addGroup('g1');
   audit = new MemoryAuditLog();
   dataDir = mkdtempSync(join(tmpdir(), 'cxone-hostile-'));
-  store = openSqliteStore({ dataDir });
+  store = openSqliteStore({ newSecret: generateSecret, dataDir });
   const config = loadConfig({ SYNC_API_TOKENS: `fuzz:${TOKEN}`, MAX_MEMBERS: '2000', INBOUND_RATE_LIMIT: '0' });
   const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }] });
   app = await buildApp({ config, ports: { directory, audit, subscriptions: store, webhookPolicy, clock: new FakeClock(), metrics: createPrometheusMetrics() } });

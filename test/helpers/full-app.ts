@@ -20,6 +20,7 @@ import { createLogger } from '../../src/logger.js';
 import { assembleService } from '../../src/service.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { tempDir } from './temp-dir.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 
 export interface FullAppOptions {
   /** Environment variables, as main.ts would read them (DATA_DIR is set to a temp directory). */
@@ -62,7 +63,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
   const config = loadConfig({ ...options.env, DATA_DIR: dataDir });
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
+  const store = openSqliteStore({ newSecret: generateSecret, dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
   const metrics = createPrometheusMetrics();
   const directory = createUpstreamDirectory(config, { baseUrl: upstreamUrl, clientId: options.clientId, clientSecret: options.clientSecret, simulator: true }, metrics.upstream, {
     clock: options.clock,

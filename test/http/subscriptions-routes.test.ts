@@ -6,12 +6,13 @@ import { createLogger } from '../../src/logger.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { bearer, buildTestApp } from '../helpers/build-test-app.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
 const publicResolve = async () => [{ address: '93.184.216.34', family: 4 }];
 
 async function subscriptionsApp(env: Record<string, string> = {}) {
-  const store = openSqliteStore({ dataDir: tempDir() });
+  const store = openSqliteStore({ newSecret: generateSecret, dataDir: tempDir() });
   onTestFinished(() => store.close());
   const lines: string[] = [];
   const logger = createLogger('trace', { write: (line: string) => void lines.push(line) });
@@ -105,7 +106,7 @@ describe('/subscriptions', () => {
   });
 
   it('when a host name resolves to a private address, then 422 invalid_webhook_url that does not say what it resolves to; the log does', async () => {
-    const store = openSqliteStore({ dataDir: tempDir() });
+    const store = openSqliteStore({ newSecret: generateSecret, dataDir: tempDir() });
     onTestFinished(() => store.close());
     const lines: string[] = [];
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });

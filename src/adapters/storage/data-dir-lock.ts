@@ -14,7 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { StorageError } from './ports.js';
+import { StorageError } from '../../core/errors.js';
 
 export const LOCK_FILE = 'cxone-scim-sync.lock';
 

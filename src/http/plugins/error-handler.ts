@@ -21,8 +21,8 @@ import {
   ValidationFailedError,
   WriteNotAppliedError,
   gapFields,
+  InvalidCursorError,
 } from '../../core/errors.js';
-import { InvalidCursorError } from '../../adapters/storage/ports.js';
 import { ApiError } from '../errors.js';
 import { quotedName } from '../schemas/sync.js';
 

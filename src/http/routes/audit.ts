@@ -9,7 +9,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuditQueries } from '../../adapters/storage/ports.js';
+import type { AuditQueries } from '../../core/ports.js';
 import { SyncNotFoundError } from '../errors.js';
 import { AuditPage, AuditQuery, AuditRecordSchema, ChainVerdictSchema, SyncIdParams } from '../schemas/audit.js';
 

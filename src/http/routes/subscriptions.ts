@@ -11,14 +11,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { ChangeRequest, SubscriptionStore, Viewer } from '../../adapters/storage/ports.js';
-import type { WebhookTargetPolicy } from '../../adapters/webhooks/ssrf-guard.js';
+import type { ChangeRequest, SubscriptionStore, Viewer, WebhookTargetCheck } from '../../core/ports.js';
 import { InvalidWebhookUrlError, SubscriptionNotFoundError } from '../errors.js';
 import { CreatedSubscriptionSchema, DeliveriesQuery, DeliveryPage, NewSubscriptionBody, SubscriptionIdParams, SubscriptionList, SubscriptionSchema } from '../schemas/subscriptions.js';
 
 export interface SubscriptionRouteOptions {
   store: SubscriptionStore;
-  policy: WebhookTargetPolicy;
+  policy: WebhookTargetCheck;
 }
 
 const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });

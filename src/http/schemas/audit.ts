@@ -1,6 +1,6 @@
 /** Schemas of GET /syncs/{syncId}, GET /audit and GET /audit/verify: the source of their OpenAPI. */
 import { Type } from 'typebox';
-import { AUDIT_PAGE_MAX } from '../../adapters/storage/ports.js';
+import { AUDIT_PAGE_MAX } from '../../core/ports.js';
 
 const AuditMember = Type.Object(
   {

@@ -236,3 +236,12 @@ export class InvalidCursorError extends Error {
     this.name = 'InvalidCursorError';
   }
 }
+
+/** Another process holds DATA_DIR's lock: the service, or a CLI command that writes. One process per data directory. */
+export class DataDirLockedError extends Error {
+  readonly code = 'data_dir_locked';
+  constructor(readonly dataDir: string) {
+    super(`DATA_DIR ${dataDir} is in use by another cxone-scim-sync process (a running service, or a CLI sync or reconcile); one process per data directory`);
+    this.name = 'DataDirLockedError';
+  }
+}

@@ -77,6 +77,20 @@ export interface SyncResult {
   readonly upstreamRequests: number;
 }
 
+/**
+ * The use case as its callers hold it (the HTTP API, the CLI): syncGroup bound to its
+ * ports and limits, under its overall deadline. src/composition builds it.
+ */
+export interface SyncRunner {
+  run(request: SyncRequest): Promise<SyncResult>;
+  /** Cuts off every sync still running (the shutdown deadline passed); each is audited as interrupted. */
+  interrupt(): void;
+  /** Syncs running now. */
+  readonly inFlight: number;
+  /** The per-group queue of syncs: how many wait for a group, and a promise for when that many do. */
+  readonly queue: Pick<KeyedLock, 'waiting' | 'whenWaiting'>;
+}
+
 export interface SyncGroupDeps {
   readonly directory: ScimDirectory;
   readonly clock: Clock;

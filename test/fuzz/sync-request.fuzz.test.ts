@@ -9,7 +9,7 @@ import * as fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
-import { buildApp } from '../../src/app.js';
+import { composeApp } from '../../src/composition/app.js';
 import { loadConfig } from '../../src/config.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   directory = new InMemoryDirectory().addUser('alice').addGroup('g1');
   // Thousands of bad tokens from one address: the failed-authentication limit (its own tests) is off, so each is a 401.
   const config = loadConfig({ SYNC_API_TOKENS: `fuzz:${TOKEN}`, MAX_MEMBERS: '50', INBOUND_RATE_LIMIT: '0', AUTH_FAILURE_LIMIT: '0' });
-  app = await buildApp({ config, ports: { directory, audit: new MemoryAuditLog(), clock: new FakeClock(), metrics: createPrometheusMetrics() } });
+  app = await composeApp({ config, ports: { directory, audit: new MemoryAuditLog(), clock: new FakeClock(), metrics: createPrometheusMetrics() } });
 });
 afterAll(() => app.close());
 

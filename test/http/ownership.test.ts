@@ -13,7 +13,7 @@ import { DATABASE_FILE, openSqliteStore } from '../../src/adapters/storage/sqlit
 import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
 import type { MemberRef } from '../../src/core/membership.js';
 import { AuditPage } from '../../src/http/schemas/audit.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { buildTestApp, TOKENS } from '../helpers/build-test-app.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';

@@ -2,7 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { openSqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
 import type { MemberRef } from '../../src/core/membership.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { bearer, buildTestApp } from '../helpers/build-test-app.js';
 import { tempDir } from '../helpers/temp-dir.js';

@@ -13,7 +13,7 @@
  * are stored, deliveries that fell due while the service was down are simply due at
  * start and go out at once.
  */
-import { USER_AGENT } from '../../version.js';
+import { USER_AGENT } from '../../process/version.js';
 import { request, type Dispatcher } from 'undici';
 import type { EventType } from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';

@@ -14,7 +14,7 @@ import { databaseFile, lockDataDir, openStore as openConfiguredStore, type DataD
 import { configuredUpstream, type Upstream } from '../composition/upstream.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { DataDirLockedError, StorageError, type MemberError } from '../core/errors.js';
-import type { SyncRequest, SyncResult } from '../core/sync-group.js';
+import type { SyncRequest, SyncResult } from '../core/sync-request.js';
 import { DEFAULT_CLIENT } from '../simulator/oauth.js';
 import { CliError, EXIT } from './args.js';
 

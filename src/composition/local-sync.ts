@@ -6,7 +6,7 @@
  */
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import type { Config } from '../config.js';
-import type { SyncRunner } from '../core/sync-group.js';
+import type { SyncRunner } from '../core/sync-request.js';
 import type { SqliteStore } from './storage.js';
 import { createSyncRunner } from './sync-runner.js';
 import { createUpstreamDirectory, type Upstream } from './upstream.js';

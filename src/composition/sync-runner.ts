@@ -11,7 +11,8 @@ import { systemClock } from '../core/clock.js';
 import { SyncDeadlineError, SyncInterruptedError } from '../core/errors.js';
 import { KeyedLock } from '../core/keyed-lock.js';
 import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from '../core/ports.js';
-import { syncGroup, type SyncGroupDeps, type SyncRequest, type SyncResult, type SyncRunner } from '../core/sync-group.js';
+import { syncGroup, type SyncGroupDeps } from '../core/sync-group.js';
+import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
 
 /** Conflict retries after the first attempt (docs/api.md: "up to 3 times"). */
 export const MAX_CONFLICT_RETRIES = 3;

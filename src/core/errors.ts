@@ -212,6 +212,15 @@ export class SyncCancelledError extends SyncError {
   }
 }
 
+/**
+ * The code a caller is answered with for an error of the sync, and the status its record
+ * takes: a lost race that escaped the retries (precondition_failed: a 412, a 428, a 409 that
+ * is no uniqueness clash) is a conflict, like one the retries ran out on.
+ */
+export function answerCode(error: SyncError): string {
+  return error instanceof PreconditionFailedError ? 'conflict' : error.code;
+}
+
 /** Errors that are part of normal operation (bad input, upstream trouble), as opposed to bugs. */
 export function isOperational(error: unknown): error is SyncError {
   return error instanceof SyncError;

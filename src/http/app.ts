@@ -12,7 +12,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { systemClock } from '../core/clock.js';
 import type { KeyedLock } from '../core/keyed-lock.js';
 import type { AuditQueries, Clock, IdempotencyStore, SubscriptionStore, WebhookTargetCheck } from '../core/ports.js';
-import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-group.js';
+import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
 import { RateLimitedError } from './errors.js';
 import { auth, type ApiTokenEntry } from './plugins/auth.js';
 import { errorHandler } from './plugins/error-handler.js';

@@ -6,11 +6,11 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  answerCode,
   AuditUnavailableError,
   ConflictError,
   GroupBusyError,
   GroupNotFoundError,
-  PreconditionFailedError,
   QueueTimeoutError,
   SyncCancelledError,
   SyncError,
@@ -70,7 +70,7 @@ function fromSyncError(error: SyncError): HttpError {
   }
   // Nobody is listening any more; the status is for the request log (nginx's "client closed request").
   if (error instanceof SyncCancelledError) return { status: 499, body: { error: error.code, message: error.message, ...ids } };
-  if (error instanceof ConflictError || error instanceof PreconditionFailedError) {
+  if (answerCode(error) === 'conflict') {
     return { status: 409, body: { error: 'conflict', message: error instanceof ConflictError ? error.message : 'the group changed concurrently; retry the request', ...ids } };
   }
   if (error instanceof UpstreamUnavailableError) {

@@ -22,6 +22,8 @@ import { UpstreamError } from '../../core/errors.js';
 import type { GroupResource, GroupSnapshot } from '../../core/membership.js';
 import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary, WriteResult } from '../../core/ports.js';
 import { mapBounded } from '../../core/concurrency.js';
+import { SCIM_SCHEMAS } from '../../core/scim-schemas.js';
+import { CXONE_DEFAULTS } from './defaults.js';
 import { paginate } from './pagination.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
@@ -50,7 +52,7 @@ import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
 export interface ScimDirectoryOptions {
   /** Upstream origin (http:// allowed), optionally with a path prefix. */
   readonly baseUrl: string;
-  /** SCIM base path below the origin. Default `/scim/v2`. */
+  /** SCIM base path below the origin. Default CXONE_DEFAULTS.scimPath, `/scim/v2`. */
   readonly scimPath?: string;
   readonly tokenSource: Pick<TokenSource, 'getToken' | 'invalidate'>;
   /** Default: the system clock. */
@@ -92,8 +94,6 @@ export interface ScimDirectoryAdapter extends ScimDirectory {
   close(): Promise<void>;
 }
 
-const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-
 type FilterState = 'unknown' | 'works' | 'rejected' | 'ignored';
 type Listed = 'Users' | 'Groups';
 
@@ -123,13 +123,14 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   const maxPages = positive(options.maxPages ?? 10_000, 'maxPages');
   const batchConcurrency = positive(options.batchConcurrency ?? 4, 'batchConcurrency');
   const lookupConcurrency = positive(options.lookupConcurrency ?? 8, 'lookupConcurrency');
-  const basePath = scimBasePath(options.baseUrl, options.scimPath ?? '/scim/v2');
+  const scimPath = options.scimPath ?? CXONE_DEFAULTS.scimPath;
+  const basePath = scimBasePath(options.baseUrl, scimPath);
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher =
     options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: requestTimeoutMs } });
   const http = createScimHttp({
     baseUrl: options.baseUrl,
-    scimPath: options.scimPath ?? '/scim/v2',
+    scimPath,
     tokenSource: options.tokenSource,
     clock,
     dispatcher,
@@ -415,7 +416,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
     /** RFC 7644 §3.5.2 PATCH; If-Match guards it like a group write (§3.14). */
     async patchUser(id, operations, ifMatch, ctx) {
-      const body = Buffer.from(JSON.stringify({ schemas: [PATCH_OP_SCHEMA], Operations: operations }), 'utf8');
+      const body = Buffer.from(JSON.stringify({ schemas: [SCIM_SCHEMAS.patchOp], Operations: operations }), 'utf8');
       await http.send(
         {
           method: 'PATCH',
@@ -467,7 +468,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
           path: `/Groups/${encodeURIComponent(id)}`,
           route: '/Groups/{id}',
           resource: 'Groups',
-          body: Buffer.from(JSON.stringify({ schemas: [PATCH_OP_SCHEMA], Operations: operations }), 'utf8'),
+          body: Buffer.from(JSON.stringify({ schemas: [SCIM_SCHEMAS.patchOp], Operations: operations }), 'utf8'),
           ...(ifMatch !== null && { headers: { 'if-match': ifMatch } }),
         },
         ctx,

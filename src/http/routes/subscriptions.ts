@@ -13,6 +13,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { ChangeRequest, SubscriptionStore, Viewer, WebhookTargetCheck } from '../../core/ports.js';
 import { InvalidWebhookUrlError, SubscriptionNotFoundError } from '../errors.js';
+import { errorResponse } from '../schemas/common.js';
 import { CreatedSubscriptionSchema, DeliveriesQuery, DeliveryPage, NewSubscriptionBody, SubscriptionIdParams, SubscriptionList, SubscriptionSchema } from '../schemas/subscriptions.js';
 
 export interface SubscriptionRouteOptions {
@@ -20,7 +21,6 @@ export interface SubscriptionRouteOptions {
   policy: WebhookTargetCheck;
 }
 
-const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });
 const security = [{ bearerAuth: [] }];
 const unauthorized = errorResponse('Missing or wrong bearer token');
 const notFound = errorResponse('No such subscription, or not yours (subscription_not_found: the same answer either way)');

@@ -13,6 +13,9 @@ export const ErrorBody = Type.Object(
   { $id: 'ErrorBody', description: 'Every error answer (API.md "Other errors")' },
 );
 
+/** A route's error answer: the shared error body, described for that route and status. */
+export const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });
+
 export const MemberIdentity = Type.Object(
   {
     value: Type.String({ description: 'The member resource id' }),

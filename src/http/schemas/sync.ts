@@ -1,6 +1,7 @@
 /** Request and response schemas of POST /groups/{groupId}/sync: the source of its OpenAPI. */
 import { Type } from 'typebox';
 import { MAX_MEMBER_ERRORS, MEMBER_ERROR_CODES } from '../../core/errors.js';
+import { SYNC_STATUSES } from '../../core/outcome.js';
 
 export const GroupIdParams = Type.Object({
   groupId: Type.String({
@@ -178,7 +179,7 @@ export const SyncResponse = Type.Object(
   {
     syncId: Type.String({ description: 'UUIDv7 of this sync' }),
     groupId: Type.String(),
-    status: Type.Union([Type.Literal('applied'), Type.Literal('unchanged'), Type.Literal('dry_run')], {
+    status: Type.Union(SYNC_STATUSES.map((status) => Type.Literal(status)), {
       description: 'applied: written, and the upstream was seen to hold the desired members; unchanged: nothing to write; dry_run: nothing written',
     }),
     added: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members added, relative to the state the write replaced' }),

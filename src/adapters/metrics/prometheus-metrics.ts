@@ -3,7 +3,7 @@
  * apps built side by side in one process never collide). One factory owns the registry
  * and hands out the three observers that feed it: the sync use case's SyncMetrics port,
  * the SCIM adapter's UpstreamObserver and the webhook dispatcher's WebhookObserver.
- * Metric names and labels are the contract of API.md "Operations"; every label value
+ * Metric names and labels are the contract of docs/api.md "Metrics"; every label value
  * comes from a fixed set (`resource` is never an id), so the series count stays bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -37,7 +37,7 @@ export interface PrometheusMetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
-/** Seconds; resolves 5 ms to 30 s (API.md: latency histograms). */
+/** Seconds; resolves 5 ms to 30 s (docs/api.md "Metrics": latency histograms). */
 export const LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 /** |desired ∩ actual| / |desired ∪ actual|: almost always 1, so resolution sits just below it. */
 export const CONSISTENCY_BUCKETS: readonly number[] = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];

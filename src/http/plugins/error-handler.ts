@@ -1,5 +1,5 @@
 /**
- * The one place where errors become HTTP answers (API.md "Other errors"). Every answer
+ * The one place where errors become HTTP answers (docs/api.md "Errors"). Every answer
  * has the body { error, message, syncId? }; 5xx bodies hide internals; nothing here ever
  * echoes a token or a secret.
  */

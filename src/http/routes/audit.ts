@@ -1,5 +1,5 @@
 /**
- * GET /syncs/{syncId}, GET /audit and GET /audit/verify: reading the audit trail (API.md "Audit trail").
+ * GET /syncs/{syncId}, GET /audit and GET /audit/verify: reading the audit trail (docs/api.md "Audit trail").
  *
  * A caller reads its own records (those whose actor is its token's name); an administrator
  * (ADMIN_API_TOKENS) reads every one. Another caller's sync answers 404 exactly like an

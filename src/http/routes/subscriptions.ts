@@ -1,5 +1,5 @@
 /**
- * The /subscriptions API (API.md "Event subscriptions and webhooks"). The secret is
+ * The /subscriptions API (docs/api.md "Webhooks"). The secret is
  * answered once, by the create.
  *
  * A subscription belongs to the token name that created it: a caller lists, reads,

@@ -1,4 +1,4 @@
-/** POST /groups/{groupId}/sync: replace a group's membership (API.md). */
+/** POST /groups/{groupId}/sync: replace a group's membership (docs/api.md "Syncing a group"). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { callerGoneSignal } from '../caller-gone.js';
 

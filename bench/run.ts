@@ -679,159 +679,167 @@ function machineInfo(): Record<string, unknown> {
 
 // ---- main ------------------------------------------------------------------------------
 
-async function main(options: Options): Promise<void> {
-  const wallStart = Date.now();
-  const specs = planScenarios(options);
-  const wantRate = options.rateLimit && (options.filters.length === 0 || options.filters.some((f) => 'ratelimit-50rps'.includes(f)));
-  if (specs.length === 0 && !wantRate) throw new Error('no scenario matches the filters');
-  const full = isFullRun(options);
-  const write = options.write ?? full;
-
-  const calibration0 = calibrate();
-  const sys0 = systemCpu();
-  const load0 = loadavg();
-  const benchCpu0 = process.cpuUsage();
-
-  log('compiling src/ into bench/.build');
-  const source = gitInfo();
-  build();
-
+/** The simulator process the whole run syncs against, with its demo client. */
+async function startUpstream(options: Options): Promise<Upstream> {
   const clientId = 'bench-client';
   const clientSecret = randomBytes(18).toString('hex');
-  const { child: simChild, match } = await startNode({
+  const { child, match } = await startNode({
     name: 'simulator',
     cwd: ROOT,
     args: [...profileArgs(options.profile.simulator, 'simulator'), join(BUILD_DIR, 'simulator', 'main.js')],
     env: { SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', SIMULATOR_CLIENT_ID: clientId, SIMULATOR_CLIENT_SECRET: clientSecret, NODE_ENV: 'production' },
     readyLine: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
   });
-  const upstream: Upstream = { url: (match as RegExpMatchArray)[1] as string, clientId, clientSecret, admin: new SimulatorAdmin((match as RegExpMatchArray)[1] as string), monitor: new ProcMonitor(simChild.pid) };
-  log(`simulator pid ${simChild.pid} at ${upstream.url}`);
-  const dataDir = mkdtempSync(join(options.dataParent, 'cxone-bench-'));
-  const baselineCtx: BaselineContext = { naive: new NaiveSyncClient(upstream.url, clientId, clientSecret), perRequestMs: 0.3, shared: new Map() };
+  const url = (match as RegExpMatchArray)[1] as string;
+  log(`simulator pid ${child.pid} at ${url}`);
+  return { url, clientId, clientSecret, admin: new SimulatorAdmin(url), monitor: new ProcMonitor(child.pid) };
+}
 
-  const modes: ModeAvailability[] = options.modes.map((mode) => ({ mode, available: true, note: null }));
-  const setMode = (mode: WriteModeName, available: boolean, note: string) => {
-    const index = modes.findIndex((m) => m.mode === mode);
-    modes[index] = { mode, available, note };
-  };
-  const isAvailable = (mode: WriteModeName) => modes.find((m) => m.mode === mode)?.available ?? false;
-  const scenarios: ScenarioResult[] = [];
-  const rateLimited: RateLimitResult[] = [];
-  let simCpuMs = 0;
-
-  try {
-    const sizes = [...new Set(specs.map((s) => s.size))].toSorted((a, b) => a - b);
-    for (const size of sizes) {
-      const ofSize = specs.filter((s) => s.size === size);
-      const pool = size + changedCount('tenPct', size);
-      const t = performance.now();
-      const group = await upstream.admin.createGroup(`bench ${size}`, pool);
-      log(`group of ${size.toLocaleString('en-US')} members (+${pool - size} spare users) created in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-      const state = await newGroupState(upstream, baselineCtx.naive, group, size);
-      const works = new Map(ofSize.map((spec) => [spec.name, new Workload(state, changedCount(spec.change, size))]));
-      const serviceFigures = new Map<string, ServiceFigures>();
-
-      for (const mode of options.modes) {
-        if (!isAvailable(mode)) continue;
-        let service: RunningService;
-        try {
-          service = await startService(upstream, mode, `${mode}-${size}`, options, dataDir, 1);
-        } catch (error) {
-          const line = (error instanceof Error ? error.message : String(error)).split('\n').find((l) => /error|WRITE_MODE/i.test(l)) ?? String(error);
-          setMode(mode, false, `the service did not start: ${line.slice(0, 300)}`);
-          log(`WRITE_MODE=${mode}: ${line}`);
-          continue;
-        }
-        try {
-          for (const spec of ofSize) {
-            await upstream.admin.setFaults({ latencyMs: spec.latencyMs, rateLimit: null });
-            const figures = await runServiceScenario(upstream, service, works.get(spec.name) as Workload, servicePolicy(size, options.quick), mode, baselineCtx.naive);
-            const writes = Object.keys(figures.upstreamByRoute).filter((r) => r === 'PUT Groups' || r === 'PATCH Groups');
-            if (mode === 'patch' && (figures.observedWriteMode === 'put' || (writes.length > 0 && !writes.includes('PATCH Groups')))) {
-              setMode(mode, false, `WRITE_MODE=patch is accepted, but the service still writes with PUT (answers say writeMode ${String(figures.observedWriteMode)}; upstream saw ${writes.join(', ')})`);
-              log(`WRITE_MODE=patch is not in effect yet: skipping it`);
-              break;
-            }
-            serviceFigures.set(`${mode} ${spec.name}`, figures);
-            const v = figures;
-            log(
-              `${scenarioLabel(spec).padEnd(40)} ${mode.padEnd(5)} ${String(v.syncsPerSec).padStart(7)} syncs/s  p50 ${String(v.latencyMs.p50).padStart(7)} ms  p99 ${String(v.latencyMs.p99).padStart(7)} ms  ` +
-                `${v.upstreamPerSync} req/sync (reported ${v.reportedUpstreamPerSync}, formula ${v.expectedUpstreamPerSync})  CPU ${v.cpuMsPerSync} ms/sync (main thread ${v.cpuMainThreadMsPerSync}, kernel ${v.cpuSystemMsPerSync}; simulator ${v.simulatorCpuMsPerSync})  RSS ${v.peakRssMb} MB` +
-                (v.failed > 0 ? `  FAILED ${v.failed}: ${v.firstError}` : ''),
-            );
-          }
-        } finally {
-          await stopService(service);
-        }
-      }
-
-      const baselines = new Map<string, BaselineFigures | null>();
-      for (const spec of ofSize) {
-        if (!options.baseline) {
-          baselines.set(spec.name, null);
-          continue;
-        }
-        await upstream.admin.setFaults({ latencyMs: spec.latencyMs, rateLimit: null });
-        const b = await runBaseline(baselineCtx, upstream, spec, works.get(spec.name) as Workload, options.quick);
-        baselines.set(spec.name, b);
-        log(`${scenarioLabel(spec).padEnd(40)} base  ${b.state === 'skipped' ? `skipped: ${b.note}` : `${b.syncsPerSec} syncs/s  p50 ${b.latencyMs?.p50} ms  ${b.upstreamPerSync} req/sync  ${b.state}`}`);
-      }
-
-      for (const mode of options.modes) {
-        for (const spec of ofSize) {
-          const service = serviceFigures.get(`${mode} ${spec.name}`);
-          if (service === undefined || !isAvailable(mode)) continue;
-          const baseline = baselines.get(spec.name) ?? null;
-          scenarios.push({ ...spec, changed: changedCount(spec.change, spec.size), writeMode: mode, service, baseline, ratios: ratiosOf(service, baseline) });
-        }
-      }
-    }
-
-    if (wantRate) {
-      const groupSize = 1000;
-      const works: Workload[] = [];
-      for (let i = 0; i < options.rateConcurrency; i++) {
-        const group = await upstream.admin.createGroup(`bench rate ${i}`, groupSize + 1);
-        works.push(new Workload(await newGroupState(upstream, baselineCtx.naive, group, groupSize), 1));
-      }
-      for (const mode of options.modes) {
-        if (!isAvailable(mode)) continue;
-        const service = await startService(upstream, mode, `${mode}-ratelimit`, options, dataDir, options.rateConcurrency);
-        try {
-          const r = await runRateLimited(upstream, service, works, mode, options);
-          if (mode === 'patch' && r.observedWriteMode === 'put') {
-            setMode(mode, false, 'WRITE_MODE=patch is accepted, but the service still writes with PUT');
-            continue;
-          }
-          rateLimited.push(r);
-          log(
-            `rate limit ${r.limitPerSec}/s, ${r.concurrency} clients, ${mode}: ${r.acceptedPerSec} accepted req/s (${roundTo(r.shareOfLimit * 100)}% of the limit), ` +
-              `${r.upstream429}/${r.upstreamRequests} answered 429 (${roundTo(r.share429 * 100)}%), ${r.syncsPerSec} syncs/s, ${r.syncsFailed} syncs failed` +
-              (r.firstError ? ` (${r.firstError})` : ''),
-          );
-        } finally {
-          await stopService(service);
-        }
-      }
-    }
-    simCpuMs = upstream.monitor.cpuMs();
-  } finally {
-    await baselineCtx.naive.close();
-    await upstream.admin.close();
-    await stopAll();
-    rmSync(dataDir, { recursive: true, force: true });
+/** Which write modes can be measured: a mode the service refuses, or does not honour, is skipped with a note. */
+class ModeBook {
+  readonly modes: ModeAvailability[];
+  constructor(modes: readonly WriteModeName[]) {
+    this.modes = modes.map((mode) => ({ mode, available: true, note: null }));
   }
+  available(mode: WriteModeName): boolean {
+    return this.modes.find((m) => m.mode === mode)?.available ?? false;
+  }
+  skip(mode: WriteModeName, note: string): void {
+    const index = this.modes.findIndex((m) => m.mode === mode);
+    this.modes[index] = { mode, available: false, note };
+  }
+  measured(): WriteModeName[] {
+    return this.modes.filter((m) => m.available).map((m) => m.mode);
+  }
+}
 
-  // How busy the machine was with work that is not ours (other engineers' tests).
+/** What every part of a run shares. */
+interface RunContext {
+  readonly options: Options;
+  readonly upstream: Upstream;
+  readonly dataDir: string;
+  readonly baseline: BaselineContext;
+  readonly modes: ModeBook;
+}
+
+/** The scenarios of one group size: a load group, then each write mode on a fresh service, then the baseline. */
+async function runSize(ctx: RunContext, size: number, ofSize: readonly Spec[]): Promise<ScenarioResult[]> {
+  const { options, upstream, modes } = ctx;
+  const pool = size + changedCount('tenPct', size);
+  const t = performance.now();
+  const group = await upstream.admin.createGroup(`bench ${size}`, pool);
+  log(`group of ${size.toLocaleString('en-US')} members (+${pool - size} spare users) created in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const state = await newGroupState(upstream, ctx.baseline.naive, group, size);
+  const works = new Map(ofSize.map((spec) => [spec.name, new Workload(state, changedCount(spec.change, size))]));
+  const serviceFigures = new Map<string, ServiceFigures>();
+  for (const mode of options.modes) {
+    if (modes.available(mode)) await runServiceScenarios(ctx, mode, size, ofSize, works, serviceFigures);
+  }
+  const baselines = new Map<string, BaselineFigures | null>();
+  for (const spec of ofSize) {
+    if (!options.baseline) {
+      baselines.set(spec.name, null);
+      continue;
+    }
+    await upstream.admin.setFaults({ latencyMs: spec.latencyMs, rateLimit: null });
+    const b = await runBaseline(ctx.baseline, upstream, spec, works.get(spec.name) as Workload, options.quick);
+    baselines.set(spec.name, b);
+    log(`${scenarioLabel(spec).padEnd(40)} base  ${b.state === 'skipped' ? `skipped: ${b.note}` : `${b.syncsPerSec} syncs/s  p50 ${b.latencyMs?.p50} ms  ${b.upstreamPerSync} req/sync  ${b.state}`}`);
+  }
+  const scenarios: ScenarioResult[] = [];
+  for (const mode of options.modes) {
+    for (const spec of ofSize) {
+      const service = serviceFigures.get(`${mode} ${spec.name}`);
+      if (service === undefined || !modes.available(mode)) continue;
+      const baseline = baselines.get(spec.name) ?? null;
+      scenarios.push({ ...spec, changed: changedCount(spec.change, spec.size), writeMode: mode, service, baseline, ratios: ratiosOf(service, baseline) });
+    }
+  }
+  return scenarios;
+}
+
+/** One write mode's scenarios of one size, on one fresh service process; figures go into `into`, keyed `${mode} ${spec.name}`. */
+async function runServiceScenarios(ctx: RunContext, mode: WriteModeName, size: number, ofSize: readonly Spec[], works: ReadonlyMap<string, Workload>, into: Map<string, ServiceFigures>): Promise<void> {
+  const { options, upstream, modes } = ctx;
+  let service: RunningService;
+  try {
+    service = await startService(upstream, mode, `${mode}-${size}`, options, ctx.dataDir, 1);
+  } catch (error) {
+    const line = (error instanceof Error ? error.message : String(error)).split('\n').find((l) => /error|WRITE_MODE/i.test(l)) ?? String(error);
+    modes.skip(mode, `the service did not start: ${line.slice(0, 300)}`);
+    log(`WRITE_MODE=${mode}: ${line}`);
+    return;
+  }
+  try {
+    for (const spec of ofSize) {
+      await upstream.admin.setFaults({ latencyMs: spec.latencyMs, rateLimit: null });
+      const v = await runServiceScenario(upstream, service, works.get(spec.name) as Workload, servicePolicy(size, options.quick), mode, ctx.baseline.naive);
+      const writes = Object.keys(v.upstreamByRoute).filter((r) => r === 'PUT Groups' || r === 'PATCH Groups');
+      if (mode === 'patch' && (v.observedWriteMode === 'put' || (writes.length > 0 && !writes.includes('PATCH Groups')))) {
+        modes.skip(mode, `WRITE_MODE=patch is accepted, but the service still writes with PUT (answers say writeMode ${String(v.observedWriteMode)}; upstream saw ${writes.join(', ')})`);
+        log(`WRITE_MODE=patch is not in effect yet: skipping it`);
+        break;
+      }
+      into.set(`${mode} ${spec.name}`, v);
+      log(
+        `${scenarioLabel(spec).padEnd(40)} ${mode.padEnd(5)} ${String(v.syncsPerSec).padStart(7)} syncs/s  p50 ${String(v.latencyMs.p50).padStart(7)} ms  p99 ${String(v.latencyMs.p99).padStart(7)} ms  ` +
+          `${v.upstreamPerSync} req/sync (reported ${v.reportedUpstreamPerSync}, formula ${v.expectedUpstreamPerSync})  CPU ${v.cpuMsPerSync} ms/sync (main thread ${v.cpuMainThreadMsPerSync}, kernel ${v.cpuSystemMsPerSync}; simulator ${v.simulatorCpuMsPerSync})  RSS ${v.peakRssMb} MB` +
+          (v.failed > 0 ? `  FAILED ${v.failed}: ${v.firstError}` : ''),
+      );
+    }
+  } finally {
+    await stopService(service);
+  }
+}
+
+/** The rate-limited scenario: several clients, one group each, against a simulator that answers 429 over its limit. */
+async function runRateScenarios(ctx: RunContext): Promise<RateLimitResult[]> {
+  const { options, upstream, modes } = ctx;
+  const groupSize = 1000;
+  const works: Workload[] = [];
+  for (let i = 0; i < options.rateConcurrency; i++) {
+    const group = await upstream.admin.createGroup(`bench rate ${i}`, groupSize + 1);
+    works.push(new Workload(await newGroupState(upstream, ctx.baseline.naive, group, groupSize), 1));
+  }
+  const results: RateLimitResult[] = [];
+  for (const mode of options.modes) {
+    if (!modes.available(mode)) continue;
+    const service = await startService(upstream, mode, `${mode}-ratelimit`, options, ctx.dataDir, options.rateConcurrency);
+    try {
+      const r = await runRateLimited(upstream, service, works, mode, options);
+      if (mode === 'patch' && r.observedWriteMode === 'put') {
+        modes.skip(mode, 'WRITE_MODE=patch is accepted, but the service still writes with PUT');
+        continue;
+      }
+      results.push(r);
+      log(
+        `rate limit ${r.limitPerSec}/s, ${r.concurrency} clients, ${mode}: ${r.acceptedPerSec} accepted req/s (${roundTo(r.shareOfLimit * 100)}% of the limit), ` +
+          `${r.upstream429}/${r.upstreamRequests} answered 429 (${roundTo(r.share429 * 100)}%), ${r.syncsPerSec} syncs/s, ${r.syncsFailed} syncs failed` +
+          (r.firstError ? ` (${r.firstError})` : ''),
+      );
+    } finally {
+      await stopService(service);
+    }
+  }
+  return results;
+}
+
+/** The machine before the run: to tell afterwards how busy it was with work that is not ours (other engineers' tests). */
+function machineAtStart() {
+  return { wallStart: Date.now(), calibration: calibrate(), sys: systemCpu(), load: loadavg(), benchCpu: process.cpuUsage() };
+}
+
+function machineAfter(start: ReturnType<typeof machineAtStart>, simCpuMs: number): { machine: Record<string, unknown>; elapsedMs: number } {
   const sys1 = systemCpu();
-  const benchCpu = process.cpuUsage(benchCpu0);
-  const elapsedMs = Date.now() - wallStart;
+  const benchCpu = process.cpuUsage(start.benchCpu);
+  const elapsedMs = Date.now() - start.wallStart;
   const cores = availableParallelism();
-  const busyMs = ((sys1.busy - sys0.busy) * 1000) / clockTicksPerSecond();
+  const busyMs = ((sys1.busy - start.sys.busy) * 1000) / clockTicksPerSecond();
   const oursMs = serviceCpuMsTotal + simCpuMs + (benchCpu.user + benchCpu.system) / 1000;
   const foreignShare = Math.max(0, (busyMs - oursMs) / (elapsedMs * cores));
+  const load0 = start.load;
   const load1 = loadavg();
+  const calibration0 = start.calibration;
   const calibration1 = calibrate();
   const machine = {
     ...machineInfo(),
@@ -847,28 +855,73 @@ async function main(options: Options): Promise<void> {
       `other processes used ${Math.round(foreignShare * 100)}% of the ${cores} cores during the run (load average ${load0[0]?.toFixed(2)} at start, ${load1[0]?.toFixed(2)} at end); ` +
       `calibration task ${roundTo(calibration0)} ms at start, ${roundTo(calibration1)} ms at end (lower is a faster machine; it varies with the VM host's load)`,
   };
+  return { machine, elapsedMs };
+}
 
-  const measuredModes = modes.filter((m) => m.available).map((m) => m.mode);
+function runSettings(options: Options): BenchResults['settings'] {
+  return {
+    scimBatchSize: BATCH_SIZE,
+    patchMaxOperations: PATCH_MAX_OPERATIONS,
+    dataDir: `a fresh directory under ${options.dataParent}`,
+    serviceProcess: 'node bench/.build/src/main.js (tsc output of src/), LOG_LEVEL=warn, NODE_ENV=production, INBOUND_RATE_LIMIT=0, other settings at their defaults; a fresh process per write mode and group size',
+    simulatorProcess: 'node bench/.build/src/simulator/main.js, one process for the whole run',
+    client: 'undici Pool, one connection; syncs one after another on one group (rate-limited: one client per group)',
+    peakRss: 'VmHWM of the service, reset per scenario through /proc/<pid>/clear_refs (falls back to VmRSS sampled every 25 ms)',
+    cpu: 'utime + stime of the service from /proc/<pid>/stat over the measured syncs (warm-up excluded), divided by the syncs',
+    upstreamPerSync: 'SCIM and OAuth requests counted by the simulator over the measured syncs, divided by the syncs',
+    quick: options.quick,
+    filters: options.filters,
+  };
+}
+
+/** A run: compile, start the simulator, measure each size and the rate-limited scenario, then report and write the results. */
+async function main(options: Options): Promise<void> {
+  const specs = planScenarios(options);
+  const wantRate = options.rateLimit && (options.filters.length === 0 || options.filters.some((f) => 'ratelimit-50rps'.includes(f)));
+  if (specs.length === 0 && !wantRate) throw new Error('no scenario matches the filters');
+  const full = isFullRun(options);
+  const write = options.write ?? full;
+  const start = machineAtStart();
+
+  log('compiling src/ into bench/.build');
+  const source = gitInfo();
+  build();
+
+  const upstream = await startUpstream(options);
+  const dataDir = mkdtempSync(join(options.dataParent, 'cxone-bench-'));
+  const ctx: RunContext = {
+    options,
+    upstream,
+    dataDir,
+    baseline: { naive: new NaiveSyncClient(upstream.url, upstream.clientId, upstream.clientSecret), perRequestMs: 0.3, shared: new Map() },
+    modes: new ModeBook(options.modes),
+  };
+  const scenarios: ScenarioResult[] = [];
+  let rateLimited: RateLimitResult[] = [];
+  let simCpuMs = 0;
+  try {
+    for (const size of [...new Set(specs.map((s) => s.size))].toSorted((a, b) => a - b)) {
+      scenarios.push(...(await runSize(ctx, size, specs.filter((s) => s.size === size))));
+    }
+    if (wantRate) rateLimited = await runRateScenarios(ctx);
+    simCpuMs = upstream.monitor.cpuMs();
+  } finally {
+    await ctx.baseline.naive.close();
+    await upstream.admin.close();
+    await stopAll();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const { machine, elapsedMs } = machineAfter(start, simCpuMs);
+  const measuredModes = ctx.modes.measured();
   const results: BenchResults = {
     schema: 1,
     generatedAt: new Date().toISOString(),
     complete: full,
     machine,
     source,
-    settings: {
-      scimBatchSize: BATCH_SIZE,
-      patchMaxOperations: PATCH_MAX_OPERATIONS,
-      dataDir: `a fresh directory under ${options.dataParent}`,
-      serviceProcess: 'node bench/.build/src/main.js (tsc output of src/), LOG_LEVEL=warn, NODE_ENV=production, INBOUND_RATE_LIMIT=0, other settings at their defaults; a fresh process per write mode and group size',
-      simulatorProcess: 'node bench/.build/src/simulator/main.js, one process for the whole run',
-      client: 'undici Pool, one connection; syncs one after another on one group (rate-limited: one client per group)',
-      peakRss: 'VmHWM of the service, reset per scenario through /proc/<pid>/clear_refs (falls back to VmRSS sampled every 25 ms)',
-      cpu: 'utime + stime of the service from /proc/<pid>/stat over the measured syncs (warm-up excluded), divided by the syncs',
-      upstreamPerSync: 'SCIM and OAuth requests counted by the simulator over the measured syncs, divided by the syncs',
-      quick: options.quick,
-      filters: options.filters,
-    },
-    writeModes: modes,
+    settings: runSettings(options),
+    writeModes: ctx.modes.modes,
     scenarios,
     rateLimited,
     targets: checkTargets(scenarios, rateLimited, measuredModes),

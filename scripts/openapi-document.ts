@@ -1,15 +1,14 @@
 /**
- * The OpenAPI document as the code defines it: buildApp on in-memory ports (no network,
+ * The OpenAPI document as the code defines it: the app (composeApp) on in-memory ports (no network,
  * no listening, no environment), then @fastify/swagger's output. `npm run openapi` writes
  * it to openapi/; `npm run openapi:check` and test/http/openapi.test.ts compare against it.
  */
 import { fileURLToPath } from 'node:url';
 import { createPrometheusMetrics } from '../src/adapters/metrics/prometheus-metrics.js';
 import { MemoryAuditLog } from '../src/adapters/storage/memory-audit-log.js';
-import type { SubscriptionStore } from '../src/adapters/storage/ports.js';
-import { buildApp } from '../src/app.js';
+import { composeApp } from '../src/composition/app.js';
 import { loadConfig } from '../src/config.js';
-import type { ScimDirectory } from '../src/core/ports.js';
+import type { ScimDirectory, SubscriptionStore } from '../src/core/ports.js';
 
 export const OPENAPI_DIR = fileURLToPath(new URL('../openapi/', import.meta.url));
 export const OPENAPI_FILES = { json: 'openapi.json', yaml: 'openapi.yaml' } as const;
@@ -33,7 +32,7 @@ export interface OpenApiDocument {
 }
 
 export async function generateOpenApi(): Promise<OpenApiDocument> {
-  const app = await buildApp({
+  const app = await composeApp({
     config: loadConfig({}),
     ports: {
       directory: unused<ScimDirectory>('upstream'),

@@ -4,9 +4,9 @@
  * after `npm run build`). Every command uses the service's own configuration, core and
  * adapters; see README "CLI" and `cxone-scim-sync <command> --help`.
  */
-import { createRequire } from 'node:module';
 import { CliError, EXIT, processIo, UsageError, type Io } from './cli/args.js';
-import { isEntryModule } from './entry.js';
+import { isEntryModule } from './process/entry.js';
+import { VERSION } from './process/version.js';
 
 type Command = (args: readonly string[], io: Io) => Promise<number | 'running'>;
 
@@ -39,11 +39,6 @@ Exit status: 0 ok, 1 a sync failed or the audit chain is broken, 2 usage error,
 `;
 }
 
-function version(): string {
-  // package.json sits one level above both src/ and dist/.
-  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-}
-
 /** Runs one command line; resolves with the exit code, or 'running' for the long-lived commands. */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number | 'running'> {
   const [name, ...args] = argv;
@@ -57,7 +52,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
       return EXIT.ok;
     }
     if (name === '-v' || name === '--version') {
-      io.stdout.write(`${version()}\n`);
+      io.stdout.write(`${VERSION}\n`);
       return EXIT.ok;
     }
     if (name === 'help') return args[0] === undefined ? runCli(['--help'], io) : runCli([args[0], '--help'], io);

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { CXONE_DEFAULTS } from './adapters/scim/defaults.js';
 
 const Duration = Type.Integer({ minimum: 0 });
 
@@ -26,14 +27,14 @@ export const ConfigSchema = Type.Object({
     description: 'pino log level',
   }),
   cxoneBaseUrl: Type.Optional(Type.String({ env: 'CXONE_BASE_URL', kind: 'url', description: 'Upstream origin, e.g. https://{tenant}.api.nicecxone.com; unset runs the embedded simulator' })),
-  cxoneTokenUrl: Type.Optional(Type.String({ env: 'CXONE_TOKEN_URL', kind: 'url', description: 'OAuth 2.0 token endpoint (default ${CXONE_BASE_URL}/oauth/token)' })),
-  cxoneScimPath: Type.String({ env: 'CXONE_SCIM_PATH', pattern: '^/[^?#\\s]*$', default: '/scim/v2', description: 'SCIM 2.0 base path on the upstream' }),
+  cxoneTokenUrl: Type.Optional(Type.String({ env: 'CXONE_TOKEN_URL', kind: 'url', description: `OAuth 2.0 token endpoint (default $\{CXONE_BASE_URL}${CXONE_DEFAULTS.tokenPath})` })),
+  cxoneScimPath: Type.String({ env: 'CXONE_SCIM_PATH', pattern: '^/[^?#\\s]*$', default: CXONE_DEFAULTS.scimPath, description: 'SCIM 2.0 base path on the upstream' }),
   cxoneClientId: Type.Optional(Type.String({ env: 'CXONE_CLIENT_ID', minLength: 1, description: 'OAuth client id' })),
   cxoneClientSecret: Type.Optional(Type.String({ env: 'CXONE_CLIENT_SECRET', minLength: 1, secret: true, description: 'OAuth client secret' })),
-  cxoneScope: Type.String({ env: 'CXONE_SCOPE', default: 'provisioning:read provisioning:write', description: 'Scopes requested with the token (space separated; empty requests none)' }),
+  cxoneScope: Type.String({ env: 'CXONE_SCOPE', default: CXONE_DEFAULTS.scope, description: 'Scopes requested with the token (space separated; empty requests none)' }),
   cxoneTokenAuth: Type.Union([Type.Literal('basic'), Type.Literal('post')], {
     env: 'CXONE_TOKEN_AUTH',
-    default: 'basic',
+    default: CXONE_DEFAULTS.tokenAuth,
     description: 'Client authentication at the token endpoint: HTTP Basic or credentials in the form body',
   }),
   writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Literal('auto')], {

@@ -1,31 +1,17 @@
 /**
- * Composition root: loadConfig → build adapters → buildApp → listen; graceful close.
- * Without CXONE_BASE_URL it starts the embedded CXone SCIM simulator on loopback and
- * syncs against it, so a fresh clone does a real sync end to end.
+ * The service's entry point (npm start, `cxone-scim-sync serve`): read the configuration,
+ * open the service (src/composition/service.ts), listen, and close it gracefully on
+ * SIGTERM or SIGINT. Without CXONE_BASE_URL it syncs against the embedded CXone SCIM
+ * simulator, so a fresh clone does a real sync end to end.
  */
-import { randomBytes } from 'node:crypto';
-import { createPrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
-import type { CxoneDirectory } from './adapters/scim/index.js';
-import { createAuditRetention } from './adapters/storage/audit-retention.js';
-import { DataDirLockedError, lockDataDir, type DataDirLock } from './adapters/storage/data-dir-lock.js';
-import { StorageError } from './adapters/storage/ports.js';
-import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-store.js';
-import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
-import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
-import { systemClock } from './core/clock.js';
-import { isEntryModule } from './entry.js';
-import { tuneHeapGrowth } from './heap.js';
-import { createLogger } from './logger.js';
-import { assembleService, reportAuditHead } from './service.js';
-import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
-import { createUpstreamDirectory } from './sync-service.js';
+import { openService, DEMO_TOKEN, StartRefusedError, type Service } from './composition/service.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { isEntryModule } from './process/entry.js';
+import { tuneHeapGrowth } from './process/heap.js';
+import { seedIds } from './simulator/simulator.js';
 
-/**
- * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
- * is set; documented in the README. Shorter than the 16 characters configured tokens need:
- * it is public anyway, and only ever guards the embedded simulator.
- */
-export const DEMO_TOKEN: ApiToken = { name: 'demo', token: 'demo-token' };
+/** Exit codes of a start refused (sysexits.h). */
+const EXIT = { config: 78, storage: 74 } as const; // EX_CONFIG, EX_IOERR
 
 /** Starts the service (npm start, `cxone-scim-sync serve`); runs until SIGTERM or SIGINT. */
 export async function startService(): Promise<void> {
@@ -35,80 +21,23 @@ export async function startService(): Promise<void> {
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`cxone-scim-sync: configuration error: ${error.message}\n`);
-      process.exit(78); // EX_CONFIG
+      process.exit(EXIT.config);
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
   const heapGrowingPercent = tuneHeapGrowth();
 
-  const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate });
-  for (const url of config.webhookUrls) {
-    const refused = webhookPolicy.refuseUrl(url);
-    if (refused) {
-      process.stderr.write(`cxone-scim-sync: configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused: ${refused}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-  }
-  // One process per DATA_DIR, held until the process ends (the kernel drops it on SIGKILL).
-  let lock: DataDirLock;
+  let service: Service;
   try {
-    lock = lockDataDir(config.dataDir);
+    service = await openService(config);
   } catch (error) {
-    if (error instanceof DataDirLockedError) {
-      process.stderr.write(`cxone-scim-sync: ${error.message}\n`);
-      process.exit(78); // EX_CONFIG
-    }
-    if (error instanceof StorageError) {
-      process.stderr.write(`cxone-scim-sync: storage error: ${error.message}\n`);
-      process.exit(74); // EX_IOERR
+    if (error instanceof StartRefusedError) {
+      process.stderr.write(`cxone-scim-sync: ${error.line}\n`);
+      process.exit(EXIT[error.kind]);
     }
     throw error;
   }
-  const metrics = createPrometheusMetrics();
-  let store: SqliteStore;
-  try {
-    store = openSqliteStore({
-      dataDir: config.dataDir,
-      staticSubscribers: config.webhookUrls,
-      adminActors: config.adminApiTokens.map((t) => t.name),
-      auditKey: config.auditHmacKey,
-      // An outside copy of the head log lines anchors the trail: a rewrite or a rollback shows against it.
-      onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery),
-    });
-  } catch (error) {
-    if (error instanceof StorageError) {
-      process.stderr.write(`cxone-scim-sync: storage error: ${error.message}\n`);
-      process.exit(74); // EX_IOERR
-    }
-    throw error;
-  }
-  // This process holds DATA_DIR's lock: an Idempotency-Key still "processing" belongs to a
-  // process that died (kill -9, power loss); forget it, so the caller's retry runs again.
-  const abandoned = await store.releaseAbandoned();
-  const head = store.auditHead();
-  if (head) metrics.audit.onHead(head);
-  logger.info({ file: store.file, abandonedIdempotencyKeys: abandoned, auditHead: head, auditKeyed: config.auditHmacKey !== undefined }, 'storage open');
-  const retention = createAuditRetention({ store, days: config.auditRetentionDays, clock: systemClock, log: logger.child({ component: 'audit-retention' }) });
-
-  let simulator: Simulator | undefined;
-  let upstream: { baseUrl: string; clientId: string; clientSecret: string };
-  if (config.cxoneBaseUrl === undefined) {
-    const clientSecret = randomBytes(24).toString('base64url');
-    simulator = createSimulator({ clients: [{ clientId: 'cxone-scim-sync', clientSecret }] });
-    const baseUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
-    upstream = { baseUrl, clientId: 'cxone-scim-sync', clientSecret };
-    logger.warn({ upstream: baseUrl }, 'CXONE_BASE_URL is unset: syncing against the embedded CXone SCIM simulator');
-  } else {
-    upstream = { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
-  }
-
-  const directory: CxoneDirectory = createUpstreamDirectory(config, { ...upstream, simulator: simulator !== undefined }, metrics.upstream);
-
-  // The demo token is only for a first run against the embedded simulator with no token configured.
-  const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
-  const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
-  const { app, dispatcher } = await assembleService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
+  const { app, logger } = service;
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -130,12 +59,7 @@ export async function startService(): Promise<void> {
     try {
       await app.close();
       clearTimeout(cutOff);
-      await dispatcher.stop();
-      await retention.stop();
-      store.close();
-      lock.release();
-      await directory.close();
-      await simulator?.close();
+      await service.close();
       process.exit(0);
     } catch (error) {
       logger.error({ err: error }, 'shutdown failed');
@@ -146,10 +70,9 @@ export async function startService(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   const address = await app.listen({ port: config.port, host: config.host });
-  dispatcher.start();
-  retention.start();
+  service.start();
   logger.info({ address, heapGrowingPercent: heapGrowingPercent ?? 'as started' }, 'cxone-scim-sync listening');
-  if (simulator && !tokensConfigured) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
+  if (service.simulator && !service.tokensConfigured) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
 }
 
 /** How to call the service against the simulator: a person reads this, so it goes to stderr, not the JSON log. */

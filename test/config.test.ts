@@ -20,7 +20,7 @@ function failure(env: Record<string, string>): string {
 }
 
 describe('loadConfig', () => {
-  it('when nothing is set, then the defaults of API.md apply and the simulator is used', () => {
+  it('when nothing is set, then the defaults of docs/configuration.md apply and the simulator is used', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 8080,

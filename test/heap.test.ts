@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const setFlagsFromString = vi.fn<(flags: string) => void>();
 vi.mock('node:v8', () => ({ setFlagsFromString }));
-const { HEAP_GROWING_PERCENT, heapGrowingPercent, tuneHeapGrowth } = await import('../src/heap.js');
+const { HEAP_GROWING_PERCENT, heapGrowingPercent, tuneHeapGrowth } = await import('../src/process/heap.js');
 
 describe('heap growth at start', () => {
   afterEach(() => setFlagsFromString.mockClear());

@@ -6,16 +6,20 @@
  *   or a bare array of members.
  * - reconcile --file, JSON: `[{ "groupId", "displayName"?, "members": [...] }]` or `{ "groups": [...] }`.
  *
- * In JSON, attribute names are case-insensitive and a member's `type` is optional, as in the
- * API (canonicalSyncBody, the route's own rules: an unknown attribute or one in two cases
- * is refused, `$ref` and a SCIM Group's schemas, id, externalId and meta are ignored).
+ * In JSON, a body is read exactly as the route reads it: canonicalSyncBody first (attribute
+ * names are case-insensitive, an unknown attribute or one in two cases is refused, `$ref` and
+ * a SCIM Group's schemas, id, externalId and meta are ignored), then the route's own schema
+ * (syncBodySchema: types, lengths, the allowed member types, MAX_MEMBERS), whose first
+ * problem is put in words here. A group id is checked against the route's GroupIdParams.
  * - reconcile --file, CSV (RFC 4180): a header `group_id,member_id[,member_type]`, then one
  *   row per membership; member_type defaults to User; a row with an empty member_id names
  *   a group without adding a member (so a group can be emptied).
  */
 import { readFile } from 'node:fs/promises';
-import { canonicalSyncBody, GroupIdParams } from '../http/schemas/sync.js';
-import type { DesiredMember, DesiredMembership, MemberRef } from '../core/membership.js';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+import type { DesiredMembership, MemberRef, MemberType } from '../core/membership.js';
+import { canonicalSyncBody, GroupIdParams, syncBodySchema } from '../http/schemas/sync.js';
 
 export interface GroupInput {
   readonly groupId: string;
@@ -27,9 +31,22 @@ export class InputError extends Error {
   override readonly name = 'InputError';
 }
 
-const GROUP_ID = new RegExp((GroupIdParams.properties.groupId as unknown as { pattern: string }).pattern, 'u');
-const MAX_ID_LENGTH = 256;
-const MAX_VALUE_LENGTH = 1024;
+/** The route's schemas, as far as a message needs to name their limits. */
+interface SchemaNode {
+  readonly type?: string;
+  readonly enum?: readonly unknown[];
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly pattern?: string;
+  readonly properties?: Record<string, SchemaNode>;
+  readonly items?: SchemaNode;
+}
+
+const GROUP_ID_SCHEMA = GroupIdParams.properties.groupId as unknown as SchemaNode & TSchema;
+/** A member as the route's body schema has it (the limits do not depend on MAX_MEMBERS). */
+const MEMBER_SCHEMA = (syncBodySchema(1) as unknown as SchemaNode).properties?.members?.items as SchemaNode;
+const MEMBER_VALUE_MAX = MEMBER_SCHEMA.properties?.value?.maxLength as number;
+const MEMBER_TYPES = MEMBER_SCHEMA.properties?.type?.enum as readonly MemberType[];
 
 /** Reads a file, or standard input for "-". */
 export async function readInput(path: string, stdin: NodeJS.ReadableStream): Promise<string> {
@@ -49,8 +66,9 @@ export async function readInput(path: string, stdin: NodeJS.ReadableStream): Pro
 /** A group id as the API accepts it, or the reason it is not one. */
 export function groupIdProblem(id: unknown): string | undefined {
   if (typeof id !== 'string') return `must be a string, got ${describe(id)}`;
-  if (id.length === 0 || id.length > MAX_ID_LENGTH) return `must be 1 to ${MAX_ID_LENGTH} characters`;
-  if (!GROUP_ID.test(id)) return `${JSON.stringify(id)} is not a valid group id (no "/", no control characters, not "." or "..")`;
+  const { minLength = 0, maxLength = Infinity } = GROUP_ID_SCHEMA;
+  if (id.length < minLength || id.length > maxLength) return `must be ${minLength} to ${maxLength} characters`;
+  if (!Value.Check(GROUP_ID_SCHEMA, id)) return `${JSON.stringify(id)} is not a valid group id (no "/", no control characters, not "." or "..")`;
   return undefined;
 }
 
@@ -159,56 +177,65 @@ function describe(value: unknown): string {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function member(value: unknown, at: string): DesiredMember {
-  if (!isObject(value)) throw new InputError(`${at}: must be an object like {"value": "…", "type": "User"}, got ${describe(value)}`);
-  const { value: id, type, display } = value;
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_VALUE_LENGTH) {
-    throw new InputError(`${at}.value: must be a string of 1 to ${MAX_VALUE_LENGTH} characters, got ${describe(id)}`);
-  }
-  if (type !== undefined && type !== 'User' && type !== 'Group') throw new InputError(`${at}.type: must be one of "User", "Group", got ${describe(type)}`);
-  if (display !== undefined && (typeof display !== 'string' || display.length > MAX_VALUE_LENGTH)) {
-    throw new InputError(`${at}.display: must be a string of at most ${MAX_VALUE_LENGTH} characters, got ${describe(display)}`);
-  }
-  return { value: id, ...(type === undefined ? {} : { type }), ...(display === undefined ? {} : { display }) };
+type Path = readonly (string | number)[];
+
+/** `.members[0].type`: a path within a body, as the messages write it. */
+function render(path: Path): string {
+  return path.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
 }
 
 /**
- * `body` (a sync body) with attribute names in canonical case, as the API reads it; a
- * problem is refused at `at` (the place of the body in the file) and the path within it.
+ * A sync body as the route reads it (canonicalSyncBody, then syncBodySchema), or the
+ * first problem, where `place` puts it in the file: `place(path)` is the text before
+ * the message, given the path of the problem within the body.
  */
-function canonical(body: unknown, at: string, maxMembers: number, bareArray = false): unknown {
-  const result = canonicalSyncBody(body, maxMembers);
-  if (result.ok) return result.body;
-  const path = result.problem.at.slice(bareArray ? 1 : 0).map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('');
-  throw new InputError(`${at}${path}: ${result.problem.message}`);
+function readBody(body: unknown, maxMembers: number, place: (path: Path) => string): DesiredMembership {
+  const canonical = canonicalSyncBody(body, maxMembers);
+  if (!canonical.ok) throw new InputError(`${place(canonical.problem.at)}: ${canonical.problem.message}`);
+  const problem = schemaProblem(canonical.body, maxMembers);
+  if (problem) throw new InputError(`${place(problem.at)}: ${problem.message}`);
+  const { displayName, members } = canonical.body as DesiredMembership;
+  return displayName === undefined ? { members } : { displayName, members };
 }
 
-function members(value: unknown, at: string, maxMembers: number): DesiredMember[] {
-  if (!Array.isArray(value)) throw new InputError(`${at}: must be an array of members, got ${describe(value)}`);
-  if (value.length > maxMembers) throw new InputError(`${at}: ${value.length} members, more than MAX_MEMBERS (${maxMembers})`);
-  return value.map((m, i) => member(m, `${at}[${i}]`));
-}
+const schemas = new Map<number, TSchema>();
 
-function displayName(value: unknown, at: string): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
-    throw new InputError(`${at}: must be a string of 1 to ${MAX_VALUE_LENGTH} characters, got ${describe(value)}`);
+/** The first problem the route's body schema finds (too many members first, as the route answers 413 for them), in words. */
+function schemaProblem(body: unknown, maxMembers: number): { at: Path; message: string } | undefined {
+  let schema = schemas.get(maxMembers);
+  if (!schema) schemas.set(maxMembers, (schema = syncBodySchema(maxMembers)));
+  const errors = [...Value.Errors(schema, body)];
+  const first = errors.find((e) => e.keyword === 'maxItems' && e.instancePath === '/members') ?? errors[0];
+  if (!first) return undefined;
+  const at: (string | number)[] = first.instancePath === '' ? [] : first.instancePath.slice(1).split('/').map((step) => (/^\d+$/.test(step) ? Number(step) : step.replaceAll('~1', '/').replaceAll('~0', '~')));
+  if (first.keyword === 'required') at.push(...((first.params as { requiredProperties?: string[] }).requiredProperties ?? []).slice(0, 1));
+  let node = schema as unknown as SchemaNode;
+  let value: unknown = body;
+  for (const step of at) {
+    node = (typeof step === 'number' ? node.items : node.properties?.[step]) ?? {};
+    value = (value as Record<string | number, unknown> | undefined)?.[step];
   }
-  return value;
+  const got = `got ${describe(value)}`;
+  if (first.keyword === 'maxItems') return { at, message: `${(value as unknown[]).length} members, more than MAX_MEMBERS (${maxMembers})` };
+  if (node.type === 'array') return { at, message: `must be an array of members, ${got}` };
+  if (node.type === 'object') return { at, message: `must be an object like {"value": "…", "type": "User"}, ${got}` };
+  if (node.enum) return { at, message: `must be one of ${node.enum.map((v) => JSON.stringify(v)).join(', ')}, ${got}` };
+  if (node.type === 'string') {
+    const length = node.minLength ? `${node.minLength} to ${node.maxLength}` : `at most ${node.maxLength}`;
+    return { at, message: `must be a string of ${length} characters, ${got}` };
+  }
+  return { at, message: `${first.message}, ${got}` };
 }
 
 /** sync --members: the sync request body, or a bare array of members. */
 export function parseMembersFile(name: string, text: string, maxMembers: number): DesiredMembership {
   const parsed = parseJson(name, text);
   if (Array.isArray(parsed)) {
-    const { members: list } = canonical({ members: parsed }, name, maxMembers, true) as { members: unknown };
-    return { members: members(list, name, maxMembers) };
+    // The members of a bare array are placed by their index alone: m.json[0].type.
+    return readBody({ members: parsed }, maxMembers, (path) => (path.length <= 1 ? name : `${name}${render(path.slice(1))}`));
   }
   if (!isObject(parsed)) throw new InputError(`${name}: expected {"members": [...]} or an array of members, got ${describe(parsed)}`);
-  const json = canonical(parsed, name, maxMembers) as Record<string, unknown>;
-  const title = displayName(json.displayName, `${name}: displayName`);
-  const list = members(json.members, `${name}: members`, maxMembers);
-  return title === undefined ? { members: list } : { displayName: title, members: list };
+  return readBody(parsed, maxMembers, (path) => (path.length === 0 || typeof path[0] === 'number' ? `${name}${render(path)}` : `${name}: ${render(path).slice(1)}`));
 }
 
 function groupsFromJson(name: string, text: string, maxMembers: number): GroupInput[] {
@@ -222,10 +249,7 @@ function groupsFromJson(name: string, text: string, maxMembers: number): GroupIn
     const problem = groupIdProblem(group.groupId);
     if (problem) throw new InputError(`${at}.groupId: ${problem}`);
     const { groupId, ...body } = group;
-    const desired = canonical(body, at, maxMembers) as Record<string, unknown>;
-    const title = displayName(desired.displayName, `${at}.displayName`);
-    const list2 = members(desired.members, `${at}.members`, maxMembers);
-    return { groupId: groupId as string, desired: title === undefined ? { members: list2 } : { displayName: title, members: list2 } };
+    return { groupId: groupId as string, desired: readBody(body, maxMembers, (path) => `${at}${render(path)}`) };
   });
 }
 
@@ -324,9 +348,9 @@ function groupsFromCsv(name: string, text: string, maxMembers: number): GroupInp
       if (cell(row, 'member_type') !== '') throw new InputError(`${at}: member_type without a member_id`);
       continue;
     }
-    if (value.length > MAX_VALUE_LENGTH) throw new InputError(`${at}: member_id is longer than ${MAX_VALUE_LENGTH} characters`);
-    if (type !== 'User' && type !== 'Group') throw new InputError(`${at}: member_type must be User or Group, got ${JSON.stringify(type)}`);
-    list.push({ value, type });
+    if (value.length > MEMBER_VALUE_MAX) throw new InputError(`${at}: member_id is longer than ${MEMBER_VALUE_MAX} characters`);
+    if (!(MEMBER_TYPES as readonly string[]).includes(type)) throw new InputError(`${at}: member_type must be ${MEMBER_TYPES.join(' or ')}, got ${JSON.stringify(type)}`);
+    list.push({ value, type: type as MemberType });
     if (list.length > maxMembers) throw new InputError(`${at}: group ${groupId} has more than MAX_MEMBERS (${maxMembers}) members`);
   }
   return [...groups].map(([groupId, list]) => ({ groupId, desired: { members: list } }));

@@ -1,6 +1,6 @@
 /** What became of one group in a CLI sync, whatever the way it ended, and how to say it in one line. */
-import { SyncError, UpstreamError, ValidationFailedError, type MemberError } from '../core/errors.js';
-import type { SyncResult } from '../core/sync-group.js';
+import { answerCode, SyncError, UpstreamError, ValidationFailedError, type MemberError } from '../core/errors.js';
+import type { SyncResult } from '../core/sync-request.js';
 import { RemoteSyncError } from './runtime.js';
 
 export type OutcomeStatus = 'applied' | 'unchanged' | 'dry_run' | 'failed' | 'skipped';
@@ -51,7 +51,7 @@ export function describeError(error: unknown): OutcomeError & { syncId?: string 
   if (error instanceof ValidationFailedError) {
     return { code: error.code, message: error.message, errors: error.errors, ...(error.errorsOmitted > 0 ? { errorsOmitted: error.errorsOmitted } : {}), syncId: error.syncId };
   }
-  if (error instanceof UpstreamError) return { code: error.code === 'precondition_failed' ? 'conflict' : error.code, message: error.message, upstreamStatus: error.status, syncId: error.syncId };
+  if (error instanceof UpstreamError) return { code: answerCode(error), message: error.message, upstreamStatus: error.status, syncId: error.syncId };
   if (error instanceof SyncError) return { code: error.code, message: error.message, syncId: error.syncId };
   return { code: 'internal_error', message: error instanceof Error ? error.message : String(error) };
 }

@@ -1,26 +1,25 @@
 /**
  * What the sync, reconcile and audit commands run on: the service's own configuration
- * (the same environment variables, SYNC_API_TOKENS aside), its SQLite store under
- * DATA_DIR, so that CLI syncs are audited like API syncs (actor `cli`), and the same
- * sync use case and SCIM adapter (src/sync-service.ts). Prometheus metrics are fed as in
- * the service; the CLI just never serves them.
+ * (the same environment variables, SYNC_API_TOKENS aside), its store under DATA_DIR, so
+ * that CLI syncs are audited like API syncs (actor `cli`), and the same sync runner and
+ * upstream directory (src/composition), or a running service (`--server`).
  *
  * Without CXONE_BASE_URL the service embeds a simulator; the CLI does not, because an
  * in-process simulator would forget every change when the command exits. It needs a
  * tenant, or a running simulator (`cxone-scim-sync simulator`) named by --simulator-url.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
-import { StorageError } from '../adapters/storage/ports.js';
-import { DataDirLockedError, lockDataDir, type DataDirLock } from '../adapters/storage/data-dir-lock.js';
-import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../adapters/storage/sqlite-store.js';
+import { createLocalSync } from '../composition/local-sync.js';
+import { databaseFile, lockDataDir, openStore as openConfiguredStore, type DataDirLock, type SqliteStore } from '../composition/storage.js';
+import { configuredUpstream, type Upstream } from '../composition/upstream.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import type { MemberError } from '../core/errors.js';
-import type { SyncResult } from '../core/sync-group.js';
+import { DataDirLockedError, StorageError, type MemberError } from '../core/errors.js';
+import type { SyncRequest, SyncResult } from '../core/sync-request.js';
 import { DEFAULT_CLIENT } from '../simulator/oauth.js';
-import { createSyncService, createUpstreamDirectory, withDeadline, type SyncService, type Upstream } from '../sync-service.js';
 import { CliError, EXIT } from './args.js';
+
+/** One sync, as a command runs it: in this process, or through a running service. */
+export type SyncFunction = (request: SyncRequest) => Promise<SyncResult>;
 
 /** The actor CLI syncs are audited as. */
 export const CLI_ACTOR = 'cli';
@@ -56,14 +55,15 @@ export function resolveUpstream(config: Readonly<Config>, env: Readonly<Record<s
       simulator: true,
     };
   }
-  if (config.cxoneBaseUrl === undefined) {
+  const configured = configuredUpstream(config);
+  if (configured === undefined) {
     throw new CliError(
       'CXONE_BASE_URL is unset, and the CLI does not embed a simulator (its changes would be gone when the command exits). ' +
         'Set CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET for a tenant, or start `cxone-scim-sync simulator` and pass --simulator-url http://127.0.0.1:8081',
       EXIT.config,
     );
   }
-  return { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
+  return configured;
 }
 
 /** The environment variable that holds the bearer token of `--server`. */
@@ -72,7 +72,7 @@ export const SERVER_TOKEN_ENV = 'CXONE_SCIM_SYNC_TOKEN';
 /** Opens the store under DATA_DIR as the service does; a storage problem exits 74 with the service's line. */
 export function openStore(config: Readonly<Config>, options: { readonly?: boolean } = {}): SqliteStore {
   try {
-    return openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name), auditKey: config.auditHmacKey, readonly: options.readonly });
+    return openConfiguredStore(config, { readonly: options.readonly });
   } catch (error) {
     if (error instanceof StorageError) throw new CliError(`storage error: ${error.message}`, EXIT.storage);
     throw error;
@@ -86,7 +86,7 @@ export function openStore(config: Readonly<Config>, options: { readonly?: boolea
  */
 export function lockForWriting(config: Readonly<Config>, command: string): DataDirLock {
   try {
-    return lockDataDir(config.dataDir);
+    return lockDataDir(config);
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       throw new CliError(
@@ -97,11 +97,6 @@ export function lockForWriting(config: Readonly<Config>, command: string): DataD
     if (error instanceof StorageError) throw new CliError(`storage error: ${error.message}`, EXIT.storage);
     throw error;
   }
-}
-
-/** The database file under DATA_DIR, whether or not it exists. */
-export function databaseFile(config: Readonly<Config>): string {
-  return join(resolve(config.dataDir), DATABASE_FILE);
 }
 
 /**
@@ -116,7 +111,7 @@ export function openExistingStore(config: Readonly<Config>): SqliteStore {
 
 export interface SyncRuntime {
   /** One sync, under SYNC_DEADLINE_MS as in the service, and cut off when `signal` (the command's interrupt) fires. */
-  readonly sync: SyncService;
+  readonly sync: SyncFunction;
   /** Where the syncs are audited: the database file, or the service that runs them. */
   readonly auditedIn: string;
   /** The audit record of a sync, when this runtime can read it. */
@@ -124,7 +119,7 @@ export interface SyncRuntime {
   close(): Promise<void>;
 }
 
-/** The sync use case on the configured upstream and the store: the service's wiring, without HTTP. Holds DATA_DIR's lock while open. */
+/** The sync runner on the configured upstream and the store: the service's wiring, without HTTP. Holds DATA_DIR's lock while open. */
 export function openSyncRuntime(config: Readonly<Config>, upstream: Upstream, command: string): SyncRuntime {
   const lock = lockForWriting(config, command);
   let store: SqliteStore;
@@ -134,15 +129,13 @@ export function openSyncRuntime(config: Readonly<Config>, upstream: Upstream, co
     lock.release();
     throw error;
   }
-  const metrics = createPrometheusMetrics({ defaultMetrics: false });
-  const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
-  const sync = withDeadline(createSyncService(config, { directory, audit: store, metrics: metrics.sync }), config.syncDeadlineMs);
+  const local = createLocalSync(config, upstream, store);
   return {
-    sync,
+    sync: (request) => local.runner.run(request),
     auditedIn: store.file,
     findSync: (syncId) => store.findSync(syncId),
     async close() {
-      await directory.close();
+      await local.close();
       store.close();
       lock.release();
     },
@@ -176,7 +169,7 @@ export function openRemoteRuntime(serverUrl: string, env: Readonly<Record<string
   const token = env[SERVER_TOKEN_ENV]?.trim();
   if (!token) throw new CliError(`${SERVER_TOKEN_ENV}: required with --server (a bearer token of the service's SYNC_API_TOKENS)`, EXIT.config);
   const origin = base.href.replace(/\/+$/, '');
-  const sync: SyncService = async (request) => {
+  const sync: SyncFunction = async (request) => {
     let response: Response;
     try {
       response = await fetch(`${origin}/groups/${encodeURIComponent(request.groupId)}/sync${request.dryRun ? '?dryRun=true' : ''}`, {

@@ -12,32 +12,10 @@
  */
 import { mapBounded } from './concurrency.js';
 import { PreconditionFailedError, SyncError } from './errors.js';
+import type { AttributeSyncReport, UserAttributeOutcome } from './outcome.js';
 import type { PatchOperation, RequestContext, ScimDirectory, UserAttributes } from './ports.js';
 
 export type EntitlementMap = Readonly<Record<string, readonly string[]>>;
-
-export type AttributeOutcome = 'updated' | 'unchanged' | 'not_managed' | 'failed' | 'user_not_found';
-
-export interface UserAttributeOutcome {
-  readonly userId: string;
-  /** How this sync changed the user's membership of the group. */
-  readonly change: 'added' | 'removed';
-  /** Whether the provider's `groups` agrees with the new membership; null when it sends no `groups`. */
-  readonly groupsConsistent: boolean | null;
-  readonly entitlements: AttributeOutcome;
-  readonly entitlementsAdded?: readonly string[];
-  readonly entitlementsRemoved?: readonly string[];
-  readonly error?: string;
-}
-
-export interface AttributeSyncReport {
-  readonly users: readonly UserAttributeOutcome[];
-  readonly checked: number;
-  readonly groupsInconsistent: number;
-  readonly entitlementsUpdated: number;
-  readonly failed: number;
-  readonly upstreamRequests: number;
-}
 
 export interface AttributeSyncDeps {
   readonly directory: ScimDirectory;

@@ -7,29 +7,11 @@
  * after it; sequence numbers, the remembered head and the counters catch deleted newest
  * records and an emptied trail (GET /audit/verify).
  */
-import type { AttributeSyncReport } from './attribute-sync.js';
 import { createHmac } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { MemberError } from './errors.js';
 import type { MemberRef } from './membership.js';
-import type { SyncStatus } from './sync-status.js';
-import type { WriteMode } from './write-mode.js';
-
-/** How a sync attempt ended: a success status, or the code of the error it answered with. */
-export type SyncOutcomeStatus =
-  | SyncStatus
-  | 'validation_failed'
-  | 'conflict'
-  | 'group_not_found'
-  | 'upstream_error'
-  | 'upstream_unavailable'
-  | 'upstream_timeout'
-  | 'internal_error'
-  | 'interrupted'
-  | 'write_not_applied'
-  | 'group_busy'
-  | 'queue_timeout'
-  | 'cancelled';
+import type { AttributeSyncReport, SyncOutcomeStatus, WriteMode } from './outcome.js';
 
 export interface AuditError {
   readonly code: string;
@@ -272,7 +254,9 @@ export class ChainVerifier {
   }
 }
 
-export type EventType = 'group.sync.completed' | 'group.sync.failed' | 'user.attributes.synced';
+/** The events a sync emits, and the types a webhook subscription may ask for. */
+export const EVENT_TYPES = ['group.sync.completed', 'group.sync.failed', 'user.attributes.synced'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** A fact worth telling subscribers; written to the outbox in the same transaction as its audit record. */
 export interface DomainEvent {

@@ -6,15 +6,18 @@
  */
 import type { MemberRef } from './membership.js';
 
-export type MemberErrorCode =
-  | 'user_not_found'
-  | 'user_inactive'
-  | 'group_not_found'
-  | 'depth_exceeded'
-  | 'cycle_detected'
-  | 'self_reference'
-  | 'duplicate_member'
-  | 'nesting_too_large';
+/** Why a desired member cannot be applied: the `code` of each entry of a 422's `errors`. */
+export const MEMBER_ERROR_CODES = [
+  'user_not_found',
+  'user_inactive',
+  'group_not_found',
+  'depth_exceeded',
+  'cycle_detected',
+  'self_reference',
+  'duplicate_member',
+  'nesting_too_large',
+] as const;
+export type MemberErrorCode = (typeof MEMBER_ERROR_CODES)[number];
 
 export interface MemberError {
   readonly code: MemberErrorCode;
@@ -209,7 +212,45 @@ export class SyncCancelledError extends SyncError {
   }
 }
 
+/**
+ * The code a caller is answered with for an error of the sync, and the status its record
+ * takes: a lost race that escaped the retries (precondition_failed: a 412, a 428, a 409 that
+ * is no uniqueness clash) is a conflict, like one the retries ran out on.
+ */
+export function answerCode(error: SyncError): string {
+  return error instanceof PreconditionFailedError ? 'conflict' : error.code;
+}
+
 /** Errors that are part of normal operation (bad input, upstream trouble), as opposed to bugs. */
 export function isOperational(error: unknown): error is SyncError {
   return error instanceof SyncError;
+}
+
+// ---------------------------------------------------------------- errors of the storage ports
+
+/** Storage cannot be used: a corrupt file, an unwritable DATA_DIR. The message is one line for the operator. */
+export class StorageError extends Error {
+  readonly code = 'storage_unavailable';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** A `cursor` query parameter the store did not issue. */
+export class InvalidCursorError extends Error {
+  readonly code = 'invalid_cursor';
+  constructor() {
+    super('query/cursor is not a cursor this service issued; start again without it');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+/** Another process holds DATA_DIR's lock: the service, or a CLI command that writes. One process per data directory. */
+export class DataDirLockedError extends Error {
+  readonly code = 'data_dir_locked';
+  constructor(readonly dataDir: string) {
+    super(`DATA_DIR ${dataDir} is in use by another cxone-scim-sync process (a running service, or a CLI sync or reconcile); one process per data directory`);
+    this.name = 'DataDirLockedError';
+  }
 }

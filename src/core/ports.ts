@@ -1,11 +1,22 @@
 /**
- * Ports: what the sync core needs from the outside world. Adapters implement them
- * (src/adapters), tests use in-memory fakes (test/fakes). Nothing here does I/O.
+ * Ports: what the core and the service around it need from the outside world, each with
+ * its error contract. Adapters implement them (src/adapters), tests use in-memory fakes
+ * (test/fakes), and the composition (src/composition) plugs one into the other. Nothing
+ * here does I/O.
+ *
+ * - The sync's own: the membership backend (ScimDirectory: the users and the groups
+ *   upstream), Clock, AuditLog and SyncMetrics.
+ * - The service's: reading the audit trail (AuditQueries), webhook subscriptions and
+ *   their outbox, idempotency keys, and the check of a webhook target. Methods are async
+ *   even where the embedded SQLite store answers synchronously, so that a server
+ *   database can implement them later without touching the core or the routes.
  */
-import type { AttributeOutcome } from './attribute-sync.js';
-import type { AuditEntry, AuditRecord, DomainEvent, SyncOutcomeStatus } from './audit.js';
+import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType } from './audit.js';
 import type { MemberErrorCode } from './errors.js';
 import type { GroupResource, GroupSnapshot, MemberRef } from './membership.js';
+import type { AttributeOutcome, SyncOutcomeStatus } from './outcome.js';
+
+// ---------------------------------------------------------------- the membership backend
 
 /** Per-sync bookkeeping passed to every directory call. */
 export interface RequestContext {
@@ -75,14 +86,30 @@ export interface WriteResult {
 }
 
 /**
- * A SCIM 2.0 service provider's Users and Groups, as the sync needs them.
+ * The users of the upstream directory (SCIM /Users): looked up before they are added to a
+ * group, read back and PATCHed by the attribute sync after a write. Every membership
+ * backend needs them, whichever way it writes memberships.
  *
- * Errors: implementations throw the classes in ./errors.ts — PreconditionFailedError for
- * 412/428 (and for a 409 that is not a uniqueness clash), UpstreamError for other error
- * answers, UpstreamUnavailableError when 429/503 outlast the retry budget,
- * UpstreamTimeoutError when the upstream does not answer in time.
+ * Errors: as ScimDirectory.
  */
-export interface ScimDirectory {
+export interface UserDirectory {
+  /** The users among `ids` that exist, keyed by id. Batched; never one request per id when filters work. */
+  findUsers(ids: readonly string[], ctx: RequestContext): Promise<Map<string, UserSummary>>;
+
+  /** The users among `ids` that exist, with groups and entitlements. Batched like findUsers. */
+  readUsers(ids: readonly string[], ctx: RequestContext): Promise<Map<string, UserAttributes>>;
+
+  /** PATCH /Users/{id} (RFC 7644 §3.5.2), with If-Match when ifMatch is not null. */
+  patchUser(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<void>;
+}
+
+/**
+ * The groups of the upstream directory as RFC 7644 /Groups resources: read with their
+ * ETag, written whole (PUT) or as a difference (PATCH), and walked for the nesting checks.
+ *
+ * Errors: as ScimDirectory.
+ */
+export interface GroupDirectory {
   /**
    * GET /Groups/{id}. null when the group does not exist (404). `fresh`: a full read, never
    * answered from what the directory kept of an earlier read or write (no If-None-Match).
@@ -106,21 +133,26 @@ export interface ScimDirectory {
   /** GET /ServiceProviderConfig, read once and remembered; all false when the provider has none. */
   capabilities(ctx: RequestContext): Promise<ProviderCapabilities>;
 
-  /** The users among `ids` that exist, keyed by id. Batched; never one request per id when filters work. */
-  findUsers(ids: readonly string[], ctx: RequestContext): Promise<Map<string, UserSummary>>;
-
   /** The groups among `ids` that exist, keyed by id, with their group-typed members. */
   getGroups(ids: readonly string[], ctx: RequestContext): Promise<Map<string, GroupNode>>;
 
   /** For each id, the ids of the groups that hold it as a direct member. Every id is a key. */
   findParentGroups(ids: readonly string[], ctx: RequestContext): Promise<Map<string, string[]>>;
-
-  /** The users among `ids` that exist, with groups and entitlements. Batched like findUsers. */
-  readUsers(ids: readonly string[], ctx: RequestContext): Promise<Map<string, UserAttributes>>;
-
-  /** PATCH /Users/{id} (RFC 7644 §3.5.2), with If-Match when ifMatch is not null. */
-  patchUser(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<void>;
 }
+
+/**
+ * A SCIM 2.0 service provider's Users and Groups, as the sync needs them: the membership
+ * backend of the sync today (RFC 7644 /Groups). Another backend (a provider that keeps
+ * memberships outside SCIM) would keep the UserDirectory and bring its own group side.
+ *
+ * Errors: implementations throw the classes in ./errors.ts — PreconditionFailedError for
+ * 412/428 (and for a 409 that is not a uniqueness clash), UpstreamError for other error
+ * answers, UpstreamUnavailableError when 429/503 outlast the retry budget,
+ * UpstreamTimeoutError when the upstream does not answer in time.
+ */
+export interface ScimDirectory extends UserDirectory, GroupDirectory {}
+
+// ---------------------------------------------------------------- the sync's other ports
 
 /** Time, injectable so that tests never sleep on the wall clock. */
 export interface Clock {
@@ -156,4 +188,218 @@ export interface SyncObservation {
 /** What the sync tells the metrics (Prometheus in production). */
 export interface SyncMetrics {
   observeSync(observation: SyncObservation): void;
+}
+
+// ---------------------------------------------------------------- the service's ports
+
+/** The most records one page of GET /audit holds. */
+export const AUDIT_PAGE_MAX = 500;
+
+export interface AuditListQuery {
+  /** Only the records of this actor (a caller reads its own; an administrator passes none). */
+  readonly actor?: string;
+  readonly groupId?: string;
+  /** ISO 8601: records created at or after this instant. */
+  readonly since?: string;
+  /** 1..AUDIT_PAGE_MAX. */
+  readonly limit: number;
+  /** An opaque cursor from a previous page's nextCursor. */
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+/** Reading the audit trail: GET /syncs/{syncId}, GET /audit, GET /audit/verify. Errors: InvalidCursorError (./errors.ts) for a cursor the store did not issue; StorageError when storage cannot be used. */
+export interface AuditQueries {
+  /** The record of a sync (a subscription change is not one). */
+  findSync(syncId: string): Promise<AuditRecord | undefined>;
+  /** Newest first: syncs and subscription changes. Throws InvalidCursorError for a cursor this store did not issue. */
+  listRecords(query: AuditListQuery): Promise<Page<AnyAuditRecord>>;
+  /** Walks the whole chain, oldest first, without holding it in memory. */
+  verifyChain(): Promise<ChainVerdict>;
+}
+
+/** An audit trail that can also be read: what the audit routes are served from. */
+export interface AuditTrail extends AuditLog, AuditQueries {}
+
+export function isAuditTrail(audit: AuditLog): audit is AuditTrail {
+  const candidate = audit as Partial<AuditQueries>;
+  return typeof candidate.findSync === 'function' && typeof candidate.listRecords === 'function' && typeof candidate.verifyChain === 'function';
+}
+
+export interface Subscription {
+  readonly id: string;
+  /** The name of the token that created it; null when it was created before owners were recorded (administrators only see it). */
+  readonly owner: string | null;
+  readonly url: string;
+  readonly events: readonly EventType[];
+  readonly description: string | null;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  /** True once the receiver answered 410 Gone: nothing more is delivered to it. */
+  readonly disabled: boolean;
+}
+
+export interface NewSubscription {
+  readonly url: string;
+  readonly events: readonly EventType[];
+  readonly description?: string;
+}
+
+/** Only the answer to a create carries the secret; nothing returns it afterwards. */
+export interface CreatedSubscription extends Subscription {
+  /** `whsec_` + base64 of 32 random bytes (Standard Webhooks). */
+  readonly secret: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface DeliveryAttempt {
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** ISO 8601. */
+  readonly at: string;
+  /** The receiver's HTTP status, or null when no answer came (network error, timeout, refused target). */
+  readonly statusCode: number | null;
+  readonly error: string | null;
+  readonly durationMs: number;
+}
+
+/** One event on its way to one subscriber, with its attempts so far. */
+export interface Delivery {
+  readonly id: number;
+  /** The webhook-id of every attempt. */
+  readonly eventId: string;
+  readonly eventType: EventType;
+  readonly status: DeliveryStatus;
+  /** ISO 8601 of the next attempt while pending, else null. */
+  readonly nextAttemptAt: string | null;
+  readonly createdAt: string;
+  readonly attempts: readonly DeliveryAttempt[];
+}
+
+export interface DeliveryListQuery {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/**
+ * Who reads or manages subscriptions: a caller its own (those it created), an
+ * administrator (ADMIN_API_TOKENS) every one, ownerless ones included.
+ */
+export interface Viewer {
+  readonly actor: string;
+  readonly admin: boolean;
+}
+
+/** Who asks for a change, and in which request: what its audit record says. */
+export interface ChangeRequest extends Viewer {
+  readonly requestId: string;
+}
+
+/**
+ * The /subscriptions API. Secrets are stored, returned once by create, never again.
+ * Reads take the viewer: what it may not see is answered exactly like what does not exist.
+ * Without a viewer they see everything (the service's own use, tools and tests).
+ */
+export interface SubscriptionStore {
+  /**
+   * Creates it, owned by `by.actor`, and appends its audit record to the chain in the same
+   * transaction. Without `by`: an ownerless subscription, not audited (tools and tests).
+   */
+  createSubscription(input: NewSubscription, by?: ChangeRequest): Promise<CreatedSubscription>;
+  listSubscriptions(viewer?: Viewer): Promise<readonly Subscription[]>;
+  getSubscription(id: string, viewer?: Viewer): Promise<Subscription | undefined>;
+  /**
+   * Deletes it with its deliveries and, with `by`, appends its audit record in the same
+   * transaction; answers what was deleted, or undefined when there was no such
+   * subscription that `by` may manage.
+   */
+  deleteSubscription(id: string, by?: ChangeRequest): Promise<Subscription | undefined>;
+  /** Newest first; undefined when there is no such subscription (that the viewer may see). */
+  listDeliveries(subscriptionId: string, query: DeliveryListQuery, viewer?: Viewer): Promise<Page<Delivery> | undefined>;
+}
+
+/** A delivery that is due, with what the dispatcher needs to send it. */
+export interface PendingDelivery {
+  readonly id: number;
+  readonly eventId: string;
+  readonly eventType: EventType;
+  /** The exact JSON body to send: `{ type, timestamp, data }`. */
+  readonly body: string;
+  readonly url: string;
+  /** The subscription's secret; null for a static WEBHOOK_URLS subscriber (signed with WEBHOOK_SECRET). */
+  readonly secret: string | null;
+  /** null for a static subscriber. */
+  readonly subscriptionId: string | null;
+  /** Attempts already made. */
+  readonly attempts: number;
+}
+
+export interface AttemptResult {
+  /** Epoch milliseconds. */
+  readonly at: number;
+  readonly statusCode: number | null;
+  readonly error: string | null;
+  readonly durationMs: number;
+}
+
+export type DeliveryNext = { readonly status: 'delivered' } | { readonly status: 'failed' } | { readonly status: 'pending'; readonly nextAttemptAt: number };
+
+/** The durable webhook outbox: rows written by AuditLog.append in the same transaction as the record. */
+export interface Outbox {
+  /** Pending deliveries due at `now`, oldest first, leaving out those in `exclude` (in flight). */
+  dueDeliveries(now: number, limit: number, exclude: ReadonlySet<number>): Promise<PendingDelivery[]>;
+  /** When the earliest pending delivery outside `exclude` falls due (epoch ms), or null when none is pending. */
+  nextDueAt(exclude: ReadonlySet<number>): Promise<number | null>;
+  /** Records one attempt and what happens next, in one transaction. */
+  recordAttempt(deliveryId: number, result: AttemptResult, next: DeliveryNext): Promise<void>;
+  /** 410 Gone: turns the subscription off and fails its pending deliveries. */
+  disableSubscription(subscriptionId: string): Promise<void>;
+  /** Called after an append queued deliveries, so the dispatcher need not poll. Returns an unsubscribe. */
+  onQueued(listener: () => void): () => void;
+}
+
+/** The answer stored for an Idempotency-Key, replayed to retries. */
+export interface StoredResponse {
+  readonly statusCode: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export type IdempotencyClaim =
+  | { readonly claimed: true }
+  | { readonly claimed: false; readonly fingerprint: string; readonly state: 'processing' }
+  | { readonly claimed: false; readonly fingerprint: string; readonly state: 'completed'; readonly response: StoredResponse };
+
+/**
+ * Idempotency keys (IETF httpapi Idempotency-Key draft), scoped to the caller: the first
+ * answer for a key is kept for a while and replayed to retries with the same request.
+ */
+export interface IdempotencyStore {
+  /** Claims (actor, key) for a new request, atomically; or tells what is already there. Expired entries count as absent. */
+  claim(actor: string, key: string, fingerprint: string, ttlMs: number): Promise<IdempotencyClaim>;
+  /** Stores the answer of a claimed request. */
+  complete(actor: string, key: string, response: StoredResponse): Promise<void>;
+  /** Forgets a claim (a transient answer, so a retry runs again). */
+  release(actor: string, key: string): Promise<void>;
+  /** Forgets every claim still processing: at start, they belong to a process that died. Returns how many. */
+  releaseAbandoned(): Promise<number>;
+}
+
+/** Why a URL may not receive webhooks: `reason` may be shown to whoever chose the URL; `detail` goes to the log only. */
+export interface TargetRefusal {
+  readonly reason: string;
+  /** May name what the host resolved to and the class of the address. */
+  readonly detail: string;
+}
+
+/** The SSRF rules, as POST /subscriptions asks them before it stores a URL. */
+export interface WebhookTargetCheck {
+  /** Why `url` may not be a webhook target, by the URL itself and by what its host resolves to now; null when it may. */
+  checkTarget(url: string): Promise<TargetRefusal | null>;
 }

@@ -5,8 +5,8 @@
  */
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { GroupWrite } from './ports.js';
+import { SCIM_SCHEMAS } from './scim-schemas.js';
 
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const OWNED = new Set(['schemas', 'id', 'displayName', 'members', 'meta']);
 
 export function groupResourceForWrite(write: GroupWrite): Record<string, unknown> {
@@ -18,7 +18,7 @@ export function groupResourceForWrite(write: GroupWrite): Record<string, unknown
 function carriedOver(write: GroupWrite): Record<string, unknown> {
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(write.extra)) if (!OWNED.has(key)) extra[key] = value;
-  const schemas = Array.isArray(write.extra.schemas) ? write.extra.schemas : [GROUP_SCHEMA];
+  const schemas = Array.isArray(write.extra.schemas) ? write.extra.schemas : [SCIM_SCHEMAS.group];
   return { schemas, ...extra, id: write.id, displayName: write.displayName };
 }
 

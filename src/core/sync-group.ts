@@ -1,19 +1,16 @@
 /**
  * syncGroup: make one SCIM group hold exactly the desired members.
  *
- * The story: read the group → plan the difference → validate what changes → write it
- * (one PUT guarded by the ETag read, RFC 7644 §3.14, or a sequence of PATCH requests) →
- * verify that the upstream holds the desired set. A lost race (412/428), or a verification
- * that finds the group's version moved past our own write, re-reads, re-plans and
- * re-validates, up to `maxConflictRetries` times. A write the upstream answered as done
- * but did not apply is never reported as applied (write_not_applied). Syncs of one group
- * never interleave within this process.
+ * The story, in reconcile() below: read the group → plan the difference → validate what
+ * changes → write it (one PUT guarded by the ETag read, RFC 7644 §3.14, or a sequence of
+ * PATCH requests) → verify that the upstream holds the desired set; syncGroup records the
+ * outcome. A lost race (412/428), or a verification that finds the group's version moved
+ * past our own write, re-reads, re-plans and re-validates, up to `maxConflictRetries`
+ * times. A write the upstream answered as done but did not apply is never reported as
+ * applied (write_not_applied). Syncs of one group never interleave within this process.
  */
-import { syncUserAttributes, type AttributeSyncDeps, type AttributeSyncReport } from './attribute-sync.js';
-import { toAuditErrors, type AuditEntry, type AuditError, type DomainEvent, type SyncOutcomeStatus } from './audit.js';
-import { canonicalSha256 } from './canonical-json.js';
+import { syncUserAttributes, type AttributeSyncDeps } from './attribute-sync.js';
 import {
-  AuditUnavailableError,
   ConflictError,
   GroupBusyError,
   GroupNotFoundError,
@@ -26,68 +23,26 @@ import {
   UpstreamUnavailableError,
   ValidationFailedError,
   WriteNotAppliedError,
-  gapFields,
 } from './errors.js';
 import { QueueFullError, type KeyedLock } from './keyed-lock.js';
-import {
-  memberIdentity,
-  type DesiredMembership,
-  type GroupResource,
-  type GroupSnapshot,
-  type MemberRef,
-  type MembershipPlan,
-} from './membership.js';
+import { memberIdentity, type GroupResource, type GroupSnapshot, type MemberRef, type MembershipPlan } from './membership.js';
 import { resolveMemberTypes, type TypedMembers } from './member-types.js';
 import { loadNesting } from './nesting.js';
+import type { AttributeSyncReport, WriteMode } from './outcome.js';
 import { compareMembers, consistencyRate, isEmptyPlan, planMembership } from './plan.js';
-import type { AuditLog, Clock, GroupWrite, PatchOperation, RequestContext, ScimDirectory, SyncMetrics, UserSummary, WriteResult } from './ports.js';
-import { chooseWriteMode, patchRequests, type WriteMode, type WriteModeSetting } from './write-mode.js';
-import { groupWriteSha256 } from './scim-group.js';
-import type { SyncStatus } from './sync-status.js';
+import type { GroupWrite, PatchOperation, RequestContext, ScimDirectory, UserSummary, WriteResult } from './ports.js';
+import { beginAttempt, recordFailure, recordSuccess, type Attempt, type RecordDeps, type Trace } from './sync-record.js';
+import type { SyncRequest, SyncResult } from './sync-request.js';
 import { validatePlan } from './validate.js';
+import { chooseWriteMode, patchRequests, type WriteModeSetting } from './write-mode.js';
 
-export type { SyncStatus } from './sync-status.js';
+export type { SyncRequest, SyncResult, SyncRunner } from './sync-request.js';
 
-export interface SyncRequest {
-  readonly groupId: string;
-  readonly desired: DesiredMembership;
-  readonly dryRun: boolean;
-  readonly actor: string;
-  readonly requestId: string;
-  /** Aborts the sync wherever it is (deadline, shutdown): its reason is the answer. */
-  readonly signal?: AbortSignal;
-  /**
-   * Fires when the caller went away (closed its connection). A sync still waiting behind
-   * others of its group is then cancelled; one that started runs to its end, since a
-   * write cut off halfway would leave the group part-way.
-   */
-  readonly callerGone?: AbortSignal;
-}
-
-export interface SyncResult {
-  readonly syncId: string;
-  readonly groupId: string;
-  readonly status: SyncStatus;
-  readonly added: readonly MemberRef[];
-  readonly removed: readonly MemberRef[];
-  readonly memberCount: number;
-  readonly consistencyRate: number;
-  readonly etag: string | null;
-  /** How the membership was written; null when nothing was written. */
-  readonly writeMode: WriteMode | null;
-  readonly latencyMs: number;
-  readonly upstreamRequests: number;
-}
-
-export interface SyncGroupDeps {
+export interface SyncGroupDeps extends RecordDeps {
+  /** The membership backend. */
   readonly directory: ScimDirectory;
-  readonly clock: Clock;
+  /** The per-group queue. */
   readonly locks: KeyedLock;
-  readonly audit: AuditLog;
-  readonly metrics: SyncMetrics;
-  readonly newSyncId: () => string;
-  /** Ids of emitted events (the webhook-id). */
-  readonly newEventId: () => string;
   readonly maxDepth: number;
   readonly maxConflictRetries: number;
   readonly writeMode: WriteModeSetting;
@@ -97,188 +52,109 @@ export interface SyncGroupDeps {
   readonly attributes: Omit<AttributeSyncDeps, 'directory' | 'maxConflictRetries'>;
 }
 
-/** What the attempt learned on its way, for the audit record whatever the outcome. */
-interface Trace {
-  etagBefore: string | null;
-  write: GroupWrite | null;
-  /** The last write sent: its difference and mode, and the group's ETag as read back after it. */
-  written: { added: readonly MemberRef[]; removed: readonly MemberRef[]; writeMode: WriteMode; etagAfter: string | null } | null;
+/** Runs one sync in its group's turn and records it (./sync-record.ts), whatever its outcome. */
+export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Promise<SyncResult> {
+  const attempt = beginAttempt(deps, request);
+  let result: SyncResult;
+  try {
+    const outcome = await inTurn(deps, request, attempt, () => reconcile(deps, request, attempt.ctx, attempt.trace));
+    result = {
+      syncId: attempt.syncId,
+      groupId: request.groupId,
+      ...outcome,
+      added: outcome.added.map(memberIdentity),
+      removed: outcome.removed.map(memberIdentity),
+      latencyMs: attempt.elapsedMs(),
+      upstreamRequests: attempt.ctx.stats.upstreamRequests,
+    };
+  } catch (caught) {
+    throw await recordFailure(deps, request, attempt, caught);
+  }
+  const attributes = result.status === 'applied' ? await followAttributes(deps, request, result, attempt.trace) : null;
+  await recordSuccess(deps, request, attempt, result, attributes);
+  return result;
 }
 
-export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Promise<SyncResult> {
-  const syncId = deps.newSyncId();
-  const started = deps.clock.monotonic();
-  const ctx: RequestContext = { signal: request.signal, stats: { upstreamRequests: 0 } };
-  const trace: Trace = { etagBefore: null, write: null, written: null };
-  const elapsedMs = () => Math.round(deps.clock.monotonic() - started);
+type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests'>;
 
-  let result: SyncResult;
+/** The change one attempt plans: the desired members with their types, the difference, and the resource a PUT would send. */
+interface Change {
+  readonly typed: TypedMembers;
+  readonly plan: MembershipPlan;
+  readonly displayName: string;
+  readonly write: GroupWrite;
+  /** The answer's added, removed and memberCount. */
+  readonly summary: Pick<Outcome, 'added' | 'removed' | 'memberCount'>;
+}
+
+/** The story of one sync: read → plan → validate → write → verify, again from a fresh read after a lost race. */
+async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: RequestContext, trace: Trace): Promise<Outcome> {
+  /** A fresh read the next attempt starts from (a verification found another writer's version). */
+  let reread: GroupSnapshot | null = null;
+  for (let attempt = 0; attempt <= deps.maxConflictRetries; attempt++) {
+    // Read.
+    const snapshot = reread ?? (await readGroup(deps.directory, request.groupId, ctx));
+    reread = null;
+    trace.etagBefore = snapshot.etag;
+    // Plan.
+    const change = await planChange(deps.directory, request, snapshot.group, ctx);
+    trace.write = change.write;
+    // Validate.
+    await validate(deps, request.groupId, change, ctx);
+
+    const current = snapshot.group;
+    if (isEmptyPlan(change.plan) && change.displayName === current.displayName) {
+      return { status: 'unchanged', ...change.summary, consistencyRate: consistencyRate(change.typed.members, current.members), etag: snapshot.etag, writeMode: null };
+    }
+    if (request.dryRun) {
+      return { status: 'dry_run', ...change.summary, consistencyRate: consistencyRate(change.typed.members, current.members), etag: snapshot.etag, writeMode: null };
+    }
+    // Without an ETag nothing guards the write upstream: check that nobody wrote since our
+    // read (meta.version or meta.lastModified), and rely on the per-group lock in here.
+    if (snapshot.etag === null && !(await unchangedSince(deps.directory, snapshot, ctx))) continue;
+
+    // Write.
+    const written = await writeChange(deps, request, snapshot, change, ctx, trace);
+    if (written.kind === 'lost_race') continue;
+    if (written.kind === 'landed') return { status: 'applied', ...change.summary, consistencyRate: 1, etag: written.etag, writeMode: written.mode };
+
+    // Verify.
+    const verdict = await verifyWrite(deps.directory, request.groupId, snapshot, written.result, change.typed.members, ctx);
+    trace.written = { ...(trace.written as NonNullable<Trace['written']>), writeMode: written.mode, etagAfter: verdict.etag };
+    if (verdict.kind === 'held') return { status: 'applied', ...change.summary, consistencyRate: 1, etag: verdict.etag, writeMode: written.mode };
+    if (verdict.kind === 'overtaken') {
+      reread = verdict.snapshot;
+      continue;
+    }
+    throw verdict.error;
+  }
+  throw new ConflictError(deps.maxConflictRetries + 1);
+}
+
+/**
+ * Runs `work` in the group's turn: syncs of one group run one at a time, in the order they
+ * came. A sync that ends before its turn (a full queue, its deadline, its caller gone) ends
+ * with the queue's own error; an abort surfaces wherever the sync was waiting, and is named
+ * by its reason.
+ */
+async function inTurn(deps: SyncGroupDeps, request: SyncRequest, attempt: Attempt, work: () => Promise<Outcome>): Promise<Outcome> {
   let running = false;
   const queueSignal = request.callerGone && request.signal ? AbortSignal.any([request.signal, request.callerGone]) : (request.callerGone ?? request.signal);
   try {
-    const outcome = await deps.locks.run(
+    return await deps.locks.run(
       request.groupId,
       async () => {
         // Its turn came, but its deadline (or its caller) went while it waited.
         if (queueSignal?.aborted) throw queueSignal.reason;
         running = true;
-        return reconcile(deps, request, ctx, trace);
+        return work();
       },
       queueSignal,
     );
-    result = {
-      syncId,
-      groupId: request.groupId,
-      ...outcome,
-      added: outcome.added.map(memberIdentity),
-      removed: outcome.removed.map(memberIdentity),
-      latencyMs: elapsedMs(),
-      upstreamRequests: ctx.stats.upstreamRequests,
-    };
   } catch (thrown) {
-    // An abort (deadline, shutdown) surfaces wherever the sync was waiting; name it by its reason.
     const reason: unknown = request.signal?.aborted ? request.signal.reason : undefined;
     const named = !(thrown instanceof SyncError) && reason instanceof SyncError ? reason : thrown;
-    const caught = running ? named : queueFailure(named, deps.locks.maxWaiting, elapsedMs());
-    const failure = describeFailure(caught);
-    const latencyMs = elapsedMs();
-    // A write the upstream did not apply as sent: the record says what was written, and how.
-    const wrong = caught instanceof WriteNotAppliedError ? trace.written : null;
-    const omitted = caught instanceof ValidationFailedError ? caught.errorsOmitted : 0;
-    const entry: AuditEntry = {
-      ...baseEntry(deps, request, syncId, trace),
-      status: failure.status,
-      added: wrong ? wrong.added.map(memberIdentity) : [],
-      removed: wrong ? wrong.removed.map(memberIdentity) : [],
-      memberCount: request.desired.members.length,
-      etagAfter: wrong ? wrong.etagAfter : null,
-      writeMode: wrong ? wrong.writeMode : null,
-      latencyMs,
-      upstreamRequests: ctx.stats.upstreamRequests,
-      errors: failure.errors,
-      ...(omitted > 0 ? { errorsOmitted: omitted } : {}),
-      attributes: null,
-    };
-    const failed: DomainEvent = {
-      id: deps.newEventId(),
-      type: 'group.sync.failed',
-      timestamp: entry.createdAt,
-      data: {
-        syncId,
-        groupId: request.groupId,
-        error: failure.status,
-        message: failure.message,
-        ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}),
-        ...(omitted > 0 ? { errorsOmitted: omitted } : {}),
-        ...(caught instanceof WriteNotAppliedError ? gapFields(caught.gap) : {}),
-      },
-    };
-    // The error may be shared by several syncs (one failed token fetch answers every sync
-    // waiting on it): name this sync on a view of its own, never on the shared object.
-    const answer = caught instanceof SyncError ? namingSync(caught, syncId) : caught;
-    await record(deps, entry, request.dryRun ? [] : [failed], syncId);
-    deps.metrics.observeSync({ status: failure.status, durationSeconds: latencyMs / 1000, consistencyRate: caught instanceof WriteNotAppliedError ? caught.gap.consistencyRate : null, validationCodes: caught instanceof ValidationFailedError ? caught.codes : [], attributeOutcomes: [], groupsInconsistent: 0 });
-    throw answer;
-  }
-
-  const attributes = result.status === 'applied' ? await followAttributes(deps, request, result, trace) : null;
-  const entry: AuditEntry = {
-    ...baseEntry(deps, request, syncId, trace),
-    status: result.status,
-    added: result.added,
-    removed: result.removed,
-    memberCount: result.memberCount,
-    etagAfter: result.etag,
-    writeMode: result.writeMode,
-    latencyMs: result.latencyMs,
-    upstreamRequests: result.upstreamRequests,
-    errors: [],
-    attributes,
-  };
-  const completed: DomainEvent = {
-    id: deps.newEventId(),
-    type: 'group.sync.completed',
-    timestamp: entry.createdAt,
-    data: {
-      syncId,
-      groupId: result.groupId,
-      status: result.status,
-      added: result.added,
-      removed: result.removed,
-      memberCount: result.memberCount,
-      consistencyRate: result.consistencyRate,
-      latencyMs: result.latencyMs,
-    },
-  };
-  const events = result.status === 'dry_run' ? [] : [completed];
-  if (attributes) {
-    events.push({
-      id: deps.newEventId(),
-      type: 'user.attributes.synced',
-      timestamp: entry.createdAt,
-      data: { syncId, groupId: result.groupId, users: attributes.users, groupsInconsistent: attributes.groupsInconsistent, entitlementsUpdated: attributes.entitlementsUpdated, failed: attributes.failed },
-    });
-  }
-  await record(deps, entry, events, syncId);
-  deps.metrics.observeSync({ status: result.status, durationSeconds: result.latencyMs / 1000, consistencyRate: result.status === 'applied' ? result.consistencyRate : null, validationCodes: [], attributeOutcomes: attributes?.users.map((u) => u.entitlements) ?? [], groupsInconsistent: attributes?.groupsInconsistent ?? 0 });
-  return result;
-}
-
-const userIds = (members: readonly MemberRef[]) => members.filter((m) => m.type === 'User').map((m) => m.value);
-
-/** The attribute sync after an applied write: never fails the sync, reports per user. */
-async function followAttributes(deps: SyncGroupDeps, request: SyncRequest, result: SyncResult, trace: Trace): Promise<AttributeSyncReport | null> {
-  const addedUserIds = userIds(result.added);
-  const removedUserIds = userIds(result.removed);
-  if (addedUserIds.length === 0 && removedUserIds.length === 0) return null;
-  return syncUserAttributes(
-    { ...deps.attributes, directory: deps.directory, maxConflictRetries: deps.maxConflictRetries },
-    { groupId: request.groupId, addedUserIds, removedUserIds, useIfMatch: trace.etagBefore !== null, signal: request.signal },
-  );
-}
-
-function baseEntry(deps: SyncGroupDeps, request: SyncRequest, syncId: string, trace: Trace) {
-  const payloadSha256 = payloadDigest(request, trace);
-  return {
-    syncId,
-    requestId: request.requestId,
-    actor: request.actor,
-    groupId: request.groupId,
-    payloadSha256,
-    etagBefore: trace.etagBefore,
-    createdAt: new Date(deps.clock.now()).toISOString(),
-  };
-}
-
-/**
- * The write's own body when there was one (its digest was taken as it was sent), else what
- * was asked for: the member attributes the sync reads, never anything else a caller put in a
- * member. Building the audit record must not fail: a sync that reached the use case is
- * recorded whatever it was given, its digest marked "unavailable" if it cannot be computed.
- */
-function payloadDigest(request: SyncRequest, trace: Trace): string {
-  try {
-    if (trace.write) return groupWriteSha256(trace.write);
-    const members = request.desired.members.map(({ value, type, display }) => ({ value, type, display }));
-    return canonicalSha256({ displayName: request.desired.displayName, members });
-  } catch {
-    return 'unavailable';
-  }
-}
-
-/** `error` as one sync's answer: everything inherited from it, with this sync's id as its own. */
-function namingSync(error: SyncError, syncId: string): SyncError {
-  return Object.assign(Object.create(error) as SyncError, { syncId });
-}
-
-/** Writes the audit record (and its events); a sync that cannot be recorded is not reported as done. */
-async function record(deps: SyncGroupDeps, entry: AuditEntry, events: readonly DomainEvent[], syncId: string): Promise<void> {
-  try {
-    await deps.audit.append(entry, events);
-  } catch (cause) {
-    const error = new AuditUnavailableError('the sync could not be recorded in the audit trail; it may have been applied upstream: retry the request', { cause });
-    error.syncId = syncId;
-    throw error;
+    throw running ? named : queueFailure(named, deps.locks.maxWaiting, attempt.elapsedMs());
   }
 }
 
@@ -296,87 +172,81 @@ function queueFailure(error: unknown, maxWaiting: number, waitedMs: number): unk
   return error;
 }
 
-function describeFailure(error: unknown): { status: SyncOutcomeStatus; message: string; errors: AuditError[] } {
-  if (error instanceof ValidationFailedError) return { status: 'validation_failed', message: error.message, errors: toAuditErrors(error.errors) };
-  if (error instanceof WriteNotAppliedError) {
-    const { missing, extra } = error.gap;
-    const errors: AuditError[] = [
-      { code: error.code, message: error.message },
-      ...missing.map((member) => ({ code: 'member_missing', member, message: `${member.type} ${JSON.stringify(member.value)} was written but is not in the group upstream` })),
-      ...extra.map((member) => ({ code: 'member_extra', member, message: `${member.type} ${JSON.stringify(member.value)} is in the group upstream but was not desired` })),
-    ];
-    return { status: 'write_not_applied', message: error.message, errors };
-  }
-  if (error instanceof PreconditionFailedError) return { status: 'conflict', message: error.message, errors: [{ code: 'conflict', message: error.message }] };
-  if (error instanceof SyncError) {
-    const status = (OUTCOME_CODES as readonly string[]).includes(error.code) ? (error.code as SyncOutcomeStatus) : 'upstream_error';
-    return { status, message: error.message, errors: [{ code: error.code, message: error.message }] };
-  }
-  return { status: 'internal_error', message: 'internal error', errors: [{ code: 'internal_error', message: 'internal error' }] };
+async function readGroup(directory: ScimDirectory, groupId: string, ctx: RequestContext): Promise<GroupSnapshot> {
+  const snapshot = await directory.getGroup(groupId, ctx);
+  if (!snapshot) throw new GroupNotFoundError(groupId);
+  return snapshot;
 }
 
-const OUTCOME_CODES = ['conflict', 'group_not_found', 'upstream_error', 'upstream_unavailable', 'upstream_timeout', 'interrupted', 'write_not_applied', 'group_busy', 'queue_timeout', 'cancelled'] as const;
+/** The difference between the group as read and what is asked. Members sent without a type take it from the group, else from a user or group lookup. */
+async function planChange(directory: ScimDirectory, request: SyncRequest, current: GroupResource, ctx: RequestContext): Promise<Change> {
+  const typed = await resolveMemberTypes(directory, current.members, request.desired.members, ctx);
+  const desired = typed.members;
+  const plan = planMembership(current.members, desired);
+  const displayName = request.desired.displayName ?? current.displayName;
+  return { typed, plan, displayName, write: buildWrite(current, displayName, desired), summary: { added: plan.added, removed: plan.removed, memberCount: desired.length } };
+}
 
-type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests'>;
+/**
+ * The whole resource for a PUT: other attributes kept, members as desired, each as `value`
+ * and `type` only. A member's `display` is the provider's to compute from the member
+ * resource; echoing it for every member only makes the body larger (a third of it at
+ * 100,000 members) and can push it over the provider's body limit.
+ */
+function buildWrite(current: GroupResource, displayName: string, desired: readonly MemberRef[]): GroupWrite {
+  return { id: current.id, displayName, members: desired.map(memberIdentity), extra: current.extra };
+}
 
-async function reconcile(deps: SyncGroupDeps, request: SyncRequest, ctx: RequestContext, trace: Trace): Promise<Outcome> {
+/** Only what changes is checked: added users exist and are active, added groups exist and nest within the limits. */
+async function validate(deps: SyncGroupDeps, groupId: string, { plan, typed }: Change, ctx: RequestContext): Promise<void> {
+  const addedUsers = plan.added.filter((m) => m.type === 'User' && !typed.users.has(m.value) && !typed.unresolved.has(m.value)).map((m) => m.value);
+  const addedGroups = plan.added.filter((m) => m.type === 'Group').map((m) => m.value);
+  const [found, nesting] = await Promise.all([
+    addedUsers.length > 0 ? deps.directory.findUsers(addedUsers, ctx) : new Map<string, UserSummary>(),
+    loadNesting(deps.directory, groupId, addedGroups, deps.maxDepth, ctx),
+  ]);
+  const users = typed.users.size > 0 ? new Map([...typed.users, ...found]) : found;
+  const errors = validatePlan({ targetId: groupId, plan, users, nesting, maxDepth: deps.maxDepth, unresolved: typed.unresolved });
+  if (errors.length > 0) throw new ValidationFailedError(errors);
+}
+
+async function unchangedSince(directory: ScimDirectory, snapshot: GroupSnapshot, ctx: RequestContext): Promise<boolean> {
+  const before = versionOf(snapshot.group);
+  if (before === undefined) return true;
+  const fresh = await readGroup(directory, snapshot.group.id, ctx);
+  return versionOf(fresh.group) === before;
+}
+
+type Written =
+  /** The provider answered the write as done: verify it. */
+  | { readonly kind: 'sent'; readonly result: WriteResult; readonly mode: WriteMode }
+  /** Another writer got in first (also midway through a PATCH sequence): re-read and re-plan. */
+  | { readonly kind: 'lost_race' }
+  /** The write failed, but a fresh read shows the group as desired: it landed all the same. */
+  | { readonly kind: 'landed'; readonly etag: string | null; readonly mode: WriteMode };
+
+/** Writes the change in the mode WRITE_MODE (and, for auto, the provider) chooses. */
+async function writeChange(deps: SyncGroupDeps, request: SyncRequest, snapshot: GroupSnapshot, change: Change, ctx: RequestContext, trace: Trace): Promise<Written> {
   const { directory } = deps;
-  /** A fresh read the next attempt starts from (a verification found another writer's version). */
-  let next: GroupSnapshot | null = null;
-  for (let attempt = 0; attempt <= deps.maxConflictRetries; attempt++) {
-    const snapshot = next ?? (await readGroup(directory, request.groupId, ctx));
-    next = null;
-    const current = snapshot.group;
-    trace.etagBefore = snapshot.etag;
-    // Members sent without a type take it from the group, else from a user or group lookup.
-    const typed = await resolveMemberTypes(directory, current.members, request.desired.members, ctx);
-    const desired = typed.members;
-    const plan = planMembership(current.members, desired);
-    const displayName = request.desired.displayName ?? current.displayName;
-    const write = buildWrite(current, displayName, desired);
-    trace.write = write;
-    await validate(deps, request.groupId, plan, typed, ctx);
-
-    const summary = { added: plan.added, removed: plan.removed, memberCount: desired.length };
-    if (isEmptyPlan(plan) && displayName === current.displayName) {
-      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(desired, current.members), etag: snapshot.etag, writeMode: null };
-    }
-    if (request.dryRun) {
-      return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(desired, current.members), etag: snapshot.etag, writeMode: null };
-    }
-    // Without an ETag nothing guards the write upstream: check that nobody wrote since our
-    // read (meta.version or meta.lastModified), and rely on the per-group lock in here.
-    if (snapshot.etag === null && !(await unchangedSince(directory, snapshot, ctx))) continue;
-
-    const capabilities = deps.writeMode === 'auto' ? await directory.capabilities(ctx) : null;
-    const chosen = chooseWriteMode(deps.writeMode, plan, Math.max(current.members.length, desired.length), deps.patchMaxOperations, capabilities);
-    const patches = () => patchRequests(plan, displayName === current.displayName ? undefined : displayName, deps.patchMaxOperations);
-    trace.written = { added: plan.added, removed: plan.removed, writeMode: chosen, etagAfter: null };
-    let sent: { written: WriteResult; mode: WriteMode };
-    try {
-      sent = await writeGroup(directory, chosen, write, patches, snapshot.etag, ctx, trace);
-    } catch (error) {
-      // A lost race, also midway through a PATCH sequence: the re-read picks up what
-      // landed, and the re-plan sends only what is still missing.
-      if (error instanceof PreconditionFailedError) continue;
-      // Our own write failed, but it may have landed before it did (a 500 after the
-      // commit, a lost answer): look before answering, and answer with the provider's own
-      // error when it did not, never with a conflict made of our own failed attempts.
-      const landed = mayHaveLanded(error, request.signal) ? await landedAnyway(directory, request.groupId, desired, displayName, ctx) : null;
-      if (landed === null) throw error;
-      return { status: 'applied', ...summary, consistencyRate: 1, etag: landed.etag, writeMode: trace.written.writeMode };
-    }
-
-    const verdict = await verifyWrite(directory, request.groupId, snapshot, sent.written, desired, ctx);
-    trace.written = { ...trace.written, writeMode: sent.mode, etagAfter: verdict.etag };
-    if (verdict.kind === 'held') return { status: 'applied', ...summary, consistencyRate: 1, etag: verdict.etag, writeMode: sent.mode };
-    if (verdict.kind === 'overtaken') {
-      next = verdict.snapshot;
-      continue;
-    }
-    throw verdict.error;
+  const current = snapshot.group;
+  const capabilities = deps.writeMode === 'auto' ? await directory.capabilities(ctx) : null;
+  const chosen = chooseWriteMode(deps.writeMode, change.plan, Math.max(current.members.length, change.typed.members.length), deps.patchMaxOperations, capabilities);
+  const patches = () => patchRequests(change.plan, change.displayName === current.displayName ? undefined : change.displayName, deps.patchMaxOperations);
+  trace.written = { added: change.plan.added, removed: change.plan.removed, writeMode: chosen, etagAfter: null };
+  try {
+    const sent = await writeGroup(directory, chosen, change.write, patches, snapshot.etag, ctx, trace);
+    return { kind: 'sent', result: sent.written, mode: sent.mode };
+  } catch (error) {
+    // A lost race, also midway through a PATCH sequence: the re-read picks up what
+    // landed, and the re-plan sends only what is still missing.
+    if (error instanceof PreconditionFailedError) return { kind: 'lost_race' };
+    // Our own write failed, but it may have landed before it did (a 500 after the
+    // commit, a lost answer): look before answering, and answer with the provider's own
+    // error when it did not, never with a conflict made of our own failed attempts.
+    const landed = mayHaveLanded(error, request.signal) ? await landedAnyway(directory, request.groupId, change.typed.members, change.displayName, ctx) : null;
+    if (landed === null) throw error;
+    return { kind: 'landed', etag: landed.etag, mode: trace.written.writeMode };
   }
-  throw new ConflictError(deps.maxConflictRetries + 1);
 }
 
 /**
@@ -476,42 +346,19 @@ async function applyPatches(directory: ScimDirectory, groupId: string, requests:
   return last;
 }
 
-async function readGroup(directory: ScimDirectory, groupId: string, ctx: RequestContext): Promise<GroupSnapshot> {
-  const snapshot = await directory.getGroup(groupId, ctx);
-  if (!snapshot) throw new GroupNotFoundError(groupId);
-  return snapshot;
-}
-
-async function validate(deps: SyncGroupDeps, groupId: string, plan: MembershipPlan, typed: TypedMembers, ctx: RequestContext): Promise<void> {
-  const addedUsers = plan.added.filter((m) => m.type === 'User' && !typed.users.has(m.value) && !typed.unresolved.has(m.value)).map((m) => m.value);
-  const addedGroups = plan.added.filter((m) => m.type === 'Group').map((m) => m.value);
-  const [found, nesting] = await Promise.all([
-    addedUsers.length > 0 ? deps.directory.findUsers(addedUsers, ctx) : new Map<string, UserSummary>(),
-    loadNesting(deps.directory, groupId, addedGroups, deps.maxDepth, ctx),
-  ]);
-  const users = typed.users.size > 0 ? new Map([...typed.users, ...found]) : found;
-  const errors = validatePlan({ targetId: groupId, plan, users, nesting, maxDepth: deps.maxDepth, unresolved: typed.unresolved });
-  if (errors.length > 0) throw new ValidationFailedError(errors);
-}
-
-async function unchangedSince(directory: ScimDirectory, snapshot: GroupSnapshot, ctx: RequestContext): Promise<boolean> {
-  const before = versionOf(snapshot.group);
-  if (before === undefined) return true;
-  const fresh = await readGroup(directory, snapshot.group.id, ctx);
-  return versionOf(fresh.group) === before;
-}
-
 function versionOf(group: GroupResource | null): string | undefined {
   return group?.meta?.version ?? group?.meta?.lastModified;
 }
 
-/**
- * The whole resource for a PUT: other attributes kept, members as desired, each as `value`
- * and `type` only. A member's `display` is the provider's to compute from the member
- * resource; echoing it for every member only makes the body larger (a third of it at
- * 100,000 members) and can push it over the provider's body limit.
- */
-function buildWrite(current: GroupResource, displayName: string, desired: readonly MemberRef[]): GroupWrite {
-  return { id: current.id, displayName, members: desired.map(memberIdentity), extra: current.extra };
-}
+const userIds = (members: readonly MemberRef[]) => members.filter((m) => m.type === 'User').map((m) => m.value);
 
+/** The attribute sync after an applied write: never fails the sync, reports per user. */
+async function followAttributes(deps: SyncGroupDeps, request: SyncRequest, result: SyncResult, trace: Trace): Promise<AttributeSyncReport | null> {
+  const addedUserIds = userIds(result.added);
+  const removedUserIds = userIds(result.removed);
+  if (addedUserIds.length === 0 && removedUserIds.length === 0) return null;
+  return syncUserAttributes(
+    { ...deps.attributes, directory: deps.directory, maxConflictRetries: deps.maxConflictRetries },
+    { groupId: request.groupId, addedUserIds, removedUserIds, useIfMatch: trace.etagBefore !== null, signal: request.signal },
+  );
+}

@@ -3,7 +3,7 @@
  * reports every problem at once. Only what changes is checked: members already in the
  * group were accepted when they were added.
  *
- * Nested depth (API.md): count the groups along the longest chain that runs from the
+ * Nested depth (docs/sync.md "Nested groups"): count the groups along the longest chain that runs from the
  * top-most group containing the target, through the target, down to the deepest group
  * nested below an added group. `top ⊃ mid ⊃ target ⊃ leaf` holds 4 groups.
  *

@@ -8,10 +8,10 @@
  * large change costs fewer round trips as one PUT.
  */
 import type { MembershipPlan, MemberRef } from './membership.js';
+import type { WriteMode } from './outcome.js';
 import type { PatchOperation, ProviderCapabilities } from './ports.js';
 
 export type WriteModeSetting = 'put' | 'patch' | 'auto';
-export type WriteMode = 'put' | 'patch';
 
 /** auto patches when the change is at most this share of the group… */
 export const AUTO_PATCH_MAX_SHARE = 0.1;

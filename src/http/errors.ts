@@ -1,6 +1,6 @@
 /**
  * Errors of the read and management routes (audit, subscriptions), each with a stable
- * `code` and its HTTP status. The error handler turns them into the API.md error body.
+ * `code` and its HTTP status. The error handler turns them into the error body of docs/api.md "Errors".
  */
 export abstract class ApiError extends Error {
   abstract readonly code: string;

@@ -5,7 +5,7 @@
  * SIM_ERROR_RATIO, SIM_DROP_RATIO faults and the SIM_ETAG, SIM_PATCH_ON_PROJECTION,
  * SIM_MAX_REQUEST_BYTES capabilities; stops on SIGTERM/SIGINT.
  */
-import { isEntryModule } from '../entry.js';
+import { isEntryModule } from '../process/entry.js';
 import { SimulatorEnvError, parseSimulatorEnv, startupLine, type SimulatorEnv } from './env.js';
 import { SCOPE_READ, SCOPE_WRITE } from './oauth.js';
 import { createSimulator } from './simulator.js';

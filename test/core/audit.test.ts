@@ -43,7 +43,7 @@ describe('audit trail of syncGroup', () => {
     expect(audit.verify()).toEqual({ ok: true, records: 7 });
   });
 
-  it('when a sync is applied, then the record holds the API.md fields and the hash of the resource that was PUT', async () => {
+  it('when a sync is applied, then the record holds the docs/api.md fields and the hash of the resource that was PUT', async () => {
     const { directory, audit, run } = setup();
     const result = await run([user('a'), user('b')]);
     const record = audit.records[0];

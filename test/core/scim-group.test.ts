@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/core/canonical-json.js';
 import type { MemberRef } from '../../src/core/membership.js';
 import type { GroupWrite } from '../../src/core/ports.js';
-import { GROUP_SCHEMA, groupResourceForWrite, groupWriteJson, groupWriteSha256 } from '../../src/core/scim-group.js';
+import { groupResourceForWrite, groupWriteJson, groupWriteSha256 } from '../../src/core/scim-group.js';
+import { SCIM_SCHEMAS } from '../../src/core/scim-schemas.js';
+
+const GROUP_SCHEMA = SCIM_SCHEMAS.group;
 
 const write = (members: MemberRef[], extra: Record<string, unknown> = {}): GroupWrite => ({ id: 'g1', displayName: 'Engineering', members, extra });
 

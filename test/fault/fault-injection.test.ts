@@ -290,7 +290,7 @@ describe('fault injection: 520 syncs from 10 callers against a faulty upstream',
     // 2. upstream membership = the desired set of the last 200 of each group
     // 3. every applied 200 is one write upstream, and no write happened without one
     // A 504 is the one ambiguous answer: the upstream may have applied a write whose answer
-    // came too late (API.md: retry it). Its write may count, and after the last 200 its
+    // came too late (docs/api.md "Deadlines": retry it). Its write may count, and after the last 200 its
     // desired set may be what the group holds; every other failure must have written nothing.
     const groupsReport: Record<string, string> = {};
     let ambiguousWrites = 0;

@@ -5,9 +5,9 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
-import { buildApp } from '../../src/app.js';
+import { composeApp } from '../../src/composition/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createUpstreamDirectory } from '../../src/sync-service.js';
+import { createUpstreamDirectory } from '../../src/composition/upstream.js';
 import { createRateLimiter } from '../../src/adapters/scim/rate-limiter.js';
 import { seedIds } from '../../src/simulator/simulator.js';
 import { bearer } from '../helpers/build-test-app.js';
@@ -75,7 +75,7 @@ describe('finding: a throttled token endpoint, in every client authentication an
           const s = await buildSimulatorApp({ env: { CXONE_TOKEN_AUTH: auth }, simulator: { clients: [{ clientId: 'sync', clientSecret: 'sync-secret-value' }] } });
           const config = loadConfig({ CXONE_BASE_URL: s.simulator.url as string, CXONE_CLIENT_ID: 'sync', CXONE_CLIENT_SECRET: 'sync-secret-value', CXONE_TOKEN_AUTH: auth, SYNC_API_TOKENS: 'okta:okta-test-token-0001' });
           const directory = createUpstreamDirectory(config, { baseUrl: config.cxoneBaseUrl as string, clientId: 'sync', clientSecret: 'sync-secret-value', simulator: true }, createPrometheusMetrics({ defaultMetrics: false }).upstream);
-          const app = await buildApp({ config, ports: { directory, audit: new MemoryAuditLog(), metrics: createPrometheusMetrics({ defaultMetrics: false }) } });
+          const app = await composeApp({ config, ports: { directory, audit: new MemoryAuditLog(), metrics: createPrometheusMetrics({ defaultMetrics: false }) } });
           onTestFinished(async () => {
             await app.close();
             await directory.close();

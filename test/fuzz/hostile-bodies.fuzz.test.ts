@@ -17,10 +17,11 @@ import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-m
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
-import { buildApp } from '../../src/app.js';
+import { composeApp } from '../../src/composition/app.js';
 import { loadConfig } from '../../src/config.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 
 const TOKEN = 'fuzz-token-0123456789';
 const SEED = 20261202;
@@ -35,10 +36,10 @@ beforeAll(async () => {
   directory = new InMemoryDirectory().addUser('alice').addGroup('g1');
   audit = new MemoryAuditLog();
   dataDir = mkdtempSync(join(tmpdir(), 'cxone-hostile-'));
-  store = openSqliteStore({ dataDir });
+  store = openSqliteStore({ newSecret: generateSecret, dataDir });
   const config = loadConfig({ SYNC_API_TOKENS: `fuzz:${TOKEN}`, MAX_MEMBERS: '2000', INBOUND_RATE_LIMIT: '0' });
   const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }] });
-  app = await buildApp({ config, ports: { directory, audit, subscriptions: store, webhookPolicy, clock: new FakeClock(), metrics: createPrometheusMetrics() } });
+  app = await composeApp({ config, ports: { directory, audit, subscriptions: store, webhookPolicy, clock: new FakeClock(), metrics: createPrometheusMetrics() } });
 });
 afterAll(async () => {
   await app.close();

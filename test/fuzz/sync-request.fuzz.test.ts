@@ -2,14 +2,14 @@
  * Property-based tests of the sync API's input handling (fast-check): random JSON, huge
  * strings, deep nesting, unicode, prototype-pollution keys and numbers where strings
  * belong never produce a 5xx, never reach the upstream when invalid, and always answer
- * with the API.md error body. Over 10,000 generated cases in all; the seed is fixed so a
+ * with the docs/api.md error body. Over 10,000 generated cases in all; the seed is fixed so a
  * failure reproduces, and fast-check prints the counterexample.
  */
 import * as fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
-import { buildApp } from '../../src/app.js';
+import { composeApp } from '../../src/composition/app.js';
 import { loadConfig } from '../../src/config.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   directory = new InMemoryDirectory().addUser('alice').addGroup('g1');
   // Thousands of bad tokens from one address: the failed-authentication limit (its own tests) is off, so each is a 401.
   const config = loadConfig({ SYNC_API_TOKENS: `fuzz:${TOKEN}`, MAX_MEMBERS: '50', INBOUND_RATE_LIMIT: '0', AUTH_FAILURE_LIMIT: '0' });
-  app = await buildApp({ config, ports: { directory, audit: new MemoryAuditLog(), clock: new FakeClock(), metrics: createPrometheusMetrics() } });
+  app = await composeApp({ config, ports: { directory, audit: new MemoryAuditLog(), clock: new FakeClock(), metrics: createPrometheusMetrics() } });
 });
 afterAll(() => app.close());
 
@@ -42,7 +42,7 @@ async function send({ url = '/groups/g1/sync', payload = '{"members":[]}', heade
   return { res, calls: [...directory.calls] };
 }
 
-/** Every answer: no 5xx; an error answer has the API.md body, and an invalid request never reached the upstream. */
+/** Every answer: no 5xx; an error answer has the docs/api.md error body, and an invalid request never reached the upstream. */
 function expectWellFormed(res: Awaited<ReturnType<typeof send>>['res'], calls: string[]) {
   expect(res.statusCode).toBeLessThan(500);
   if (res.statusCode >= 400) {
@@ -65,7 +65,7 @@ const notAString = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant
 const memberType = fc.constantFrom('User', 'Group', 'user', 'group', 'Robot', '');
 
 describe('fuzz: POST /groups/{groupId}/sync', () => {
-  it('when the body is any JSON value, then the answer is never a 5xx and errors have the API.md shape', async () => {
+  it('when the body is any JSON value, then the answer is never a 5xx and errors have the docs/api.md shape', async () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue({ maxDepth: 4 }), async (value) => {
         const { res, calls } = await send({ payload: JSON.stringify(value) });

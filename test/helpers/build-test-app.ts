@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
-import { buildApp, type AppPorts } from '../../src/app.js';
+import { composeApp, type AppPorts } from '../../src/composition/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
@@ -28,7 +28,7 @@ export async function buildTestApp(options: { env?: Record<string, string>; port
   const config = loadConfig({ SYNC_API_TOKENS: `okta:${TOKENS.okta},entra:${TOKENS.entra}`, ...options.env });
   const audit = new MemoryAuditLog();
   const metrics = createPrometheusMetrics();
-  const app = await buildApp({ config, ports: { directory, clock, audit, metrics, ...options.ports }, logger: options.logger });
+  const app = await composeApp({ config, ports: { directory, clock, audit, metrics, ...options.ports }, logger: options.logger });
   onTestFinished(() => app.close());
   return { app, directory, clock, audit, metrics };
 }

@@ -1,8 +1,8 @@
 /**
- * The service composed as src/main.ts composes it, in-process: the real SCIM adapter over
+ * The service composed as src/composition/service.ts composes it, in-process: the real SCIM adapter over
  * loopback to a simulator, the SQLite store in a temp DATA_DIR (audit trail, subscriptions,
  * idempotency keys, outbox), the SSRF policy and the outbox dispatcher; the log captured
- * line by line. Differences from main.ts, each an option: the adapter's clock and jitter,
+ * line by line. Differences from the service main.ts opens, each an option: the adapter's clock and jitter,
  * the resolver the SSRF policy asks, and whether the dispatcher runs. Everything is closed
  * when the test finishes.
  */
@@ -13,13 +13,14 @@ import type { CxoneDirectory } from '../../src/adapters/scim/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import type { OutboxDispatcher } from '../../src/adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type Resolve, type WebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
-import { createUpstreamDirectory } from '../../src/sync-service.js';
+import { createUpstreamDirectory } from '../../src/composition/upstream.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
-import { createLogger } from '../../src/logger.js';
-import { assembleService } from '../../src/service.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
+import { composeService } from '../../src/composition/service.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { tempDir } from './temp-dir.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 
 export interface FullAppOptions {
   /** Environment variables, as main.ts would read them (DATA_DIR is set to a temp directory). */
@@ -62,14 +63,14 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
   const config = loadConfig({ ...options.env, DATA_DIR: dataDir });
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
+  const store = openSqliteStore({ newSecret: generateSecret, dataDir: config.dataDir, staticSubscribers: config.webhookUrls, adminActors: config.adminApiTokens.map((t) => t.name) });
   const metrics = createPrometheusMetrics();
   const directory = createUpstreamDirectory(config, { baseUrl: upstreamUrl, clientId: options.clientId, clientSecret: options.clientSecret, simulator: true }, metrics.upstream, {
     clock: options.clock,
     random: options.random,
   });
   const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
-  const { app, dispatcher } = await assembleService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
+  const { app, dispatcher } = await composeService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();

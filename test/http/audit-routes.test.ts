@@ -28,7 +28,7 @@ async function sqliteApp() {
 }
 
 describe('GET /syncs/{syncId}', () => {
-  it('when the sync happened, then its audit record answers with the API.md fields, and its hash can be recomputed from the answer', async () => {
+  it('when the sync happened, then its audit record answers with the docs/api.md fields, and its hash can be recomputed from the answer', async () => {
     const { sync, get } = await sqliteApp();
     const { syncId } = await sync('g1', [user('alice'), user('bob')]);
     const res = await get(`/syncs/${syncId}`);

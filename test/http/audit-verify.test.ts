@@ -5,7 +5,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import { DATABASE_FILE, openSqliteStore, type SqliteStoreOptions } from '../../src/adapters/storage/sqlite-store.js';
 import type { MemberRef } from '../../src/core/membership.js';
-import { reportAuditHead } from '../../src/service.js';
+import { reportAuditHead } from '../../src/composition/service.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { bearer, buildTestApp } from '../helpers/build-test-app.js';
 import { tempDir } from '../helpers/temp-dir.js';

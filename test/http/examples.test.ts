@@ -1,10 +1,10 @@
 /**
  * Every example a reader may copy runs as shown against the embedded simulator's seed:
  * the request examples of the OpenAPI document (what Swagger UI's "Try it out" pre-fills,
- * tried twice, as a person tries it), and the curl commands of the README, with only the
- * host, port and token replaced (the README's `http://localhost:8080` and `demo-token`).
+ * tried twice, as a person tries it), and the curl commands of the README and of docs/,
+ * with only the host, port and token replaced (their `http://localhost:8080` and `demo-token`).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildFullApp } from '../helpers/full-app.js';
@@ -53,9 +53,10 @@ describe('examples', () => {
     expect(tried.length).toBeGreaterThanOrEqual(4);
   });
 
-  it('when every curl command of the README is run, then each answers what the README says it answers', async () => {
+  it('when every curl command of the README and of docs/ is run, then each answers what the page says it answers', async () => {
     const service = await app();
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const pages = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => join('docs', name))];
+    const readme = pages.map((page) => readFileSync(join(ROOT, page), 'utf8')).join('\n');
     const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```(?=([\s\S]{0,400}))/g)].filter((m) => /^curl /m.test(m[1] as string));
     expect(blocks.length).toBeGreaterThanOrEqual(3);
     for (const [, block, after] of blocks) {
@@ -82,14 +83,14 @@ describe('examples', () => {
         const promised = /answers `(\d{3})`/.exec(after as string)?.[1] ?? '200';
         expect(res.statusCode, `${command}\n${res.body}`).toBe(Number(promised));
         for (const code of [...((after as string).split(/\n\n/)[0] ?? '').matchAll(/`([a-z]+_[a-z_]+)`/g)].map((m) => m[1] as string)) {
-          expect(res.body, `${command}: the README names ${code}`).toContain(code);
+          expect(res.body, `${command}: the page names ${code}`).toContain(code);
         }
       }
     }
   });
 });
 
-/** Splits a command line the way sh does for the quoting the README uses ('…' and "…"). */
+/** Splits a command line the way sh does for the quoting the pages use ('…' and "…"). */
 function shellWords(line: string): string[] {
   const words: string[] = [];
   let current = '';

@@ -54,7 +54,7 @@ describe('security headers and timeouts', () => {
 });
 
 describe('malformed HTTP', () => {
-  it('when a request is not well-formed HTTP, then the answer is a 400 in the API.md body, not Node\'s', async () => {
+  it('when a request is not well-formed HTTP, then the answer is a 400 in the docs/api.md error body, not Node\'s', async () => {
     const { connect } = await import('node:net');
     const { app } = await buildTestApp();
     const address = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
 import { seedIds, type SimulatorRequest, type SimulatorResponse } from '../../src/simulator/simulator.js';
 import { bearer, buildTestApp, TOKENS } from '../helpers/build-test-app.js';
 import { buildSimulatorApp, type SimulatorApp } from '../helpers/simulator-app.js';

@@ -93,7 +93,7 @@ describe('GET /metrics', () => {
     expect(scimCount).toBe(s.requests());
   });
 
-  it('when scraped, then every API.md metric is there with its type and labels, plus the process metrics', async () => {
+  it('when scraped, then every docs/api.md metric is there with its type and labels, plus the process metrics', async () => {
     const s = await buildSimulatorApp();
     await scriptedSyncs(s);
     const m = await scrape(s);
@@ -107,7 +107,7 @@ describe('GET /metrics', () => {
       scim_upstream_retries_total: { type: 'counter', labels: ['reason'] },
       scim_oauth_token_fetches_total: { type: 'counter', labels: ['outcome'] },
       scim_webhook_deliveries_total: { type: 'counter', labels: ['event', 'outcome'] },
-      // beyond API.md's list: the attribute sync after an applied write (issue 4)
+      // beyond the original contract's list: the attribute sync after an applied write (issue 4)
       scim_user_attribute_syncs_total: { type: 'counter', labels: ['outcome'] },
       scim_user_groups_inconsistent_total: { type: 'counter', labels: [] },
       // the audit chain head's sequence number, to anchor the trail outside

@@ -13,10 +13,11 @@ import { DATABASE_FILE, openSqliteStore } from '../../src/adapters/storage/sqlit
 import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
 import type { MemberRef } from '../../src/core/membership.js';
 import { AuditPage } from '../../src/http/schemas/audit.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { buildTestApp, TOKENS } from '../helpers/build-test-app.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const ADMIN = 'ops-admin-token-4e8a1f90';
@@ -27,7 +28,7 @@ const token: Record<Who, string> = { okta: TOKENS.okta, entra: TOKENS.entra, ops
 
 async function ownershipApp(env: Record<string, string> = {}) {
   const dataDir = tempDir();
-  const store = openSqliteStore({ dataDir, adminActors: ['ops'], staticSubscribers: ['https://static.example.com/hooks'] });
+  const store = openSqliteStore({ newSecret: generateSecret, dataDir, adminActors: ['ops'], staticSubscribers: ['https://static.example.com/hooks'] });
   onTestFinished(() => store.close());
   const lines: string[] = [];
   const logger = createLogger('info', { write: (line: string) => void lines.push(line) });

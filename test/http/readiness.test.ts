@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { buildFullApp } from '../helpers/full-app.js';
 import { buildTestApp } from '../helpers/build-test-app.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
 
 const TOKEN = 'okta-readiness-token-7c1d0e';
 

@@ -2,16 +2,17 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { openSqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
 import type { MemberRef } from '../../src/core/membership.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { bearer, buildTestApp } from '../helpers/build-test-app.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
 const publicResolve = async () => [{ address: '93.184.216.34', family: 4 }];
 
 async function subscriptionsApp(env: Record<string, string> = {}) {
-  const store = openSqliteStore({ dataDir: tempDir() });
+  const store = openSqliteStore({ newSecret: generateSecret, dataDir: tempDir() });
   onTestFinished(() => store.close());
   const lines: string[] = [];
   const logger = createLogger('trace', { write: (line: string) => void lines.push(line) });
@@ -105,7 +106,7 @@ describe('/subscriptions', () => {
   });
 
   it('when a host name resolves to a private address, then 422 invalid_webhook_url that does not say what it resolves to; the log does', async () => {
-    const store = openSqliteStore({ dataDir: tempDir() });
+    const store = openSqliteStore({ newSecret: generateSecret, dataDir: tempDir() });
     onTestFinished(() => store.close());
     const lines: string[] = [];
     const logger = createLogger('info', { write: (line: string) => void lines.push(line) });

@@ -21,7 +21,7 @@ async function sync(app: Awaited<ReturnType<typeof buildTestApp>>['app'], groupI
 }
 
 describe('POST /groups/{groupId}/sync', () => {
-  it('when members change, then 200 with the API.md body and one PUT upstream', async () => {
+  it('when members change, then 200 with the docs/api.md body and one PUT upstream', async () => {
     const { app, directory } = await buildTestApp({ directory: seeded() });
     const res = await sync(app, 'g1', { displayName: 'Group g1', members: [user('bob')] }, { headers: { 'x-request-id': 'req-42' } });
     expect(res.statusCode).toBe(200);
@@ -288,7 +288,7 @@ describe('GET /readyz', () => {
 });
 
 describe('malformed URLs', () => {
-  it('when the path holds broken percent-encoding or an absurdly long id, then 400 invalid_request in the API.md body, without echoing the URL', async () => {
+  it('when the path holds broken percent-encoding or an absurdly long id, then 400 invalid_request in the docs/api.md error body, without echoing the URL', async () => {
     const { app, directory } = await buildTestApp({ directory: seeded() });
     for (const url of ['/groups/%E0%A4%A/sync', `/groups/${'a'.repeat(5000)}/sync`]) {
       const res = await app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...bearer() }, payload: '{"members":[]}' });

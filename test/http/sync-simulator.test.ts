@@ -4,7 +4,7 @@ import { bearer } from '../helpers/build-test-app.js';
 import { buildSimulatorApp, type SimulatorApp } from '../helpers/simulator-app.js';
 import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
 import { openSqliteStore } from '../../src/adapters/storage/sqlite-store.js';
-import { buildApp } from '../../src/app.js';
+import { composeApp } from '../../src/composition/app.js';
 import { loadConfig } from '../../src/config.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -296,7 +296,7 @@ describe('GET /readyz against real dependencies', () => {
   it('when the upstream fails and then recovers, and when storage closes, then readiness follows', async () => {
     const s = await buildSimulatorApp();
     const store = openSqliteStore({ dataDir: tempDir() });
-    const app = await buildApp({
+    const app = await composeApp({
       config: loadConfig({ SYNC_API_TOKENS: 'okta:okta-test-token-0001' }),
       ports: {
         directory: s.directory,

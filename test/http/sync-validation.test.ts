@@ -8,6 +8,7 @@ import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guar
 import type { MemberRef } from '../../src/core/membership.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { bearer, buildTestApp } from '../helpers/build-test-app.js';
+import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 type App = Awaited<ReturnType<typeof buildTestApp>>['app'];
@@ -136,7 +137,7 @@ describe('what a sync request body may hold', () => {
 
 describe('POST /subscriptions takes only its own attributes', () => {
   it('when the body holds an attribute it does not know, however deep, then 400 names it and nothing is created', async () => {
-    const store = openSqliteStore({ dataDir: tempDir() });
+    const store = openSqliteStore({ newSecret: generateSecret, dataDir: tempDir() });
     onTestFinished(() => store.close());
     const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }] });
     const { app } = await buildTestApp({ ports: { subscriptions: store, webhookPolicy } });
@@ -167,7 +168,7 @@ describe('query parameters', () => {
   });
 
   it('when any API route gets a query parameter it does not know, then 400 names it; /docs, /healthz and /metrics are left alone', async () => {
-    const store = openSqliteStore({ dataDir: tempDir() });
+    const store = openSqliteStore({ newSecret: generateSecret, dataDir: tempDir() });
     onTestFinished(() => store.close());
     const { app } = await buildTestApp({ ports: { audit: store, subscriptions: store } });
     const get = (url: string, auth = true) => app.inject({ method: 'GET', url, headers: auth ? bearer() : {} });

@@ -18,9 +18,9 @@ import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-m
 import { openSqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import { createWebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { assembleService } from '../../src/service.js';
-import { createUpstreamDirectory } from '../../src/sync-service.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
+import { composeService } from '../../src/composition/service.js';
+import { createUpstreamDirectory } from '../../src/composition/upstream.js';
 import { startLoopback, type RecordedRequest } from '../adapters/scim/loopback.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -125,7 +125,7 @@ async function runRounds(rounds: readonly Round[]): Promise<{ sources: [string, 
   const metrics = createPrometheusMetrics();
   const directory = createUpstreamDirectory(config, { baseUrl: upstream.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, metrics.upstream);
   const policy = createWebhookTargetPolicy({ allowPrivate: true });
-  const { app, dispatcher } = await assembleService({ config, store, directory, metrics, policy, logger });
+  const { app, dispatcher } = await composeService({ config, store, directory, metrics, policy, logger });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();

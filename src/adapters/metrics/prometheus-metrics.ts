@@ -3,13 +3,13 @@
  * apps built side by side in one process never collide). One factory owns the registry
  * and hands out the three observers that feed it: the sync use case's SyncMetrics port,
  * the SCIM adapter's UpstreamObserver and the webhook dispatcher's WebhookObserver.
- * Metric names and labels are the contract of API.md "Operations"; every label value
+ * Metric names and labels are the contract of docs/api.md "Metrics"; every label value
  * comes from a fixed set (`resource` is never an id), so the series count stays bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AttributeOutcome } from '../../core/attribute-sync.js';
-import type { EventType, SyncOutcomeStatus } from '../../core/audit.js';
-import type { MemberErrorCode } from '../../core/errors.js';
+import { EVENT_TYPES, type EventType } from '../../core/audit.js';
+import { MEMBER_ERROR_CODES } from '../../core/errors.js';
+import { ATTRIBUTE_OUTCOMES, SYNC_OUTCOME_STATUSES } from '../../core/outcome.js';
 import type { SyncMetrics, SyncObservation } from '../../core/ports.js';
 import type { RetryReason, UpstreamObserver, UpstreamRequestEvent, UpstreamResource } from '../scim/index.js';
 import type { DeliveryOutcome, WebhookObserver } from '../webhooks/webhook-observer.js';
@@ -37,25 +37,17 @@ export interface PrometheusMetricsOptions {
   readonly defaultMetrics?: boolean;
 }
 
-/** Seconds; resolves 5 ms to 30 s (API.md: latency histograms). */
+/** Seconds; resolves 5 ms to 30 s (docs/api.md "Metrics": latency histograms). */
 export const LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 /** |desired ∩ actual| / |desired ∪ actual|: almost always 1, so resolution sits just below it. */
 export const CONSISTENCY_BUCKETS: readonly number[] = [0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1];
 
-// Records, not arrays, so that the compiler tells us when a status, code or reason is added.
-const SYNC_STATUSES = keys<SyncOutcomeStatus>({
-  applied: 1, unchanged: 1, dry_run: 1, validation_failed: 1, conflict: 1, group_not_found: 1,
-  upstream_error: 1, upstream_unavailable: 1, upstream_timeout: 1, internal_error: 1, interrupted: 1,
-  write_not_applied: 1, group_busy: 1, queue_timeout: 1, cancelled: 1,
-});
-const MEMBER_ERROR_CODES = keys<MemberErrorCode>({
-  user_not_found: 1, user_inactive: 1, group_not_found: 1, depth_exceeded: 1, cycle_detected: 1, self_reference: 1, duplicate_member: 1, nesting_too_large: 1,
-});
+// The core's lists (src/core/outcome.ts, errors.ts, audit.ts) as they are; records for this
+// adapter's own, so that the compiler tells us when a reason or resource is added.
+const SYNC_STATUSES: readonly string[] = SYNC_OUTCOME_STATUSES;
 const RETRY_REASONS = keys<RetryReason>({ rate_limited: 1, server_error: 1, network: 1, conflict: 1, unauthorized: 1 });
 const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, oauth: 1, ServiceProviderConfig: 1, other: 1 });
-const EVENT_TYPES = keys<EventType>({ 'group.sync.completed': 1, 'group.sync.failed': 1, 'user.attributes.synced': 1 });
 const DELIVERY_OUTCOMES = keys<DeliveryOutcome>({ delivered: 1, retry: 1, failed: 1, disabled: 1 });
-const ATTRIBUTE_OUTCOMES = keys<AttributeOutcome>({ updated: 1, unchanged: 1, not_managed: 1, failed: 1, user_not_found: 1 });
 const METHODS = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'];
 
 export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}): PrometheusMetrics {
@@ -89,8 +81,8 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
       syncs.labels(status).inc();
       syncDuration.labels(status).observe(nonNegative(observation.durationSeconds));
       if (observation.consistencyRate !== null && (observation.status === 'applied' || observation.status === 'write_not_applied')) consistency.observe(observation.consistencyRate);
-      for (const code of observation.validationCodes) validationFailures.labels(oneOf(code, MEMBER_ERROR_CODES, 'other')).inc();
-      for (const outcome of observation.attributeOutcomes) attributeSyncs.labels(oneOf(outcome, ATTRIBUTE_OUTCOMES, 'other')).inc();
+      for (const code of observation.validationCodes) validationFailures.labels(oneOf(code, MEMBER_ERROR_CODES as readonly string[], 'other')).inc();
+      for (const outcome of observation.attributeOutcomes) attributeSyncs.labels(oneOf(outcome, ATTRIBUTE_OUTCOMES as readonly string[], 'other')).inc();
       if (observation.groupsInconsistent > 0) groupsInconsistent.inc(observation.groupsInconsistent);
     }),
   };
@@ -108,7 +100,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
 
   const webhooks: WebhookObserver = {
     onDelivery: guarded((event: EventType, outcome: DeliveryOutcome) => {
-      deliveries.labels(oneOf(event, EVENT_TYPES, 'other'), oneOf(outcome, DELIVERY_OUTCOMES, 'other')).inc();
+      deliveries.labels(oneOf(event, EVENT_TYPES as readonly string[], 'other'), oneOf(outcome, DELIVERY_OUTCOMES, 'other')).inc();
     }),
   };
 

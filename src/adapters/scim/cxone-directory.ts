@@ -1,10 +1,11 @@
 /**
- * The one place that knows NICE CXone: default paths and scopes, wired into the plain
- * SCIM 2.0 adapter. One keep-alive Agent serves both the token endpoint and SCIM.
+ * NICE CXone's defaults (./defaults.ts: paths, scopes) wired into the plain SCIM 2.0
+ * adapter. One keep-alive Agent serves both the token endpoint and SCIM.
  */
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/ports.js';
+import { CXONE_DEFAULTS } from './defaults.js';
 import { createRedactor, type Redactor } from './redactor.js';
 import type { RetryOptions } from './retry-policy.js';
 import { createRateLimiter } from './rate-limiter.js';
@@ -12,23 +13,16 @@ import { createScimDirectory, type ScimDirectoryAdapter } from './scim-directory
 import { createTokenSource, type TokenAuthMethod, type TokenSource } from './token-source.js';
 import type { UpstreamObserver } from './upstream-observer.js';
 
-export const CXONE_DEFAULTS = {
-  scimPath: '/scim/v2',
-  tokenPath: '/oauth/token',
-  scope: 'provisioning:read provisioning:write',
-  tokenAuth: 'basic',
-} as const;
-
 export interface CxoneDirectoryOptions {
   /** `https://{tenant}.api.nicecxone.com`, or any SCIM provider's origin. */
   readonly baseUrl: string;
   /** Default `${baseUrl}/oauth/token`. */
   readonly tokenUrl?: string;
-  /** Default `/scim/v2`. */
+  /** Default CXONE_DEFAULTS.scimPath (`/scim/v2`). */
   readonly scimPath?: string;
   readonly clientId: string;
   readonly clientSecret: string;
-  /** Default `provisioning:read provisioning:write`. */
+  /** Default CXONE_DEFAULTS.scope (`provisioning:read provisioning:write`). */
   readonly scope?: string;
   /** Default `basic`. */
   readonly tokenAuth?: TokenAuthMethod;

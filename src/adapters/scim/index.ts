@@ -1,5 +1,6 @@
 /** The SCIM adapter's public surface: what the composition root and the metrics adapter use. */
-export { createCxoneDirectory, CXONE_DEFAULTS, type CxoneDirectory, type CxoneDirectoryOptions } from './cxone-directory.js';
+export { createCxoneDirectory, type CxoneDirectory, type CxoneDirectoryOptions } from './cxone-directory.js';
+export { CXONE_DEFAULTS } from './defaults.js';
 export { createRedactor, REDACTED, type Redactor } from './redactor.js';
 export { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 export { createScimDirectory, type ScimDirectoryAdapter, type ScimDirectoryOptions } from './scim-directory.js';

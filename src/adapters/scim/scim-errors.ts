@@ -12,8 +12,6 @@ import { snippet } from './transport.js';
 export type Redact = (text: string) => string;
 const asIs: Redact = (text) => text;
 
-export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
-
 export interface ScimErrorInfo {
   readonly scimType?: string;
   readonly detail?: string;

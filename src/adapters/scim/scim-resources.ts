@@ -7,9 +7,6 @@ import type { GroupResource, MemberRef, MemberType } from '../../core/membership
 import type { GroupNode, GroupWrite, UserAttributes, UserSummary } from '../../core/ports.js';
 import { groupWriteJson } from '../../core/scim-group.js';
 
-export { GROUP_SCHEMA } from '../../core/scim-group.js';
-export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-
 export class ShapeError extends Error {
   override readonly name = 'ShapeError';
   /** The answer's status, when the body was found unusable while it was being read. */

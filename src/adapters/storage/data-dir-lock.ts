@@ -14,18 +14,9 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { StorageError } from './ports.js';
+import { DataDirLockedError, StorageError } from '../../core/errors.js';
 
 export const LOCK_FILE = 'cxone-scim-sync.lock';
-
-/** Another process holds the lock: the service, or a CLI command that writes. */
-export class DataDirLockedError extends Error {
-  readonly code = 'data_dir_locked';
-  constructor(readonly dataDir: string) {
-    super(`DATA_DIR ${dataDir} is in use by another cxone-scim-sync process (a running service, or a CLI sync or reconcile); one process per data directory`);
-    this.name = 'DataDirLockedError';
-  }
-}
 
 export interface DataDirLock {
   readonly file: string;

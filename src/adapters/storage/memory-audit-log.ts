@@ -4,7 +4,8 @@
  * history; the service uses the SQLite store.
  */
 import { ChainVerifier, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord, type ChainVerdict, type DomainEvent } from '../../core/audit.js';
-import { decodeCursor, encodeCursor, type AuditListQuery, type AuditTrail, type Page } from './ports.js';
+import type { AuditListQuery, AuditTrail, Page } from '../../core/ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 
 export class MemoryAuditLog implements AuditTrail {
   readonly records: AuditRecord[] = [];

@@ -1,6 +1,5 @@
 /** Idempotency keys in memory: the SQLite store's behaviour, for tests and one-shot tools. */
-import type { Clock } from '../../core/ports.js';
-import type { IdempotencyClaim, IdempotencyStore, StoredResponse } from './ports.js';
+import type { Clock, IdempotencyClaim, IdempotencyStore, StoredResponse } from '../../core/ports.js';
 
 interface Entry {
   fingerprint: string;

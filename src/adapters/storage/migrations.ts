@@ -5,7 +5,7 @@
  * steps, never edit one that has shipped.
  */
 import type { Database } from 'better-sqlite3';
-import { StorageError } from './ports.js';
+import { StorageError } from '../../core/errors.js';
 
 export interface Migration {
   readonly version: number;

@@ -42,13 +42,9 @@ import {
   type SubscriptionChange,
 } from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';
-import type { Clock } from '../../core/ports.js';
-import { generateSecret } from '../webhooks/signing.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
+import { StorageError } from '../../core/errors.js';
 import {
-  decodeCursor,
-  encodeCursor,
-  StorageError,
   type IdempotencyClaim,
   type IdempotencyStore,
   type StoredResponse,
@@ -68,7 +64,9 @@ import {
   type Subscription,
   type SubscriptionStore,
   type Viewer,
-} from './ports.js';
+  type Clock,
+} from '../../core/ports.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
 
@@ -91,6 +89,11 @@ export interface SqliteStoreOptions {
   readonly onHead?: (head: ChainHead) => void;
   /** Names of the ADMIN_API_TOKENS: their subscriptions get every caller's events. */
   readonly adminActors?: readonly string[];
+  /**
+   * A new subscription's secret (the webhooks adapter's generateSecret: `whsec_` + base64 of
+   * 32 random bytes). Needed only to create subscriptions; a store opened without it refuses to.
+   */
+  readonly newSecret?: () => string;
 }
 
 /** What one pruning did. */
@@ -551,7 +554,8 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
 
   const createSubscriptionTx = db.transaction((input: NewSubscription, by: ChangeRequest | undefined): CreatedSubscription => {
     const id = `sub_${uuidv7()}`;
-    const secret = generateSecret();
+    if (!options.newSecret) throw new Error('this store was opened without newSecret, so it cannot create subscriptions');
+    const secret = options.newSecret();
     const createdAt = new Date(clock.now()).toISOString();
     const owner = by?.actor ?? null;
     sql.insertSubscription.run(id, input.url, JSON.stringify(input.events), input.description ?? null, secret, createdAt, owner);

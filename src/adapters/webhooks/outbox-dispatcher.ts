@@ -13,12 +13,11 @@
  * are stored, deliveries that fell due while the service was down are simply due at
  * start and go out at once.
  */
-import { USER_AGENT } from '../../version.js';
+import { USER_AGENT } from '../../process/version.js';
 import { request, type Dispatcher } from 'undici';
 import type { EventType } from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';
-import type { Clock } from '../../core/ports.js';
-import type { AttemptResult, DeliveryNext, Outbox, PendingDelivery } from '../storage/ports.js';
+import type { AttemptResult, Clock, DeliveryNext, Outbox, PendingDelivery } from '../../core/ports.js';
 import { signingKey, webhookHeaders } from './signing.js';
 import { BlockedTargetError, createGuardedAgent, type WebhookTargetPolicy } from './ssrf-guard.js';
 import type { DeliveryOutcome, WebhookObserver } from './webhook-observer.js';

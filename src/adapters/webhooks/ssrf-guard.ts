@@ -29,6 +29,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIPv4, isIPv6, type LookupFunction } from 'node:net';
 import { Agent } from 'undici';
+import type { TargetRefusal, WebhookTargetCheck } from '../../core/ports.js';
 
 interface Rule {
   readonly bytes: Uint8Array;
@@ -193,14 +194,8 @@ export interface ResolvedAddress {
 
 export type Resolve = (hostname: string, family?: number) => Promise<ResolvedAddress[]>;
 
-/** Why a target is refused: `reason` may be shown to whoever chose the URL; `detail` goes to the log only. */
-export interface TargetRefusal {
-  readonly reason: string;
-  /** May name what the host resolved to and the class of the address. */
-  readonly detail: string;
-}
-
-export interface WebhookTargetPolicy {
+/** The SSRF rules of webhook targets: the URL, what its host resolves to, and every connection. */
+export interface WebhookTargetPolicy extends WebhookTargetCheck {
   readonly allowPrivate: boolean;
   /** Why `url` may not be a webhook target judging by the URL alone (scheme, credentials, host name, IP literal), or null. Safe to show. */
   refuseUrl(url: string): string | null;

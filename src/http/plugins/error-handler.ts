@@ -1,16 +1,16 @@
 /**
- * The one place where errors become HTTP answers (API.md "Other errors"). Every answer
+ * The one place where errors become HTTP answers (docs/api.md "Errors"). Every answer
  * has the body { error, message, syncId? }; 5xx bodies hide internals; nothing here ever
  * echoes a token or a secret.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  answerCode,
   AuditUnavailableError,
   ConflictError,
   GroupBusyError,
   GroupNotFoundError,
-  PreconditionFailedError,
   QueueTimeoutError,
   SyncCancelledError,
   SyncError,
@@ -21,8 +21,8 @@ import {
   ValidationFailedError,
   WriteNotAppliedError,
   gapFields,
+  InvalidCursorError,
 } from '../../core/errors.js';
-import { InvalidCursorError } from '../../adapters/storage/ports.js';
 import { ApiError } from '../errors.js';
 import { quotedName } from '../schemas/sync.js';
 
@@ -70,7 +70,7 @@ function fromSyncError(error: SyncError): HttpError {
   }
   // Nobody is listening any more; the status is for the request log (nginx's "client closed request").
   if (error instanceof SyncCancelledError) return { status: 499, body: { error: error.code, message: error.message, ...ids } };
-  if (error instanceof ConflictError || error instanceof PreconditionFailedError) {
+  if (answerCode(error) === 'conflict') {
     return { status: 409, body: { error: 'conflict', message: error instanceof ConflictError ? error.message : 'the group changed concurrently; retry the request', ...ids } };
   }
   if (error instanceof UpstreamUnavailableError) {

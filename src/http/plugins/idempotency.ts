@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { sha256Hex } from '../../core/audit.js';
 import { canonicalJson } from '../../core/canonical-json.js';
-import type { IdempotencyStore } from '../../adapters/storage/ports.js';
+import type { IdempotencyStore } from '../../core/ports.js';
 import { IdempotencyKeyInUseError, IdempotencyKeyReusedError, InvalidIdempotencyKeyError } from '../errors.js';
 
 declare module 'fastify' {

@@ -6,16 +6,13 @@
  * document shows as `security: []`. Shared schemas (app.addSchema with an `$id`) become
  * components named by their `$id`.
  */
-import { readFileSync } from 'node:fs';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { VERSION } from '../../process/version.js';
 
 export const DOCS_PREFIX = '/docs';
-
-/** The same path from src/http/plugins and from dist/http/plugins. */
-const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export const swagger = fp(async (app: FastifyInstance) => {
   app.addHook('onRoute', (route) => {
@@ -28,7 +25,7 @@ export const swagger = fp(async (app: FastifyInstance) => {
       openapi: '3.1.0',
       info: {
         title: 'cxone-scim-sync',
-        version: packageJson.version,
+        version: VERSION,
         description:
           'SCIM 2.0 group membership sync into NICE CXone. An identity provider POSTs the complete desired membership of a group; the service validates it against the upstream directory (users exist and are active, groups exist, nesting depth, cycles, duplicates) and writes it with one atomic SCIM PUT guarded by the group ETag. Every error answer has the body `{ error, message, syncId? }`.',
       },

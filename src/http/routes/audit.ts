@@ -1,5 +1,5 @@
 /**
- * GET /syncs/{syncId}, GET /audit and GET /audit/verify: reading the audit trail (API.md "Audit trail").
+ * GET /syncs/{syncId}, GET /audit and GET /audit/verify: reading the audit trail (docs/api.md "Audit trail").
  *
  * A caller reads its own records (those whose actor is its token's name); an administrator
  * (ADMIN_API_TOKENS) reads every one. Another caller's sync answers 404 exactly like an
@@ -8,16 +8,15 @@
  * chain is named to administrators only.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
-import type { AuditQueries } from '../../adapters/storage/ports.js';
+import type { AuditQueries } from '../../core/ports.js';
 import { SyncNotFoundError } from '../errors.js';
+import { errorResponse } from '../schemas/common.js';
 import { AuditPage, AuditQuery, AuditRecordSchema, ChainVerdictSchema, SyncIdParams } from '../schemas/audit.js';
 
 export interface AuditRouteOptions {
   trail: AuditQueries;
 }
 
-const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });
 const security = [{ bearerAuth: [] }];
 const unauthorized = errorResponse('Missing or wrong bearer token');
 const rateLimited = errorResponse('Too many requests from this caller, or too many failed authentications from this address (rate_limited, with Retry-After)');

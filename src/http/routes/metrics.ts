@@ -1,4 +1,4 @@
-/** GET /metrics: this app's Prometheus registry in the text exposition format (API.md "Operations"). */
+/** GET /metrics: this app's Prometheus registry in the text exposition format (docs/api.md "Metrics"). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';

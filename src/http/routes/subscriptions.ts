@@ -1,5 +1,5 @@
 /**
- * The /subscriptions API (API.md "Event subscriptions and webhooks"). The secret is
+ * The /subscriptions API (docs/api.md "Webhooks"). The secret is
  * answered once, by the create.
  *
  * A subscription belongs to the token name that created it: a caller lists, reads,
@@ -11,17 +11,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { ChangeRequest, SubscriptionStore, Viewer } from '../../adapters/storage/ports.js';
-import type { WebhookTargetPolicy } from '../../adapters/webhooks/ssrf-guard.js';
+import type { ChangeRequest, SubscriptionStore, Viewer, WebhookTargetCheck } from '../../core/ports.js';
 import { InvalidWebhookUrlError, SubscriptionNotFoundError } from '../errors.js';
+import { errorResponse } from '../schemas/common.js';
 import { CreatedSubscriptionSchema, DeliveriesQuery, DeliveryPage, NewSubscriptionBody, SubscriptionIdParams, SubscriptionList, SubscriptionSchema } from '../schemas/subscriptions.js';
 
 export interface SubscriptionRouteOptions {
   store: SubscriptionStore;
-  policy: WebhookTargetPolicy;
+  policy: WebhookTargetCheck;
 }
 
-const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });
 const security = [{ bearerAuth: [] }];
 const unauthorized = errorResponse('Missing or wrong bearer token');
 const notFound = errorResponse('No such subscription, or not yours (subscription_not_found: the same answer either way)');

@@ -1,9 +1,9 @@
-/** POST /groups/{groupId}/sync: replace a group's membership (API.md). */
+/** POST /groups/{groupId}/sync: replace a group's membership (docs/api.md "Syncing a group"). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { callerGoneSignal } from '../caller-gone.js';
 
 import { canonicalSyncRequest } from '../plugins/validation.js';
+import { errorResponse } from '../schemas/common.js';
 import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
@@ -13,7 +13,6 @@ export interface SyncRouteOptions {
 /** Room for MAX_MEMBERS members with long display names, plus the envelope. */
 export const syncBodyLimit = (maxMembers: number) => maxMembers * 512 + 64 * 1024;
 
-const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });
 
 export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (app, { maxMembers }) => {
   app.post(

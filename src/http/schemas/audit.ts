@@ -1,6 +1,6 @@
 /** Schemas of GET /syncs/{syncId}, GET /audit and GET /audit/verify: the source of their OpenAPI. */
 import { Type } from 'typebox';
-import { AUDIT_PAGE_MAX } from '../../adapters/storage/ports.js';
+import { AUDIT_PAGE_MAX } from '../../core/ports.js';
 
 const AuditMember = Type.Object(
   {
@@ -36,7 +36,7 @@ export const AuditRecordSchema = Type.Object(
     prevHash: Type.String({ description: 'The hash of the record before this one (64 zeros for the first)' }),
     hash: Type.String({ description: 'SHA-256 (hex) of the canonical JSON of this record without `hash`, with `prevHash`' }),
   },
-  { additionalProperties: true, description: 'One sync attempt in the audit trail (API.md "Audit trail")' },
+  { additionalProperties: true, description: 'One sync attempt in the audit trail (docs/api.md "Audit trail")' },
 );
 
 /** A webhook subscription created or deleted: a record of the same chain (src/core/audit.ts SubscriptionAuditEntry). */

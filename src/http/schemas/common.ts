@@ -1,4 +1,4 @@
-/** Shapes shared by every route: the error body of API.md and member references. */
+/** Shapes shared by every route: the error body (docs/api.md "Errors") and member references. */
 import { Type } from 'typebox';
 
 export const ErrorBody = Type.Object(
@@ -10,8 +10,11 @@ export const ErrorBody = Type.Object(
     scimType: Type.Optional(Type.String({ description: 'The upstream SCIM error scimType (RFC 7644 §3.12), when it sent one' })),
     detail: Type.Optional(Type.String({ description: 'The upstream SCIM error detail, when it sent one' })),
   },
-  { $id: 'ErrorBody', description: 'Every error answer (API.md "Other errors")' },
+  { $id: 'ErrorBody', description: 'Every error answer (docs/api.md "Errors")' },
 );
+
+/** A route's error answer: the shared error body, described for that route and status. */
+export const errorResponse = (description: string) => Type.Ref('ErrorBody', { description });
 
 export const MemberIdentity = Type.Object(
   {

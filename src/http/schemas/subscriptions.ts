@@ -1,6 +1,6 @@
 /** Schemas of the /subscriptions API: the source of its OpenAPI. The secret appears in the create answer only. */
 import { Type } from 'typebox';
-import { EVENT_TYPES } from '../../adapters/storage/ports.js';
+import { EVENT_TYPES } from '../../core/audit.js';
 
 const EventTypeSchema = Type.Union(
   EVENT_TYPES.map((type) => Type.Literal(type)),

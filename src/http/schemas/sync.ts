@@ -1,5 +1,7 @@
 /** Request and response schemas of POST /groups/{groupId}/sync: the source of its OpenAPI. */
 import { Type } from 'typebox';
+import { MAX_MEMBER_ERRORS, MEMBER_ERROR_CODES } from '../../core/errors.js';
+import { SYNC_STATUSES } from '../../core/outcome.js';
 
 export const GroupIdParams = Type.Object({
   groupId: Type.String({
@@ -177,7 +179,7 @@ export const SyncResponse = Type.Object(
   {
     syncId: Type.String({ description: 'UUIDv7 of this sync' }),
     groupId: Type.String(),
-    status: Type.Union([Type.Literal('applied'), Type.Literal('unchanged'), Type.Literal('dry_run')], {
+    status: Type.Union(SYNC_STATUSES.map((status) => Type.Literal(status)), {
       description: 'applied: written, and the upstream was seen to hold the desired members; unchanged: nothing to write; dry_run: nothing written',
     }),
     added: Type.Array(Type.Ref('MemberIdentity'), { description: 'Members added, relative to the state the write replaced' }),
@@ -215,9 +217,7 @@ export const SyncResponse = Type.Object(
 );
 
 const MemberErrorSchema = Type.Object({
-  code: Type.Union(
-    ['user_not_found', 'user_inactive', 'group_not_found', 'depth_exceeded', 'cycle_detected', 'self_reference', 'duplicate_member', 'nesting_too_large'].map((code) => Type.Literal(code)),
-  ),
+  code: Type.Union(MEMBER_ERROR_CODES.map((code) => Type.Literal(code))),
   member: Type.Ref('MemberIdentity'),
   message: Type.String(),
 });
@@ -227,7 +227,7 @@ export const ValidationFailedBody = Type.Object(
     syncId: Type.Optional(Type.String()),
     error: Type.String({ description: 'validation_failed, or idempotency_key_reused (without errors)' }),
     message: Type.String(),
-    errors: Type.Optional(Type.Array(MemberErrorSchema, { maxItems: 1000, description: 'Every member that failed, not just the first, up to 1,000 (in request order, duplicates first)' })),
+    errors: Type.Optional(Type.Array(MemberErrorSchema, { maxItems: MAX_MEMBER_ERRORS, description: 'Every member that failed, not just the first, up to 1,000 (in request order, duplicates first)' })),
     errorsOmitted: Type.Optional(Type.Integer({ minimum: 1, description: 'How many more members failed and are not listed; present only when more than 1,000 failed' })),
   },
   {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCxoneDirectory } from '../../../src/adapters/scim/cxone-directory.js';
-import { MAX_LOOKUP_TARGET } from '../../../src/adapters/scim/scim-directory.js';
+import { MAX_LOOKUP_TARGET } from '../../../src/adapters/scim/scim-lookups.js';
 import type { RequestContext } from '../../../src/core/ports.js';
 import { seedIds } from '../../../src/simulator/simulator.js';
 import { FakeClock } from '../../fakes/fake-clock.js';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import type { RequestContext } from '../../../src/core/ports.js';
 import { createSimulator, seedIds } from '../../../src/simulator/simulator.js';
-import { createUpstreamDirectory } from '../../../src/sync-service.js';
+import { createUpstreamDirectory } from '../../../src/composition/upstream.js';
 
 const ctx = (): RequestContext => ({ stats: { upstreamRequests: 0 } });
 

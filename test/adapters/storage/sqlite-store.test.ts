@@ -4,17 +4,18 @@ import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/adapters/storage/migrations.js';
-import { InvalidCursorError, StorageError } from '../../../src/adapters/storage/ports.js';
+import { InvalidCursorError, StorageError } from '../../../src/core/errors.js';
 import { DATABASE_FILE, openSqliteStore, type SqliteStoreOptions } from '../../../src/adapters/storage/sqlite-store.js';
 import { chainHash, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord } from '../../../src/core/audit.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 import { tempDir } from '../../helpers/temp-dir.js';
+import { generateSecret } from '../../../src/adapters/webhooks/signing.js';
 
 function open(options: Partial<SqliteStoreOptions> = {}) {
   const dataDir = options.dataDir ?? tempDir();
   const clock = new FakeClock();
-  const store = openSqliteStore({ dataDir, clock, ...options });
+  const store = openSqliteStore({ newSecret: generateSecret, dataDir, clock, ...options });
   onTestFinished(() => store.close());
   return { store, dataDir, clock };
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../../../src/core/ports.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { startWebhookReceiver } from '../../helpers/webhook-receiver.js';
+import { generateSecret } from '../../../src/adapters/webhooks/signing.js';
 import { tempDir } from '../../helpers/temp-dir.js';
 
 const SCHEDULE = [5_000, 300_000, 1_800_000];
@@ -28,7 +29,7 @@ function setup(options: Partial<OutboxDispatcherOptions> & { staticUrls?: string
   const clock = new FakeClock(Date.now());
   // The store and the dispatcher must read one clock: two clocks built a millisecond apart
   // make a fresh delivery due in the dispatcher's future, and it waits for it.
-  const store = openSqliteStore({ dataDir: tempDir(), clock: options.clock ?? clock, staticSubscribers: options.staticUrls ?? [] });
+  const store = openSqliteStore({ newSecret: generateSecret, dataDir: tempDir(), clock: options.clock ?? clock, staticSubscribers: options.staticUrls ?? [] });
   const outcomes: [string, DeliveryOutcome][] = [];
   const logs: [string, object, string][] = [];
   const log = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (details: object, message: string) => logs.push([level, details, message])])) as unknown as DispatcherLog;
@@ -187,7 +188,7 @@ describe('outbox dispatcher', () => {
     const { store, dispatcher, outcomes, clock } = setup({ staticUrls: [] });
     const entry = auditEntry();
     // Queued by an earlier run that listed the URL:
-    const earlier = openSqliteStore({ dataDir: dirname(store.file), clock, staticSubscribers: [receiver.url] });
+    const earlier = openSqliteStore({ newSecret: generateSecret, dataDir: dirname(store.file), clock, staticSubscribers: [receiver.url] });
     await earlier.append(entry, [domainEvent(entry)]);
     earlier.close();
     await dispatcher.runOnce();

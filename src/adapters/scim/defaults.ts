@@ -1,0 +1,12 @@
+/**
+ * The defaults of NICE CXone's SCIM API: its paths, the scopes its token is asked with and
+ * how the client authenticates. Declared once, here: the SCIM adapter falls back on them and
+ * the configuration (src/config.ts) shows them as its defaults. This module imports
+ * nothing, so that reading the configuration loads no HTTP client.
+ */
+export const CXONE_DEFAULTS = {
+  scimPath: '/scim/v2',
+  tokenPath: '/oauth/token',
+  scope: 'provisioning:read provisioning:write',
+  tokenAuth: 'basic',
+} as const;

@@ -1,0 +1,70 @@
+/**
+ * The HTTP app from the configuration and the ports: the sync runner built from them, the
+ * defaults of what is not given, and buildApp (src/http/app.ts) on the result. Tests and
+ * the OpenAPI generator build the app through this, with fakes or the simulator; the
+ * service does it through composeService (./service.ts).
+ */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { MemoryIdempotencyStore } from '../adapters/storage/memory-idempotency-store.js';
+import { createWebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
+import type { Config } from '../config.js';
+import { systemClock } from '../core/clock.js';
+import { isAuditTrail, type AuditLog, type Clock, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import { buildApp } from '../http/app.js';
+import type { ReadinessCheck } from '../http/routes/health.js';
+import { createSyncRunner } from './sync-runner.js';
+
+/** The metrics the app feeds and serves (src/adapters/metrics: createPrometheusMetrics()). */
+export interface AppMetrics {
+  /** What the sync use case reports. */
+  readonly sync: SyncMetrics;
+  /** This app's own registry, served at GET /metrics. */
+  readonly registry: Registry;
+}
+
+export interface AppPorts {
+  /** The membership backend. */
+  readonly directory: ScimDirectory;
+  /** Where syncs are recorded. When it also answers queries (AuditTrail), GET /syncs/{syncId}, /audit and /audit/verify are served. */
+  readonly audit: AuditLog;
+  /** Webhook subscriptions; the /subscriptions routes are served only when given. */
+  readonly subscriptions?: SubscriptionStore;
+  /** Which webhook URLs are accepted; default: the SSRF rules, relaxed by WEBHOOK_ALLOW_PRIVATE. */
+  readonly webhookPolicy?: WebhookTargetCheck;
+  /** Where Idempotency-Key answers are kept. Default: in memory (lost on restart). */
+  readonly idempotency?: IdempotencyStore;
+  readonly metrics: AppMetrics;
+  readonly clock?: Clock;
+  /** What /readyz checks besides the process itself. */
+  readonly readiness?: readonly ReadinessCheck[];
+}
+
+export interface ComposeAppOptions {
+  readonly config: Config;
+  readonly ports: AppPorts;
+  /** The request log and the sync log line. Default: no log. */
+  readonly logger?: FastifyBaseLogger;
+}
+
+export async function composeApp({ config, ports, logger }: ComposeAppOptions): Promise<FastifyInstance> {
+  const clock = ports.clock ?? systemClock;
+  const runner = createSyncRunner(config, { directory: ports.directory, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger });
+  const subscriptions = ports.subscriptions && {
+    store: ports.subscriptions,
+    targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),
+  };
+  return buildApp({
+    settings: config,
+    parts: {
+      runner,
+      registry: ports.metrics.registry,
+      idempotency: ports.idempotency ?? new MemoryIdempotencyStore(clock),
+      auditQueries: isAuditTrail(ports.audit) ? ports.audit : undefined,
+      subscriptions,
+      clock: ports.clock,
+      readiness: ports.readiness,
+    },
+    logger,
+  });
+}

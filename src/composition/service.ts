@@ -1,0 +1,193 @@
+/**
+ * The service: everything `npm start` runs, wired from the configuration in one place. The
+ * SQLite store under DATA_DIR (held by its lock) is the audit trail, the subscriptions, the
+ * idempotency keys and the webhook outbox; the webhook dispatcher drains the outbox;
+ * retention prunes the trail; without CXONE_BASE_URL the embedded CXone SCIM simulator is
+ * the upstream. main.ts opens it, listens, and closes it on SIGTERM; the process-like tests
+ * (fault, crash, security) build the same thing with composeService.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createLogger } from '../adapters/logging/logger.js';
+import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
+import type { CxoneDirectory } from '../adapters/scim/index.js';
+import { createAuditRetention } from '../adapters/storage/audit-retention.js';
+import { createOutboxDispatcher, type OutboxDispatcher } from '../adapters/webhooks/outbox-dispatcher.js';
+import { createWebhookTargetPolicy, type WebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
+import type { ApiToken, Config } from '../config.js';
+import type { ChainHead } from '../core/audit.js';
+import { systemClock } from '../core/clock.js';
+import { DataDirLockedError, StorageError } from '../core/errors.js';
+import type { Clock } from '../core/ports.js';
+import { createSimulator, type Simulator } from '../simulator/simulator.js';
+import { composeApp } from './app.js';
+import { lockDataDir, openStore, type DataDirLock, type SqliteStore } from './storage.js';
+import { configuredUpstream, createUpstreamDirectory, type Upstream } from './upstream.js';
+
+/**
+ * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
+ * is set; documented in the README. Shorter than the 16 characters configured tokens need:
+ * it is public anyway, and only ever guards the embedded simulator.
+ */
+export const DEMO_TOKEN: ApiToken = { name: 'demo', token: 'demo-token' };
+
+/**
+ * What the service does with each new audit chain head: the sequence number becomes the
+ * scim_audit_chain_head_sequence gauge, and every `every` records (AUDIT_HEAD_LOG_EVERY;
+ * 0: never) the head is logged, so that a copy of the log kept elsewhere anchors the trail.
+ */
+export function reportAuditHead(observer: AuditObserver, log: { info(details: object, message: string): void }, every: number): (head: ChainHead) => void {
+  return (head) => {
+    observer.onHead(head);
+    if (every > 0 && head.seq % every === 0) log.info({ auditHead: head }, 'audit chain head');
+  };
+}
+
+export interface ServiceParts {
+  readonly config: Readonly<Config>;
+  readonly store: SqliteStore;
+  readonly directory: CxoneDirectory;
+  readonly metrics: PrometheusMetrics;
+  readonly policy: WebhookTargetPolicy;
+  readonly logger: Logger;
+  /** Jitter of the webhook retry schedule. Default Math.random. */
+  readonly dispatchRandom?: () => number;
+  /** The app's clock (the readiness cache, the inbound limits, sync latency). Default: the system clock. */
+  readonly clock?: Clock;
+}
+
+export interface ComposedService {
+  readonly app: FastifyInstance;
+  /** Not started: start it once the app listens. */
+  readonly dispatcher: OutboxDispatcher;
+}
+
+/** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
+export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock }: ServiceParts): Promise<ComposedService> {
+  const app = await composeApp({
+    config,
+    ports: {
+      directory,
+      audit: store,
+      subscriptions: store,
+      idempotency: store,
+      webhookPolicy: policy,
+      metrics,
+      clock,
+      readiness: [
+        // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
+        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }), cacheMs: config.readinessCacheMs },
+        { name: 'storage', check: () => store.ping() },
+      ],
+    },
+    logger,
+  });
+  const dispatcher = createOutboxDispatcher({
+    outbox: store,
+    schedule: config.webhookRetrySchedule,
+    policy,
+    staticUrls: config.webhookUrls,
+    staticSecret: config.webhookSecret,
+    observer: metrics.webhooks,
+    log: logger.child({ component: 'webhooks' }),
+    random: dispatchRandom,
+  });
+  return { app, dispatcher };
+}
+
+/** The service could not be opened for a reason the operator must fix: `line` says it, `kind` picks the exit code. */
+export class StartRefusedError extends Error {
+  constructor(
+    readonly kind: 'config' | 'storage',
+    readonly line: string,
+  ) {
+    super(line);
+    this.name = 'StartRefusedError';
+  }
+}
+
+export interface Service {
+  readonly app: FastifyInstance;
+  /** The service log (LOG_LEVEL). */
+  readonly logger: Logger;
+  /** The embedded simulator, when it is the upstream. */
+  readonly simulator: Simulator | undefined;
+  /** Whether SYNC_API_TOKENS or ADMIN_API_TOKENS is set; if not, DEMO_TOKEN is accepted. */
+  readonly tokensConfigured: boolean;
+  /** Starts the background work (the webhook dispatcher, audit retention); call once the app listens. */
+  start(): void;
+  /** Stops everything but the app, in order, once the app is closed: the dispatcher, retention, the store, the lock, the upstream. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the service as the configuration says, up to listening. StartRefusedError when a
+ * webhook URL is refused, DATA_DIR is in use or storage cannot be opened.
+ */
+export async function openService(config: Readonly<Config>, logger: Logger = createLogger(config.logLevel)): Promise<Service> {
+  const webhookPolicy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate });
+  for (const url of config.webhookUrls) {
+    const refused = webhookPolicy.refuseUrl(url);
+    if (refused) throw new StartRefusedError('config', `configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused: ${refused}`);
+  }
+  // One process per DATA_DIR, held until the process ends (the kernel drops it on SIGKILL).
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(config);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) throw new StartRefusedError('config', error.message);
+    if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
+    throw error;
+  }
+  const metrics = createPrometheusMetrics();
+  let store: SqliteStore;
+  try {
+    // An outside copy of the head log lines anchors the trail: a rewrite or a rollback shows against it.
+    store = openStore(config, { onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery) });
+  } catch (error) {
+    if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
+    throw error;
+  }
+  // This process holds DATA_DIR's lock: an Idempotency-Key still "processing" belongs to a
+  // process that died (kill -9, power loss); forget it, so the caller's retry runs again.
+  const abandoned = await store.releaseAbandoned();
+  const head = store.auditHead();
+  if (head) metrics.audit.onHead(head);
+  logger.info({ file: store.file, abandonedIdempotencyKeys: abandoned, auditHead: head, auditKeyed: config.auditHmacKey !== undefined }, 'storage open');
+  const retention = createAuditRetention({ store, days: config.auditRetentionDays, clock: systemClock, log: logger.child({ component: 'audit-retention' }) });
+
+  let simulator: Simulator | undefined;
+  let upstream: Upstream | undefined = configuredUpstream(config);
+  if (upstream === undefined) {
+    const clientSecret = randomBytes(24).toString('base64url');
+    simulator = createSimulator({ clients: [{ clientId: 'cxone-scim-sync', clientSecret }] });
+    const baseUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
+    upstream = { baseUrl, clientId: 'cxone-scim-sync', clientSecret, simulator: true };
+    logger.warn({ upstream: baseUrl }, 'CXONE_BASE_URL is unset: syncing against the embedded CXone SCIM simulator');
+  }
+  const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
+
+  // The demo token is only for a first run against the embedded simulator with no token configured.
+  const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
+  const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
+  const { app, dispatcher } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
+  return {
+    app,
+    logger,
+    simulator,
+    tokensConfigured,
+    start() {
+      dispatcher.start();
+      retention.start();
+    },
+    async close() {
+      await dispatcher.stop();
+      await retention.stop();
+      store.close();
+      lock.release();
+      await directory.close();
+      await simulator?.close();
+    },
+  };
+}

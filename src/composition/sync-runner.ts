@@ -1,0 +1,88 @@
+/**
+ * The sync runner: the use case (src/core/sync-group.ts) bound to its ports and to the
+ * limits the configuration sets, and run under its overall deadline. The service and the
+ * CLI both run what this builds, so that a sync from either is the same sync: the same
+ * limits, conflict retries, write mode, attribute sync, audit trail and sync log line.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { withSyncLog, type SyncLog } from '../adapters/logging/sync-log.js';
+import type { Config } from '../config.js';
+import { systemClock } from '../core/clock.js';
+import { SyncDeadlineError, SyncInterruptedError } from '../core/errors.js';
+import { KeyedLock } from '../core/keyed-lock.js';
+import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from '../core/ports.js';
+import { syncGroup, type SyncGroupDeps } from '../core/sync-group.js';
+import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
+
+/** Conflict retries after the first attempt (docs/api.md: "up to 3 times"). */
+export const MAX_CONFLICT_RETRIES = 3;
+
+/** User PATCHes in flight at once during the attribute sync that follows a write. */
+export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
+
+export type SyncRunnerConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap' | 'groupQueueMax' | 'syncDeadlineMs'>;
+
+export interface SyncRunnerPorts {
+  /** The membership backend. */
+  readonly directory: ScimDirectory;
+  readonly audit: AuditLog;
+  readonly metrics: SyncMetrics;
+  /** Where each sync writes its line once audited. Default: nowhere. */
+  readonly log?: SyncLog;
+  readonly clock?: Clock;
+}
+
+const SILENT: SyncLog = { info() {}, warn() {}, error() {} };
+
+/** syncGroup's dependencies, from the configuration and the ports: one per-group queue for the process. */
+function syncDeps(config: SyncRunnerConfig, ports: SyncRunnerPorts, locks: KeyedLock): SyncGroupDeps {
+  return {
+    directory: ports.directory,
+    clock: ports.clock ?? systemClock,
+    locks,
+    audit: withSyncLog(ports.audit, ports.log ?? SILENT),
+    metrics: ports.metrics,
+    newSyncId: () => uuidv7(),
+    newEventId: () => `msg_${uuidv7()}`,
+    maxDepth: config.maxGroupDepth,
+    maxConflictRetries: MAX_CONFLICT_RETRIES,
+    writeMode: config.writeMode,
+    patchMaxOperations: config.patchMaxOperations,
+    attributes: { entitlementMap: config.entitlementMap, concurrency: ATTRIBUTE_SYNC_CONCURRENCY },
+  };
+}
+
+/**
+ * The runner of this process. Every sync runs under one AbortSignal: its deadline
+ * (SYNC_DEADLINE_MS) fires it with SyncDeadlineError (answered 504, or 503 queue_timeout
+ * while it still waited for its group), interrupt() with SyncInterruptedError (503, a
+ * shutdown past its own deadline), and a signal the caller passes (Ctrl-C in the CLI)
+ * with its own reason. The SCIM client, the limiter and the per-group queue all stop
+ * waiting on it. Build one per process: it owns the per-group queue (GROUP_QUEUE_MAX).
+ */
+export function createSyncRunner(config: SyncRunnerConfig, ports: SyncRunnerPorts): SyncRunner {
+  const locks = new KeyedLock(config.groupQueueMax);
+  const deps = syncDeps(config, ports, locks);
+  const running = new Set<AbortController>();
+  const run = async (request: SyncRequest): Promise<SyncResult> => {
+    const controller = new AbortController();
+    running.add(controller);
+    const timer = setTimeout(() => controller.abort(new SyncDeadlineError(config.syncDeadlineMs)), config.syncDeadlineMs);
+    try {
+      return await syncGroup(deps, { ...request, signal: request.signal ? AbortSignal.any([request.signal, controller.signal]) : controller.signal });
+    } finally {
+      clearTimeout(timer);
+      running.delete(controller);
+    }
+  };
+  return {
+    run,
+    interrupt() {
+      for (const controller of running) controller.abort(new SyncInterruptedError());
+    },
+    get inFlight() {
+      return running.size;
+    },
+    queue: locks,
+  };
+}

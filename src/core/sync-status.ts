@@ -1,2 +1,0 @@
-/** The statuses of a sync that succeeded. */
-export type SyncStatus = 'applied' | 'unchanged' | 'dry_run';

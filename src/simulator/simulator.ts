@@ -242,6 +242,12 @@ function weakEqual(a: string, b: string): boolean {
   return a.replace(/^W\//, '') === b.replace(/^W\//, '');
 }
 
+/** The requests a crash point can hit: SCIM and admin-API writes (token requests and searches are not). */
+function isWriteRoute(method: string, resource: string): boolean {
+  if (method === 'GET' || method === 'HEAD') return false;
+  return resource === 'Users' || resource === 'Groups';
+}
+
 function urlOf(address: AddressInfo): string {
   let host = address.address;
   if (host === '0.0.0.0') host = '127.0.0.1';
@@ -612,6 +618,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return;
     }
 
+    const routeKey = `${method} ${resource}`;
+    const write = isWriteRoute(method, resource);
     const ex: Exchange = {
       req,
       res,
@@ -620,6 +628,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       query: target.searchParams,
       resource,
       send(status, body, headers = {}, contentType = SCIM_JSON) {
+        if (write && status >= 200 && status < 300 && faults.takeCrash(routeKey, 'after')) {
+          stats.record(method, resource, path, 0);
+          req.socket.destroy();
+          return;
+        }
         stats.record(method, resource, path, status);
         writeResponse(res, status, body, closing ? { ...headers, connection: 'close' } : headers, contentType);
       },
@@ -638,7 +651,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         return;
       case 'rateLimited': {
         const detail = 'too many requests: rate limit exceeded';
-        const headers = { 'retry-after': String(decision.outcome.retryAfterSeconds) };
+        const retryAfter = decision.outcome.retryAfterSeconds;
+        const headers: Record<string, string> = retryAfter === null ? {} : { 'retry-after': String(retryAfter) };
         if (isToken) return ex.send(429, { error: 'temporarily_unavailable', error_description: detail }, headers, 'application/json');
         return ex.send(429, errorBody(429, detail), headers);
       }
@@ -649,6 +663,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }
       case 'pass':
         break;
+    }
+    if (write && faults.takeCrash(routeKey, 'before')) {
+      stats.record(method, resource, path, 0);
+      req.socket.destroy();
+      return;
     }
 
     try {

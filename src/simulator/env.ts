@@ -1,7 +1,7 @@
 /** Environment of the stand-alone simulator (src/simulator/main.ts); a bad value is one clear line. */
 import type { Faults } from './faults.js';
 import { DEFAULT_CLIENT } from './oauth.js';
-import type { SimulatorCapabilities } from './simulator.js';
+import { SCIM_GROUPS_DEFAULT, type SimulatorCapabilities } from './simulator.js';
 
 export interface SimulatorEnv {
   readonly port: number;
@@ -10,6 +10,8 @@ export interface SimulatorEnv {
   readonly clientSecret: string;
   readonly faults: Partial<Faults>;
   readonly capabilities: Partial<SimulatorCapabilities>;
+  /** Serve SCIM /Groups (SIM_SCIM_GROUPS); NICE's published SCIM API has none. */
+  readonly scimGroups: boolean;
 }
 
 export class SimulatorEnvError extends Error {
@@ -82,6 +84,7 @@ export function parseSimulatorEnv(env: Env): SimulatorEnv {
     clientId: read(env, 'SIMULATOR_CLIENT_ID') ?? DEFAULT_CLIENT.clientId,
     clientSecret: read(env, 'SIMULATOR_CLIENT_SECRET') ?? DEFAULT_CLIENT.clientSecret,
     faults,
+    scimGroups: flag(env, 'SIM_SCIM_GROUPS') ?? SCIM_GROUPS_DEFAULT,
   };
 }
 
@@ -90,8 +93,9 @@ export function startupLine(url: string, config: SimulatorEnv): string {
   const secret = config.clientSecret === DEFAULT_CLIENT.clientSecret ? config.clientSecret : '<your SIMULATOR_CLIENT_SECRET>';
   const faults = Object.keys(config.faults).length > 0 ? ` Faults: ${JSON.stringify(config.faults)}.` : '';
   const capabilities = Object.keys(config.capabilities).length > 0 ? ` Capabilities: ${JSON.stringify(config.capabilities)}.` : '';
+  const groups = config.scimGroups ? '' : ' SCIM /Groups is off (as on CXone).';
   return (
-    `CXone SCIM simulator listening on ${url} (SCIM ${url}/scim/v2, OAuth ${url}/oauth/token).${faults}${capabilities} ` +
+    `CXone SCIM simulator listening on ${url} (SCIM ${url}/scim/v2, OAuth ${url}/oauth/token).${groups}${faults}${capabilities} ` +
     `Point the service at it: CXONE_BASE_URL=${url} CXONE_CLIENT_ID=${config.clientId} CXONE_CLIENT_SECRET=${secret}`
   );
 }

@@ -25,6 +25,7 @@ export async function runSimulator(env: Readonly<Record<string, string | undefin
     clients: [{ clientId: config.clientId, clientSecret: config.clientSecret, scopes: [SCOPE_READ, SCOPE_WRITE] }],
     faults: config.faults,
     capabilities: config.capabilities,
+    scimGroups: config.scimGroups,
   });
 
   try {

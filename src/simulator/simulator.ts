@@ -62,8 +62,18 @@ export interface SimulatorCapabilities {
   silentMemberLimit: number | null;
 }
 
+/**
+ * Whether the simulator serves SCIM /Groups unless told otherwise. NICE's published SCIM API
+ * has Users only, so CXone as published means false; it stays true while the service needs
+ * SCIM /Groups to sync. This one constant is the default of `createSimulator`, of
+ * `SIM_SCIM_GROUPS` and so of the embedded simulator.
+ */
+export const SCIM_GROUPS_DEFAULT = true;
+
 export interface SimulatorOptions {
   seed?: 'default' | 'empty' | SimulatorSeed;
+  /** Serve SCIM /Groups (RFC 7644) besides /Users. Default SCIM_GROUPS_DEFAULT. */
+  scimGroups?: boolean;
   clients?: { clientId: string; clientSecret: string; scopes?: string[] }[];
   tokenTtlSeconds?: number;
   capabilities?: Partial<SimulatorCapabilities>;
@@ -101,6 +111,8 @@ export interface Simulator {
   readonly stats: SimulatorStats;
   readonly faults: Faults;
   readonly capabilities: Readonly<SimulatorCapabilities>;
+  /** Whether SCIM /Groups is served (off: every /Groups request answers 404, as on CXone). */
+  readonly scimGroups: boolean;
   setFaults(faults: Partial<Faults>): void;
   /** Test hook, run before each SCIM/OAuth request is handled (after fault injection). */
   onRequest(hook: SimulatorHook | null): void;
@@ -295,6 +307,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
   if (!Number.isFinite(tokenTtlSeconds) || tokenTtlSeconds <= 0) throw new RangeError('tokenTtlSeconds must be a number > 0');
   const capabilities = Object.freeze(checkCapabilities(options.capabilities));
+  const scimGroups = options.scimGroups ?? SCIM_GROUPS_DEFAULT;
+  if (typeof scimGroups !== 'boolean') throw new RangeError('scimGroups must be a boolean');
   const tokens = createTokenService({ clients: checkClients(options.clients), ttlSeconds: tokenTtlSeconds, now });
   const faults = createFaultInjector(options.faults ?? {}, now, random);
   const stats = createStats();
@@ -458,9 +472,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
     if (resource === 'ServiceProviderConfig') return ex.send(200, serviceProviderConfig());
     if (resource === 'ResourceTypes') {
-      if (id === null) return ex.send(200, listResponse(2, 1, [resourceType('User'), resourceType('Group')]));
-      if (id !== 'User' && id !== 'Group') throw new ScimError(404, `ResourceType ${JSON.stringify(id)} not found`);
-      return ex.send(200, resourceType(id));
+      const kinds: ResourceKind[] = scimGroups ? ['User', 'Group'] : ['User'];
+      if (id === null) return ex.send(200, listResponse(kinds.length, 1, kinds.map(resourceType)));
+      const kind = kinds.find((k) => k === id);
+      if (kind === undefined) throw new ScimError(404, `ResourceType ${JSON.stringify(id)} not found`);
+      return ex.send(200, resourceType(kind));
     }
 
     const kind: ResourceKind = resource === 'Users' ? 'User' : 'Group';
@@ -679,7 +695,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         if (method !== 'POST') return ex.send(405, { error: 'invalid_request', error_description: 'use POST' }, { allow: 'POST' }, 'application/json');
         return await handleToken(ex);
       }
-      const spec = Object.hasOwn(ROUTES, resource) ? ROUTES[resource] : undefined;
+      const spec = Object.hasOwn(ROUTES, resource) && (resource !== 'Groups' || scimGroups) ? ROUTES[resource] : undefined;
       if (spec === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
       const allowed = (id === null ? spec.collection : spec.item)?.filter((m) => m !== 'PATCH' || capabilities.patch);
       if (allowed === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
@@ -747,6 +763,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return faults.faults;
     },
     capabilities,
+    scimGroups,
     setFaults(patch) {
       faults.set(patch);
     },

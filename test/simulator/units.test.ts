@@ -4,7 +4,7 @@ import { SimulatorEnvError, parseSimulatorEnv, startupLine } from '../../src/sim
 import { parseFilter } from '../../src/simulator/filter.js';
 import { OrderedMap } from '../../src/simulator/ordered-map.js';
 import { defaultSeed, seedIds } from '../../src/simulator/seed.js';
-import { createSimulator } from '../../src/simulator/simulator.js';
+import { SCIM_GROUPS_DEFAULT, createSimulator } from '../../src/simulator/simulator.js';
 
 describe('simulator filter parser', () => {
   it('when clauses are joined by or, then each is read with its escapes and literal types', () => {
@@ -79,7 +79,7 @@ describe('simulator seed', () => {
 describe('simulator CLI environment', () => {
   it('when nothing is set, then the defaults apply and the demo secret is shown', () => {
     const config = parseSimulatorEnv({});
-    expect(config).toEqual({ port: 8081, host: '127.0.0.1', clientId: 'demo-client', clientSecret: 'demo-secret', faults: {}, capabilities: {} });
+    expect(config).toEqual({ port: 8081, host: '127.0.0.1', clientId: 'demo-client', clientSecret: 'demo-secret', faults: {}, capabilities: {}, scimGroups: SCIM_GROUPS_DEFAULT });
     expect(startupLine('http://127.0.0.1:8081', config)).toContain('CXONE_BASE_URL=http://127.0.0.1:8081 CXONE_CLIENT_ID=demo-client CXONE_CLIENT_SECRET=demo-secret');
   });
 

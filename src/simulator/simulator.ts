@@ -12,17 +12,20 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from 'node:net';
 import { createFaultInjector, mulberry32, type Faults } from './faults.js';
 import { parseFilter } from './filter.js';
-import { DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type OAuthClient } from './oauth.js';
+import { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type AccessKey, type OAuthClient } from './oauth.js';
 import { parsePatchRequest } from './patch.js';
 import { parseProjection, type Projection } from './projection.js';
 import { groupSchema, userSchema, type ResourceKind } from './schema.js';
 import { SCHEMA, ScimError, errorBody } from './scim-error.js';
 import { resolveSeed } from './seed.js';
+import { DEFAULT_AREA, DEFAULT_TENANT_ID, cxoneConfiguration, jwks, openidConfiguration, signJwt } from './signin.js';
 import { createStats, type SimulatorStats } from './stats.js';
 import { createSimulatorStore, type SimulatorSeed, type SimulatorStore, type StoreEngine } from './store.js';
 
 export type { Faults } from './faults.js';
-export type { OAuthClient } from './oauth.js';
+export type { AccessKey, OAuthClient } from './oauth.js';
+export { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT } from './oauth.js';
+export { DEFAULT_AREA, DEFAULT_TENANT_ID } from './signin.js';
 export { seedIds } from './seed.js';
 export type { RequestLogEntry, SimulatorStats, SimulatorStatsSnapshot } from './stats.js';
 export type {
@@ -74,7 +77,16 @@ export interface SimulatorOptions {
   seed?: 'default' | 'empty' | SimulatorSeed;
   /** Serve SCIM /Groups (RFC 7644) besides /Users. Default SCIM_GROUPS_DEFAULT. */
   scimGroups?: boolean;
+  /** OAuth clients: client credentials at /oauth/token, and the registered application of the password grant. Default demo-client / demo-secret. */
   clients?: { clientId: string; clientSecret: string; scopes?: string[] }[];
+  /** Employees' access keys for the password grant and the access-key endpoint. Default DEFAULT_ACCESS_KEY. */
+  accessKeys?: AccessKey[];
+  /** The tenant the id_token names and /.well-known/cxone-configuration answers for. Default DEFAULT_TENANT_ID. */
+  tenantId?: string;
+  /** The area /.well-known/cxone-configuration answers. Default DEFAULT_AREA. */
+  area?: string;
+  /** false: the access-key endpoint answers without an id_token (the token names no tenant). Default true. */
+  accessKeyIdToken?: boolean;
   tokenTtlSeconds?: number;
   capabilities?: Partial<SimulatorCapabilities>;
   faults?: Partial<Faults>;
@@ -141,7 +153,16 @@ export interface WriteHold {
 }
 
 const SCIM_PREFIX = '/scim/v2';
-const TOKEN_PATH = '/oauth/token';
+
+/** Sign-in and discovery: path → statistics resource and method. Answers are OAuth-style JSON. */
+const AUTH_ROUTES: Record<string, { readonly resource: string; readonly method: 'GET' | 'POST' }> = {
+  '/oauth/token': { resource: 'oauth', method: 'POST' },
+  '/auth/token': { resource: 'auth/token', method: 'POST' },
+  '/auth/jwks': { resource: 'auth/jwks', method: 'GET' },
+  '/.well-known/openid-configuration': { resource: '.well-known/openid-configuration', method: 'GET' },
+  '/.well-known/cxone-configuration': { resource: '.well-known/cxone-configuration', method: 'GET' },
+  '/authentication/v1/token/access-key': { resource: 'authentication/v1/token/access-key', method: 'POST' },
+};
 const ADMIN_PREFIX = '/_simulator';
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SCIM_JSON = 'application/scim+json';
@@ -290,6 +311,22 @@ function checkCapabilities(input: Partial<SimulatorCapabilities> | undefined): S
   return caps;
 }
 
+function checkAccessKeys(input: SimulatorOptions['accessKeys']): AccessKey[] {
+  const keys = input ?? [DEFAULT_ACCESS_KEY];
+  for (const key of keys) {
+    if (typeof key.accessKeyId !== 'string' || key.accessKeyId === '' || typeof key.accessKeySecret !== 'string' || key.accessKeySecret === '') {
+      throw new RangeError('every access key needs a non-empty accessKeyId and accessKeySecret');
+    }
+  }
+  return keys.map((key) => ({ ...key }));
+}
+
+function nonEmpty(value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') throw new RangeError(`${name} must be a non-empty string`);
+  return value;
+}
+
 function checkClients(input: SimulatorOptions['clients']): OAuthClient[] {
   const clients = input ?? [DEFAULT_CLIENT];
   if (clients.length === 0) throw new RangeError('at least one OAuth client is needed');
@@ -309,7 +346,19 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const capabilities = Object.freeze(checkCapabilities(options.capabilities));
   const scimGroups = options.scimGroups ?? SCIM_GROUPS_DEFAULT;
   if (typeof scimGroups !== 'boolean') throw new RangeError('scimGroups must be a boolean');
-  const tokens = createTokenService({ clients: checkClients(options.clients), ttlSeconds: tokenTtlSeconds, now });
+  const tenantId = nonEmpty(options.tenantId, 'tenantId', DEFAULT_TENANT_ID);
+  const area = nonEmpty(options.area, 'area', DEFAULT_AREA);
+  const tokens = createTokenService({
+    clients: checkClients(options.clients),
+    accessKeys: checkAccessKeys(options.accessKeys),
+    ttlSeconds: tokenTtlSeconds,
+    now,
+    accessKeyIdToken: options.accessKeyIdToken ?? true,
+    idToken: ({ sub, aud }) => {
+      const iat = Math.floor(now() / 1000);
+      return signJwt({ iss: url, sub, aud, iat, exp: iat + Math.ceil(tokenTtlSeconds), tenantId });
+    },
+  });
   const faults = createFaultInjector(options.faults ?? {}, now, random);
   const stats = createStats();
   let url = '';
@@ -537,10 +586,27 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     }
   }
 
-  async function handleToken(ex: Exchange): Promise<void> {
-    const raw = await readBody(ex.req);
-    const answer = tokens.handle({ contentType: ex.req.headers['content-type'], authorization: ex.req.headers.authorization, body: raw.toString('utf8') });
-    ex.send(answer.status, answer.body, answer.headers, 'application/json');
+  /** Token endpoints and discovery documents (see oauth.ts and signin.ts for the sources of their shapes). */
+  async function handleAuth(ex: Exchange): Promise<void> {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => ex.send(status, body, headers, 'application/json');
+    switch (ex.resource) {
+      case 'auth/jwks':
+        return json(200, jwks());
+      case '.well-known/openid-configuration':
+        return json(200, openidConfiguration(url));
+      case '.well-known/cxone-configuration': {
+        const asked = ex.query.get('tenantId');
+        if (asked === null || asked === '') return json(400, { error: 'invalid_request', error_description: 'tenantId is required' });
+        if (asked !== tenantId) return json(404, { error: 'not_found', error_description: 'no tenant with this tenantId' });
+        return json(200, cxoneConfiguration(url, tenantId, area));
+      }
+      default: {
+        const body = (await readBody(ex.req)).toString('utf8');
+        const request = { contentType: ex.req.headers['content-type'], authorization: ex.req.headers.authorization, body };
+        const answer = ex.resource === 'oauth' ? tokens.handle(request) : ex.resource === 'auth/token' ? tokens.handleCxone(request) : tokens.handleAccessKey(request);
+        return json(answer.status, answer.body, answer.headers);
+      }
+    }
   }
 
   // ---- admin ---------------------------------------------------------------------------
@@ -617,8 +683,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
     let resource: string;
     let id: string | null = null;
-    if (path === TOKEN_PATH) {
-      resource = 'oauth';
+    const authRoute = Object.hasOwn(AUTH_ROUTES, path) ? AUTH_ROUTES[path] : undefined;
+    if (authRoute !== undefined) {
+      resource = authRoute.resource;
     } else if (path === SCIM_PREFIX || path.startsWith(`${SCIM_PREFIX}/`)) {
       const segments = path.slice(SCIM_PREFIX.length + 1).split('/');
       if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
@@ -630,7 +697,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }
       if (segments.length > 2 || !Object.hasOwn(ROUTES, resource)) resource = 'unknown';
     } else {
-      writeResponse(res, 404, errorBody(404, `no route ${path}; SCIM lives under ${SCIM_PREFIX}, tokens at ${TOKEN_PATH}`), {}, SCIM_JSON);
+      writeResponse(res, 404, errorBody(404, `no route ${path}; SCIM lives under ${SCIM_PREFIX}, tokens at /oauth/token and /auth/token`), {}, SCIM_JSON);
       return;
     }
 
@@ -653,7 +720,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         writeResponse(res, status, body, closing ? { ...headers, connection: 'close' } : headers, contentType);
       },
     };
-    const isToken = resource === 'oauth';
+    const isToken = authRoute !== undefined;
 
     const decision = faults.decide();
     if (decision.latencyMs > 0) {
@@ -691,9 +758,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         const answer = await hook({ method, path, query: target.searchParams, headers: req.headers });
         if (answer !== undefined && answer !== null) return ex.send(answer.status, answer.body, answer.headers ?? {});
       }
-      if (isToken) {
-        if (method !== 'POST') return ex.send(405, { error: 'invalid_request', error_description: 'use POST' }, { allow: 'POST' }, 'application/json');
-        return await handleToken(ex);
+      if (authRoute !== undefined) {
+        if (method !== authRoute.method) {
+          return ex.send(405, { error: 'invalid_request', error_description: `use ${authRoute.method}` }, { allow: authRoute.method }, 'application/json');
+        }
+        return await handleAuth(ex);
       }
       const spec = Object.hasOwn(ROUTES, resource) && (resource !== 'Groups' || scimGroups) ? ROUTES[resource] : undefined;
       if (spec === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
@@ -705,6 +774,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }
       await handleScim(ex, resource, id);
     } catch (error) {
+      if (error instanceof ScimError && isToken) return ex.send(error.status, { error: 'invalid_request', error_description: error.message }, error.headers, 'application/json');
       if (error instanceof ScimError) return ex.send(error.status, error.toBody(), error.headers);
       console.error('simulator: unexpected error', error);
       ex.send(500, errorBody(500, 'internal simulator error'));

@@ -3,7 +3,7 @@
  * canonical attribute names (SCIM names are case-insensitive, RFC 7643 §2.1), which are
  * multi-valued, complex or readOnly, and the checks a stored resource must pass.
  */
-import { ENTERPRISE_USER_URN } from './filter.js';
+import { ENTERPRISE_USER_URN, NICE_USER_URN } from './filter.js';
 import { SCHEMA, ScimError } from './scim-error.js';
 
 export type Attrs = Record<string, unknown>;
@@ -33,9 +33,9 @@ export const userSchema: ResourceSchema = {
   kind: 'User',
   coreUrn: SCHEMA.user,
   endpoint: 'Users',
-  names: namesOf(['id', 'meta', 'schemas', 'name', 'active', ...USER_STRINGS, ...USER_MULTI, ENTERPRISE_USER_URN]),
+  names: namesOf(['id', 'meta', 'schemas', 'name', 'active', ...USER_STRINGS, ...USER_MULTI, ENTERPRISE_USER_URN, NICE_USER_URN]),
   multiValued: new Set(USER_MULTI),
-  complex: new Set(['name', ENTERPRISE_USER_URN]),
+  complex: new Set(['name', ENTERPRISE_USER_URN, NICE_USER_URN]),
   readOnly: new Set(['id', 'meta', 'groups']),
 };
 
@@ -103,8 +103,8 @@ export function checkUserAttrs(attrs: Attrs): Attrs {
       throw invalidValue('"name" must be an object of strings');
     }
   }
-  if (attrs[ENTERPRISE_USER_URN] !== undefined && !isObject(attrs[ENTERPRISE_USER_URN])) {
-    throw invalidValue(`"${ENTERPRISE_USER_URN}" must be an object`);
+  for (const urn of [ENTERPRISE_USER_URN, NICE_USER_URN]) {
+    if (attrs[urn] !== undefined && !isObject(attrs[urn])) throw invalidValue(`"${urn}" must be an object`);
   }
   for (const name of USER_MULTI) {
     const list = attrs[name];

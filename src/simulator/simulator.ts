@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createDirectory, type CxoneBehaviours, type DirectoryEngine, type SimulatorDirectory } from './directory.js';
 import { createFaultInjector, mulberry32, type Faults } from './faults.js';
 import { parseFilter } from './filter.js';
 import { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type AccessKey, type OAuthClient } from './oauth.js';
@@ -23,6 +24,8 @@ import { createStats, type SimulatorStats } from './stats.js';
 import { createSimulatorStore, type SimulatorSeed, type SimulatorStore, type StoreEngine } from './store.js';
 
 export type { Faults } from './faults.js';
+export { DEFAULT_BEHAVIOURS, NICE_USER_URN } from './directory.js';
+export type { AcdGroup, AcdGroupSeed, Agent, AgentSeed, CxoneBehaviours, SimulatorDirectory, Team, TeamSeed } from './directory.js';
 export type { AccessKey, OAuthClient } from './oauth.js';
 export { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT } from './oauth.js';
 export { DEFAULT_AREA, DEFAULT_TENANT_ID } from './signin.js';
@@ -90,6 +93,8 @@ export interface SimulatorOptions {
   tokenTtlSeconds?: number;
   capabilities?: Partial<SimulatorCapabilities>;
   faults?: Partial<Faults>;
+  /** What NICE's published material leaves open (README.md gives each default and why). */
+  behaviours?: Partial<CxoneBehaviours>;
   /** Clock for token expiry, rate limiting and meta timestamps (ms since the epoch). */
   now?: () => number;
   /** PRNG for faults, uniform in [0, 1). Default: mulberry32 with a fixed seed. */
@@ -120,12 +125,17 @@ export interface Simulator {
   /** The base URL, once listening. */
   readonly url: string;
   readonly store: SimulatorStore;
+  /** Agents, teams and ACD groups (the admin API's data), kept in step with the SCIM users. */
+  readonly directory: SimulatorDirectory;
   readonly stats: SimulatorStats;
   readonly faults: Faults;
   readonly capabilities: Readonly<SimulatorCapabilities>;
   /** Whether SCIM /Groups is served (off: every /Groups request answers 404, as on CXone). */
   readonly scimGroups: boolean;
   setFaults(faults: Partial<Faults>): void;
+  readonly behaviours: Readonly<CxoneBehaviours>;
+  /** Merges a partial behaviour configuration; throws a RangeError naming the bad field. */
+  setBehaviours(behaviours: Partial<CxoneBehaviours>): void;
   /** Test hook, run before each SCIM/OAuth request is handled (after fault injection). */
   onRequest(hook: SimulatorHook | null): void;
   /** Invalidates every issued access token: the next SCIM request answers 401. */
@@ -362,7 +372,9 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const faults = createFaultInjector(options.faults ?? {}, now, random);
   const stats = createStats();
   let url = '';
-  const store: StoreEngine = createSimulatorStore({ seed: resolveSeed(options.seed), now, baseUrl: () => url });
+  const directory: DirectoryEngine = createDirectory({ now, behaviours: options.behaviours });
+  const store: StoreEngine = createSimulatorStore({ seed: resolveSeed(options.seed), now, baseUrl: () => url, users: directory.hooks });
+  directory.attachUsers({ applyAgentChange: (id, change) => store.applyAgentChange(id, change) });
   let hook: SimulatorHook | null = null;
   let server: Server | null = null;
   let closing = false;
@@ -828,6 +840,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return url;
     },
     store,
+    directory,
     stats,
     get faults() {
       return faults.faults;
@@ -836,6 +849,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     scimGroups,
     setFaults(patch) {
       faults.set(patch);
+    },
+    get behaviours() {
+      return directory.behaviours;
+    },
+    setBehaviours(patch) {
+      directory.setBehaviours(patch);
     },
     onRequest(next) {
       hook = next;

@@ -10,6 +10,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { AdminError, adminErrorBody, createAdminApi, matchAdminRoute, type AdminRoute } from './admin-api.js';
 import { createDirectory, type CxoneBehaviours, type DirectoryEngine, type SimulatorDirectory } from './directory.js';
 import { createFaultInjector, mulberry32, type Faults } from './faults.js';
 import { parseFilter } from './filter.js';
@@ -20,6 +21,7 @@ import { groupSchema, userSchema, type ResourceKind } from './schema.js';
 import { SCHEMA, ScimError, errorBody } from './scim-error.js';
 import { resolveSeed } from './seed.js';
 import { DEFAULT_AREA, DEFAULT_TENANT_ID, cxoneConfiguration, jwks, openidConfiguration, signJwt } from './signin.js';
+import { MAX_BODY_BYTES, readBody, writeResponse } from './http.js';
 import { createStats, type SimulatorStats } from './stats.js';
 import { createSimulatorStore, type SimulatorSeed, type SimulatorStore, type StoreEngine } from './store.js';
 
@@ -66,6 +68,12 @@ export interface SimulatorCapabilities {
   maxRequestBytes: number;
   /** A provider that silently keeps at most this many members of a group on every write (null: no limit). */
   silentMemberLimit: number | null;
+  /** Admin API: the page size when `top` is absent (an assumption; NICE publishes none). */
+  adminPageSize: number;
+  /** Admin API: the largest `top` honoured; a larger one is capped. */
+  adminMaxPageSize: number;
+  /** Admin API: the most agents (or groups) one write may carry; more is 400. */
+  adminMaxBatch: number;
 }
 
 /**
@@ -141,17 +149,22 @@ export interface Simulator {
   /** Invalidates every issued access token: the next SCIM request answers 401. */
   revokeTokens(): void;
   /**
-   * Holds the answer to the next write (PUT or PATCH) of a group, `method` when given:
-   * the write is applied and its answer made, then kept back until another write to the
-   * same group has been applied. Replaces any earlier hold that caught nothing yet.
+   * Holds the answer to the next write of a group (SCIM PUT or PATCH of a group; admin-API
+   * POST or DELETE of a group's agents, PUT of a group, PUT /agents that moves agents between
+   * teams), narrowed by `method` and `api` when given: the write is applied and its answer
+   * made, then kept back until another write to the same group (or team) has been applied.
+   * Replaces any earlier hold that caught nothing yet.
    */
-  holdNextWrite(options?: { method?: 'PUT' | 'PATCH' }): WriteHold;
+  holdNextWrite(options?: { method?: HoldMethod; api?: 'scim' | 'admin' }): WriteHold;
   /** The current write hold, or null. */
   readonly writeHold: WriteHold | null;
 }
 
+export type HoldMethod = 'PUT' | 'PATCH' | 'POST' | 'DELETE';
+
 export interface WriteHold {
-  readonly method: 'PUT' | 'PATCH' | null;
+  readonly method: HoldMethod | null;
+  readonly api: 'scim' | 'admin' | null;
   /** armed: waiting for a write; held: a write's answer is kept back; released: it was sent. */
   readonly state: 'armed' | 'held' | 'released';
   /** Resolves once a write's answer is being held. */
@@ -163,6 +176,8 @@ export interface WriteHold {
 }
 
 const SCIM_PREFIX = '/scim/v2';
+/** The business unit every admin-API answer names. */
+const BUSINESS_UNIT_ID = 4_600_001;
 
 /** Sign-in and discovery: path → statistics resource and method. Answers are OAuth-style JSON. */
 const AUTH_ROUTES: Record<string, { readonly resource: string; readonly method: 'GET' | 'POST' }> = {
@@ -174,7 +189,6 @@ const AUTH_ROUTES: Record<string, { readonly resource: string; readonly method: 
   '/authentication/v1/token/access-key': { resource: 'authentication/v1/token/access-key', method: 'POST' },
 };
 const ADMIN_PREFIX = '/_simulator';
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SCIM_JSON = 'application/scim+json';
 const DEFAULT_PAGE_SIZE = 100;
 const RANDOM_SEED = 0x5eed;
@@ -200,54 +214,6 @@ interface Exchange {
   /** For stats: Users, Groups, oauth, ServiceProviderConfig, … */
   readonly resource: string;
   send(status: number, body?: unknown, headers?: Record<string, string>, contentType?: string): void;
-}
-
-function writeResponse(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>, contentType: string): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = body === undefined || status === 204 || status === 304 ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-  const out: Record<string, string | number> = {};
-  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
-  if (text !== '') out['content-type'] ??= contentType;
-  out['content-length'] = Buffer.byteLength(text);
-  res.writeHead(status, out);
-  res.end(text);
-}
-
-function tooLarge(max: number, headers?: Record<string, string>): ScimError {
-  return new ScimError(413, `the request body exceeds ${max} bytes`, undefined, headers);
-}
-
-/**
- * The request body, at most `limit` bytes. Past the hard cap the connection is closed at
- * once; past a lower `limit` (the maxRequestBytes capability) the body is read to its end
- * first, so that the client gets the 413 rather than a reset while it is still sending.
- */
-function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        failed = true;
-        reject(tooLarge(MAX_BODY_BYTES, { connection: 'close' }));
-        return;
-      }
-      if (size > limit) {
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (failed) return;
-      if (size > limit) reject(tooLarge(limit));
-      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
 }
 
 /** RFC 7644 §3.1 / §3.8: SCIM bodies are application/scim+json; plain JSON is accepted too. */
@@ -288,7 +254,12 @@ function weakEqual(a: string, b: string): boolean {
 /** The requests a crash point can hit: SCIM and admin-API writes (token requests and searches are not). */
 function isWriteRoute(method: string, resource: string): boolean {
   if (method === 'GET' || method === 'HEAD') return false;
-  return resource === 'Users' || resource === 'Groups';
+  return resource === 'Users' || resource === 'Groups' || (resource.startsWith('admin/') && resource !== 'admin/unknown');
+}
+
+/** A hold as the admin API shows it: `api` only when the hold names one. */
+function holdJson(current: WriteHold): Record<string, unknown> {
+  return current.api === null ? { state: current.state, method: current.method } : { state: current.state, method: current.method, api: current.api };
 }
 
 function urlOf(address: AddressInfo): string {
@@ -309,8 +280,14 @@ function checkCapabilities(input: Partial<SimulatorCapabilities> | undefined): S
     patchOnProjection: false,
     maxRequestBytes: MAX_BODY_BYTES,
     silentMemberLimit: null,
+    adminPageSize: 100,
+    adminMaxPageSize: 1000,
+    adminMaxBatch: 1000,
     ...input,
   };
+  for (const name of ['adminPageSize', 'adminMaxPageSize', 'adminMaxBatch'] as const) {
+    if (!Number.isSafeInteger(caps[name]) || caps[name] < 1) throw new RangeError(`capabilities.${name} must be an integer >= 1`);
+  }
   if (!Number.isSafeInteger(caps.maxPageSize) || caps.maxPageSize < 1) throw new RangeError('capabilities.maxPageSize must be an integer >= 1');
   if (!Number.isSafeInteger(caps.maxRequestBytes) || caps.maxRequestBytes < 1 || caps.maxRequestBytes > MAX_BODY_BYTES) {
     throw new RangeError(`capabilities.maxRequestBytes must be an integer from 1 to ${MAX_BODY_BYTES}`);
@@ -379,11 +356,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   let server: Server | null = null;
   let closing = false;
   const delayed = new Set<{ timer: NodeJS.Timeout; socket: Socket; resolve: () => void }>();
-  let hold: (WriteHold & { catch(groupId: string): void; landed(groupId: string): void }) | null = null;
+  let hold: (WriteHold & { catch(keys: readonly string[]): void; landed(keys: readonly string[]): void }) | null = null;
 
-  function createHold(method: 'PUT' | 'PATCH' | null): NonNullable<typeof hold> {
+  function createHold(method: HoldMethod | null, api: 'scim' | 'admin' | null): NonNullable<typeof hold> {
     let state: WriteHold['state'] = 'armed';
-    let heldGroup: string | null = null;
+    let heldKeys: readonly string[] = [];
     let markHeld!: () => void;
     let markReleased!: () => void;
     const held = new Promise<void>((resolve) => (markHeld = resolve));
@@ -396,33 +373,35 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     };
     return {
       method,
+      api,
       get state() {
         return state;
       },
       held,
       released,
       release,
-      catch(groupId) {
+      catch(keys) {
         state = 'held';
-        heldGroup = groupId;
+        heldKeys = keys;
         markHeld();
       },
-      landed(groupId) {
-        if (state === 'held' && heldGroup === groupId) release();
+      landed(keys) {
+        if (state === 'held' && keys.some((key) => heldKeys.includes(key))) release();
       },
     };
   }
 
-  /** A write to a group was applied: it lets a held answer to an earlier write of that group go. */
-  function landed(groupId: string): void {
-    hold?.landed(groupId);
+  /** A write was applied to these groups (`scim:<id>`, `acd:<groupId>`, `team:<teamId>`): a held answer to an earlier write of one of them goes. */
+  function landed(keys: readonly string[]): void {
+    hold?.landed(keys);
   }
 
   /** Keeps this write's answer back when a hold is armed for it. */
-  async function maybeHold(groupId: string, method: string): Promise<void> {
+  async function maybeHold(keys: readonly string[], method: string, api: 'scim' | 'admin'): Promise<void> {
     const current = hold;
-    if (current === null || current.state !== 'armed' || (current.method !== null && current.method !== method)) return;
-    current.catch(groupId);
+    if (current === null || current.state !== 'armed' || keys.length === 0) return;
+    if ((current.method !== null && current.method !== method) || (current.api !== null && current.api !== api)) return;
+    current.catch(keys);
     await current.released;
   }
 
@@ -460,22 +439,47 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     });
   }
 
+  // ---- admin API -----------------------------------------------------------------------
+
+  const adminApi = createAdminApi({
+    directory,
+    now,
+    origin: () => url,
+    limits: { pageSize: capabilities.adminPageSize, maxPageSize: capabilities.adminMaxPageSize, maxBatch: capabilities.adminMaxBatch, maxRequestBytes: capabilities.maxRequestBytes },
+    businessUnitId: BUSINESS_UNIT_ID,
+    agentFailure: () => null,
+    pageServed: () => undefined,
+    landed,
+    hold: (keys, method) => maybeHold(keys, method, 'admin'),
+  });
+
+  async function handleAdminApi(ex: Exchange, route: AdminRoute): Promise<void> {
+    const write = ex.method !== 'GET' && route.resource !== 'user-management/teams/search';
+    const verdict = bearerVerdict(ex.req.headers.authorization, write, 'cxone');
+    if (verdict !== null) throw new AdminError(verdict.status, verdict.status === 401 ? 'Unauthorized' : 'Forbidden', verdict.why, { 'www-authenticate': verdict.challenge });
+    await adminApi.handle({ req: ex.req, method: ex.method, path: ex.path, query: ex.query, send: (status, body, headers = {}) => ex.send(status, body, headers, 'application/json') }, route);
+  }
+
   // ---- SCIM ----------------------------------------------------------------------------
 
-  function authorize(ex: Exchange, write: boolean): void {
-    const header = ex.req.headers.authorization;
+  /** The bearer token's verdict (RFC 6750 §3): null when it may do this, else the status, why and the challenge. */
+  function bearerVerdict(header: string | undefined, write: boolean, realm: string): { status: 401 | 403; why: string; challenge: string } | null {
     const match = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
-    const challenge = 'Bearer realm="scim"';
-    if (match === null) throw new ScimError(401, 'a bearer token is required (Authorization: Bearer <token>)', undefined, { 'www-authenticate': challenge });
+    const challenge = `Bearer realm="${realm}"`;
+    if (match === null) return { status: 401, why: 'a bearer token is required (Authorization: Bearer <token>)', challenge };
     const grant = tokens.verify(match[1] as string);
     if (grant === undefined || grant === 'expired') {
       const why = grant === 'expired' ? 'the access token expired' : 'the access token is not valid';
-      throw new ScimError(401, why, undefined, { 'www-authenticate': `${challenge}, error="invalid_token", error_description="${why}"` });
+      return { status: 401, why, challenge: `${challenge}, error="invalid_token", error_description="${why}"` };
     }
     const scope = write ? SCOPE_WRITE : SCOPE_READ;
-    if (!grant.scopes.has(scope)) {
-      throw new ScimError(403, `the access token lacks scope ${scope}`, undefined, { 'www-authenticate': `${challenge}, error="insufficient_scope", scope="${scope}"` });
-    }
+    if (!grant.scopes.has(scope)) return { status: 403, why: `the access token lacks scope ${scope}`, challenge: `${challenge}, error="insufficient_scope", scope="${scope}"` };
+    return null;
+  }
+
+  function authorize(ex: Exchange, write: boolean): void {
+    const verdict = bearerVerdict(ex.req.headers.authorization, write, 'scim');
+    if (verdict !== null) throw new ScimError(verdict.status, verdict.why, undefined, { 'www-authenticate': verdict.challenge });
   }
 
   /** RFC 7644 §3.14: a stale If-Match answers 412. `*` matches any current version. */
@@ -588,11 +592,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         else store.patch(kind, id, operations);
         if (kind !== 'Group') return ex.send(200, store.renderJson(kind, id, projection), etagHeader(store.etagOf(kind, id)));
         enforceMemberLimit(id);
-        landed(id);
+        landed([`scim:${id}`]);
         if (failure !== null) return ex.send(failure.status, errorBody(failure.status, 'internal server error (injected write fault)'));
         const text = store.renderJson(kind, id, projection);
         const headers = etagHeader(store.etagOf(kind, id));
-        await maybeHold(id, ex.method);
+        await maybeHold([`scim:${id}`], ex.method, 'scim');
         return ex.send(200, text, headers);
       }
     }
@@ -655,14 +659,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           if (until !== null && until !== 'held' && until !== 'released') throw new RangeError('until must be held or released');
           const current = hold;
           if (current !== null && until !== null) await (until === 'held' ? current.held : current.released);
-          json(200, current === null ? { state: null } : { state: current.state, method: current.method });
+          json(200, current === null ? { state: null } : holdJson(current));
         },
         PUT: async () => {
           const body = await readJson();
-          const writeMethod = typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined;
-          if (writeMethod !== undefined && writeMethod !== 'PUT' && writeMethod !== 'PATCH') throw new RangeError('expected { method?: "PUT" | "PATCH" }');
-          const next = holdNextWriteOf(writeMethod ?? null);
-          json(200, { state: next.state, method: next.method });
+          const { method: writeMethod, api, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+          const methods: unknown[] = ['PUT', 'PATCH', 'POST', 'DELETE'];
+          if ((writeMethod !== undefined && !methods.includes(writeMethod)) || (api !== undefined && api !== 'scim' && api !== 'admin') || Object.keys(rest).length > 0) {
+            throw new RangeError('expected { method?: "PUT" | "PATCH" | "POST" | "DELETE", api?: "scim" | "admin" }');
+          }
+          const next = holdNextWriteOf((writeMethod as HoldMethod | undefined) ?? null, (api as 'scim' | 'admin' | undefined) ?? null);
+          json(200, holdJson(next));
         },
         DELETE: () => {
           hold?.release();
@@ -696,8 +703,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     let resource: string;
     let id: string | null = null;
     const authRoute = Object.hasOwn(AUTH_ROUTES, path) ? AUTH_ROUTES[path] : undefined;
+    const adminRoute = authRoute === undefined ? matchAdminRoute(path) : null;
     if (authRoute !== undefined) {
       resource = authRoute.resource;
+    } else if (adminRoute !== null) {
+      resource = adminRoute.resource;
     } else if (path === SCIM_PREFIX || path.startsWith(`${SCIM_PREFIX}/`)) {
       const segments = path.slice(SCIM_PREFIX.length + 1).split('/');
       if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
@@ -709,7 +719,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }
       if (segments.length > 2 || !Object.hasOwn(ROUTES, resource)) resource = 'unknown';
     } else {
-      writeResponse(res, 404, errorBody(404, `no route ${path}; SCIM lives under ${SCIM_PREFIX}, tokens at /oauth/token and /auth/token`), {}, SCIM_JSON);
+      writeResponse(res, 404, errorBody(404, `no route ${path}; SCIM lives under ${SCIM_PREFIX}, the admin API under /incontactapi/services/v31.0, tokens at /oauth/token and /auth/token`), {}, SCIM_JSON);
       return;
     }
 
@@ -733,6 +743,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       },
     };
     const isToken = authRoute !== undefined;
+    /** The error body of this request's family: OAuth JSON, the admin API's, or SCIM's. */
+    const sendError = (status: number, code: string, detail: string, headers: Record<string, string> = {}): void => {
+      if (isToken) return ex.send(status, { error: code, error_description: detail }, headers, 'application/json');
+      if (adminRoute !== null) return ex.send(status, adminErrorBody(adminRoute.family, code, detail), headers, 'application/json');
+      return ex.send(status, errorBody(status, detail), headers);
+    };
 
     const decision = faults.decide();
     if (decision.latencyMs > 0) {
@@ -748,14 +764,10 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         const detail = 'too many requests: rate limit exceeded';
         const retryAfter = decision.outcome.retryAfterSeconds;
         const headers: Record<string, string> = retryAfter === null ? {} : { 'retry-after': String(retryAfter) };
-        if (isToken) return ex.send(429, { error: 'temporarily_unavailable', error_description: detail }, headers, 'application/json');
-        return ex.send(429, errorBody(429, detail), headers);
+        return sendError(429, isToken ? 'temporarily_unavailable' : 'TooManyRequests', detail, headers);
       }
-      case 'error': {
-        const detail = 'service unavailable (injected fault)';
-        if (isToken) return ex.send(503, { error: 'temporarily_unavailable', error_description: detail }, { 'retry-after': '1' }, 'application/json');
-        return ex.send(503, errorBody(503, detail), { 'retry-after': '1' });
-      }
+      case 'error':
+        return sendError(503, isToken ? 'temporarily_unavailable' : 'ServiceUnavailable', 'service unavailable (injected fault)', { 'retry-after': '1' });
       case 'pass':
         break;
     }
@@ -776,6 +788,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         }
         return await handleAuth(ex);
       }
+      if (adminRoute !== null) return await handleAdminApi(ex, adminRoute);
       const spec = Object.hasOwn(ROUTES, resource) && (resource !== 'Groups' || scimGroups) ? ROUTES[resource] : undefined;
       if (spec === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
       const allowed = (id === null ? spec.collection : spec.item)?.filter((m) => m !== 'PATCH' || capabilities.patch);
@@ -786,10 +799,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }
       await handleScim(ex, resource, id);
     } catch (error) {
-      if (error instanceof ScimError && isToken) return ex.send(error.status, { error: 'invalid_request', error_description: error.message }, error.headers, 'application/json');
+      if (error instanceof AdminError) return sendError(error.status, error.code, error.message, error.headers);
+      if (error instanceof ScimError && (isToken || adminRoute !== null)) return sendError(error.status, isToken ? 'invalid_request' : 'InvalidRequest', error.message, error.headers);
       if (error instanceof ScimError) return ex.send(error.status, error.toBody(), error.headers);
       console.error('simulator: unexpected error', error);
-      ex.send(500, errorBody(500, 'internal simulator error'));
+      sendError(500, isToken ? 'server_error' : 'InternalServerError', 'internal simulator error');
     }
   }
 
@@ -863,16 +877,16 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       tokens.revokeAll();
     },
     holdNextWrite(holdOptions = {}) {
-      return holdNextWriteOf(holdOptions.method ?? null);
+      return holdNextWriteOf(holdOptions.method ?? null, holdOptions.api ?? null);
     },
     get writeHold() {
       return hold;
     },
   };
 
-  function holdNextWriteOf(method: 'PUT' | 'PATCH' | null): WriteHold {
+  function holdNextWriteOf(method: HoldMethod | null, api: 'scim' | 'admin' | null): WriteHold {
     if (hold !== null && hold.state === 'armed') hold.release();
-    hold = createHold(method);
+    hold = createHold(method, api);
     return hold;
   }
 }

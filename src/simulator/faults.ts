@@ -31,9 +31,42 @@ export interface Faults {
    * write); `count` writes crash (null: every one while set).
    */
   crash: { when: 'before' | 'after'; routes: string[] | null; count: number | null } | null;
+  /**
+   * Admin API: agents of a write that answer `success: false` with `error` (null: a default
+   * text) while the rest apply: the named `agentIds` always, any other with probability
+   * `ratio`, in the writes named by `operations` (add: POST /groups/{id}/agents, remove:
+   * DELETE /groups/{id}/agents, update: PUT /agents).
+   */
+  agentFailures: { agentIds: number[]; ratio: number; operations: AgentOperation[]; error: string | null } | null;
+  /**
+   * Admin API: a group's agents change between page reads. After a page of GET
+   * /groups/{groupId}/agents that has a next page (of `groupId`, or any group when null), the
+   * first agent of the list leaves (`remove`: the next page skips one) or `agentId` (default:
+   * the lowest-numbered agent outside the group) joins (`add`: the next page repeats one).
+   * `count` times (null: every time while set).
+   */
+  pageShift: { groupId: number | null; change: 'add' | 'remove'; agentId: number | null; count: number | null } | null;
 }
 
-export const NO_FAULTS: Faults = { latencyMs: 0, rateLimit: null, errorRatio: 0, dropRatio: 0, failWrites: null, throttle: null, crash: null };
+export type AgentOperation = 'add' | 'remove' | 'update';
+const AGENT_OPERATIONS: readonly AgentOperation[] = ['add', 'remove', 'update'];
+
+/** Faults as callers write them: any field may be left out, nested ones too (mergeFaults fills the defaults in). */
+export type FaultsInput = {
+  [K in keyof Faults]?: Faults[K] extends infer V ? (V extends readonly unknown[] ? V : V extends object ? { [P in keyof V]?: V[P] } : V) : never;
+};
+
+export const NO_FAULTS: Faults = {
+  latencyMs: 0,
+  rateLimit: null,
+  errorRatio: 0,
+  dropRatio: 0,
+  failWrites: null,
+  throttle: null,
+  crash: null,
+  agentFailures: null,
+  pageShift: null,
+};
 
 export type FaultOutcome = { kind: 'pass' } | { kind: 'drop' } | { kind: 'error' } | { kind: 'rateLimited'; retryAfterSeconds: number | null };
 
@@ -52,7 +85,13 @@ export interface FaultInjector {
   takeWriteFailure(): { status: number; apply: boolean } | null;
   /** Whether this write (its statistics key) crashes at this point, counting it when it does. */
   takeCrash(route: string, when: 'before' | 'after'): boolean;
+  /** The injected error of this agent in this write, or null. */
+  agentFailure(operation: AgentOperation, agentId: number): string | null;
+  /** After a page of this group with a next page: the change to make now (counting it), or null. */
+  takePageShift(groupId: number): { change: 'add' | 'remove'; agentId: number | null } | null;
 }
+
+const isPositiveId = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
 export function mulberry32(seed: number): () => number {
@@ -148,6 +187,43 @@ export function mergeFaults(current: Faults, patch: unknown): Faults {
         next.failWrites = { status: status as number, apply: apply as boolean, count: count as number | null };
         break;
       }
+      case 'agentFailures': {
+        if (value === null) {
+          next.agentFailures = null;
+          break;
+        }
+        const { agentIds = [], ratio = 0, operations = AGENT_OPERATIONS, error = null, ...rest } = (typeof value === 'object' ? value : {}) as Record<string, unknown>;
+        const valid =
+          Array.isArray(agentIds) &&
+          agentIds.every(isPositiveId) &&
+          isRatio(ratio) &&
+          Array.isArray(operations) &&
+          operations.length > 0 &&
+          operations.every((operation) => AGENT_OPERATIONS.includes(operation as AgentOperation)) &&
+          (error === null || (typeof error === 'string' && error !== '')) &&
+          Object.keys(rest).length === 0;
+        if (!valid) {
+          throw new RangeError('agentFailures must be null or { agentIds?: integers > 0, ratio?: 0 to 1, operations?: non-empty subset of ["add", "remove", "update"], error?: a non-empty string }');
+        }
+        next.agentFailures = { agentIds: [...(agentIds as number[])], ratio, operations: [...new Set(operations as AgentOperation[])], error: error as string | null };
+        break;
+      }
+      case 'pageShift': {
+        if (value === null) {
+          next.pageShift = null;
+          break;
+        }
+        const { groupId = null, change, agentId = null, count = 1, ...rest } = (typeof value === 'object' ? value : {}) as Record<string, unknown>;
+        const valid =
+          (change === 'add' || change === 'remove') &&
+          (groupId === null || isPositiveId(groupId)) &&
+          (agentId === null || isPositiveId(agentId)) &&
+          (count === null || (Number.isSafeInteger(count) && (count as number) >= 1)) &&
+          Object.keys(rest).length === 0;
+        if (!valid) throw new RangeError('pageShift must be null or { change: "add" | "remove", groupId?: an integer > 0, agentId?: an integer > 0, count?: an integer >= 1 or null }');
+        next.pageShift = { groupId: groupId as number | null, change: change as 'add' | 'remove', agentId: agentId as number | null, count: count as number | null };
+        break;
+      }
       default:
         throw new RangeError(`unknown fault ${JSON.stringify(key)}; expected ${Object.keys(NO_FAULTS).join(', ')}`);
     }
@@ -208,6 +284,19 @@ export function createFaultInjector(initial: unknown, now: () => number, random:
       if (fail === null) return null;
       if (fail.count !== null) faults = { ...faults, failWrites: fail.count > 1 ? { ...fail, count: fail.count - 1 } : null };
       return { status: fail.status, apply: fail.apply };
+    },
+    agentFailure(operation, agentId) {
+      const fail = faults.agentFailures;
+      if (fail === null || !fail.operations.includes(operation)) return null;
+      if (!fail.agentIds.includes(agentId) && !draw(fail.ratio)) return null;
+      const what = { add: 'assigned to this group', remove: 'removed from this group', update: 'updated' }[operation];
+      return fail.error ?? `Agent ${agentId} could not be ${what} (injected failure)`;
+    },
+    takePageShift(groupId) {
+      const shift = faults.pageShift;
+      if (shift === null || (shift.groupId !== null && shift.groupId !== groupId)) return null;
+      if (shift.count !== null) faults = { ...faults, pageShift: shift.count > 1 ? { ...shift, count: shift.count - 1 } : null };
+      return { change: shift.change, agentId: shift.agentId };
     },
     takeCrash(route, when) {
       const crash = faults.crash;

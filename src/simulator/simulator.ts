@@ -11,8 +11,8 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AdminError, adminErrorBody, createAdminApi, matchAdminRoute, type AdminRoute } from './admin-api.js';
-import { createDirectory, type CxoneBehaviours, type DirectoryEngine, type SimulatorDirectory } from './directory.js';
-import { createFaultInjector, mulberry32, type Faults } from './faults.js';
+import { createDirectory, type CxoneBehaviours, type DirectoryEngine, type GroupRecord, type SimulatorDirectory } from './directory.js';
+import { createFaultInjector, mulberry32, type Faults, type FaultsInput } from './faults.js';
 import { parseFilter } from './filter.js';
 import { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type AccessKey, type OAuthClient } from './oauth.js';
 import { parsePatchRequest } from './patch.js';
@@ -25,7 +25,7 @@ import { MAX_BODY_BYTES, readBody, writeResponse } from './http.js';
 import { createStats, type SimulatorStats } from './stats.js';
 import { createSimulatorStore, type SimulatorSeed, type SimulatorStore, type StoreEngine } from './store.js';
 
-export type { Faults } from './faults.js';
+export type { Faults, FaultsInput } from './faults.js';
 export { DEFAULT_BEHAVIOURS, NICE_USER_URN } from './directory.js';
 export type { AcdGroup, AcdGroupSeed, Agent, AgentSeed, CxoneBehaviours, SimulatorDirectory, Team, TeamSeed } from './directory.js';
 export type { AccessKey, OAuthClient } from './oauth.js';
@@ -100,7 +100,7 @@ export interface SimulatorOptions {
   accessKeyIdToken?: boolean;
   tokenTtlSeconds?: number;
   capabilities?: Partial<SimulatorCapabilities>;
-  faults?: Partial<Faults>;
+  faults?: FaultsInput;
   /** What NICE's published material leaves open (README.md gives each default and why). */
   behaviours?: Partial<CxoneBehaviours>;
   /** Clock for token expiry, rate limiting and meta timestamps (ms since the epoch). */
@@ -140,7 +140,7 @@ export interface Simulator {
   readonly capabilities: Readonly<SimulatorCapabilities>;
   /** Whether SCIM /Groups is served (off: every /Groups request answers 404, as on CXone). */
   readonly scimGroups: boolean;
-  setFaults(faults: Partial<Faults>): void;
+  setFaults(faults: FaultsInput): void;
   readonly behaviours: Readonly<CxoneBehaviours>;
   /** Merges a partial behaviour configuration; throws a RangeError naming the bad field. */
   setBehaviours(behaviours: Partial<CxoneBehaviours>): void;
@@ -447,11 +447,25 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     origin: () => url,
     limits: { pageSize: capabilities.adminPageSize, maxPageSize: capabilities.adminMaxPageSize, maxBatch: capabilities.adminMaxBatch, maxRequestBytes: capabilities.maxRequestBytes },
     businessUnitId: BUSINESS_UNIT_ID,
-    agentFailure: () => null,
-    pageServed: () => undefined,
+    agentFailure: (operation, agentId) => faults.agentFailure(operation, agentId),
+    pageServed: shiftPage,
     landed,
     hold: (keys, method) => maybeHold(keys, method, 'admin'),
   });
+
+  /** The pageShift fault: someone else changes the group between the reader's pages. */
+  function shiftPage(group: GroupRecord): void {
+    const shift = faults.takePageShift(group.groupId);
+    if (shift === null) return;
+    if (shift.change === 'remove') {
+      const agentId = shift.agentId ?? directory.members(group)[0];
+      if (agentId !== undefined) directory.removeAgents(group.groupId, [agentId]);
+    } else {
+      const agentId = shift.agentId ?? directory.agents().find((agent) => !group.members.has(agent.agentId))?.agentId;
+      if (agentId !== undefined && directory.agentRecord(agentId) !== undefined) directory.addAgents(group.groupId, [agentId]);
+    }
+    landed([`acd:${group.groupId}`]);
+  }
 
   async function handleAdminApi(ex: Exchange, route: AdminRoute): Promise<void> {
     const write = ex.method !== 'GET' && route.resource !== 'user-management/teams/search';
@@ -650,6 +664,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           const body = await readJson();
           if (typeof body !== 'object' || body === null) throw new RangeError('expected { id?, displayName, userCount, inactiveCount? }');
           json(201, store.createLoadGroup(body as Parameters<StoreEngine['createLoadGroup']>[0]));
+        },
+      },
+      '/_simulator/behaviours': {
+        GET: () => json(200, directory.behaviours),
+        PUT: async () => json(200, directory.setBehaviours(await readJson())),
+      },
+      '/_simulator/acd-groups': {
+        POST: async () => {
+          const body = await readJson();
+          if (typeof body !== 'object' || body === null) throw new RangeError('expected { groupId?, groupName, agentCount, memberCount?, inactiveCount?, teamId? }');
+          json(201, directory.createLoadGroup(body as Parameters<DirectoryEngine['createLoadGroup']>[0]));
         },
       },
       '/_simulator/reset': { POST: () => (store.reset(), json(204)) },

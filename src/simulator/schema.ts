@@ -128,3 +128,59 @@ export function checkGroupAttrs(attrs: Attrs): Attrs {
   if (attrs.externalId !== undefined && typeof attrs.externalId !== 'string') throw invalidValue('"externalId" must be a string');
   return attrs;
 }
+
+const attribute = (name: string, type: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  type,
+  multiValued: false,
+  required: false,
+  caseExact: false,
+  mutability: 'readWrite',
+  returned: 'default',
+  uniqueness: 'none',
+  ...extra,
+});
+
+/**
+ * The schema resources of GET /Schemas (RFC 7643 §7): the core User, NICE's user extension
+ * with its `team` and `loginAuthenticator` (calljacob/nice-cxone-api,
+ * src/services/userhub/CxoneScimService.ts, UserExtension), and the core Group while /Groups
+ * is served. Abridged to the attributes the simulator keeps.
+ */
+export function scimSchemas(withGroups: boolean): Record<string, unknown>[] {
+  const subs = [attribute('value', 'string'), attribute('display', 'string')];
+  const schemas: Record<string, unknown>[] = [
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+      id: SCHEMA.user,
+      name: 'User',
+      description: 'User Account',
+      attributes: [
+        attribute('userName', 'string', { required: true, uniqueness: 'server' }),
+        attribute('name', 'complex', { subAttributes: [attribute('givenName', 'string'), attribute('familyName', 'string'), attribute('middleName', 'string')] }),
+        attribute('displayName', 'string'),
+        attribute('emails', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')] }),
+        attribute('active', 'boolean'),
+        attribute('externalId', 'string', { caseExact: true }),
+        attribute('groups', 'complex', { multiValued: true, mutability: 'readOnly' }),
+      ],
+    },
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+      id: NICE_USER_URN,
+      name: 'NiceUser',
+      description: "NICE CXone's user extension",
+      attributes: [attribute('team', 'complex', { subAttributes: subs }), attribute('loginAuthenticator', 'complex', { subAttributes: subs })],
+    },
+  ];
+  if (withGroups) {
+    schemas.push({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+      id: SCHEMA.group,
+      name: 'Group',
+      description: 'Group',
+      attributes: [attribute('displayName', 'string', { required: true }), attribute('members', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string', { mutability: 'immutable' }), attribute('type', 'string')] })],
+    });
+  }
+  return schemas;
+}

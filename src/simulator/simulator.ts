@@ -13,11 +13,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { AdminError, adminErrorBody, createAdminApi, matchAdminRoute, type AdminRoute } from './admin-api.js';
 import { createDirectory, type CxoneBehaviours, type DirectoryEngine, type GroupRecord, type SimulatorDirectory } from './directory.js';
 import { createFaultInjector, mulberry32, type Faults, type FaultsInput } from './faults.js';
-import { parseFilter } from './filter.js';
+import { NICE_USER_URN, parseFilter } from './filter.js';
 import { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type AccessKey, type OAuthClient } from './oauth.js';
 import { parsePatchRequest } from './patch.js';
 import { parseProjection, type Projection } from './projection.js';
-import { groupSchema, userSchema, type ResourceKind } from './schema.js';
+import { groupSchema, scimSchemas, userSchema, type ResourceKind } from './schema.js';
 import { SCHEMA, ScimError, errorBody } from './scim-error.js';
 import { resolveSeed } from './seed.js';
 import { DEFAULT_AREA, DEFAULT_TENANT_ID, cxoneConfiguration, jwks, openidConfiguration, signJwt } from './signin.js';
@@ -203,6 +203,7 @@ const ROUTES: Record<string, RouteSpec> = {
   Groups: { collection: ['GET', 'POST'], item: ['GET', 'PUT', 'PATCH', 'DELETE'] },
   ServiceProviderConfig: { collection: ['GET'], item: null },
   ResourceTypes: { collection: ['GET'], item: ['GET'] },
+  Schemas: { collection: ['GET'], item: ['GET'] },
 };
 
 interface Exchange {
@@ -540,8 +541,15 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       name: kind,
       endpoint: `/${schema.endpoint}`,
       schema: schema.coreUrn,
+      ...(kind === 'User' ? { schemaExtensions: [{ schema: NICE_USER_URN, required: false }] } : {}),
       meta: { resourceType: 'ResourceType', location: `${url}${SCIM_PREFIX}/ResourceTypes/${kind}` },
     };
+  }
+
+  /** GET /Schemas (RFC 7643 §7), as CXone publishes it (calljacob/nice-cxone-api, src/services/userhub/CxoneScimService.ts, getSchemas). */
+  function schemaResources(): Record<string, unknown>[] {
+    const list = scimSchemas(scimGroups);
+    return list.map((schema) => ({ ...schema, meta: { resourceType: 'Schema', location: `${url}${SCIM_PREFIX}/Schemas/${schema.id as string}` } }));
   }
 
   async function handleScim(ex: Exchange, resource: string, id: string | null): Promise<void> {
@@ -550,6 +558,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const raw = ex.method === 'POST' || ex.method === 'PUT' || ex.method === 'PATCH' ? await readBody(ex.req, capabilities.maxRequestBytes) : null;
 
     if (resource === 'ServiceProviderConfig') return ex.send(200, serviceProviderConfig());
+    if (resource === 'Schemas') {
+      const all = schemaResources();
+      if (id === null) return ex.send(200, listResponse(all.length, 1, all));
+      const found = all.find((schema) => (schema.id as string).toLowerCase() === id.toLowerCase());
+      if (found === undefined) throw new ScimError(404, `Schema ${JSON.stringify(id)} not found`);
+      return ex.send(200, found);
+    }
     if (resource === 'ResourceTypes') {
       const kinds: ResourceKind[] = scimGroups ? ['User', 'Group'] : ['User'];
       if (id === null) return ex.send(200, listResponse(kinds.length, 1, kinds.map(resourceType)));

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSimulatorEnv } from '../../src/simulator/env.js';
-import { SCIM_GROUPS_DEFAULT, createSimulator, seedIds } from '../../src/simulator/simulator.js';
+import { NICE_USER_URN, SCIM_GROUPS_DEFAULT, createSimulator, seedIds } from '../../src/simulator/simulator.js';
 import { ERROR_SCHEMA, GROUP_SCHEMA, closeSimulators, startSimulator } from './harness.js';
 
 afterEach(closeSimulators);
@@ -44,5 +44,22 @@ describe('simulator SCIM /Groups switch', () => {
     expect(parseSimulatorEnv({ SIM_SCIM_GROUPS: 'true' }).scimGroups).toBe(true);
     expect(parseSimulatorEnv({}).scimGroups).toBe(SCIM_GROUPS_DEFAULT);
     expect(() => parseSimulatorEnv({ SIM_SCIM_GROUPS: 'off' })).toThrow(/^SIM_SCIM_GROUPS: /);
+  });
+});
+
+describe('simulator SCIM /Schemas', () => {
+  it('when /Schemas is read, then it lists User, NICE\'s user extension with its team, and Group only while /Groups is on', async () => {
+    const on = await startSimulator({ scimGroups: true });
+    const ids = (body: { Resources: { id: string }[] }) => body.Resources.map((schema) => schema.id);
+    const all = await on.request('GET', '/scim/v2/Schemas');
+    expect(all.status).toBe(200);
+    expect(ids(all.body)).toEqual(['urn:ietf:params:scim:schemas:core:2.0:User', NICE_USER_URN, 'urn:ietf:params:scim:schemas:core:2.0:Group']);
+    const nice = await on.request('GET', `/scim/v2/Schemas/${NICE_USER_URN}`);
+    expect(nice.body.attributes).toContainEqual(expect.objectContaining({ name: 'team', type: 'complex', subAttributes: expect.arrayContaining([expect.objectContaining({ name: 'value' })]) }));
+    expect((await on.request('GET', '/scim/v2/ResourceTypes/User')).body.schemaExtensions).toEqual([{ schema: NICE_USER_URN, required: false }]);
+
+    const off = await startSimulator({ scimGroups: false });
+    expect(ids((await off.request('GET', '/scim/v2/Schemas')).body)).toEqual(['urn:ietf:params:scim:schemas:core:2.0:User', NICE_USER_URN]);
+    expect((await off.request('GET', '/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group')).status).toBe(404);
   });
 });

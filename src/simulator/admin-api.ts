@@ -226,13 +226,15 @@ function agentIdsOf(body: unknown, max: number): number[] {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** `fields=a,b`: only those (case-insensitively); absent or empty: everything. */
-function narrow(item: Record<string, unknown>, fields: string | null): Record<string, unknown> {
-  if (fields === null || fields.trim() === '') return item;
+/** `fields=a,b`: a function keeping only those (case-insensitively); absent or empty: everything. */
+function narrower(fields: string | null): (item: Record<string, unknown>) => Record<string, unknown> {
+  if (fields === null || fields.trim() === '') return (item) => item;
   const wanted = new Set(fields.split(',').map((field) => field.trim().toLowerCase()).filter((field) => field !== ''));
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) if (wanted.has(key.toLowerCase())) out[key] = value;
-  return out;
+  return (item) => {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(item)) if (wanted.has(key.toLowerCase())) out[key] = value;
+    return out;
+  };
 }
 
 function renderGroup(group: GroupRecord): Record<string, unknown> {
@@ -349,8 +351,8 @@ export function createAdminApi(ctx: AdminApiContext): { handle(ex: AdminExchange
                 isLocked !== true &&
                 (search === '' || [agent.userName, agent.firstName, agent.lastName, agent.emailAddress].some((text) => text.toLowerCase().includes(search))),
             );
-    const fields = ex.query.get('fields');
-    const agents = matched.slice(skip, skip + top).map((agent) => narrow(renderAgent(agent), fields));
+    const narrow = narrower(ex.query.get('fields'));
+    const agents = matched.slice(skip, skip + top).map((agent) => narrow(renderAgent(agent)));
     sendList(ex, agents.length, { businessUnitId: ctx.businessUnitId, lastPollTime, totalRecords: matched.length, hiddenAgents: 0, _links: links(ex, skip, top, matched.length), agents });
   }
 
@@ -390,8 +392,8 @@ export function createAdminApi(ctx: AdminApiContext): { handle(ex: AdminExchange
     const ids = assigned ? directory.members(group) : null;
     const total = ids === null ? directory.agents().length - group.members.size : ids.length;
     const slice = ids !== null ? ids.slice(skip, skip + top).map((agentId) => directory.agentRecord(agentId) as AgentRecord) : directory.agents().filter((agent) => !group.members.has(agent.agentId)).slice(skip, skip + top);
-    const fields = ex.query.get('fields');
-    const agents = slice.map((agent) => narrow(renderGroupAgent(agent), fields));
+    const narrow = narrower(ex.query.get('fields'));
+    const agents = slice.map((agent) => narrow(renderGroupAgent(agent)));
     const body = { _links: links(ex, skip, top, total), totalRecords: total, agents };
     if (assigned && skip + top < total) ctx.pageServed(group);
     sendList(ex, agents.length, body);
@@ -457,11 +459,11 @@ export function createAdminApi(ctx: AdminApiContext): { handle(ex: AdminExchange
         return updateAgents(ex);
       // GET /agents/{agentId|userId} — AdminAgentsService.ts (operationsAgentsGetAgentsId): {agents: [agent]}, `fields`.
       case 'GET admin/agents/{agentId}':
-        return ex.send(200, { agents: [narrow(renderAgent(agentOf(route.params.agentId)), ex.query.get('fields'))] });
+        return ex.send(200, { agents: [narrower(ex.query.get('fields'))(renderAgent(agentOf(route.params.agentId)))] });
       // GET /agents/{agentId}/groups — AdminAgentsService.ts (getagentagentidgroups): {agentGroups: [{groupId, groupName, isActive, notes, lastUpdated}]}.
       case 'GET admin/agents/{agentId}/groups': {
         const agent = agentOf(String(idParam(route.params.agentId, 'agentId')));
-        const agentGroups = [...agent.groups].toSorted((a, b) => a - b).map((groupId) => renderGroup(directory.groupRecord(groupId) as GroupRecord));
+        const agentGroups = [...(agent.groups ?? [])].toSorted((a, b) => a - b).map((groupId) => renderGroup(directory.groupRecord(groupId) as GroupRecord));
         return sendList(ex, agentGroups.length, { agentGroups });
       }
       // GET /groups — AdminGroupsService.ts (getgroups): {_links, totalRecords, groups: [{groupId, groupName, notes, isActive, lastUpdated}]}.

@@ -203,7 +203,8 @@ export interface AgentRecord {
   teamId: number;
   readonly createDate: number;
   lastUpdated: number;
-  readonly groups: Set<number>;
+  /** The ACD groups holding the agent; null while there are none (spares 100,000 empty Sets in a load run). */
+  groups: Set<number> | null;
 }
 
 export interface TeamRecord {
@@ -391,7 +392,7 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
       teamId: seed.teamId,
       createDate: time,
       lastUpdated: time,
-      groups: new Set(),
+      groups: null,
     };
     agents.set(rec.agentId, rec);
     maxAgentId = Math.max(maxAgentId, rec.agentId);
@@ -419,13 +420,13 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
 
   function link(group: GroupRecord, agent: AgentRecord): void {
     group.members.add(agent.agentId);
-    agent.groups.add(group.groupId);
+    (agent.groups ??= new Set()).add(group.groupId);
     group.sorted = null;
   }
 
   function unlink(group: GroupRecord, agent: AgentRecord): void {
     group.members.delete(agent.agentId);
-    agent.groups.delete(group.groupId);
+    agent.groups?.delete(group.groupId);
     group.sorted = null;
   }
 

@@ -1,12 +1,15 @@
 /**
- * The embedded CXone SCIM simulator: a real HTTP server on `node:http` speaking OAuth 2.0
- * client credentials at /oauth/token and SCIM 2.0 (RFC 7643/7644) under /scim/v2, with
- * weak ETags, configurable capabilities, fault injection and a small unauthenticated admin
- * API under /_simulator for benchmarks that run it as a separate process.
+ * The embedded CXone simulator: a real HTTP server on `node:http` speaking CXone as NICE
+ * publishes it: the admin API under /incontactapi/services/vNN.0 and user-management teams
+ * (admin-api.ts over directory.ts), SCIM 2.0 (RFC 7643/7644) under /scim/v2 with NICE's user
+ * extension and /Groups as a switch, CXone sign-in and discovery (oauth.ts, signin.ts) and
+ * OAuth 2.0 client credentials at /oauth/token; with weak ETags, configurable capabilities,
+ * open behaviours as knobs, fault injection and a small unauthenticated admin API under
+ * /_simulator for benchmarks that run it as a separate process.
  *
  * The service uses it in-process when no tenant is configured; tests and benchmarks use it
- * over loopback. Request flow: admin routes bypass everything; SCIM and OAuth requests go
- * through route matching, fault injection, the onRequest hook, then the handler.
+ * over loopback. Request flow: /_simulator routes bypass everything; every other request goes
+ * through route matching, fault injection, crash points, the onRequest hook, then the handler.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -144,9 +147,9 @@ export interface Simulator {
   readonly behaviours: Readonly<CxoneBehaviours>;
   /** Merges a partial behaviour configuration; throws a RangeError naming the bad field. */
   setBehaviours(behaviours: Partial<CxoneBehaviours>): void;
-  /** Test hook, run before each SCIM/OAuth request is handled (after fault injection). */
+  /** Test hook, run before each simulated request (SCIM, admin API, tokens, discovery) is handled (after fault injection). */
   onRequest(hook: SimulatorHook | null): void;
-  /** Invalidates every issued access token: the next SCIM request answers 401. */
+  /** Invalidates every issued access and refresh token: the next SCIM or admin-API request answers 401. */
   revokeTokens(): void;
   /**
    * Holds the answer to the next write of a group (SCIM PUT or PATCH of a group; admin-API

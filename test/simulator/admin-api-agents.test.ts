@@ -88,6 +88,9 @@ describe('simulator admin API: agents', () => {
     expect(none.status).toBe(emptyList);
     expect(none.body).toEqual(emptyList === 204 ? undefined : { agentGroups: [] });
     expect((await api('GET', '/agents/abc/groups')).status).toBe(400);
+    const noAgents = await api('GET', '/agents?searchString=nobody-at-all');
+    expect(noAgents.status).toBe(emptyList);
+    expect(noAgents.body?.agents).toEqual({ 204: undefined, 200: [] }[emptyList]);
   });
 
   it('when PUT /agents moves agents between teams, then each agent answers, the SCIM user follows, and failures are per agent', async () => {

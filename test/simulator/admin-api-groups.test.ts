@@ -103,6 +103,8 @@ describe('simulator admin API: groups', () => {
     expect(empty.status).toBe(emptyList);
     const expected = { 204: undefined, 200: expect.objectContaining({ totalRecords: 0, agents: [] }) }[emptyList];
     expect(empty.body).toEqual(expected);
+    const noGroups = await api('GET', '/groups?skip=100');
+    expect(noGroups.status).toBe(emptyList);
     // The setting can change while running.
     simulator.setBehaviours({ emptyList: emptyList === 204 ? 200 : 204 });
     expect((await api('GET', `/groups/${acdGroups.contactCenterAgents}/agents`)).status).toBe(emptyList === 204 ? 200 : 204);

@@ -57,8 +57,13 @@ export function basic(clientId: string, clientSecret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
 }
 
+/**
+ * A simulator for one test. SCIM /Groups is on unless the test says otherwise: the tests of
+ * the RFC 7644 /Groups path need it whatever SCIM_GROUPS_DEFAULT says (its own tests read
+ * the default through createSimulator directly).
+ */
 export async function startSimulator(options?: SimulatorOptions): Promise<Harness> {
-  const simulator = createSimulator(options);
+  const simulator = createSimulator({ scimGroups: true, ...options });
   open.push(simulator);
   const url = await simulator.listen();
   let cached: string | undefined;

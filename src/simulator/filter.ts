@@ -24,8 +24,13 @@ export interface AttrPath {
 }
 
 export const ENTERPRISE_USER_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+/** NICE's user extension (team, loginAuthenticator), as calljacob/nice-cxone-api src/services/userhub/CxoneScimService.ts has it. */
+export const NICE_USER_URN = 'urn:ietf:params:scim:schemas:extension:nice:2.0:User';
+const EXTENSION_URNS = [ENTERPRISE_USER_URN, NICE_USER_URN];
 
 const NAME = /^[A-Za-z$][\w$-]*$/;
+/** An extension's attribute path: `attr` or `attr.sub` (e.g. the NICE extension's `team.value`). */
+const EXTENSION_PATH = /^[A-Za-z$][\w$-]*(\.[A-Za-z$][\w$-]*)?$/;
 const ATTR_PATH = /^(urn:[\w.:-]+:)?[A-Za-z$][\w$-]*(\.[A-Za-z$][\w$-]*)?$/;
 const UNSUPPORTED_OPERATORS = new Set(['ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le', 'pr']);
 
@@ -34,25 +39,27 @@ function invalid(detail: string): ScimError {
 }
 
 /**
- * Splits `name`, `name.sub`, `urn:…:User:name.sub` or `urn:…:enterprise:2.0:User:attr`
- * (RFC 7644 §3.10). Returns null when the text is no attribute path.
+ * Splits `name`, `name.sub`, `urn:…:User:name.sub` or an extension's `urn:…:2.0:User:attr`
+ * (RFC 7644 §3.10; for extensions `attr` may be `attr.sub`). Returns null when the text is
+ * no attribute path.
  */
 export function parseAttrPath(text: string, coreUrn: string): AttrPath | null {
   const lower = text.toLowerCase();
   let rest = text;
   if (lower.startsWith('urn:')) {
     const core = `${coreUrn.toLowerCase()}:`;
-    const enterprise = ENTERPRISE_USER_URN.toLowerCase();
-    if (lower.startsWith(core)) {
-      rest = text.slice(core.length);
-    } else if (lower === enterprise) {
-      return { attr: ENTERPRISE_USER_URN, sub: null };
-    } else if (lower.startsWith(`${enterprise}:`)) {
-      const sub = text.slice(enterprise.length + 1);
-      return NAME.test(sub) ? { attr: ENTERPRISE_USER_URN, sub } : null;
-    } else {
+    if (!lower.startsWith(core)) {
+      for (const urn of EXTENSION_URNS) {
+        const prefix = urn.toLowerCase();
+        if (lower === prefix) return { attr: urn, sub: null };
+        if (lower.startsWith(`${prefix}:`)) {
+          const sub = text.slice(prefix.length + 1);
+          return EXTENSION_PATH.test(sub) ? { attr: urn, sub } : null;
+        }
+      }
       return null;
     }
+    rest = text.slice(core.length);
   }
   const dot = rest.indexOf('.');
   const attr = dot === -1 ? rest : rest.slice(0, dot);

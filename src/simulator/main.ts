@@ -1,14 +1,26 @@
 /**
  * Stand-alone simulator: `node dist/simulator/main.js` (npm run simulator) or
- * `cxone-scim-sync simulator`. Configured by SIMULATOR_PORT, SIMULATOR_HOST,
- * SIMULATOR_CLIENT_ID, SIMULATOR_CLIENT_SECRET, the SIM_LATENCY_MS, SIM_RATE_LIMIT,
- * SIM_ERROR_RATIO, SIM_DROP_RATIO faults and the SIM_ETAG, SIM_PATCH_ON_PROJECTION,
- * SIM_MAX_REQUEST_BYTES capabilities; stops on SIGTERM/SIGINT.
+ * `cxone-scim-sync simulator`. Configured by the variables README.md lists (SIMULATOR_* for
+ * where it listens and who may sign in, SIM_* for faults, capabilities and behaviours);
+ * stops on SIGTERM/SIGINT.
  */
 import { isEntryModule } from '../process/entry.js';
 import { SimulatorEnvError, parseSimulatorEnv, startupLine, type SimulatorEnv } from './env.js';
 import { SCOPE_READ, SCOPE_WRITE } from './oauth.js';
-import { createSimulator } from './simulator.js';
+import { createSimulator, type Simulator } from './simulator.js';
+
+/** The simulator a parsed environment describes (not yet listening). */
+export function runSimulatorWith(config: SimulatorEnv): Simulator {
+  return createSimulator({
+    clients: [{ clientId: config.clientId, clientSecret: config.clientSecret, scopes: [SCOPE_READ, SCOPE_WRITE] }],
+    accessKeys: [{ accessKeyId: config.accessKeyId, accessKeySecret: config.accessKeySecret }],
+    tenantId: config.tenantId,
+    faults: config.faults,
+    capabilities: config.capabilities,
+    behaviours: config.behaviours,
+    scimGroups: config.scimGroups,
+  });
+}
 
 /** Starts the simulator as configured by `env`; a bad setting or a busy port exits 1 with one line. */
 export async function runSimulator(env: Readonly<Record<string, string | undefined>> = process.env): Promise<void> {
@@ -21,11 +33,7 @@ export async function runSimulator(env: Readonly<Record<string, string | undefin
     process.exit(1);
   }
 
-  const simulator = createSimulator({
-    clients: [{ clientId: config.clientId, clientSecret: config.clientSecret, scopes: [SCOPE_READ, SCOPE_WRITE] }],
-    faults: config.faults,
-    capabilities: config.capabilities,
-  });
+  const simulator = runSimulatorWith(config);
 
   try {
     const url = await simulator.listen({ port: config.port, host: config.host });

@@ -71,7 +71,10 @@ export function parsePatchRequest(body: unknown, schema: ResourceSchema): PatchO
   }
   return operations.map((raw, index): PatchOperation => {
     if (!isObject(raw)) throw ScimError.of('invalidSyntax', `Operations[${index}] must be an object`);
-    const op = typeof raw.op === 'string' ? raw.op.toLowerCase() : undefined;
+    // CXone's SCIM PATCH takes {path, value} without "op" (calljacob/nice-cxone-api,
+    // src/services/userhub/CxoneScimService.ts, ScimRequestPatchUpdate): for users it is a replace.
+    const cxoneForm = schema.kind === 'User' && raw.op === undefined && typeof raw.path === 'string' && raw.path !== '';
+    const op = cxoneForm ? 'replace' : typeof raw.op === 'string' ? raw.op.toLowerCase() : undefined;
     if (op !== 'add' && op !== 'remove' && op !== 'replace') {
       throw ScimError.of('invalidSyntax', `Operations[${index}].op must be "add", "remove" or "replace"`);
     }
@@ -86,7 +89,9 @@ export function parsePatchRequest(body: unknown, schema: ResourceSchema): PatchO
     if (path === null && !isObject(raw.value)) {
       throw ScimError.of('invalidValue', `Operations[${index}]: without a path the value must be an object of attributes`);
     }
-    return { op, path, value: raw.value };
+    // Its values are strings: there, "true" and "false" set the boolean `active`.
+    const value = cxoneForm && path?.attr === 'active' && path.sub === null && typeof raw.value === 'string' && /^(true|false)$/i.test(raw.value) ? raw.value.toLowerCase() === 'true' : raw.value;
+    return { op, path, value };
   });
 }
 
@@ -121,7 +126,15 @@ export function applyAttributeOperation(attrs: Attrs, operation: PatchOperation,
   if (filter === null && sub !== null) {
     if (schema.multiValued.has(attr)) throw invalidPath(`"${attr}" is multi-valued: select elements with a value filter, e.g. ${attr}[value eq "…"].${sub}`);
     const current = isObject(attrs[attr]) ? { ...(attrs[attr] as Attrs) } : {};
-    if (op === 'remove') delete current[sub];
+    const dot = sub.indexOf('.');
+    if (dot !== -1) {
+      // An extension's `attr.sub`, e.g. urn:…:nice:2.0:User:team.value.
+      const outer = sub.slice(0, dot);
+      const inner = isObject(current[outer]) ? { ...(current[outer] as Attrs) } : {};
+      if (op === 'remove') delete inner[sub.slice(dot + 1)];
+      else inner[sub.slice(dot + 1)] = value;
+      current[outer] = inner;
+    } else if (op === 'remove') delete current[sub];
     else current[sub] = value;
     attrs[attr] = current;
     return;

@@ -30,10 +30,12 @@ export function parseProjection(query: URLSearchParams, schema: ResourceSchema):
       attrs.set(top, null);
       continue;
     }
+    // An extension's `attr.sub` selects `attr` of the extension.
+    const sub = (path.sub.split('.')[0] as string).toLowerCase();
     const subs = attrs.get(top);
     if (subs === null) continue;
-    if (subs === undefined) attrs.set(top, new Set([path.sub.toLowerCase()]));
-    else subs.add(path.sub.toLowerCase());
+    if (subs === undefined) attrs.set(top, new Set([sub]));
+    else subs.add(sub);
   }
   return { mode: attributes !== null ? 'include' : 'exclude', attrs };
 }

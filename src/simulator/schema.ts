@@ -3,7 +3,7 @@
  * canonical attribute names (SCIM names are case-insensitive, RFC 7643 §2.1), which are
  * multi-valued, complex or readOnly, and the checks a stored resource must pass.
  */
-import { ENTERPRISE_USER_URN } from './filter.js';
+import { ENTERPRISE_USER_URN, NICE_USER_URN } from './filter.js';
 import { SCHEMA, ScimError } from './scim-error.js';
 
 export type Attrs = Record<string, unknown>;
@@ -33,9 +33,9 @@ export const userSchema: ResourceSchema = {
   kind: 'User',
   coreUrn: SCHEMA.user,
   endpoint: 'Users',
-  names: namesOf(['id', 'meta', 'schemas', 'name', 'active', ...USER_STRINGS, ...USER_MULTI, ENTERPRISE_USER_URN]),
+  names: namesOf(['id', 'meta', 'schemas', 'name', 'active', ...USER_STRINGS, ...USER_MULTI, ENTERPRISE_USER_URN, NICE_USER_URN]),
   multiValued: new Set(USER_MULTI),
-  complex: new Set(['name', ENTERPRISE_USER_URN]),
+  complex: new Set(['name', ENTERPRISE_USER_URN, NICE_USER_URN]),
   readOnly: new Set(['id', 'meta', 'groups']),
 };
 
@@ -103,8 +103,8 @@ export function checkUserAttrs(attrs: Attrs): Attrs {
       throw invalidValue('"name" must be an object of strings');
     }
   }
-  if (attrs[ENTERPRISE_USER_URN] !== undefined && !isObject(attrs[ENTERPRISE_USER_URN])) {
-    throw invalidValue(`"${ENTERPRISE_USER_URN}" must be an object`);
+  for (const urn of [ENTERPRISE_USER_URN, NICE_USER_URN]) {
+    if (attrs[urn] !== undefined && !isObject(attrs[urn])) throw invalidValue(`"${urn}" must be an object`);
   }
   for (const name of USER_MULTI) {
     const list = attrs[name];
@@ -127,4 +127,60 @@ export function checkGroupAttrs(attrs: Attrs): Attrs {
   }
   if (attrs.externalId !== undefined && typeof attrs.externalId !== 'string') throw invalidValue('"externalId" must be a string');
   return attrs;
+}
+
+const attribute = (name: string, type: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name,
+  type,
+  multiValued: false,
+  required: false,
+  caseExact: false,
+  mutability: 'readWrite',
+  returned: 'default',
+  uniqueness: 'none',
+  ...extra,
+});
+
+/**
+ * The schema resources of GET /Schemas (RFC 7643 §7): the core User, NICE's user extension
+ * with its `team` and `loginAuthenticator` (calljacob/nice-cxone-api,
+ * src/services/userhub/CxoneScimService.ts, UserExtension), and the core Group while /Groups
+ * is served. Abridged to the attributes the simulator keeps.
+ */
+export function scimSchemas(withGroups: boolean): Record<string, unknown>[] {
+  const subs = [attribute('value', 'string'), attribute('display', 'string')];
+  const schemas: Record<string, unknown>[] = [
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+      id: SCHEMA.user,
+      name: 'User',
+      description: 'User Account',
+      attributes: [
+        attribute('userName', 'string', { required: true, uniqueness: 'server' }),
+        attribute('name', 'complex', { subAttributes: [attribute('givenName', 'string'), attribute('familyName', 'string'), attribute('middleName', 'string')] }),
+        attribute('displayName', 'string'),
+        attribute('emails', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string'), attribute('type', 'string'), attribute('primary', 'boolean')] }),
+        attribute('active', 'boolean'),
+        attribute('externalId', 'string', { caseExact: true }),
+        attribute('groups', 'complex', { multiValued: true, mutability: 'readOnly' }),
+      ],
+    },
+    {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+      id: NICE_USER_URN,
+      name: 'NiceUser',
+      description: "NICE CXone's user extension",
+      attributes: [attribute('team', 'complex', { subAttributes: subs }), attribute('loginAuthenticator', 'complex', { subAttributes: subs })],
+    },
+  ];
+  if (withGroups) {
+    schemas.push({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+      id: SCHEMA.group,
+      name: 'Group',
+      description: 'Group',
+      attributes: [attribute('displayName', 'string', { required: true }), attribute('members', 'complex', { multiValued: true, subAttributes: [attribute('value', 'string', { mutability: 'immutable' }), attribute('type', 'string')] })],
+    });
+  }
+  return schemas;
 }

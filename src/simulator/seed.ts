@@ -1,13 +1,48 @@
 /**
- * The simulator's default data (seed.json): 40 users and a nested group tree with fixed ids.
- * src/simulator/README.md draws the tree; `seedIds` names the ids tests reach for.
+ * The simulator's default data: seed.json (40 users and a nested SCIM group tree with fixed
+ * ids; six teams; an agent for every user plus five without a SCIM user; four ACD groups)
+ * and 1,050 generated overflow agents that make the Overflow Queue longer than a page of
+ * 1,000. src/simulator/README.md draws it; `seedIds` names the ids tests reach for.
  */
+import type { AgentSeed } from './directory.js';
 import seedJson from './seed.json' with { type: 'json' };
 import type { SimulatorSeed } from './store.js';
 
 export type { SimulatorSeed } from './store.js';
 
-export const defaultSeed: SimulatorSeed = seedJson as SimulatorSeed;
+/** The generated agents: no SCIM users, all in the Overflow team and the Overflow Queue. */
+const OVERFLOW = { firstAgentId: 20_001, count: 1_050, teamId: 3005, groupId: 5004 } as const;
+
+function overflowAgents(): AgentSeed[] {
+  return Array.from({ length: OVERFLOW.count }, (_, i) => {
+    const agentId = OVERFLOW.firstAgentId + i;
+    const userName = `overflow.${agentId}@agents.example.com`;
+    return {
+      agentId,
+      userID: `0f10a000-0000-4000-8000-${String(agentId).padStart(12, '0')}`,
+      userName,
+      firstName: 'Overflow',
+      lastName: `Agent ${i + 1}`,
+      emailAddress: userName,
+      isActive: true,
+      teamId: OVERFLOW.teamId,
+    };
+  });
+}
+
+function buildDefaultSeed(): SimulatorSeed {
+  const json = seedJson as SimulatorSeed;
+  const generated = overflowAgents();
+  return {
+    ...json,
+    agents: [...(json.agents ?? []), ...generated],
+    acdGroups: (json.acdGroups ?? []).map((group) =>
+      group.groupId === OVERFLOW.groupId ? { ...group, agentIds: [...(group.agentIds ?? []), ...generated.map((agent) => agent.agentId)] } : group,
+    ),
+  };
+}
+
+export const defaultSeed: SimulatorSeed = buildDefaultSeed();
 
 export const emptySeed: SimulatorSeed = { users: [], groups: [] };
 
@@ -49,6 +84,63 @@ export const seedIds = {
     dmitriVolkov: '8fd19ad9-9d31-4800-9e4a-8580092db102',
     /** Inactive, in no group. */
     marcusJohansson: '1b8bd80f-fb01-408c-928d-0e8c9212a33e',
+  },
+  /** Agents (integer ids). An agent of a SCIM user has that user's id as its `userID`. */
+  agents: {
+    /** users.aliceSmith; team Engineering; in no ACD group. */
+    aliceSmith: 1001,
+    /** users.bobJohnson; Default Team; in Escalations. */
+    bobJohnson: 1002,
+    /** users.carmenRodriguez; team Support; in Tier 1 Support. */
+    carmenRodriguez: 1003,
+    /** users.davidKim; team Engineering; in no ACD group. */
+    davidKim: 1004,
+    /** users.isabelCosta (inactive); team Support; in Escalations. */
+    isabelCosta: 1009,
+    /** users.raniaAziz (inactive); team Support; in Tier 1 Support. */
+    raniaAziz: 1018,
+    /** users.dmitriVolkov (inactive); team Engineering. */
+    dmitriVolkov: 1030,
+    /** users.lauraGarcia; Default Team; in no ACD group. */
+    lauraGarcia: 1038,
+    /** users.marcusJohansson (inactive); Default Team. */
+    marcusJohansson: 1039,
+    /** users.nadiaAhmed; Default Team; in no ACD group. */
+    nadiaAhmed: 1040,
+    /** No SCIM user; team Support; in Tier 1 Support. */
+    tomasVega: 1041,
+    /** No SCIM user; team Support; in Escalations. */
+    priyaRaman: 1042,
+    /** No SCIM user, inactive; team Support; in no ACD group. */
+    oluBankole: 1043,
+    /** No SCIM user; team Overflow; in the Overflow Queue. */
+    svenLind: 1044,
+    /** The first of the 1,050 generated agents (20001–21050): no SCIM users, team Overflow, all in the Overflow Queue. */
+    firstOverflow: OVERFLOW.firstAgentId,
+    lastOverflow: OVERFLOW.firstAgentId + OVERFLOW.count - 1,
+  },
+  /** Teams (integer teamId; each also has a teamUuId). Every agent is in exactly one. */
+  teams: {
+    /** The fallback team (isDefault): users created without a team land here. */
+    defaultTeam: 3000,
+    engineering: 3001,
+    support: 3002,
+    platform: 3003,
+    /** Empty. */
+    contactCenter: 3004,
+    /** The generated agents and two contractors. */
+    overflow: 3005,
+  },
+  /** ACD groups (integer groupId). */
+  acdGroups: {
+    /** Empty: the README's example. */
+    contactCenterAgents: 5001,
+    /** 12 agents: Support Tier 1's 11 users (one inactive) and tomasVega. */
+    tier1Support: 5002,
+    /** 6 agents, one inactive (isabelCosta), one without a SCIM user (priyaRaman). */
+    escalations: 5003,
+    /** 1,052 agents: more than one page of 1,000. */
+    overflowQueue: 5004,
   },
 } as const;
 

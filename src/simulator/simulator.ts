@@ -1,28 +1,39 @@
 /**
- * The embedded CXone SCIM simulator: a real HTTP server on `node:http` speaking OAuth 2.0
- * client credentials at /oauth/token and SCIM 2.0 (RFC 7643/7644) under /scim/v2, with
- * weak ETags, configurable capabilities, fault injection and a small unauthenticated admin
- * API under /_simulator for benchmarks that run it as a separate process.
+ * The embedded CXone simulator: a real HTTP server on `node:http` speaking CXone as NICE
+ * publishes it: the admin API under /incontactapi/services/vNN.0 and user-management teams
+ * (admin-api.ts over directory.ts), SCIM 2.0 (RFC 7643/7644) under /scim/v2 with NICE's user
+ * extension and /Groups as a switch, CXone sign-in and discovery (oauth.ts, signin.ts) and
+ * OAuth 2.0 client credentials at /oauth/token; with weak ETags, configurable capabilities,
+ * open behaviours as knobs, fault injection and a small unauthenticated admin API under
+ * /_simulator for benchmarks that run it as a separate process.
  *
  * The service uses it in-process when no tenant is configured; tests and benchmarks use it
- * over loopback. Request flow: admin routes bypass everything; SCIM and OAuth requests go
- * through route matching, fault injection, the onRequest hook, then the handler.
+ * over loopback. Request flow: /_simulator routes bypass everything; every other request goes
+ * through route matching, fault injection, crash points, the onRequest hook, then the handler.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createFaultInjector, mulberry32, type Faults } from './faults.js';
-import { parseFilter } from './filter.js';
-import { DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type OAuthClient } from './oauth.js';
+import { AdminError, adminErrorBody, createAdminApi, matchAdminRoute, type AdminRoute } from './admin-api.js';
+import { createDirectory, type CxoneBehaviours, type DirectoryEngine, type GroupRecord, type SimulatorDirectory } from './directory.js';
+import { createFaultInjector, mulberry32, type Faults, type FaultsInput } from './faults.js';
+import { NICE_USER_URN, parseFilter } from './filter.js';
+import { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT, SCOPE_READ, SCOPE_WRITE, createTokenService, type AccessKey, type OAuthClient } from './oauth.js';
 import { parsePatchRequest } from './patch.js';
 import { parseProjection, type Projection } from './projection.js';
-import { groupSchema, userSchema, type ResourceKind } from './schema.js';
+import { groupSchema, scimSchemas, userSchema, type ResourceKind } from './schema.js';
 import { SCHEMA, ScimError, errorBody } from './scim-error.js';
 import { resolveSeed } from './seed.js';
+import { DEFAULT_AREA, DEFAULT_TENANT_ID, cxoneConfiguration, jwks, openidConfiguration, signJwt } from './signin.js';
+import { MAX_BODY_BYTES, readBody, writeResponse } from './http.js';
 import { createStats, type SimulatorStats } from './stats.js';
 import { createSimulatorStore, type SimulatorSeed, type SimulatorStore, type StoreEngine } from './store.js';
 
-export type { Faults } from './faults.js';
-export type { OAuthClient } from './oauth.js';
+export type { Faults, FaultsInput } from './faults.js';
+export { DEFAULT_BEHAVIOURS, NICE_USER_URN } from './directory.js';
+export type { AcdGroup, AcdGroupSeed, Agent, AgentSeed, CxoneBehaviours, SimulatorDirectory, Team, TeamSeed } from './directory.js';
+export type { AccessKey, OAuthClient } from './oauth.js';
+export { DEFAULT_ACCESS_KEY, DEFAULT_CLIENT } from './oauth.js';
+export { DEFAULT_AREA, DEFAULT_TENANT_ID } from './signin.js';
 export { seedIds } from './seed.js';
 export type { RequestLogEntry, SimulatorStats, SimulatorStatsSnapshot } from './stats.js';
 export type {
@@ -60,14 +71,41 @@ export interface SimulatorCapabilities {
   maxRequestBytes: number;
   /** A provider that silently keeps at most this many members of a group on every write (null: no limit). */
   silentMemberLimit: number | null;
+  /** Admin API: the page size when `top` is absent (an assumption; NICE publishes none). */
+  adminPageSize: number;
+  /** Admin API: the largest `top` honoured; a larger one is capped. */
+  adminMaxPageSize: number;
+  /** Admin API: the most agents (or groups) one write may carry; more is 400. */
+  adminMaxBatch: number;
 }
+
+/**
+ * Whether the simulator serves SCIM /Groups unless told otherwise. NICE's published SCIM API
+ * has Users only, so CXone as published means false; it stays true while the service needs
+ * SCIM /Groups to sync. This one constant is the default of `createSimulator`, of
+ * `SIM_SCIM_GROUPS` and so of the embedded simulator.
+ */
+export const SCIM_GROUPS_DEFAULT = true;
 
 export interface SimulatorOptions {
   seed?: 'default' | 'empty' | SimulatorSeed;
+  /** Serve SCIM /Groups (RFC 7644) besides /Users. Default SCIM_GROUPS_DEFAULT. */
+  scimGroups?: boolean;
+  /** OAuth clients: client credentials at /oauth/token, and the registered application of the password grant. Default demo-client / demo-secret. */
   clients?: { clientId: string; clientSecret: string; scopes?: string[] }[];
+  /** Employees' access keys for the password grant and the access-key endpoint. Default DEFAULT_ACCESS_KEY. */
+  accessKeys?: AccessKey[];
+  /** The tenant the id_token names and /.well-known/cxone-configuration answers for. Default DEFAULT_TENANT_ID. */
+  tenantId?: string;
+  /** The area /.well-known/cxone-configuration answers. Default DEFAULT_AREA. */
+  area?: string;
+  /** false: the access-key endpoint answers without an id_token (the token names no tenant). Default true. */
+  accessKeyIdToken?: boolean;
   tokenTtlSeconds?: number;
   capabilities?: Partial<SimulatorCapabilities>;
-  faults?: Partial<Faults>;
+  faults?: FaultsInput;
+  /** What NICE's published material leaves open (README.md gives each default and why). */
+  behaviours?: Partial<CxoneBehaviours>;
   /** Clock for token expiry, rate limiting and meta timestamps (ms since the epoch). */
   now?: () => number;
   /** PRNG for faults, uniform in [0, 1). Default: mulberry32 with a fixed seed. */
@@ -98,26 +136,38 @@ export interface Simulator {
   /** The base URL, once listening. */
   readonly url: string;
   readonly store: SimulatorStore;
+  /** Agents, teams and ACD groups (the admin API's data), kept in step with the SCIM users. */
+  readonly directory: SimulatorDirectory;
   readonly stats: SimulatorStats;
   readonly faults: Faults;
   readonly capabilities: Readonly<SimulatorCapabilities>;
-  setFaults(faults: Partial<Faults>): void;
-  /** Test hook, run before each SCIM/OAuth request is handled (after fault injection). */
+  /** Whether SCIM /Groups is served (off: every /Groups request answers 404, as on CXone). */
+  readonly scimGroups: boolean;
+  setFaults(faults: FaultsInput): void;
+  readonly behaviours: Readonly<CxoneBehaviours>;
+  /** Merges a partial behaviour configuration; throws a RangeError naming the bad field. */
+  setBehaviours(behaviours: Partial<CxoneBehaviours>): void;
+  /** Test hook, run before each simulated request (SCIM, admin API, tokens, discovery) is handled (after fault injection). */
   onRequest(hook: SimulatorHook | null): void;
-  /** Invalidates every issued access token: the next SCIM request answers 401. */
+  /** Invalidates every issued access and refresh token: the next SCIM or admin-API request answers 401. */
   revokeTokens(): void;
   /**
-   * Holds the answer to the next write (PUT or PATCH) of a group, `method` when given:
-   * the write is applied and its answer made, then kept back until another write to the
-   * same group has been applied. Replaces any earlier hold that caught nothing yet.
+   * Holds the answer to the next write of a group (SCIM PUT or PATCH of a group; admin-API
+   * POST or DELETE of a group's agents, PUT of a group, PUT /agents that moves agents between
+   * teams), narrowed by `method` and `api` when given: the write is applied and its answer
+   * made, then kept back until another write to the same group (or team) has been applied.
+   * Replaces any earlier hold that caught nothing yet.
    */
-  holdNextWrite(options?: { method?: 'PUT' | 'PATCH' }): WriteHold;
+  holdNextWrite(options?: { method?: HoldMethod; api?: 'scim' | 'admin' }): WriteHold;
   /** The current write hold, or null. */
   readonly writeHold: WriteHold | null;
 }
 
+export type HoldMethod = 'PUT' | 'PATCH' | 'POST' | 'DELETE';
+
 export interface WriteHold {
-  readonly method: 'PUT' | 'PATCH' | null;
+  readonly method: HoldMethod | null;
+  readonly api: 'scim' | 'admin' | null;
   /** armed: waiting for a write; held: a write's answer is kept back; released: it was sent. */
   readonly state: 'armed' | 'held' | 'released';
   /** Resolves once a write's answer is being held. */
@@ -129,9 +179,19 @@ export interface WriteHold {
 }
 
 const SCIM_PREFIX = '/scim/v2';
-const TOKEN_PATH = '/oauth/token';
+/** The business unit every admin-API answer names. */
+const BUSINESS_UNIT_ID = 4_600_001;
+
+/** Sign-in and discovery: path → statistics resource and method. Answers are OAuth-style JSON. */
+const AUTH_ROUTES: Record<string, { readonly resource: string; readonly method: 'GET' | 'POST' }> = {
+  '/oauth/token': { resource: 'oauth', method: 'POST' },
+  '/auth/token': { resource: 'auth/token', method: 'POST' },
+  '/auth/jwks': { resource: 'auth/jwks', method: 'GET' },
+  '/.well-known/openid-configuration': { resource: '.well-known/openid-configuration', method: 'GET' },
+  '/.well-known/cxone-configuration': { resource: '.well-known/cxone-configuration', method: 'GET' },
+  '/authentication/v1/token/access-key': { resource: 'authentication/v1/token/access-key', method: 'POST' },
+};
 const ADMIN_PREFIX = '/_simulator';
-const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const SCIM_JSON = 'application/scim+json';
 const DEFAULT_PAGE_SIZE = 100;
 const RANDOM_SEED = 0x5eed;
@@ -146,6 +206,7 @@ const ROUTES: Record<string, RouteSpec> = {
   Groups: { collection: ['GET', 'POST'], item: ['GET', 'PUT', 'PATCH', 'DELETE'] },
   ServiceProviderConfig: { collection: ['GET'], item: null },
   ResourceTypes: { collection: ['GET'], item: ['GET'] },
+  Schemas: { collection: ['GET'], item: ['GET'] },
 };
 
 interface Exchange {
@@ -157,54 +218,6 @@ interface Exchange {
   /** For stats: Users, Groups, oauth, ServiceProviderConfig, … */
   readonly resource: string;
   send(status: number, body?: unknown, headers?: Record<string, string>, contentType?: string): void;
-}
-
-function writeResponse(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>, contentType: string): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = body === undefined || status === 204 || status === 304 ? '' : typeof body === 'string' ? body : JSON.stringify(body);
-  const out: Record<string, string | number> = {};
-  for (const [key, value] of Object.entries(headers)) out[key.toLowerCase()] = value;
-  if (text !== '') out['content-type'] ??= contentType;
-  out['content-length'] = Buffer.byteLength(text);
-  res.writeHead(status, out);
-  res.end(text);
-}
-
-function tooLarge(max: number, headers?: Record<string, string>): ScimError {
-  return new ScimError(413, `the request body exceeds ${max} bytes`, undefined, headers);
-}
-
-/**
- * The request body, at most `limit` bytes. Past the hard cap the connection is closed at
- * once; past a lower `limit` (the maxRequestBytes capability) the body is read to its end
- * first, so that the client gets the 413 rather than a reset while it is still sending.
- */
-function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        failed = true;
-        reject(tooLarge(MAX_BODY_BYTES, { connection: 'close' }));
-        return;
-      }
-      if (size > limit) {
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (failed) return;
-      if (size > limit) reject(tooLarge(limit));
-      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
 }
 
 /** RFC 7644 §3.1 / §3.8: SCIM bodies are application/scim+json; plain JSON is accepted too. */
@@ -242,6 +255,17 @@ function weakEqual(a: string, b: string): boolean {
   return a.replace(/^W\//, '') === b.replace(/^W\//, '');
 }
 
+/** The requests a crash point can hit: SCIM and admin-API writes (token requests and searches are not). */
+function isWriteRoute(method: string, resource: string): boolean {
+  if (method === 'GET' || method === 'HEAD') return false;
+  return resource === 'Users' || resource === 'Groups' || (resource.startsWith('admin/') && resource !== 'admin/unknown');
+}
+
+/** A hold as the admin API shows it: `api` only when the hold names one. */
+function holdJson(current: WriteHold): Record<string, unknown> {
+  return current.api === null ? { state: current.state, method: current.method } : { state: current.state, method: current.method, api: current.api };
+}
+
 function urlOf(address: AddressInfo): string {
   let host = address.address;
   if (host === '0.0.0.0') host = '127.0.0.1';
@@ -260,8 +284,14 @@ function checkCapabilities(input: Partial<SimulatorCapabilities> | undefined): S
     patchOnProjection: false,
     maxRequestBytes: MAX_BODY_BYTES,
     silentMemberLimit: null,
+    adminPageSize: 100,
+    adminMaxPageSize: 1000,
+    adminMaxBatch: 1000,
     ...input,
   };
+  for (const name of ['adminPageSize', 'adminMaxPageSize', 'adminMaxBatch'] as const) {
+    if (!Number.isSafeInteger(caps[name]) || caps[name] < 1) throw new RangeError(`capabilities.${name} must be an integer >= 1`);
+  }
   if (!Number.isSafeInteger(caps.maxPageSize) || caps.maxPageSize < 1) throw new RangeError('capabilities.maxPageSize must be an integer >= 1');
   if (!Number.isSafeInteger(caps.maxRequestBytes) || caps.maxRequestBytes < 1 || caps.maxRequestBytes > MAX_BODY_BYTES) {
     throw new RangeError(`capabilities.maxRequestBytes must be an integer from 1 to ${MAX_BODY_BYTES}`);
@@ -270,6 +300,22 @@ function checkCapabilities(input: Partial<SimulatorCapabilities> | undefined): S
     throw new RangeError('capabilities.silentMemberLimit must be null or an integer >= 0');
   }
   return caps;
+}
+
+function checkAccessKeys(input: SimulatorOptions['accessKeys']): AccessKey[] {
+  const keys = input ?? [DEFAULT_ACCESS_KEY];
+  for (const key of keys) {
+    if (typeof key.accessKeyId !== 'string' || key.accessKeyId === '' || typeof key.accessKeySecret !== 'string' || key.accessKeySecret === '') {
+      throw new RangeError('every access key needs a non-empty accessKeyId and accessKeySecret');
+    }
+  }
+  return keys.map((key) => ({ ...key }));
+}
+
+function nonEmpty(value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') throw new RangeError(`${name} must be a non-empty string`);
+  return value;
 }
 
 function checkClients(input: SimulatorOptions['clients']): OAuthClient[] {
@@ -289,20 +335,36 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
   if (!Number.isFinite(tokenTtlSeconds) || tokenTtlSeconds <= 0) throw new RangeError('tokenTtlSeconds must be a number > 0');
   const capabilities = Object.freeze(checkCapabilities(options.capabilities));
-  const tokens = createTokenService({ clients: checkClients(options.clients), ttlSeconds: tokenTtlSeconds, now });
+  const scimGroups = options.scimGroups ?? SCIM_GROUPS_DEFAULT;
+  if (typeof scimGroups !== 'boolean') throw new RangeError('scimGroups must be a boolean');
+  const tenantId = nonEmpty(options.tenantId, 'tenantId', DEFAULT_TENANT_ID);
+  const area = nonEmpty(options.area, 'area', DEFAULT_AREA);
+  const tokens = createTokenService({
+    clients: checkClients(options.clients),
+    accessKeys: checkAccessKeys(options.accessKeys),
+    ttlSeconds: tokenTtlSeconds,
+    now,
+    accessKeyIdToken: options.accessKeyIdToken ?? true,
+    idToken: ({ sub, aud }) => {
+      const iat = Math.floor(now() / 1000);
+      return signJwt({ iss: url, sub, aud, iat, exp: iat + Math.ceil(tokenTtlSeconds), tenantId });
+    },
+  });
   const faults = createFaultInjector(options.faults ?? {}, now, random);
   const stats = createStats();
   let url = '';
-  const store: StoreEngine = createSimulatorStore({ seed: resolveSeed(options.seed), now, baseUrl: () => url });
+  const directory: DirectoryEngine = createDirectory({ now, behaviours: options.behaviours });
+  const store: StoreEngine = createSimulatorStore({ seed: resolveSeed(options.seed), now, baseUrl: () => url, users: directory.hooks });
+  directory.attachUsers({ applyAgentChange: (id, change) => store.applyAgentChange(id, change) });
   let hook: SimulatorHook | null = null;
   let server: Server | null = null;
   let closing = false;
   const delayed = new Set<{ timer: NodeJS.Timeout; socket: Socket; resolve: () => void }>();
-  let hold: (WriteHold & { catch(groupId: string): void; landed(groupId: string): void }) | null = null;
+  let hold: (WriteHold & { catch(keys: readonly string[]): void; landed(keys: readonly string[]): void }) | null = null;
 
-  function createHold(method: 'PUT' | 'PATCH' | null): NonNullable<typeof hold> {
+  function createHold(method: HoldMethod | null, api: 'scim' | 'admin' | null): NonNullable<typeof hold> {
     let state: WriteHold['state'] = 'armed';
-    let heldGroup: string | null = null;
+    let heldKeys: readonly string[] = [];
     let markHeld!: () => void;
     let markReleased!: () => void;
     const held = new Promise<void>((resolve) => (markHeld = resolve));
@@ -315,33 +377,35 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     };
     return {
       method,
+      api,
       get state() {
         return state;
       },
       held,
       released,
       release,
-      catch(groupId) {
+      catch(keys) {
         state = 'held';
-        heldGroup = groupId;
+        heldKeys = keys;
         markHeld();
       },
-      landed(groupId) {
-        if (state === 'held' && heldGroup === groupId) release();
+      landed(keys) {
+        if (state === 'held' && keys.some((key) => heldKeys.includes(key))) release();
       },
     };
   }
 
-  /** A write to a group was applied: it lets a held answer to an earlier write of that group go. */
-  function landed(groupId: string): void {
-    hold?.landed(groupId);
+  /** A write was applied to these groups (`scim:<id>`, `acd:<groupId>`, `team:<teamId>`): a held answer to an earlier write of one of them goes. */
+  function landed(keys: readonly string[]): void {
+    hold?.landed(keys);
   }
 
   /** Keeps this write's answer back when a hold is armed for it. */
-  async function maybeHold(groupId: string, method: string): Promise<void> {
+  async function maybeHold(keys: readonly string[], method: string, api: 'scim' | 'admin'): Promise<void> {
     const current = hold;
-    if (current === null || current.state !== 'armed' || (current.method !== null && current.method !== method)) return;
-    current.catch(groupId);
+    if (current === null || current.state !== 'armed' || keys.length === 0) return;
+    if ((current.method !== null && current.method !== method) || (current.api !== null && current.api !== api)) return;
+    current.catch(keys);
     await current.released;
   }
 
@@ -379,22 +443,61 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     });
   }
 
+  // ---- admin API -----------------------------------------------------------------------
+
+  const adminApi = createAdminApi({
+    directory,
+    now,
+    origin: () => url,
+    limits: { pageSize: capabilities.adminPageSize, maxPageSize: capabilities.adminMaxPageSize, maxBatch: capabilities.adminMaxBatch, maxRequestBytes: capabilities.maxRequestBytes },
+    businessUnitId: BUSINESS_UNIT_ID,
+    agentFailure: (operation, agentId) => faults.agentFailure(operation, agentId),
+    pageServed: shiftPage,
+    landed,
+    hold: (keys, method) => maybeHold(keys, method, 'admin'),
+  });
+
+  /** The pageShift fault: someone else changes the group between the reader's pages. */
+  function shiftPage(group: GroupRecord): void {
+    const shift = faults.takePageShift(group.groupId);
+    if (shift === null) return;
+    if (shift.change === 'remove') {
+      const agentId = shift.agentId ?? directory.members(group)[0];
+      if (agentId !== undefined) directory.removeAgents(group.groupId, [agentId]);
+    } else {
+      const agentId = shift.agentId ?? directory.agents().find((agent) => !group.members.has(agent.agentId))?.agentId;
+      if (agentId !== undefined && directory.agentRecord(agentId) !== undefined) directory.addAgents(group.groupId, [agentId]);
+    }
+    landed([`acd:${group.groupId}`]);
+  }
+
+  async function handleAdminApi(ex: Exchange, route: AdminRoute): Promise<void> {
+    const write = ex.method !== 'GET' && route.resource !== 'user-management/teams/search';
+    const verdict = bearerVerdict(ex.req.headers.authorization, write, 'cxone');
+    if (verdict !== null) throw new AdminError(verdict.status, verdict.status === 401 ? 'Unauthorized' : 'Forbidden', verdict.why, { 'www-authenticate': verdict.challenge });
+    await adminApi.handle({ req: ex.req, method: ex.method, path: ex.path, query: ex.query, send: (status, body, headers = {}) => ex.send(status, body, headers, 'application/json') }, route);
+  }
+
   // ---- SCIM ----------------------------------------------------------------------------
 
-  function authorize(ex: Exchange, write: boolean): void {
-    const header = ex.req.headers.authorization;
+  /** The bearer token's verdict (RFC 6750 §3): null when it may do this, else the status, why and the challenge. */
+  function bearerVerdict(header: string | undefined, write: boolean, realm: string): { status: 401 | 403; why: string; challenge: string } | null {
     const match = header === undefined ? null : /^Bearer +([^\s]+) *$/i.exec(header);
-    const challenge = 'Bearer realm="scim"';
-    if (match === null) throw new ScimError(401, 'a bearer token is required (Authorization: Bearer <token>)', undefined, { 'www-authenticate': challenge });
+    const challenge = `Bearer realm="${realm}"`;
+    if (match === null) return { status: 401, why: 'a bearer token is required (Authorization: Bearer <token>)', challenge };
     const grant = tokens.verify(match[1] as string);
     if (grant === undefined || grant === 'expired') {
       const why = grant === 'expired' ? 'the access token expired' : 'the access token is not valid';
-      throw new ScimError(401, why, undefined, { 'www-authenticate': `${challenge}, error="invalid_token", error_description="${why}"` });
+      return { status: 401, why, challenge: `${challenge}, error="invalid_token", error_description="${why}"` };
     }
     const scope = write ? SCOPE_WRITE : SCOPE_READ;
-    if (!grant.scopes.has(scope)) {
-      throw new ScimError(403, `the access token lacks scope ${scope}`, undefined, { 'www-authenticate': `${challenge}, error="insufficient_scope", scope="${scope}"` });
-    }
+    if (!grant.scopes.has(scope)) return { status: 403, why: `the access token lacks scope ${scope}`, challenge: `${challenge}, error="insufficient_scope", scope="${scope}"` };
+    return null;
+  }
+
+  function authorize(ex: Exchange, write: boolean): void {
+    const verdict = bearerVerdict(ex.req.headers.authorization, write, 'scim');
+    if (verdict !== null) throw new ScimError(verdict.status, verdict.why, undefined, { 'www-authenticate': verdict.challenge });
   }
 
   /** RFC 7644 §3.14: a stale If-Match answers 412. `*` matches any current version. */
@@ -441,8 +544,15 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       name: kind,
       endpoint: `/${schema.endpoint}`,
       schema: schema.coreUrn,
+      ...(kind === 'User' ? { schemaExtensions: [{ schema: NICE_USER_URN, required: false }] } : {}),
       meta: { resourceType: 'ResourceType', location: `${url}${SCIM_PREFIX}/ResourceTypes/${kind}` },
     };
+  }
+
+  /** GET /Schemas (RFC 7643 §7), as CXone publishes it (calljacob/nice-cxone-api, src/services/userhub/CxoneScimService.ts, getSchemas). */
+  function schemaResources(): Record<string, unknown>[] {
+    const list = scimSchemas(scimGroups);
+    return list.map((schema) => ({ ...schema, meta: { resourceType: 'Schema', location: `${url}${SCIM_PREFIX}/Schemas/${schema.id as string}` } }));
   }
 
   async function handleScim(ex: Exchange, resource: string, id: string | null): Promise<void> {
@@ -451,10 +561,19 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     const raw = ex.method === 'POST' || ex.method === 'PUT' || ex.method === 'PATCH' ? await readBody(ex.req, capabilities.maxRequestBytes) : null;
 
     if (resource === 'ServiceProviderConfig') return ex.send(200, serviceProviderConfig());
+    if (resource === 'Schemas') {
+      const all = schemaResources();
+      if (id === null) return ex.send(200, listResponse(all.length, 1, all));
+      const found = all.find((schema) => (schema.id as string).toLowerCase() === id.toLowerCase());
+      if (found === undefined) throw new ScimError(404, `Schema ${JSON.stringify(id)} not found`);
+      return ex.send(200, found);
+    }
     if (resource === 'ResourceTypes') {
-      if (id === null) return ex.send(200, listResponse(2, 1, [resourceType('User'), resourceType('Group')]));
-      if (id !== 'User' && id !== 'Group') throw new ScimError(404, `ResourceType ${JSON.stringify(id)} not found`);
-      return ex.send(200, resourceType(id));
+      const kinds: ResourceKind[] = scimGroups ? ['User', 'Group'] : ['User'];
+      if (id === null) return ex.send(200, listResponse(kinds.length, 1, kinds.map(resourceType)));
+      const kind = kinds.find((k) => k === id);
+      if (kind === undefined) throw new ScimError(404, `ResourceType ${JSON.stringify(id)} not found`);
+      return ex.send(200, resourceType(kind));
     }
 
     const kind: ResourceKind = resource === 'Users' ? 'User' : 'Group';
@@ -505,20 +624,37 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         else store.patch(kind, id, operations);
         if (kind !== 'Group') return ex.send(200, store.renderJson(kind, id, projection), etagHeader(store.etagOf(kind, id)));
         enforceMemberLimit(id);
-        landed(id);
+        landed([`scim:${id}`]);
         if (failure !== null) return ex.send(failure.status, errorBody(failure.status, 'internal server error (injected write fault)'));
         const text = store.renderJson(kind, id, projection);
         const headers = etagHeader(store.etagOf(kind, id));
-        await maybeHold(id, ex.method);
+        await maybeHold([`scim:${id}`], ex.method, 'scim');
         return ex.send(200, text, headers);
       }
     }
   }
 
-  async function handleToken(ex: Exchange): Promise<void> {
-    const raw = await readBody(ex.req);
-    const answer = tokens.handle({ contentType: ex.req.headers['content-type'], authorization: ex.req.headers.authorization, body: raw.toString('utf8') });
-    ex.send(answer.status, answer.body, answer.headers, 'application/json');
+  /** Token endpoints and discovery documents (see oauth.ts and signin.ts for the sources of their shapes). */
+  async function handleAuth(ex: Exchange): Promise<void> {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void => ex.send(status, body, headers, 'application/json');
+    switch (ex.resource) {
+      case 'auth/jwks':
+        return json(200, jwks());
+      case '.well-known/openid-configuration':
+        return json(200, openidConfiguration(url));
+      case '.well-known/cxone-configuration': {
+        const asked = ex.query.get('tenantId');
+        if (asked === null || asked === '') return json(400, { error: 'invalid_request', error_description: 'tenantId is required' });
+        if (asked !== tenantId) return json(404, { error: 'not_found', error_description: 'no tenant with this tenantId' });
+        return json(200, cxoneConfiguration(url, tenantId, area));
+      }
+      default: {
+        const body = (await readBody(ex.req)).toString('utf8');
+        const request = { contentType: ex.req.headers['content-type'], authorization: ex.req.headers.authorization, body };
+        const answer = ex.resource === 'oauth' ? tokens.handle(request) : ex.resource === 'auth/token' ? tokens.handleCxone(request) : tokens.handleAccessKey(request);
+        return json(answer.status, answer.body, answer.headers);
+      }
+    }
   }
 
   // ---- admin ---------------------------------------------------------------------------
@@ -548,6 +684,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           json(201, store.createLoadGroup(body as Parameters<StoreEngine['createLoadGroup']>[0]));
         },
       },
+      '/_simulator/behaviours': {
+        GET: () => json(200, directory.behaviours),
+        PUT: async () => json(200, directory.setBehaviours(await readJson())),
+      },
+      '/_simulator/acd-groups': {
+        POST: async () => {
+          const body = await readJson();
+          if (typeof body !== 'object' || body === null) throw new RangeError('expected { groupId?, groupName, agentCount, memberCount?, inactiveCount?, teamId? }');
+          json(201, directory.createLoadGroup(body as Parameters<DirectoryEngine['createLoadGroup']>[0]));
+        },
+      },
       '/_simulator/reset': { POST: () => (store.reset(), json(204)) },
       '/_simulator/hold': {
         GET: async () => {
@@ -555,14 +702,17 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
           if (until !== null && until !== 'held' && until !== 'released') throw new RangeError('until must be held or released');
           const current = hold;
           if (current !== null && until !== null) await (until === 'held' ? current.held : current.released);
-          json(200, current === null ? { state: null } : { state: current.state, method: current.method });
+          json(200, current === null ? { state: null } : holdJson(current));
         },
         PUT: async () => {
           const body = await readJson();
-          const writeMethod = typeof body === 'object' && body !== null ? (body as { method?: unknown }).method : undefined;
-          if (writeMethod !== undefined && writeMethod !== 'PUT' && writeMethod !== 'PATCH') throw new RangeError('expected { method?: "PUT" | "PATCH" }');
-          const next = holdNextWriteOf(writeMethod ?? null);
-          json(200, { state: next.state, method: next.method });
+          const { method: writeMethod, api, ...rest } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+          const methods: unknown[] = ['PUT', 'PATCH', 'POST', 'DELETE'];
+          if ((writeMethod !== undefined && !methods.includes(writeMethod)) || (api !== undefined && api !== 'scim' && api !== 'admin') || Object.keys(rest).length > 0) {
+            throw new RangeError('expected { method?: "PUT" | "PATCH" | "POST" | "DELETE", api?: "scim" | "admin" }');
+          }
+          const next = holdNextWriteOf((writeMethod as HoldMethod | undefined) ?? null, (api as 'scim' | 'admin' | undefined) ?? null);
+          json(200, holdJson(next));
         },
         DELETE: () => {
           hold?.release();
@@ -595,8 +745,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
 
     let resource: string;
     let id: string | null = null;
-    if (path === TOKEN_PATH) {
-      resource = 'oauth';
+    const authRoute = Object.hasOwn(AUTH_ROUTES, path) ? AUTH_ROUTES[path] : undefined;
+    const adminRoute = authRoute === undefined ? matchAdminRoute(path) : null;
+    if (authRoute !== undefined) {
+      resource = authRoute.resource;
+    } else if (adminRoute !== null) {
+      resource = adminRoute.resource;
     } else if (path === SCIM_PREFIX || path.startsWith(`${SCIM_PREFIX}/`)) {
       const segments = path.slice(SCIM_PREFIX.length + 1).split('/');
       if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
@@ -608,10 +762,12 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }
       if (segments.length > 2 || !Object.hasOwn(ROUTES, resource)) resource = 'unknown';
     } else {
-      writeResponse(res, 404, errorBody(404, `no route ${path}; SCIM lives under ${SCIM_PREFIX}, tokens at ${TOKEN_PATH}`), {}, SCIM_JSON);
+      writeResponse(res, 404, errorBody(404, `no route ${path}; SCIM lives under ${SCIM_PREFIX}, the admin API under /incontactapi/services/v31.0, tokens at /oauth/token and /auth/token`), {}, SCIM_JSON);
       return;
     }
 
+    const routeKey = `${method} ${resource}`;
+    const write = isWriteRoute(method, resource);
     const ex: Exchange = {
       req,
       res,
@@ -620,11 +776,22 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       query: target.searchParams,
       resource,
       send(status, body, headers = {}, contentType = SCIM_JSON) {
+        if (write && status >= 200 && status < 300 && faults.takeCrash(routeKey, 'after')) {
+          stats.record(method, resource, path, 0);
+          req.socket.destroy();
+          return;
+        }
         stats.record(method, resource, path, status);
         writeResponse(res, status, body, closing ? { ...headers, connection: 'close' } : headers, contentType);
       },
     };
-    const isToken = resource === 'oauth';
+    const isToken = authRoute !== undefined;
+    /** The error body of this request's family: OAuth JSON, the admin API's, or SCIM's. */
+    const sendError = (status: number, code: string, detail: string, headers: Record<string, string> = {}): void => {
+      if (isToken) return ex.send(status, { error: code, error_description: detail }, headers, 'application/json');
+      if (adminRoute !== null) return ex.send(status, adminErrorBody(adminRoute.family, code, detail), headers, 'application/json');
+      return ex.send(status, errorBody(status, detail), headers);
+    };
 
     const decision = faults.decide();
     if (decision.latencyMs > 0) {
@@ -638,17 +805,19 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         return;
       case 'rateLimited': {
         const detail = 'too many requests: rate limit exceeded';
-        const headers = { 'retry-after': String(decision.outcome.retryAfterSeconds) };
-        if (isToken) return ex.send(429, { error: 'temporarily_unavailable', error_description: detail }, headers, 'application/json');
-        return ex.send(429, errorBody(429, detail), headers);
+        const retryAfter = decision.outcome.retryAfterSeconds;
+        const headers: Record<string, string> = retryAfter === null ? {} : { 'retry-after': String(retryAfter) };
+        return sendError(429, isToken ? 'temporarily_unavailable' : 'TooManyRequests', detail, headers);
       }
-      case 'error': {
-        const detail = 'service unavailable (injected fault)';
-        if (isToken) return ex.send(503, { error: 'temporarily_unavailable', error_description: detail }, { 'retry-after': '1' }, 'application/json');
-        return ex.send(503, errorBody(503, detail), { 'retry-after': '1' });
-      }
+      case 'error':
+        return sendError(503, isToken ? 'temporarily_unavailable' : 'ServiceUnavailable', 'service unavailable (injected fault)', { 'retry-after': '1' });
       case 'pass':
         break;
+    }
+    if (write && faults.takeCrash(routeKey, 'before')) {
+      stats.record(method, resource, path, 0);
+      req.socket.destroy();
+      return;
     }
 
     try {
@@ -656,11 +825,14 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
         const answer = await hook({ method, path, query: target.searchParams, headers: req.headers });
         if (answer !== undefined && answer !== null) return ex.send(answer.status, answer.body, answer.headers ?? {});
       }
-      if (isToken) {
-        if (method !== 'POST') return ex.send(405, { error: 'invalid_request', error_description: 'use POST' }, { allow: 'POST' }, 'application/json');
-        return await handleToken(ex);
+      if (authRoute !== undefined) {
+        if (method !== authRoute.method) {
+          return ex.send(405, { error: 'invalid_request', error_description: `use ${authRoute.method}` }, { allow: authRoute.method }, 'application/json');
+        }
+        return await handleAuth(ex);
       }
-      const spec = Object.hasOwn(ROUTES, resource) ? ROUTES[resource] : undefined;
+      if (adminRoute !== null) return await handleAdminApi(ex, adminRoute);
+      const spec = Object.hasOwn(ROUTES, resource) && (resource !== 'Groups' || scimGroups) ? ROUTES[resource] : undefined;
       if (spec === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
       const allowed = (id === null ? spec.collection : spec.item)?.filter((m) => m !== 'PATCH' || capabilities.patch);
       if (allowed === undefined) throw new ScimError(404, `no SCIM endpoint ${path}`);
@@ -670,9 +842,11 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       }
       await handleScim(ex, resource, id);
     } catch (error) {
+      if (error instanceof AdminError) return sendError(error.status, error.code, error.message, error.headers);
+      if (error instanceof ScimError && (isToken || adminRoute !== null)) return sendError(error.status, isToken ? 'invalid_request' : 'InvalidRequest', error.message, error.headers);
       if (error instanceof ScimError) return ex.send(error.status, error.toBody(), error.headers);
       console.error('simulator: unexpected error', error);
-      ex.send(500, errorBody(500, 'internal simulator error'));
+      sendError(500, isToken ? 'server_error' : 'InternalServerError', 'internal simulator error');
     }
   }
 
@@ -723,13 +897,21 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       return url;
     },
     store,
+    directory,
     stats,
     get faults() {
       return faults.faults;
     },
     capabilities,
+    scimGroups,
     setFaults(patch) {
       faults.set(patch);
+    },
+    get behaviours() {
+      return directory.behaviours;
+    },
+    setBehaviours(patch) {
+      directory.setBehaviours(patch);
     },
     onRequest(next) {
       hook = next;
@@ -738,16 +920,16 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       tokens.revokeAll();
     },
     holdNextWrite(holdOptions = {}) {
-      return holdNextWriteOf(holdOptions.method ?? null);
+      return holdNextWriteOf(holdOptions.method ?? null, holdOptions.api ?? null);
     },
     get writeHold() {
       return hold;
     },
   };
 
-  function holdNextWriteOf(method: 'PUT' | 'PATCH' | null): WriteHold {
+  function holdNextWriteOf(method: HoldMethod | null, api: 'scim' | 'admin' | null): WriteHold {
     if (hold !== null && hold.state === 'armed') hold.release();
-    hold = createHold(method);
+    hold = createHold(method, api);
     return hold;
   }
 }

@@ -10,7 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { MemberType } from '../core/membership.js';
-import { elementMatches, parseAttrPath, valueMatches, type OrFilter } from './filter.js';
+import type { DirectorySeed, UserHooks } from './directory.js';
+import { NICE_USER_URN, elementMatches, parseAttrPath, valueMatches, type OrFilter } from './filter.js';
 import { OrderedMap } from './ordered-map.js';
 import { applyAttributeOperation, parsePatchRequest, type PatchOperation } from './patch.js';
 import { project, wantsAttribute, type Projection } from './projection.js';
@@ -52,7 +53,8 @@ export interface GroupInput {
   readonly [attribute: string]: unknown;
 }
 
-export interface SimulatorSeed {
+/** SCIM users and groups, and the CXone side (teams, agents, ACD groups; see directory.ts). */
+export interface SimulatorSeed extends DirectorySeed {
   readonly users: readonly (UserInput & { readonly id: string })[];
   readonly groups: readonly (GroupInput & { readonly id: string })[];
 }
@@ -163,6 +165,8 @@ export interface StoreEngine extends SimulatorStore {
   patch(kind: ResourceKind, id: string, operations: readonly PatchOperation[]): void;
   remove(kind: ResourceKind, id: string): boolean;
   createLoadGroup(request: LoadGroupRequest): LoadGroupResult;
+  /** A change made through the CXone admin API, written to the SCIM user (a write: its version moves). Unknown ids are ignored. */
+  applyAgentChange(id: string, change: { active?: boolean; team?: { value: string; display: string } }): void;
 }
 
 interface MemberEntry {
@@ -203,6 +207,8 @@ export interface StoreOptions {
   readonly now: () => number;
   /** Origin used in meta.location and members' $ref (empty before the server listens). */
   readonly baseUrl: () => string;
+  /** The CXone directory's hooks around user writes and seed loads (none: users stand alone). */
+  readonly users?: UserHooks;
 }
 
 type Undo = () => void;
@@ -265,6 +271,7 @@ function forgetMemberJson(rec: ResourceRecord): void {
 
 export function createSimulatorStore(options: StoreOptions): StoreEngine {
   const { now, baseUrl } = options;
+  const hooks = options.users;
   let seed = options.seed;
   let users = new OrderedMap<UserRecord>();
   let groups = new OrderedMap<GroupRecord>();
@@ -370,7 +377,11 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
       }));
     }
     out.meta = meta(rec, 'User', base);
-    return project(out, projection);
+    if (projection === null) return out;
+    // RFC 7643 §3: "schemas" names the schemas whose attributes the answer holds.
+    const projected = project(out, projection);
+    projected.schemas = schemasOf(SCHEMA.user, projected);
+    return projected;
   }
 
   function memberJson(entry: MemberEntry, base: string, userRef: string, groupRef: string): string {
@@ -526,19 +537,34 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     const attrs = checkUserAttrs(writableAttrs(userSchema, input));
     assertUserNameFree(attrs.userName as string, null);
     const id = newId(requireSchemas ? undefined : input.id);
+    hooks?.prepare(attrs, id);
     const time = now();
     const rec: UserRecord = { kind: 'User', id, asMember: { value: id, type: 'User' }, seq: seq++, attrs, created: time, lastModified: time, version: 1 };
     users.set(id, rec);
     indexUser(rec);
+    hooks?.written(id, attrs);
     return id;
   }
 
   function commitUser(rec: UserRecord, attrs: Attrs): void {
     assertUserNameFree(attrs.userName as string, rec.id);
+    hooks?.prepare(attrs, rec.id);
     unindexUser(rec);
     rec.attrs = attrs;
     forgetMemberJson(rec);
     indexUser(rec);
+    touch(rec);
+    hooks?.written(rec.id, attrs);
+  }
+
+  function applyAgentChange(id: string, change: { active?: boolean; team?: { value: string; display: string } }): void {
+    const rec = users.get(id);
+    if (rec === undefined) return;
+    const attrs = structuredClone(rec.attrs);
+    if (change.active !== undefined) attrs.active = change.active;
+    if (change.team !== undefined) attrs[NICE_USER_URN] = { ...(isObject(attrs[NICE_USER_URN]) ? (attrs[NICE_USER_URN] as Attrs) : {}), team: { ...change.team } };
+    rec.attrs = attrs;
+    forgetMemberJson(rec);
     touch(rec);
   }
 
@@ -562,6 +588,7 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     unindexUser(rec);
     users.delete(id);
     users.maybeCompact();
+    hooks?.removed(id);
     return true;
   }
 
@@ -717,10 +744,12 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     userExternalIds = new Map();
     seq = 0;
     try {
+      hooks?.beforeLoad(data);
       for (const user of data.users) insertUser(structuredClone(user), false);
       // Groups first without members, so that members may name groups defined later.
       for (const group of data.groups) insertGroup({ ...structuredClone(group), members: [] }, false);
       for (const group of data.groups) setMembers(getGroupRecord(group.id), resolveMembers(structuredClone(group.members ?? []), group.id));
+      hooks?.afterLoad();
     } catch (error) {
       throw new Error(`the simulator seed is invalid: ${(error as Error).message}`, { cause: error });
     }
@@ -832,6 +861,7 @@ export function createSimulatorStore(options: StoreOptions): StoreEngine {
     patch: (kind, id, operations) => (kind === 'User' ? patchUser(id, operations) : patchGroup(id, operations)),
     remove: (kind, id) => (kind === 'User' ? removeUser(id) : removeGroup(id)),
     createLoadGroup,
+    applyAgentChange,
   };
 }
 

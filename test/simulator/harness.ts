@@ -35,7 +35,18 @@ export interface Harness {
   url: string;
   token(form?: Record<string, string>): Promise<string>;
   request(method: string, path: string, options?: RequestOptions): Promise<Answer>;
+  /** A request to the admin API (`path` under /incontactapi/services/v31.0) with a JSON body. */
+  api(method: string, path: string, options?: RequestOptions): Promise<Answer>;
 }
+
+/** An admin-API page's `_links`: self, next and previous (null where there is none, typed loosely). */
+// oxlint-disable-next-line typescript/no-explicit-any -- test bodies are read loosely
+export function linksOf(body: any): { self: string; next: string; previous: string } {
+  return body['_links'];
+}
+
+/** The admin API's path as the service will call it by default. */
+export const ADMIN_API = '/incontactapi/services/v31.0';
 
 export async function readAnswer(response: Response): Promise<Answer> {
   const text = await response.text();
@@ -46,8 +57,13 @@ export function basic(clientId: string, clientSecret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
 }
 
+/**
+ * A simulator for one test. SCIM /Groups is on unless the test says otherwise: the tests of
+ * the RFC 7644 /Groups path need it whatever SCIM_GROUPS_DEFAULT says (its own tests read
+ * the default through createSimulator directly).
+ */
 export async function startSimulator(options?: SimulatorOptions): Promise<Harness> {
-  const simulator = createSimulator(options);
+  const simulator = createSimulator({ scimGroups: true, ...options });
   open.push(simulator);
   const url = await simulator.listen();
   let cached: string | undefined;
@@ -75,5 +91,9 @@ export async function startSimulator(options?: SimulatorOptions): Promise<Harnes
     return readAnswer(await fetch(`${url}${path}`, { method, headers, body }));
   }
 
-  return { simulator, url, token, request };
+  function api(method: string, path: string, init: RequestOptions = {}): Promise<Answer> {
+    return request(method, `${ADMIN_API}${path}`, { ...init, headers: { 'content-type': 'application/json', ...init.headers } });
+  }
+
+  return { simulator, url, token, request, api };
 }

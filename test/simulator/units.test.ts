@@ -4,7 +4,7 @@ import { SimulatorEnvError, parseSimulatorEnv, startupLine } from '../../src/sim
 import { parseFilter } from '../../src/simulator/filter.js';
 import { OrderedMap } from '../../src/simulator/ordered-map.js';
 import { defaultSeed, seedIds } from '../../src/simulator/seed.js';
-import { createSimulator } from '../../src/simulator/simulator.js';
+import { DEFAULT_ACCESS_KEY, DEFAULT_TENANT_ID, SCIM_GROUPS_DEFAULT, createSimulator } from '../../src/simulator/simulator.js';
 
 describe('simulator filter parser', () => {
   it('when clauses are joined by or, then each is read with its escapes and literal types', () => {
@@ -79,7 +79,19 @@ describe('simulator seed', () => {
 describe('simulator CLI environment', () => {
   it('when nothing is set, then the defaults apply and the demo secret is shown', () => {
     const config = parseSimulatorEnv({});
-    expect(config).toEqual({ port: 8081, host: '127.0.0.1', clientId: 'demo-client', clientSecret: 'demo-secret', faults: {}, capabilities: {} });
+    expect(config).toEqual({
+      port: 8081,
+      host: '127.0.0.1',
+      clientId: 'demo-client',
+      clientSecret: 'demo-secret',
+      accessKeyId: DEFAULT_ACCESS_KEY.accessKeyId,
+      accessKeySecret: DEFAULT_ACCESS_KEY.accessKeySecret,
+      tenantId: DEFAULT_TENANT_ID,
+      faults: {},
+      capabilities: {},
+      behaviours: {},
+      scimGroups: SCIM_GROUPS_DEFAULT,
+    });
     expect(startupLine('http://127.0.0.1:8081', config)).toContain('CXONE_BASE_URL=http://127.0.0.1:8081 CXONE_CLIENT_ID=demo-client CXONE_CLIENT_SECRET=demo-secret');
   });
 
@@ -107,6 +119,50 @@ describe('simulator CLI environment', () => {
     expect(startupLine('http://127.0.0.1:9000', config)).toContain('"etag":false');
   });
 
+  it('when CXone sign-in, behaviours and admin-API faults are set, then they are parsed and only demo secrets are printed', () => {
+    const config = parseSimulatorEnv({
+      SIMULATOR_ACCESS_KEY_ID: 'KEY-7',
+      SIMULATOR_ACCESS_KEY_SECRET: 'real-access-key-secret',
+      SIMULATOR_TENANT_ID: 'tenant-7',
+      SIM_MEMBERSHIP_MOVES_LAST_UPDATED: 'true',
+      SIM_ADD_EXISTING: 'success',
+      SIM_REMOVE_ABSENT: 'success',
+      SIM_EMPTY_LIST: '200',
+      SIM_AGENT_FAILURE_RATIO: '0.05',
+      SIM_THROTTLE_RATIO: '0.1',
+      SIM_THROTTLE_RETRY_AFTER: 'none',
+    });
+    expect(config).toMatchObject({ accessKeyId: 'KEY-7', accessKeySecret: 'real-access-key-secret', tenantId: 'tenant-7' });
+    expect(config.behaviours).toEqual({ membershipMovesLastUpdated: true, addExisting: 'success', removeAbsent: 'success', emptyList: 200 });
+    expect(config.faults).toEqual({ agentFailures: { ratio: 0.05 }, throttle: { ratio: 0.1, retryAfterSeconds: null } });
+    expect(parseSimulatorEnv({ SIM_THROTTLE_RATIO: '0.1' }).faults).toEqual({ throttle: { ratio: 0.1, retryAfterSeconds: 1 } });
+    expect(parseSimulatorEnv({ SIM_THROTTLE_RATIO: '0.1', SIM_THROTTLE_RETRY_AFTER: '7' }).faults.throttle).toEqual({ ratio: 0.1, retryAfterSeconds: 7 });
+    const line = startupLine('http://127.0.0.1:9000', config);
+    expect(line).not.toContain('real-access-key-secret');
+    expect(line).toContain('CXONE_ISSUER=http://127.0.0.1:9000');
+    expect(line).toContain('CXONE_ACCESS_KEY_ID=KEY-7');
+    expect(line.split('\n')).toHaveLength(1);
+    const demo = startupLine('http://127.0.0.1:9000', parseSimulatorEnv({}));
+    expect(demo).toContain(`CXONE_ACCESS_KEY_SECRET=${DEFAULT_ACCESS_KEY.accessKeySecret}`);
+    expect(demo).toContain('/incontactapi/services/v31.0');
+  });
+
+  it('when the stand-alone simulator starts from its environment, then sign-in, behaviours and faults are the ones set', async () => {
+    const { runSimulatorWith } = await import('../../src/simulator/main.js');
+    const simulator = runSimulatorWith(parseSimulatorEnv({ SIMULATOR_ACCESS_KEY_ID: 'K', SIMULATOR_ACCESS_KEY_SECRET: 'S', SIMULATOR_TENANT_ID: 'T', SIM_EMPTY_LIST: '200', SIM_AGENT_FAILURE_RATIO: '1', SIM_SCIM_GROUPS: 'false' }));
+    const url = await simulator.listen();
+    try {
+      const token = await fetch(`${url}/authentication/v1/token/access-key`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ accessKeyId: 'K', accessKeySecret: 'S' }) });
+      const body = (await token.json()) as { id_token: string; access_token: string };
+      expect(JSON.parse(Buffer.from(body.id_token.split('.')[1] as string, 'base64url').toString('utf8')).tenantId).toBe('T');
+      expect(simulator.behaviours.emptyList).toBe(200);
+      expect(simulator.faults.agentFailures?.ratio).toBe(1);
+      expect(simulator.scimGroups).toBe(false);
+    } finally {
+      await simulator.close();
+    }
+  });
+
   it.each([
     ['SIMULATOR_PORT', 'http'],
     ['SIMULATOR_PORT', '70000'],
@@ -118,6 +174,13 @@ describe('simulator CLI environment', () => {
     ['SIM_ETAG', 'no'],
     ['SIM_PATCH_ON_PROJECTION', '1'],
     ['SIM_MAX_REQUEST_BYTES', '0'],
+    ['SIM_MEMBERSHIP_MOVES_LAST_UPDATED', 'yes'],
+    ['SIM_ADD_EXISTING', 'ignore'],
+    ['SIM_REMOVE_ABSENT', 'ok'],
+    ['SIM_EMPTY_LIST', '404'],
+    ['SIM_AGENT_FAILURE_RATIO', '2'],
+    ['SIM_THROTTLE_RATIO', '-1'],
+    ['SIM_THROTTLE_RETRY_AFTER', 'soon'],
   ])('when %s is %j, then one error line names the variable', (name, value) => {
     expect(() => parseSimulatorEnv({ [name]: value })).toThrow(SimulatorEnvError);
     expect(() => parseSimulatorEnv({ [name]: value })).toThrow(new RegExp(`^${name}: `));

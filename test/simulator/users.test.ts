@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { seedIds } from '../../src/simulator/simulator.js';
+import { NICE_USER_URN, seedIds } from '../../src/simulator/simulator.js';
 import { ERROR_SCHEMA, PATCH_SCHEMA, USER_SCHEMA, closeSimulators, startSimulator } from './harness.js';
 
 afterEach(closeSimulators);
@@ -27,7 +27,8 @@ describe('simulator Users', () => {
     expect(created.headers.get('location')).toBe(`${url}/scim/v2/Users/${id}`);
     expect(created.headers.get('etag')).toBe('W/"1"');
     expect(created.body).toMatchObject({
-      schemas: [USER_SCHEMA],
+      // Every user carries its CXone team in NICE's extension (the fallback team when none is given).
+      schemas: [USER_SCHEMA, NICE_USER_URN],
       userName: 'grace.hopper@example.com',
       active: true,
       meta: { resourceType: 'User', location: `${url}/scim/v2/Users/${id}`, version: 'W/"1"' },

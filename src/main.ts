@@ -1,24 +1,24 @@
 /**
  * Composition root: loadConfig → build adapters → buildApp → listen; graceful close.
- * Without CXONE_BASE_URL it starts the embedded CXone SCIM simulator on loopback and
+ * Without a tenant configured (none of CXONE_BASE_URL, CXONE_TOKEN_URL, CXONE_ISSUER,
+ * CXONE_CLIENT_ID, CXONE_ACCESS_KEY_ID) it starts the embedded CXone SCIM simulator on loopback and
  * syncs against it, so a fresh clone does a real sync end to end.
  */
 import { randomBytes } from 'node:crypto';
 import { createPrometheusMetrics } from './adapters/metrics/prometheus-metrics.js';
-import type { CxoneDirectory } from './adapters/scim/index.js';
 import { createAuditRetention } from './adapters/storage/audit-retention.js';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from './adapters/storage/data-dir-lock.js';
 import { StorageError } from './adapters/storage/ports.js';
 import { openSqliteStore, type SqliteStore } from './adapters/storage/sqlite-store.js';
 import { createWebhookTargetPolicy } from './adapters/webhooks/ssrf-guard.js';
-import { ConfigError, loadConfig, type ApiToken, type Config } from './config.js';
+import { ConfigError, loadConfig, upstreamConfigured, type ApiToken, type Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { isEntryModule } from './entry.js';
 import { tuneHeapGrowth } from './heap.js';
 import { createLogger } from './logger.js';
 import { assembleService, reportAuditHead } from './service.js';
 import { createSimulator, seedIds, type Simulator } from './simulator/simulator.js';
-import { createUpstreamDirectory } from './sync-service.js';
+import { checkUpstreamAtStart, createUpstreamDirectory, type Upstream } from './sync-service.js';
 
 /**
  * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
@@ -92,18 +92,22 @@ export async function startService(): Promise<void> {
   const retention = createAuditRetention({ store, days: config.auditRetentionDays, clock: systemClock, log: logger.child({ component: 'audit-retention' }) });
 
   let simulator: Simulator | undefined;
-  let upstream: { baseUrl: string; clientId: string; clientSecret: string };
-  if (config.cxoneBaseUrl === undefined) {
+  // A tenant is described by the configuration (CXONE_AUTH and its settings); without one, the embedded simulator.
+  let upstream: Upstream = {};
+  if (!upstreamConfigured(config)) {
     const clientSecret = randomBytes(24).toString('base64url');
     simulator = createSimulator({ clients: [{ clientId: 'cxone-scim-sync', clientSecret }] });
     const baseUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
-    upstream = { baseUrl, clientId: 'cxone-scim-sync', clientSecret };
-    logger.warn({ upstream: baseUrl }, 'CXONE_BASE_URL is unset: syncing against the embedded CXone SCIM simulator');
-  } else {
-    upstream = { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
+    upstream = { baseUrl, clientId: 'cxone-scim-sync', clientSecret, simulator: true };
+    logger.warn({ upstream: baseUrl }, 'no CXone tenant is configured (CXONE_BASE_URL, CXONE_TOKEN_URL, CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_ACCESS_KEY_ID are unset): syncing against the embedded CXone SCIM simulator');
   }
 
-  const directory: CxoneDirectory = createUpstreamDirectory(config, { ...upstream, simulator: simulator !== undefined }, metrics.upstream);
+  const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
+  const signInProblem = await checkUpstreamAtStart(config, directory, logger);
+  if (signInProblem !== undefined) {
+    process.stderr.write(`cxone-scim-sync: configuration error: ${signInProblem}\n`);
+    process.exit(78); // EX_CONFIG
+  }
 
   // The demo token is only for a first run against the embedded simulator with no token configured.
   const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;

@@ -5,7 +5,7 @@
  * sync use case and SCIM adapter (src/sync-service.ts). Prometheus metrics are fed as in
  * the service; the CLI just never serves them.
  *
- * Without CXONE_BASE_URL the service embeds a simulator; the CLI does not, because an
+ * Without a tenant configured the service embeds a simulator; the CLI does not, because an
  * in-process simulator would forget every change when the command exits. It needs a
  * tenant, or a running simulator (`cxone-scim-sync simulator`) named by --simulator-url.
  */
@@ -15,7 +15,7 @@ import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.
 import { StorageError } from '../adapters/storage/ports.js';
 import { DataDirLockedError, lockDataDir, type DataDirLock } from '../adapters/storage/data-dir-lock.js';
 import { DATABASE_FILE, openSqliteStore, type SqliteStore } from '../adapters/storage/sqlite-store.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, upstreamConfigured, type Config } from '../config.js';
 import type { MemberError } from '../core/errors.js';
 import type { SyncResult } from '../core/sync-group.js';
 import { DEFAULT_CLIENT } from '../simulator/oauth.js';
@@ -56,14 +56,15 @@ export function resolveUpstream(config: Readonly<Config>, env: Readonly<Record<s
       simulator: true,
     };
   }
-  if (config.cxoneBaseUrl === undefined) {
+  if (!upstreamConfigured(config)) {
     throw new CliError(
-      'CXONE_BASE_URL is unset, and the CLI does not embed a simulator (its changes would be gone when the command exits). ' +
-        'Set CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET for a tenant, or start `cxone-scim-sync simulator` and pass --simulator-url http://127.0.0.1:8081',
+      'CXONE_BASE_URL is unset (and no other CXone sign-in setting is), and the CLI does not embed a simulator (its changes would be gone when the command exits). ' +
+        'Set CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET for a tenant (or another CXONE_AUTH with its settings), or start `cxone-scim-sync simulator` and pass --simulator-url http://127.0.0.1:8081',
       EXIT.config,
     );
   }
-  return { baseUrl: config.cxoneBaseUrl, clientId: config.cxoneClientId as string, clientSecret: config.cxoneClientSecret as string };
+  // The tenant the configuration describes.
+  return {};
 }
 
 /** The environment variable that holds the bearer token of `--server`. */

@@ -27,7 +27,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 import { readGroupAnswer, readGroupBody, type GroupAnswer } from './group-body.js';
 import { createGroupCache } from './group-cache.js';
-import { createScimHttp, scimBasePath, type BodyReader, type ScimAnswer, type ScimRequest, type ScimResponse } from './scim-http.js';
+import { createScimHttp, type BaseUrlSource, type BodyReader, type ScimAnswer, type ScimRequest, type ScimResponse } from './scim-http.js';
 import { anyOfFilter, eqFilter, queryString } from './scim-filter.js';
 import {
   GROUP_CORE_ATTRIBUTES,
@@ -48,8 +48,8 @@ import { BodyTooLargeError, headerValue } from './transport.js';
 import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
 
 export interface ScimDirectoryOptions {
-  /** Upstream origin (http:// allowed), optionally with a path prefix. */
-  readonly baseUrl: string;
+  /** Upstream origin (http:// allowed), optionally with a path prefix; or where to find it before the first request. */
+  readonly baseUrl: string | BaseUrlSource;
   /** SCIM base path below the origin. Default `/scim/v2`. */
   readonly scimPath?: string;
   readonly tokenSource: Pick<TokenSource, 'getToken' | 'invalidate'>;
@@ -123,7 +123,6 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   const maxPages = positive(options.maxPages ?? 10_000, 'maxPages');
   const batchConcurrency = positive(options.batchConcurrency ?? 4, 'batchConcurrency');
   const lookupConcurrency = positive(options.lookupConcurrency ?? 8, 'lookupConcurrency');
-  const basePath = scimBasePath(options.baseUrl, options.scimPath ?? '/scim/v2');
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher =
     options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: requestTimeoutMs } });
@@ -217,7 +216,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   }
 
   /** `ids` in batches of at most `batchSize` whose filtered request target fits in MAX_LOOKUP_TARGET (an id too long for that goes alone). */
-  function idBatches(kind: Listed, ids: readonly string[], batchSize: number, attributes: string): string[][] {
+  function idBatches(kind: Listed, ids: readonly string[], batchSize: number, attributes: string, basePath: string): string[][] {
     const fixed = basePath.length + `/${kind}${queryString({ filter: '', attributes })}`.length + PAGING_ROOM;
     const separator = queryString({ filter: ' or ' }).length - '?filter='.length;
     const batches: string[][] = [];
@@ -250,7 +249,8 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
     const unique = [...new Set(ids)];
     const what = `SCIM GET /${kind}`;
     const leftOver: string[] = [];
-    await probeThenMap(() => filters[kind], idBatches(kind, unique, batchSize, attributes), batchConcurrency, async (batch) => {
+    const batches = idBatches(kind, unique, batchSize, attributes, await http.basePath(ctx.signal));
+    await probeThenMap(() => filters[kind], batches, batchConcurrency, async (batch) => {
       const listed = await listByIds(kind, batch, attributes, ctx);
       if (listed === null) {
         leftOver.push(...batch);

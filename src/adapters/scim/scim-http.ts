@@ -71,9 +71,12 @@ export interface ScimAnswer<T> {
 /** Reads the body of a 2xx answer, at most `limit` bytes (`expectedBytes`: its Content-Length; `headers`: the answer's). */
 export type BodyReader<T> = (body: Readable, limit: number, expectedBytes: number | undefined, headers: IncomingHttpHeaders) => Promise<T>;
 
+/** Finds the base URL when it is not known at start (CXone's API discovery); called until it succeeds, then never again. */
+export type BaseUrlSource = (signal?: AbortSignal) => Promise<string>;
+
 export interface ScimHttpOptions {
-  /** Origin, optionally with a path prefix. */
-  readonly baseUrl: string;
+  /** Origin, optionally with a path prefix; or where to find it before the first request. */
+  readonly baseUrl: string | BaseUrlSource;
   readonly scimPath: string;
   readonly tokenSource: Pick<TokenSource, 'getToken' | 'invalidate'>;
   readonly clock: Clock;
@@ -91,6 +94,8 @@ export interface ScimHttpOptions {
 }
 
 export interface ScimHttp {
+  /** The path every request starts with (the base URL's own path, then the SCIM path), once the base URL is known. */
+  basePath(signal?: AbortSignal): Promise<string>;
   /** The answer with its body as text. */
   send(request: ScimRequest, ctx: RequestContext): Promise<ScimResponse>;
   /** The answer with a 2xx body read by `reader` (a large group is parsed as it streams in). */
@@ -115,17 +120,29 @@ export function scimBasePath(baseUrl: URL | string, scimPath: string): string {
   return `${base.pathname.replace(/\/+$/, '')}/${scimPath.replace(/^\/+|\/+$/g, '')}`.replace(/\/+$/, '');
 }
 
-export function createScimHttp(options: ScimHttpOptions): ScimHttp {
-  const base = new URL(options.baseUrl);
+interface Location {
+  readonly origin: string;
+  readonly basePath: string;
+}
+
+function locate(baseUrl: string, scimPath: string): Location {
+  const base = new URL(baseUrl);
   if (base.protocol !== 'https:' && base.protocol !== 'http:') {
     throw new TypeError(`SCIM base URL must be http(s), got ${base.protocol}`);
   }
-  const origin = base.origin;
-  const basePath = scimBasePath(base, options.scimPath);
+  return { origin: base.origin, basePath: scimBasePath(base, scimPath) };
+}
+
+export function createScimHttp(options: ScimHttpOptions): ScimHttp {
+  const source = options.baseUrl;
+  let located: Location | undefined = typeof source === 'string' ? locate(source, options.scimPath) : undefined;
+  /** Where requests go: known at start, or found by the base URL source at the first request (a failure is tried again next time). */
+  const where = async (signal: AbortSignal | undefined): Promise<Location> => (located ??= locate(await (source as BaseUrlSource)(signal), options.scimPath));
   const { clock, dispatcher, retry, observer, tokenSource } = options;
   const redactor = options.redactor ?? createRedactor();
 
   async function attempt<T>(
+    { origin, basePath }: Location,
     request: ScimRequest,
     token: string,
     ctx: RequestContext,
@@ -223,6 +240,9 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
   }
 
   return {
+    async basePath(signal) {
+      return (await where(signal)).basePath;
+    },
     async send(request, ctx) {
       const { body, ...rest } = await exchange(request, ctx, readText);
       return { ...rest, text: body ?? '' };
@@ -238,6 +258,7 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
     let refreshed = false;
     /** An earlier attempt of this write that failed in a way that may have applied it (a 5xx, a lost answer). */
     let unsure: Failure | null = null;
+    const location = await where(ctx.signal);
     for (;;) {
       attempts += 1;
       const token = await tokenSource.getToken(ctx.signal);
@@ -256,7 +277,7 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       }
       let outcome: Outcome<T>;
       try {
-        outcome = await attempt(request, token, ctx, deadline, what, reader);
+        outcome = await attempt(location, request, token, ctx, deadline, what, reader);
       } finally {
         release();
       }

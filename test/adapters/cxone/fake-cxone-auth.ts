@@ -32,10 +32,15 @@ export interface FakeCxoneAuth extends Loopback {
   /** Access tokens are `at-1`, `at-2`, … unless this makes one. */
   accessToken: (n: number) => string;
   expiresIn: number;
+  /** Answers every request below the API origin (`/api-origin/…`); default 200 with an empty object. */
+  api: Answer;
   /** Answers a route differently, for the next `times` requests (default: always). */
   answer(route: Route, answer: Answer, times?: number): void;
   requestsTo(route: Route): RecordedRequest[];
 }
+
+/** The path the default api_endpoint ends with: the fake serves its API below it. */
+export const API_PREFIX = '/api-origin';
 
 const PATHS: Record<Route, string> = {
   openid: '/.well-known/openid-configuration',
@@ -48,6 +53,7 @@ export async function startFakeCxoneAuth(): Promise<FakeCxoneAuth> {
   const overrides = new Map<Route, { answer: Answer; times: number }>();
   let issued = 0;
   const server = await startLoopback((req, res) => {
+    if (req.path.startsWith(`${API_PREFIX}/`)) return fake.api(req, res);
     const route = (Object.keys(PATHS) as Route[]).find((name) => PATHS[name] === req.path);
     if (route === undefined) return sendJson(res, 404, { error: 'not_found' });
     const override = overrides.get(route);
@@ -94,7 +100,8 @@ export async function startFakeCxoneAuth(): Promise<FakeCxoneAuth> {
   const fake: FakeCxoneAuth = {
     ...server,
     issuer: server.url,
-    apiEndpoint: `${server.url}/api-origin`,
+    apiEndpoint: `${server.url}${API_PREFIX}`,
+    api: (_req, res) => sendJson(res, 200, {}),
     idTokenClaims: { sub: 'user:1', tenantId: TENANT, iss: server.url },
     accessKeyExtra: {},
     accessToken: (n) => `at-${n}-${'x'.repeat(12)}`,

@@ -15,7 +15,8 @@ import type { UpstreamObserver } from './upstream-observer.js';
 export const CXONE_DEFAULTS = {
   scimPath: '/scim/v2',
   tokenPath: '/oauth/token',
-  scope: 'provisioning:read provisioning:write',
+  /** NICE documents no OAuth scopes for these APIs: none is requested unless configured. */
+  scope: '',
   tokenAuth: 'basic',
 } as const;
 
@@ -28,7 +29,7 @@ export interface CxoneDirectoryOptions {
   readonly scimPath?: string;
   readonly clientId: string;
   readonly clientSecret: string;
-  /** Default `provisioning:read provisioning:write`. */
+  /** Space-separated scopes. Default: none. */
   readonly scope?: string;
   /** Default `basic`. */
   readonly tokenAuth?: TokenAuthMethod;

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CxoneSetupError, jwtClaims, refuseUrl } from '../../../src/adapters/cxone/discovery.js';
 import { createCxoneSignIn, type CxoneSignInOptions } from '../../../src/adapters/cxone/sign-in.js';
+import { createCxoneDirectory, CXONE_DEFAULTS } from '../../../src/adapters/scim/cxone-directory.js';
 import { createRedactor } from '../../../src/adapters/scim/redactor.js';
 import type { UpstreamRequestEvent } from '../../../src/adapters/scim/upstream-observer.js';
 import { TokenEndpointError, UpstreamUnavailableError } from '../../../src/core/errors.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { scanForSecrets } from '../../helpers/secret-scan.js';
-import { sendJson } from '../scim/loopback.js';
+import { sendJson, startLoopback } from '../scim/loopback.js';
 import { ACCESS_KEY, CLIENT, jwt, loopbackOnly, startFakeCxoneAuth, TENANT, type FakeCxoneAuth } from './fake-cxone-auth.js';
 
 const form = (value: string) => new URLSearchParams([['v', value]]).toString().slice(2);
@@ -298,3 +299,18 @@ function optionsOf(fake: FakeCxoneAuth, cleanups: (() => Promise<void>)[]): Omit
     redactor: createRedactor(),
   };
 }
+
+describe('the CXone directory defaults', () => {
+  it('when no scope is given, then none is requested (NICE documents none)', async () => {
+    expect(CXONE_DEFAULTS.scope).toBe('');
+    const upstream = await startLoopback((req, res) => sendJson(res, 200, req.path === '/oauth/token' ? { access_token: 'tok-xxxxxxxx', token_type: 'Bearer' } : {}));
+    const directory = createCxoneDirectory({ baseUrl: upstream.url, clientId: 'id', clientSecret: 'secret-value' });
+    try {
+      await directory.ping({ stats: { upstreamRequests: 0 } });
+      expect(Object.fromEntries(new URLSearchParams(upstream.requests[0]?.body))).toEqual({ grant_type: 'client_credentials' });
+    } finally {
+      await directory.close();
+      await upstream.close();
+    }
+  });
+});

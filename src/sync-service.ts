@@ -5,8 +5,8 @@
  * sync and audit trail.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { createCxoneConnection, CxoneSetupError } from './adapters/cxone/index.js';
-import { createCxoneDirectory, createRedactor, type CxoneDirectory, type UpstreamObserver } from './adapters/scim/index.js';
+import { createCxoneConnection, CxoneSetupError, type AdminApiClient } from './adapters/cxone/index.js';
+import { createRedactor, type CxoneDirectory, type UpstreamObserver } from './adapters/scim/index.js';
 import { cxoneIssuer, secretValues, type Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { SyncDeadlineError } from './core/errors.js';
@@ -70,8 +70,9 @@ export interface Upstream {
   readonly simulator?: boolean;
 }
 
-/** The directory of the upstream; for a tenant, also where its API lives (CXONE_BASE_URL, or discovered). */
+/** The SCIM directory of the upstream, its admin API on the same connection, and where its API lives (CXONE_BASE_URL, or discovered). */
 export interface UpstreamDirectory extends CxoneDirectory {
+  readonly adminApi: AdminApiClient;
   apiBaseUrl(signal?: AbortSignal): Promise<string>;
 }
 
@@ -101,9 +102,8 @@ export function createUpstreamDirectory(
   };
   if (upstream.simulator) {
     if (upstream.baseUrl === undefined || upstream.clientId === undefined || upstream.clientSecret === undefined) throw new TypeError('a simulator upstream needs its baseUrl, clientId and clientSecret');
-    const baseUrl = upstream.baseUrl;
-    const directory = createCxoneDirectory({ ...common, baseUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret });
-    return { ...directory, apiBaseUrl: async () => baseUrl };
+    const connection = createCxoneConnection({ ...common, auth: 'client_credentials', baseUrl: upstream.baseUrl, clientId: upstream.clientId, clientSecret: upstream.clientSecret });
+    return { ...connection, apiBaseUrl: (signal) => connection.signIn.apiBaseUrl(signal) };
   }
   const connection = createCxoneConnection({
     ...common,
@@ -117,6 +117,7 @@ export function createUpstreamDirectory(
     accessKeySecret: config.cxoneAccessKeySecret,
     allowInsecureHttp: config.cxoneAllowInsecureHttp,
     scimPath: config.cxoneScimPath,
+    adminApiPath: config.cxoneAdminApiPath,
   });
   return { ...connection, apiBaseUrl: (signal) => connection.signIn.apiBaseUrl(signal) };
 }

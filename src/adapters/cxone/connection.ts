@@ -1,8 +1,9 @@
 /**
  * One connection to a CXone tenant: the sign-in (CXONE_AUTH), one keep-alive Agent, one
  * rate limiter and one redactor, shared by every API the service calls there: SCIM 2.0
- * (`/scim/v2`, users, and groups where a provider has them). Requests wait for the API
- * origin when it is discovered rather than configured.
+ * (`/scim/v2`, users, and groups where a provider has them) and the admin API (agents,
+ * ACD groups, teams). Requests wait for the API origin when it is discovered rather than
+ * configured.
  */
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
@@ -14,6 +15,7 @@ import type { RetryOptions } from '../scim/retry-policy.js';
 import { createScimDirectory } from '../scim/scim-directory.js';
 import type { TokenAuthMethod } from '../scim/token-source.js';
 import type { UpstreamObserver } from '../scim/upstream-observer.js';
+import { createAdminApiClient, DEFAULT_ADMIN_API_PATH, type AdminApiClient } from './admin-api.js';
 import { createCxoneSignIn, type CxoneAuthMode, type CxoneSignIn } from './sign-in.js';
 
 export interface CxoneConnectionOptions {
@@ -31,6 +33,8 @@ export interface CxoneConnectionOptions {
   readonly allowInsecureHttp?: boolean;
   /** Default `/scim/v2`. */
   readonly scimPath?: string;
+  /** Default `/incontactapi/services/v31.0`. */
+  readonly adminApiPath?: string;
   readonly clock?: Clock;
   /** Default: one keep-alive Agent owned by the connection, closed by close(). */
   readonly dispatcher?: Dispatcher;
@@ -50,6 +54,8 @@ export interface CxoneConnectionOptions {
 
 export interface CxoneConnection extends CxoneDirectory {
   readonly signIn: CxoneSignIn;
+  /** The admin API on the same sign-in, pacing and connections as SCIM. */
+  readonly adminApi: AdminApiClient;
 }
 
 export function createCxoneConnection(options: CxoneConnectionOptions): CxoneConnection {
@@ -97,9 +103,23 @@ export function createCxoneConnection(options: CxoneConnectionOptions): CxoneCon
     redactor,
     limiter,
   });
+  const adminApi = createAdminApiClient({
+    baseUrl: (signal) => signIn.apiBaseUrl(signal),
+    adminApiPath: options.adminApiPath ?? DEFAULT_ADMIN_API_PATH,
+    tokenSource: signIn.tokenSource,
+    clock,
+    dispatcher,
+    requestTimeoutMs,
+    retry: options.retry,
+    observer: options.observer,
+    random: options.random,
+    limiter,
+    redactor,
+  });
   return {
     ...directory,
     signIn,
+    adminApi,
     tokenSource: { ...signIn.tokenSource, close: async () => {} },
     async close() {
       if (ownsDispatcher) await dispatcher.close();

@@ -52,7 +52,7 @@ const MEMBER_ERROR_CODES = keys<MemberErrorCode>({
   user_not_found: 1, user_inactive: 1, group_not_found: 1, depth_exceeded: 1, cycle_detected: 1, self_reference: 1, duplicate_member: 1, nesting_too_large: 1,
 });
 const RETRY_REASONS = keys<RetryReason>({ rate_limited: 1, server_error: 1, network: 1, conflict: 1, unauthorized: 1 });
-const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, oauth: 1, ServiceProviderConfig: 1, discovery: 1, other: 1 });
+const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, ServiceProviderConfig: 1, agents: 1, agent_groups: 1, groups: 1, group_agents: 1, oauth: 1, discovery: 1, other: 1 });
 const EVENT_TYPES = keys<EventType>({ 'group.sync.completed': 1, 'group.sync.failed': 1, 'user.attributes.synced': 1 });
 const DELIVERY_OUTCOMES = keys<DeliveryOutcome>({ delivered: 1, retry: 1, failed: 1, disabled: 1 });
 const ATTRIBUTE_OUTCOMES = keys<AttributeOutcome>({ updated: 1, unchanged: 1, not_managed: 1, failed: 1, user_not_found: 1 });

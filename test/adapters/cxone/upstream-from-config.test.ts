@@ -4,6 +4,7 @@
  * sent, the start-up check of discovery, and no secret in what comes back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPrometheusMetrics } from '../../../src/adapters/metrics/prometheus-metrics.js';
 import { loadConfig } from '../../../src/config.js';
 import type { RequestContext } from '../../../src/core/ports.js';
 import { checkUpstreamAtStart, createUpstreamDirectory, type UpstreamDirectory } from '../../../src/sync-service.js';
@@ -60,6 +61,24 @@ describe('the upstream directory for each CXONE_AUTH', () => {
     expect(Object.fromEntries(new URLSearchParams(fake.requestsTo('password')[0]?.body))).toEqual({ grant_type: 'password', username: ACCESS_KEY.id, password: ACCESS_KEY.secret });
     expect(fake.requests.at(-1)?.headers.authorization).toMatch(/^Bearer at-1-/);
     expect(await directory.apiBaseUrl()).toBe(`${fake.issuer}${API_PREFIX}`);
+  });
+
+  it('when the admin API is called on the same connection, then it shares the sign-in (one token for SCIM and admin), goes below CXONE_ADMIN_API_PATH, and is counted by resource in the metrics', async () => {
+    const fake = await fakeCxone();
+    fake.api = (req, res) => sendJson(res, 200, req.path.endsWith('/agents') ? { totalRecords: 1, agents: [{ agentId: 41, userID: 'u-41', isActive: true }] } : {});
+    const metrics = createPrometheusMetrics({ defaultMetrics: false });
+    const directory = createUpstreamDirectory(loadConfig({ CXONE_AUTH: 'password', CXONE_ISSUER: fake.issuer, CXONE_ADMIN_API_PATH: '/inContactAPI/services/v34.0', ...APP, ...KEY, ...TOKENS }), {}, metrics.upstream);
+    cleanups.push(() => directory.close());
+    await directory.ping(ctx());
+    const page = await directory.adminApi.listAgents({ top: 10, fields: ['agentId', 'userID', 'isActive'] }, ctx());
+    expect(page.agents).toEqual([{ agentId: 41, userId: 'u-41', isActive: true }]);
+    expect(fake.requests.at(-1)?.url).toBe(`${API_PREFIX}/inContactAPI/services/v34.0/agents?top=10&fields=agentId,userID,isActive`);
+    expect(fake.requestsTo('password')).toHaveLength(1);
+    expect(new Set(fake.requests.filter((req) => req.path.startsWith(API_PREFIX)).map((req) => req.headers.authorization))).toEqual(new Set(['Bearer at-1-xxxxxxxxxxxx']));
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/scim_upstream_requests_total\{method="GET",resource="agents",status="200"\} 1/);
+    expect(text).toMatch(/scim_upstream_requests_total\{method="GET",resource="discovery",status="200"\} 2/);
+    expect(text).toMatch(/scim_upstream_requests_total\{method="POST",resource="oauth",status="200"\} 1/);
   });
 
   it('when CXONE_AUTH=access_key with CXONE_BASE_URL, then the access key goes as JSON to CXONE_TOKEN_URL and SCIM to CXONE_BASE_URL, nothing discovered', async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, cxoneIssuer, describeConfig, loadConfig, secretValues, upstreamConfigured, upstreamConfiguredBy } from '../src/config.js';
 import { CXONE_DEFAULT_ISSUER } from '../src/adapters/cxone/index.js';
+import { serveHelp } from '../src/cli/commands/serve.js';
 import { createLogger } from '../src/logger.js';
 
 const TOKENS = { SYNC_API_TOKENS: 'okta:okta-token-1234567890' };
@@ -120,5 +121,15 @@ describe('CXone sign-in configuration', () => {
     createLogger('info', { write: (line: string) => void lines.push(line) }).info({ config }, 'configuration');
     expect(lines.join('')).not.toContain('access-key-secret-value-1');
     expect(lines.join('')).toContain('AKID-0001');
+  });
+});
+
+describe('serve --help', () => {
+  it('when asked, then it lists the sign-in settings with their defaults and says which settings keep the simulator off', () => {
+    const help = serveHelp();
+    for (const name of ['CXONE_AUTH', 'CXONE_ISSUER', 'CXONE_ACCESS_KEY_ID', 'CXONE_ACCESS_KEY_SECRET', 'CXONE_ADMIN_API_PATH']) expect(help).toContain(`  ${name}`);
+    expect(help).toContain('(default "https://cxone.niceincontact.com")');
+    expect(help).toContain('(default "client_credentials")');
+    expect(help).toMatch(/none of CXONE_BASE_URL, CXONE_TOKEN_URL,\s+CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_ACCESS_KEY_ID set\) it syncs against an embedded/);
   });
 });

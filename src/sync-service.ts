@@ -7,7 +7,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { createCxoneConnection, CxoneSetupError, type AdminApiClient } from './adapters/cxone/index.js';
 import { createRedactor, type CxoneDirectory, type UpstreamObserver } from './adapters/scim/index.js';
-import { cxoneIssuer, secretValues, type Config } from './config.js';
+import { cxoneIssuer, secretValues, upstreamConfigured, type Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { SyncDeadlineError } from './core/errors.js';
 import { KeyedLock } from './core/keyed-lock.js';
@@ -134,7 +134,7 @@ export async function checkUpstreamAtStart(
   directory: UpstreamDirectory,
   log: { warn(details: object, message: string): void; info(details: object, message: string): void },
 ): Promise<string | undefined> {
-  if (config.cxoneAuth === 'client_credentials' || config.cxoneBaseUrl !== undefined) return undefined;
+  if (!upstreamConfigured(config) || config.cxoneAuth === 'client_credentials' || config.cxoneBaseUrl !== undefined) return undefined;
   try {
     const apiBaseUrl = await directory.apiBaseUrl(AbortSignal.timeout(3 * config.upstreamTimeoutMs));
     log.info({ apiBaseUrl, auth: config.cxoneAuth }, 'CXone API discovered');

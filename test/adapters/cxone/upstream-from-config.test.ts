@@ -122,6 +122,18 @@ describe('the upstream directory for each CXONE_AUTH', () => {
     expect(await directory.apiBaseUrl()).toBe(`${fake.issuer}${API_PREFIX}`);
   });
 
+  it('when no tenant is configured (the embedded simulator runs), then the start-up check sends nothing, whatever CXONE_AUTH says', async () => {
+    const simulator = await startLoopback((_req, res) => sendJson(res, 500, {}));
+    cleanups.push(() => simulator.close());
+    const config = loadConfig({ CXONE_AUTH: 'password' });
+    const directory = createUpstreamDirectory(config, { baseUrl: simulator.url, clientId: 'sim', clientSecret: 'sim-secret-value', simulator: true });
+    cleanups.push(() => directory.close());
+    const log = quietLog();
+    expect(await checkUpstreamAtStart(config, directory, log)).toBeUndefined();
+    expect(simulator.requests).toEqual([]);
+    expect(log.lines).toEqual([]);
+  });
+
   it('when the tenant\'s API echoes every secret of a password sign-in in its errors, then the error holds none of them', async () => {
     const idToken = jwt({ tenantId: TENANT, sub: 'svc' });
     const fake = await fakeCxone((f) => (f.idTokenClaims = { tenantId: TENANT, sub: 'svc' }));

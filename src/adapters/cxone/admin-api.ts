@@ -107,7 +107,7 @@ export interface AdminApiClient {
   /** `GET /groups/{groupId}`; null when there is no such group. */
   getGroup(groupId: number, ctx: RequestContext): Promise<AdminGroup | null>;
   /**
-   * `GET /groups/{groupId}/agents`, following `_links.next` (else `skip`/`top` while
+   * `GET /groups/{groupId}/agents?assigned=true&top=…`, following `_links.next` (else `skip`/`top` while
    * `totalRecords` says more are left); 204 is an empty group; null when there is no such
    * group. Pages that disagree with `totalRecords`, or with each other, mean the group
    * changed while it was read: PagesChangedError (a lost race: read again).
@@ -208,7 +208,8 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
     const id = positiveInteger(groupId, 'groupId');
     const route = '/groups/{groupId}/agents';
     const what = `GET ${route}`;
-    const first = `/groups/${id}/agents${queryString({ top: String(pageSize) })}`;
+    // `assigned=true`: the agents in the group (the published parameter; its default is not documented).
+    const first = `/groups/${id}/agents${queryString({ assigned: 'true', top: String(pageSize) })}`;
     const basePath = await http.basePath(ctx.signal);
     const seen = new Map<number, AdminAgent>();
     const followed = new Set<string>();
@@ -249,7 +250,7 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
       } else if (total !== undefined && seen.size < total && agents.length > 0) {
         // No link, but totalRecords says more are left: page on with skip and top.
         if (fresh === 0) throw new UpstreamError(`CXone admin API ${what}: the pages do not advance (skip/top ignored?); ${seen.size} of ${total} agents read`, { status: response.status });
-        path = `/groups/${id}/agents${queryString({ skip: String(seen.size), top: String(pageSize) })}`;
+        path = `/groups/${id}/agents${queryString({ assigned: 'true', skip: String(seen.size), top: String(pageSize) })}`;
         if (followed.has(path)) throw new UpstreamError(`CXone admin API ${what}: the pages do not advance; ${seen.size} of ${total} agents read`, { status: response.status });
       } else {
         path = undefined;

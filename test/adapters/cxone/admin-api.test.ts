@@ -104,7 +104,7 @@ describe('CXone admin API client', () => {
       expect(read?.agents.map((a) => a.agentId)).toEqual([5, 4, 3, 2, 1]);
       expect(read?.totalRecords).toBe(5);
       expect(read?.pages).toBe(3);
-      expect(fake.adminRequests().map((req) => req.url)).toEqual([`${ADMIN_PATH}/groups/7/agents?top=2`, `${ADMIN_PATH}/groups/7/agents?skip=2&top=2`, `${ADMIN_PATH}/groups/7/agents?skip=4&top=2`]);
+      expect(fake.adminRequests().map((req) => req.url)).toEqual([`${ADMIN_PATH}/groups/7/agents?assigned=true&top=2`, `${ADMIN_PATH}/groups/7/agents?skip=2&top=2`, `${ADMIN_PATH}/groups/7/agents?skip=4&top=2`]);
       expect(new Set(events.map((e) => e.resource))).toEqual(new Set(['group_agents']));
     });
 
@@ -115,7 +115,7 @@ describe('CXone admin API client', () => {
         f.groups.set(7, { groupId: 7, groupName: 'Support', lastUpdated: '2026-01-01T00:00:00Z', members: [1, 2, 3] });
       });
       expect((await client.listGroupAgents(7, ctx()))?.agents.map((a) => a.agentId)).toEqual([1, 2, 3]);
-      expect(fake.adminRequests().map((req) => req.url)).toEqual([`${ADMIN_PATH}/groups/7/agents?top=2`, `${ADMIN_PATH}/groups/7/agents?skip=2&top=2`]);
+      expect(fake.adminRequests().map((req) => req.url)).toEqual([`${ADMIN_PATH}/groups/7/agents?assigned=true&top=2`, `${ADMIN_PATH}/groups/7/agents?assigned=true&skip=2&top=2`]);
     });
 
     it('when a group has no agents (204 No Content), then it is empty, not an error; an unknown group is null', async () => {
@@ -146,7 +146,7 @@ describe('CXone admin API client', () => {
       const { client, fake } = await setup({}, (f) => f.groups.set(7, { groupId: 7, groupName: 'G', lastUpdated: 'x', members: [1] }));
       fake.interpose((_req, res) => sendJson(res, 200, { _links: { next: 'https://elsewhere.invalid/steal-token?x=1' }, totalRecords: 2, agents: [{ agentId: 1 }] }));
       await expect(client.listGroupAgents(7, ctx())).rejects.toThrow(/_links\.next leads outside \/incontactapi\/services\/v31\.0/);
-      fake.interpose((_req, res) => sendJson(res, 200, { _links: { next: `${ADMIN_PATH}/groups/7/agents?top=1000` }, totalRecords: 2, agents: [{ agentId: 1 }] }));
+      fake.interpose((_req, res) => sendJson(res, 200, { _links: { next: `${ADMIN_PATH}/groups/7/agents?assigned=true&top=1000` }, totalRecords: 2, agents: [{ agentId: 1 }] }));
       await expect(client.listGroupAgents(7, ctx())).rejects.toThrow(/leads back to a page already read/);
       expect(fake.requests.every((req) => !req.url.includes('steal-token'))).toBe(true);
     });

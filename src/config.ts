@@ -10,6 +10,9 @@ import { CXONE_DEFAULTS } from './adapters/scim/defaults.js';
 
 const Duration = Type.Integer({ minimum: 0 });
 
+/** CXONE_ISSUER when unset: NICE's global issuer. */
+export const DEFAULT_CXONE_ISSUER = 'https://cxone.niceincontact.com';
+
 /** Shortest inbound API token accepted at start (the embedded simulator's demo token, added by main.ts, aside). */
 export const MIN_API_TOKEN_LENGTH = 16;
 
@@ -26,12 +29,12 @@ export const ConfigSchema = Type.Object({
     default: 'info',
     description: 'pino log level',
   }),
-  cxoneBaseUrl: Type.Optional(Type.String({ env: 'CXONE_BASE_URL', kind: 'url', description: 'Upstream origin, e.g. https://{tenant}.api.nicecxone.com; unset runs the embedded simulator' })),
-  cxoneTokenUrl: Type.Optional(Type.String({ env: 'CXONE_TOKEN_URL', kind: 'url', description: `OAuth 2.0 token endpoint (default $\{CXONE_BASE_URL}${CXONE_DEFAULTS.tokenPath})` })),
+  cxoneBaseUrl: Type.Optional(Type.String({ env: 'CXONE_BASE_URL', kind: 'url', description: "Upstream API origin; when set, API discovery is skipped (CXONE_AUTH=password or access_key discover it otherwise). With none of CXONE_BASE_URL, CXONE_TOKEN_URL, CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_ACCESS_KEY_ID set, the embedded simulator runs" })),
+  cxoneTokenUrl: Type.Optional(Type.String({ env: 'CXONE_TOKEN_URL', kind: 'url', description: "OAuth 2.0 token endpoint: client_credentials default ${CXONE_BASE_URL}/oauth/token; password default the token_endpoint of CXONE_ISSUER's OpenID configuration; access_key: required, the regional …/authentication/v1/token/access-key" })),
   cxoneScimPath: Type.String({ env: 'CXONE_SCIM_PATH', pattern: '^/[^?#\\s]*$', default: CXONE_DEFAULTS.scimPath, description: 'SCIM 2.0 base path on the upstream' }),
-  cxoneClientId: Type.Optional(Type.String({ env: 'CXONE_CLIENT_ID', minLength: 1, description: 'OAuth client id' })),
-  cxoneClientSecret: Type.Optional(Type.String({ env: 'CXONE_CLIENT_SECRET', minLength: 1, secret: true, description: 'OAuth client secret' })),
-  cxoneScope: Type.String({ env: 'CXONE_SCOPE', default: CXONE_DEFAULTS.scope, description: 'Scopes requested with the token (space separated; empty requests none)' }),
+  cxoneClientId: Type.Optional(Type.String({ env: 'CXONE_CLIENT_ID', minLength: 1, description: 'Client id of the registered application (CXONE_AUTH=client_credentials and password)' })),
+  cxoneClientSecret: Type.Optional(Type.String({ env: 'CXONE_CLIENT_SECRET', minLength: 1, secret: true, description: 'Client secret of the registered application (CXONE_AUTH=client_credentials and password)' })),
+  cxoneScope: Type.String({ env: 'CXONE_SCOPE', default: CXONE_DEFAULTS.scope, description: 'Scopes requested with the token (space separated); none unless set: NICE documents none, a token may do what the role of the employee owning the access key allows' }),
   cxoneTokenAuth: Type.Union([Type.Literal('basic'), Type.Literal('post')], {
     env: 'CXONE_TOKEN_AUTH',
     default: CXONE_DEFAULTS.tokenAuth,
@@ -81,13 +84,13 @@ export const ConfigSchema = Type.Object({
   simulator: Type.Optional(
     Type.Literal('embedded', {
       env: 'SIMULATOR',
-      description: 'embedded: run against the embedded CXone SCIM simulator (CXONE_BASE_URL unset); required for that under NODE_ENV=production',
+      description: 'embedded: run against the embedded CXone SCIM simulator (no tenant configured); required for that under NODE_ENV=production',
     }),
   ),
   cxoneAllowInsecureHttp: Type.Boolean({
     env: 'CXONE_ALLOW_INSECURE_HTTP',
     default: false,
-    description: 'Allow a plain http:// CXONE_BASE_URL or CXONE_TOKEN_URL that is not loopback (the client secret and tokens then travel in clear)',
+    description: 'Allow a plain http:// CXONE_BASE_URL, CXONE_TOKEN_URL, CXONE_ISSUER or discovered endpoint that is not loopback (secrets and tokens then travel in clear)',
   }),
   auditHmacKey: Type.Optional(
     Type.String({ env: 'AUDIT_HMAC_KEY', minLength: 32, secret: true, description: 'Key of the audit chain (HMAC-SHA256, at least 32 characters): rewriting the trail then needs the key' }),
@@ -109,6 +112,24 @@ export const ConfigSchema = Type.Object({
     default: [],
     description: 'Inbound bearer tokens of administrators, name:token pairs like SYNC_API_TOKENS: they sync too, and see and manage every subscription and audit record',
   }),
+  cxoneAuth: Type.Union([Type.Literal('client_credentials'), Type.Literal('password'), Type.Literal('access_key')], {
+    env: 'CXONE_AUTH',
+    default: 'client_credentials',
+    description:
+      'How the service signs in to CXone. client_credentials: CXONE_CLIENT_ID/SECRET at CXONE_TOKEN_URL or ${CXONE_BASE_URL}/oauth/token. password: the access key as username and password, the application as HTTP Basic; token endpoint and API origin discovered from CXONE_ISSUER unless set. access_key: the access key as JSON to the regional CXONE_TOKEN_URL',
+  }),
+  cxoneIssuer: Type.Optional(
+    Type.String({
+      env: 'CXONE_ISSUER',
+      kind: 'url',
+      default: DEFAULT_CXONE_ISSUER,
+      applyDefault: false,
+      description: 'Where discovery starts: {issuer}/.well-known/openid-configuration (token endpoint) and {issuer}/.well-known/cxone-configuration?tenantId=… (API origin)',
+    }),
+  ),
+  cxoneAccessKeyId: Type.Optional(Type.String({ env: 'CXONE_ACCESS_KEY_ID', minLength: 1, description: 'Access key id of the CXone employee the service acts as (CXONE_AUTH=password and access_key)' })),
+  cxoneAccessKeySecret: Type.Optional(Type.String({ env: 'CXONE_ACCESS_KEY_SECRET', minLength: 1, secret: true, description: 'Secret of that access key (CXONE_AUTH=password and access_key)' })),
+  cxoneAdminApiPath: Type.String({ env: 'CXONE_ADMIN_API_PATH', pattern: '^/[^?#\\s]*$', default: '/incontactapi/services/v31.0', description: 'Base path of the CXone admin API (agents, ACD groups, teams) below the API origin' }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -126,6 +147,8 @@ type SettingMeta = TSchema & {
   kind?: 'url' | 'urls' | 'tokens' | 'durations' | 'json' | 'trustProxy';
   secret?: boolean;
   default?: unknown;
+  /** false: the value stays undefined while the variable is unset, so that "set" can be told from "defaulted"; `default` is what the service then uses. */
+  applyDefault?: boolean;
 };
 
 /** Every setting's schema, with the metadata the options above put on it. */
@@ -142,7 +165,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   const config: Record<string, unknown> = {};
   for (const [key, schema] of settings()) {
     const raw = env[schema.env];
-    const value = raw === undefined || raw.trim() === '' ? structuredClone(schema.default) : parseSetting(schema, raw.trim());
+    const unset = raw === undefined || raw.trim() === '';
+    const value = unset ? (schema.applyDefault === false ? undefined : structuredClone(schema.default)) : parseSetting(schema, raw.trim());
     if (value === undefined) continue;
     const error = Value.Errors(schema, value)[0];
     if (error) {
@@ -235,29 +259,83 @@ export function isLoopbackUrl(href: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '[::1]';
 }
 
+/**
+ * The settings that point the service at a tenant, in the order a message names them: when
+ * none is set in the environment, the embedded simulator runs (CXONE_ISSUER counts only
+ * when set, not by its default).
+ */
+const UPSTREAM_SETTINGS = [
+  ['cxoneBaseUrl', 'CXONE_BASE_URL'],
+  ['cxoneTokenUrl', 'CXONE_TOKEN_URL'],
+  ['cxoneIssuer', 'CXONE_ISSUER'],
+  ['cxoneClientId', 'CXONE_CLIENT_ID'],
+  ['cxoneAccessKeyId', 'CXONE_ACCESS_KEY_ID'],
+] as const;
+
+/** The first setting that points the service at a tenant, or undefined when none does (the embedded simulator then runs). */
+export function upstreamConfiguredBy(config: Readonly<Config>): string | undefined {
+  return UPSTREAM_SETTINGS.find(([key]) => config[key] !== undefined)?.[1];
+}
+
+/** Whether a tenant is configured; when not, the service runs the embedded simulator. */
+export function upstreamConfigured(config: Readonly<Config>): boolean {
+  return upstreamConfiguredBy(config) !== undefined;
+}
+
+/** CXONE_ISSUER, or its default. */
+export function cxoneIssuer(config: Readonly<Config>): string {
+  return config.cxoneIssuer ?? DEFAULT_CXONE_ISSUER;
+}
+
+type SignInSetting = 'cxoneBaseUrl' | 'cxoneTokenUrl' | 'cxoneClientId' | 'cxoneClientSecret' | 'cxoneAccessKeyId' | 'cxoneAccessKeySecret';
+const SIGN_IN_ENV: Record<SignInSetting, string> = {
+  cxoneBaseUrl: 'CXONE_BASE_URL',
+  cxoneTokenUrl: 'CXONE_TOKEN_URL',
+  cxoneClientId: 'CXONE_CLIENT_ID',
+  cxoneClientSecret: 'CXONE_CLIENT_SECRET',
+  cxoneAccessKeyId: 'CXONE_ACCESS_KEY_ID',
+  cxoneAccessKeySecret: 'CXONE_ACCESS_KEY_SECRET',
+};
+
+/** What each CXONE_AUTH needs, and the credentials it would silently ignore (set by mistake, they are refused). */
+const SIGN_IN_NEEDS: Record<Config['cxoneAuth'], { readonly needs: readonly SignInSetting[]; readonly unused: readonly SignInSetting[] }> = {
+  client_credentials: { needs: ['cxoneBaseUrl', 'cxoneClientId', 'cxoneClientSecret'], unused: ['cxoneAccessKeyId', 'cxoneAccessKeySecret'] },
+  password: { needs: ['cxoneClientId', 'cxoneClientSecret', 'cxoneAccessKeyId', 'cxoneAccessKeySecret'], unused: [] },
+  access_key: { needs: ['cxoneAccessKeyId', 'cxoneAccessKeySecret', 'cxoneTokenUrl'], unused: ['cxoneClientId', 'cxoneClientSecret'] },
+};
+
 function checkCombinations(config: Config, serving: boolean, nodeEnv: string | undefined): void {
-  if (config.simulator === 'embedded' && config.cxoneBaseUrl !== undefined) {
-    throw new ConfigError('SIMULATOR: embedded runs the embedded simulator, which CXONE_BASE_URL replaces; set one of them');
+  const configuredBy = upstreamConfiguredBy(config);
+  if (config.simulator === 'embedded' && configuredBy !== undefined) {
+    throw new ConfigError(`SIMULATOR: embedded runs the embedded simulator, which ${configuredBy} replaces; set one of them`);
   }
-  if (serving && nodeEnv === 'production' && config.cxoneBaseUrl === undefined && config.simulator !== 'embedded') {
-    throw new ConfigError('CXONE_BASE_URL: required when NODE_ENV=production (without it the service would run the embedded simulator; set SIMULATOR=embedded to do that on purpose)');
+  if (serving && nodeEnv === 'production' && configuredBy === undefined && config.simulator !== 'embedded') {
+    throw new ConfigError(
+      'CXONE_BASE_URL: required when NODE_ENV=production (without it, CXONE_TOKEN_URL, CXONE_ISSUER, CXONE_CLIENT_ID or CXONE_ACCESS_KEY_ID the service would run the embedded simulator; set SIMULATOR=embedded to do that on purpose)',
+    );
   }
   for (const [url, name] of [
     [config.cxoneBaseUrl, 'CXONE_BASE_URL'],
     [config.cxoneTokenUrl, 'CXONE_TOKEN_URL'],
+    [config.cxoneIssuer, 'CXONE_ISSUER'],
   ] as const) {
     if (url === undefined || config.cxoneAllowInsecureHttp || !url.startsWith('http:') || isLoopbackUrl(url)) continue;
     throw new ConfigError(`${name}: ${new URL(url).origin} is plain http and not loopback: the client secret and tokens would travel in clear; use https://, or set CXONE_ALLOW_INSECURE_HTTP=true`);
   }
-  if (config.cxoneBaseUrl !== undefined) {
-    for (const [key, name] of [
-      ['cxoneClientId', 'CXONE_CLIENT_ID'],
-      ['cxoneClientSecret', 'CXONE_CLIENT_SECRET'],
-    ] as const) {
-      if (config[key] === undefined) throw new ConfigError(`${name}: required when CXONE_BASE_URL is set`);
+  if (configuredBy !== undefined) {
+    const mode = config.cxoneAuth;
+    const { needs, unused } = SIGN_IN_NEEDS[mode];
+    const missing = needs.filter((key) => config[key] === undefined).map((key) => SIGN_IN_ENV[key]);
+    if (missing.length > 0) {
+      const also = missing.length > 1 ? `; also missing: ${missing.slice(1).join(', ')}` : '';
+      throw new ConfigError(`${missing[0]}: required when ${configuredBy} is set (CXONE_AUTH=${mode} needs ${needs.map((key) => SIGN_IN_ENV[key]).join(', ')}${also})`);
+    }
+    const ignored = unused.find((key) => config[key] !== undefined);
+    if (ignored !== undefined) {
+      throw new ConfigError(`${SIGN_IN_ENV[ignored]}: not used with CXONE_AUTH=${mode}; set CXONE_AUTH to ${mode === 'access_key' ? 'password or client_credentials' : 'password or access_key'}, or unset it`);
     }
     if (serving && config.syncApiTokens.length === 0 && config.adminApiTokens.length === 0) {
-      throw new ConfigError('SYNC_API_TOKENS: required when CXONE_BASE_URL is set (the API must not run open against a real tenant)');
+      throw new ConfigError(`SYNC_API_TOKENS: required when ${configuredBy} is set (the API must not run open against a real tenant)`);
     }
   }
   const tokens = new Map<string, string>();

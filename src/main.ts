@@ -1,7 +1,7 @@
 /**
  * The service's entry point (npm start, `cxone-scim-sync serve`): read the configuration,
  * open the service (src/composition/service.ts), listen, and close it gracefully on
- * SIGTERM or SIGINT. Without CXONE_BASE_URL it syncs against the embedded CXone SCIM
+ * SIGTERM or SIGINT. Without a tenant configured it syncs against the embedded CXone SCIM
  * simulator, so a fresh clone does a real sync end to end.
  */
 import { openService, DEMO_TOKEN, StartRefusedError, type Service } from './composition/service.js';

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       logLevel: 'info',
       cxoneScimPath: '/scim/v2',
-      cxoneScope: 'provisioning:read provisioning:write',
+      cxoneScope: '',
       cxoneTokenAuth: 'basic',
       writeMode: 'put',
       syncApiTokens: [],

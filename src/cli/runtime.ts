@@ -4,7 +4,7 @@
  * that CLI syncs are audited like API syncs (actor `cli`), and the same sync runner and
  * upstream directory (src/composition), or a running service (`--server`).
  *
- * Without CXONE_BASE_URL the service embeds a simulator; the CLI does not, because an
+ * Without a tenant configured the service embeds a simulator; the CLI does not, because an
  * in-process simulator would forget every change when the command exits. It needs a
  * tenant, or a running simulator (`cxone-scim-sync simulator`) named by --simulator-url.
  */
@@ -58,8 +58,8 @@ export function resolveUpstream(config: Readonly<Config>, env: Readonly<Record<s
   const configured = configuredUpstream(config);
   if (configured === undefined) {
     throw new CliError(
-      'CXONE_BASE_URL is unset, and the CLI does not embed a simulator (its changes would be gone when the command exits). ' +
-        'Set CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET for a tenant, or start `cxone-scim-sync simulator` and pass --simulator-url http://127.0.0.1:8081',
+      'CXONE_BASE_URL is unset (and no other CXone sign-in setting is), and the CLI does not embed a simulator (its changes would be gone when the command exits). ' +
+        'Set CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET for a tenant (or another CXONE_AUTH with its settings), or start `cxone-scim-sync simulator` and pass --simulator-url http://127.0.0.1:8081',
       EXIT.config,
     );
   }

@@ -23,7 +23,7 @@ import type { Clock } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp } from './app.js';
 import { lockDataDir, openStore, type DataDirLock, type SqliteStore } from './storage.js';
-import { configuredUpstream, createUpstreamDirectory, type Upstream } from './upstream.js';
+import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream } from './upstream.js';
 
 /**
  * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
@@ -158,15 +158,24 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   const retention = createAuditRetention({ store, days: config.auditRetentionDays, clock: systemClock, log: logger.child({ component: 'audit-retention' }) });
 
   let simulator: Simulator | undefined;
+  // A tenant is described by the configuration (CXONE_AUTH and its settings); without one, the embedded simulator.
   let upstream: Upstream | undefined = configuredUpstream(config);
   if (upstream === undefined) {
     const clientSecret = randomBytes(24).toString('base64url');
     simulator = createSimulator({ clients: [{ clientId: 'cxone-scim-sync', clientSecret }] });
     const baseUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
     upstream = { baseUrl, clientId: 'cxone-scim-sync', clientSecret, simulator: true };
-    logger.warn({ upstream: baseUrl }, 'CXONE_BASE_URL is unset: syncing against the embedded CXone SCIM simulator');
+    logger.warn({ upstream: baseUrl }, 'no CXone tenant is configured (CXONE_BASE_URL, CXONE_TOKEN_URL, CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_ACCESS_KEY_ID are unset): syncing against the embedded CXone SCIM simulator');
   }
   const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
+  const signInProblem = await checkUpstreamAtStart(config, directory, logger);
+  if (signInProblem !== undefined) {
+    await directory.close();
+    await simulator?.close();
+    store.close();
+    lock.release();
+    throw new StartRefusedError('config', `configuration error: ${signInProblem}`);
+  }
 
   // The demo token is only for a first run against the embedded simulator with no token configured.
   const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;

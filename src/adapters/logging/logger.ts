@@ -23,6 +23,7 @@ export const REDACT_PATHS = [
   'password',
   'webhookSecret',
   'cxoneClientSecret',
+  'cxoneAccessKeySecret',
   'syncApiTokens',
   'adminApiTokens',
   '*.token',
@@ -35,6 +36,7 @@ export const REDACT_PATHS = [
   '*.authorization',
   '*.webhookSecret',
   '*.cxoneClientSecret',
+  '*.cxoneAccessKeySecret',
   '*.syncApiTokens',
   '*.adminApiTokens',
   // One level deeper, where a secret sits inside a logged object's own object (delivery.subscription.secret).

@@ -46,7 +46,7 @@ export const CONSISTENCY_BUCKETS: readonly number[] = [0.5, 0.75, 0.9, 0.95, 0.9
 // adapter's own, so that the compiler tells us when a reason or resource is added.
 const SYNC_STATUSES: readonly string[] = SYNC_OUTCOME_STATUSES;
 const RETRY_REASONS = keys<RetryReason>({ rate_limited: 1, server_error: 1, network: 1, conflict: 1, unauthorized: 1 });
-const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, oauth: 1, ServiceProviderConfig: 1, other: 1 });
+const RESOURCES = keys<UpstreamResource>({ Users: 1, Groups: 1, ServiceProviderConfig: 1, agents: 1, agent_groups: 1, groups: 1, group_agents: 1, oauth: 1, discovery: 1, other: 1 });
 const DELIVERY_OUTCOMES = keys<DeliveryOutcome>({ delivered: 1, retry: 1, failed: 1, disabled: 1 });
 const METHODS = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'];
 

@@ -22,7 +22,7 @@ export interface CxoneDirectoryOptions {
   readonly scimPath?: string;
   readonly clientId: string;
   readonly clientSecret: string;
-  /** Default CXONE_DEFAULTS.scope (`provisioning:read provisioning:write`). */
+  /** Space-separated scopes. Default: none. */
   readonly scope?: string;
   /** Default `basic`. */
   readonly tokenAuth?: TokenAuthMethod;

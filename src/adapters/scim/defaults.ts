@@ -1,5 +1,5 @@
 /**
- * The defaults of NICE CXone's SCIM API: its paths, the scopes its token is asked with and
+ * The defaults of NICE CXone's SCIM API: its paths, the scopes its token is asked with (none) and
  * how the client authenticates. Declared once, here: the SCIM adapter falls back on them and
  * the configuration (src/config.ts) shows them as its defaults. This module imports
  * nothing, so that reading the configuration loads no HTTP client.
@@ -7,6 +7,7 @@
 export const CXONE_DEFAULTS = {
   scimPath: '/scim/v2',
   tokenPath: '/oauth/token',
-  scope: 'provisioning:read provisioning:write',
+  /** NICE documents no OAuth scopes for these APIs: none is requested unless configured. */
+  scope: '',
   tokenAuth: 'basic',
 } as const;

@@ -15,15 +15,15 @@ import type { Redactor } from './redactor.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 import { shaped } from './scim-answers.js';
 import { createGroupResource } from './scim-group-resource.js';
-import { createScimHttp, scimBasePath, type ScimRequest } from './scim-http.js';
+import { createScimHttp, type BaseUrlSource, type ScimRequest } from './scim-http.js';
 import { createLookups } from './scim-lookups.js';
 import { parseGroupNode, parseJson, parseUser, parseUserAttributes } from './scim-resources.js';
 import type { TokenSource } from './token-source.js';
 import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
 
 export interface ScimDirectoryOptions {
-  /** Upstream origin (http:// allowed), optionally with a path prefix. */
-  readonly baseUrl: string;
+  /** Upstream origin (http:// allowed), optionally with a path prefix; or where to find it before the first request. */
+  readonly baseUrl: string | BaseUrlSource;
   /** SCIM base path below the origin. Default CXONE_DEFAULTS.scimPath, `/scim/v2`. */
   readonly scimPath?: string;
   readonly tokenSource: Pick<TokenSource, 'getToken' | 'invalidate'>;
@@ -76,7 +76,6 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   const batchConcurrency = positive(options.batchConcurrency ?? 4, 'batchConcurrency');
   const lookupConcurrency = positive(options.lookupConcurrency ?? 8, 'lookupConcurrency');
   const scimPath = options.scimPath ?? CXONE_DEFAULTS.scimPath;
-  const basePath = scimBasePath(options.baseUrl, scimPath);
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher =
     options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: requestTimeoutMs } });
@@ -96,7 +95,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   });
 
   const groups = createGroupResource(http, createGroupCache(options.groupCacheMembers ?? 200_000));
-  const lookups = createLookups({ http, basePath, pageSize, maxPages, batchConcurrency, lookupConcurrency });
+  const lookups = createLookups({ http, pageSize, maxPages, batchConcurrency, lookupConcurrency });
   let capabilityRead: Promise<ProviderCapabilities> | undefined;
 
   /** RFC 7643 §5: `patch.supported`, `etag.supported`, `filter.supported`; a provider without the endpoint supports none. */

@@ -19,7 +19,7 @@ import type { Dispatcher } from 'undici';
 import { PreconditionFailedError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../core/errors.js';
 import type { Clock, RequestContext } from '../../core/ports.js';
 import { backoffDelay, isIdempotent, isTransientServerError, parseRetryAfter, type RetryOptions } from './retry-policy.js';
-import { errorForStatus, parseScimError, type ScimErrorInfo } from './scim-errors.js';
+import { errorForStatus, OutcomeUnknownError, parseScimError, type ScimErrorInfo } from './scim-errors.js';
 import { ShapeError } from './scim-resources.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { TokenSource } from './token-source.js';
@@ -30,6 +30,7 @@ import {
   contentLength,
   describeTransportError,
   headerValue,
+  neverSent,
   readBody,
 } from './transport.js';
 import { createRedactor, type Redactor } from './redactor.js';
@@ -47,8 +48,17 @@ export interface ScimRequest {
   /** Serialised once by the caller and sent as is on every attempt. */
   readonly body?: Buffer;
   readonly headers?: Readonly<Record<string, string>>;
-  /** Error statuses handed back to the caller instead of thrown (404 for a lookup). */
+  /** Error statuses handed back to the caller instead of thrown (404 for a lookup), with their body as `errorText`. */
   readonly expect?: readonly number[];
+  /**
+   * `outcome-unknown`: a write that must not be sent twice blindly (it answers per item, and
+   * a repeat would fail items the first attempt applied). A 429, or a connection that failed
+   * before the request went out, is retried as usual; a failure after it may have been
+   * applied (the connection dropped, no answer in time, a 5xx) is not retried but thrown
+   * as OutcomeUnknownError, for the caller to re-read. Default: retried when the method is
+   * idempotent, as RFC 9110 §9.2.2 allows.
+   */
+  readonly unsure?: 'outcome-unknown';
 }
 
 export interface ScimResponse {
@@ -58,6 +68,8 @@ export interface ScimResponse {
   readonly text: string;
   /** The ETag header exactly as received, or null. */
   readonly etag: string | null;
+  /** The body of an expected error status (`expect`), unredacted and cut at the response size limit. */
+  readonly errorText?: string;
 }
 
 /** A successful answer read by a BodyReader: `body` is undefined for an expected error status. */
@@ -66,14 +78,19 @@ export interface ScimAnswer<T> {
   readonly headers: IncomingHttpHeaders;
   readonly body: T | undefined;
   readonly etag: string | null;
+  /** The body of an expected error status (`expect`), unredacted and cut at the response size limit. */
+  readonly errorText?: string;
 }
 
 /** Reads the body of a 2xx answer, at most `limit` bytes (`expectedBytes`: its Content-Length; `headers`: the answer's). */
 export type BodyReader<T> = (body: Readable, limit: number, expectedBytes: number | undefined, headers: IncomingHttpHeaders) => Promise<T>;
 
+/** Finds the base URL when it is not known at start (CXone's API discovery); called until it succeeds, then never again. */
+export type BaseUrlSource = (signal?: AbortSignal) => Promise<string>;
+
 export interface ScimHttpOptions {
-  /** Origin, optionally with a path prefix. */
-  readonly baseUrl: string;
+  /** Origin, optionally with a path prefix; or where to find it before the first request. */
+  readonly baseUrl: string | BaseUrlSource;
   readonly scimPath: string;
   readonly tokenSource: Pick<TokenSource, 'getToken' | 'invalidate'>;
   readonly clock: Clock;
@@ -88,9 +105,17 @@ export interface ScimHttpOptions {
   readonly limiter?: RateLimiter;
   /** Runs over every field of an error answer before it is trimmed. Default: one that knows only the token of each request. */
   readonly redactor?: Redactor;
+  /** Names the API in error messages, e.g. `SCIM` (the default) in "SCIM GET /Groups/{id} answered 500". */
+  readonly label?: string;
+  /** Accept header, and Content-Type of bodies. Default: SCIM's (RFC 7644 §3.1). */
+  readonly mediaTypes?: { readonly accept: string; readonly contentType: string };
+  /** The error an error answer becomes. Default: errorForStatus (412, 428 and a 409 that is not a uniqueness clash are lost races). */
+  readonly errorFor?: typeof errorForStatus;
 }
 
 export interface ScimHttp {
+  /** The path every request starts with (the base URL's own path, then the SCIM path), once the base URL is known. */
+  basePath(signal?: AbortSignal): Promise<string>;
   /** The answer with its body as text. */
   send(request: ScimRequest, ctx: RequestContext): Promise<ScimResponse>;
   /** The answer with a 2xx body read by `reader` (a large group is parsed as it streams in). */
@@ -107,7 +132,7 @@ const ERROR_BODY_BYTES = 16 * 1024;
 /** An attempt is not sent with less time than this left in its retry budget (or the request timeout, if shorter). */
 const MIN_ATTEMPT_MS = 1000;
 const readText: BodyReader<string> = (body, limit, expectedBytes) => readBody(body, limit, false, expectedBytes);
-const ACCEPT = 'application/scim+json, application/json';
+const SCIM_MEDIA_TYPES = { accept: 'application/scim+json, application/json', contentType: 'application/scim+json' } as const;
 
 /** The path every SCIM request starts with: the base URL's own path, then the SCIM path. */
 export function scimBasePath(baseUrl: URL | string, scimPath: string): string {
@@ -115,17 +140,32 @@ export function scimBasePath(baseUrl: URL | string, scimPath: string): string {
   return `${base.pathname.replace(/\/+$/, '')}/${scimPath.replace(/^\/+|\/+$/g, '')}`.replace(/\/+$/, '');
 }
 
-export function createScimHttp(options: ScimHttpOptions): ScimHttp {
-  const base = new URL(options.baseUrl);
+interface Location {
+  readonly origin: string;
+  readonly basePath: string;
+}
+
+function locate(baseUrl: string, scimPath: string): Location {
+  const base = new URL(baseUrl);
   if (base.protocol !== 'https:' && base.protocol !== 'http:') {
     throw new TypeError(`SCIM base URL must be http(s), got ${base.protocol}`);
   }
-  const origin = base.origin;
-  const basePath = scimBasePath(base, options.scimPath);
+  return { origin: base.origin, basePath: scimBasePath(base, scimPath) };
+}
+
+export function createScimHttp(options: ScimHttpOptions): ScimHttp {
+  const source = options.baseUrl;
+  let located: Location | undefined = typeof source === 'string' ? locate(source, options.scimPath) : undefined;
+  /** Where requests go: known at start, or found by the base URL source at the first request (a failure is tried again next time). */
+  const where = async (signal: AbortSignal | undefined): Promise<Location> => (located ??= locate(await (source as BaseUrlSource)(signal), options.scimPath));
   const { clock, dispatcher, retry, observer, tokenSource } = options;
   const redactor = options.redactor ?? createRedactor();
+  const mediaTypes = options.mediaTypes ?? SCIM_MEDIA_TYPES;
+  const errorFor = options.errorFor ?? errorForStatus;
+  const label = options.label ?? 'SCIM';
 
   async function attempt<T>(
+    { origin, basePath }: Location,
     request: ScimRequest,
     token: string,
     ctx: RequestContext,
@@ -133,8 +173,8 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
     what: string,
     reader: BodyReader<T>,
   ): Promise<Outcome<T>> {
-    const headers: Record<string, string> = { accept: ACCEPT, authorization: `Bearer ${token}`, ...request.headers };
-    if (request.body) headers['content-type'] = 'application/scim+json';
+    const headers: Record<string, string> = { accept: mediaTypes.accept, authorization: `Bearer ${token}`, ...request.headers };
+    if (request.body) headers['content-type'] = mediaTypes.contentType;
     const timeout = Math.max(1, Math.min(options.requestTimeoutMs, deadline - clock.monotonic()));
     const started = clock.monotonic();
     const report = (status: number | 'network' | 'timeout') =>
@@ -159,9 +199,10 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
         report(status);
         return { kind: 'response', response: { status, headers: response.headers, body, etag } };
       }
-      const text = await readBody(response.body, ERROR_BODY_BYTES, true);
+      const expected = request.expect?.includes(status) === true;
+      const text = await readBody(response.body, expected ? options.maxResponseBytes : ERROR_BODY_BYTES, true);
       report(status);
-      if (request.expect?.includes(status)) return { kind: 'response', response: { status, headers: response.headers, body: undefined, etag } };
+      if (expected) return { kind: 'response', response: { status, headers: response.headers, body: undefined, etag, errorText: text } };
       // Every field is redacted on its raw text, the token this request carried included.
       const info = parseScimError(text, (raw) => redactor.redact(raw, [token]));
       return {
@@ -197,15 +238,15 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       if (status === 429 || status === 503) {
         const waitMs = failure.retryAfterMs ?? nextDelayMs;
         const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-        const last = errorForStatus(what, status, info, tries);
+        const last = errorFor(what, status, info, tries);
         const why = byDeadline ? `; waiting ${seconds} s more would outlast the ${budget} retry budget` : '';
         return new UpstreamUnavailableError(`${last.message}${why}`, seconds, status, { cause: last });
       }
       if (byDeadline) {
-        const last = errorForStatus(what, status, info, tries);
+        const last = errorFor(what, status, info, tries);
         return new UpstreamTimeoutError(`${what} did not succeed within ${budget}; last: ${last.message}`, { cause: last });
       }
-      return errorForStatus(what, status, info, status === 401 ? ' after a token refresh' : tries);
+      return errorFor(what, status, info, status === 401 ? ' after a token refresh' : tries);
     }
     const reason = describeTransportError(failure.cause);
     if (failure.kind === 'timeout') {
@@ -223,6 +264,9 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
   }
 
   return {
+    async basePath(signal) {
+      return (await where(signal)).basePath;
+    },
     async send(request, ctx) {
       const { body, ...rest } = await exchange(request, ctx, readText);
       return { ...rest, text: body ?? '' };
@@ -231,13 +275,15 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
   };
 
   async function exchange<T>(request: ScimRequest, ctx: RequestContext, reader: BodyReader<T>): Promise<ScimAnswer<T>> {
-    const what = `SCIM ${request.method} ${request.route}`;
+    const what = `${label} ${request.method} ${request.route}`;
     const deadline = clock.monotonic() + retry.deadlineMs;
-    const idempotent = isIdempotent(request.method);
+    const outcomeUnknown = request.unsure === 'outcome-unknown';
+    const idempotent = !outcomeUnknown && isIdempotent(request.method);
     let attempts = 0;
     let refreshed = false;
     /** An earlier attempt of this write that failed in a way that may have applied it (a 5xx, a lost answer). */
     let unsure: Failure | null = null;
+    const location = await where(ctx.signal);
     for (;;) {
       attempts += 1;
       const token = await tokenSource.getToken(ctx.signal);
@@ -256,7 +302,7 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
       }
       let outcome: Outcome<T>;
       try {
-        outcome = await attempt(request, token, ctx, deadline, what, reader);
+        outcome = await attempt(location, request, token, ctx, deadline, what, reader);
       } finally {
         release();
       }
@@ -279,15 +325,21 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
         if (status === 429) reason = 'rate_limited';
         else if (idempotent && isTransientServerError(status)) reason = 'server_error';
         else if (status >= 300 && status < 400) {
-          throw errorForStatus(what, status, outcome.info, ' (redirects are not followed)');
+          throw errorFor(what, status, outcome.info, ' (redirects are not followed)');
         }
         const retryAfter = status === 429 || status === 503 ? outcome.retryAfterMs : null;
         waitMs = retryAfter === null ? backoffDelay(attempts, retry, options.random) : Math.min(retryAfter, retry.maxRetryAfterMs);
       } else {
-        if (idempotent) reason = 'network';
+        if (idempotent || (outcomeUnknown && neverSent(outcome.cause))) reason = 'network';
         waitMs = backoffDelay(attempts, retry, options.random);
       }
 
+      if (reason === null && outcomeUnknown && (outcome.kind !== 'status' || isTransientServerError(outcome.status))) {
+        // Sent, and maybe applied: only a read can tell. Every earlier attempt was refused
+        // unprocessed (429, 401) or never left, so this is the only one that may have landed.
+        const cause = finalError(what, outcome, attempts, false, waitMs);
+        throw new OutcomeUnknownError(`${what}: the outcome is unknown (${cause.message}); it was not sent again: read the state back`, outcome.kind === 'status' ? outcome.status : undefined, { cause });
+      }
       if (reason === null) {
         const error = finalError(what, outcome, attempts, false, waitMs);
         if (error instanceof PreconditionFailedError && unsure !== null && outcome.kind === 'status') {

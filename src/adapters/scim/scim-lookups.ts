@@ -45,8 +45,6 @@ class FilterRefused extends Error {
 
 export interface LookupOptions {
   readonly http: ScimHttp;
-  /** The SCIM base path as sent (origin path and SCIM path): part of every request target. */
-  readonly basePath: string;
   /** `count` of paginated lists. */
   readonly pageSize: number;
   /** Pages after which a list is considered broken. */
@@ -64,7 +62,7 @@ export interface Lookups {
   findParentGroups(ids: readonly string[], ctx: RequestContext): Promise<Map<string, string[]>>;
 }
 
-export function createLookups({ http, basePath, pageSize, maxPages, batchConcurrency, lookupConcurrency }: LookupOptions): Lookups {
+export function createLookups({ http, pageSize, maxPages, batchConcurrency, lookupConcurrency }: LookupOptions): Lookups {
   const filters: Record<Listed | 'parents', FilterState> = { Users: 'unknown', Groups: 'unknown', parents: 'unknown' };
 
   /**
@@ -128,7 +126,7 @@ export function createLookups({ http, basePath, pageSize, maxPages, batchConcurr
   }
 
   /** `ids` in batches of at most `batchSize` whose filtered request target fits in MAX_LOOKUP_TARGET (an id too long for that goes alone). */
-  function idBatches(kind: Listed, ids: readonly string[], batchSize: number, attributes: string): string[][] {
+  function idBatches(kind: Listed, ids: readonly string[], batchSize: number, attributes: string, basePath: string): string[][] {
     const fixed = basePath.length + `/${kind}${queryString({ filter: '', attributes })}`.length + PAGING_ROOM;
     const separator = queryString({ filter: ' or ' }).length - '?filter='.length;
     const batches: string[][] = [];
@@ -161,7 +159,8 @@ export function createLookups({ http, basePath, pageSize, maxPages, batchConcurr
     const unique = [...new Set(ids)];
     const what = `SCIM GET /${kind}`;
     const leftOver: string[] = [];
-    await probeThenMap(() => filters[kind], idBatches(kind, unique, batchSize, attributes), batchConcurrency, async (batch) => {
+    const batches = idBatches(kind, unique, batchSize, attributes, await http.basePath(ctx.signal));
+    await probeThenMap(() => filters[kind], batches, batchConcurrency, async (batch) => {
       const listed = await listByIds(kind, batch, attributes, ctx);
       if (listed === null) {
         leftOver.push(...batch);

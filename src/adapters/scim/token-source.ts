@@ -1,5 +1,8 @@
 /**
- * OAuth 2.0 client credentials grant (RFC 6749 §4.4) with a cached, single-flight token.
+ * OAuth 2.0 access tokens: a cached, single-flight token (createTokenCache), the one way to
+ * ask a token endpoint and read its answer (createTokenRequester), and the client
+ * credentials grant (RFC 6749 §4.4) built from both (createTokenSource). The CXone sign-in
+ * (src/adapters/cxone/sign-in.ts) builds its password and access-key grants from the same two.
  *
  * Why single flight and invalidate(token): a sync fans out into many concurrent SCIM
  * requests. When the token expires they would all ask for a new one at once, and when the
@@ -76,69 +79,99 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
   }
   const auth = options.auth ?? 'basic';
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const defaultLifetime = options.defaultExpiresInSeconds ?? 300;
-  const skewSeconds = options.refreshSkewSeconds ?? 60;
-  const observer = safeObserver(options.observer);
   const ownsDispatcher = options.dispatcher === undefined;
   const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connect: { timeout: timeoutMs } });
-  const { clock, clientSecret } = options;
-  const basicCredential = Buffer.from(`${formEncode(options.clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64');
   const redactor = options.redactor ?? createRedactor();
-  // What an upstream could echo back: the secret as is or form-encoded (the redactor adds the
-  // other encodings), `id:secret`, and the Basic credential made of either.
-  for (const secret of [clientSecret, formEncode(clientSecret), `${options.clientId}:${clientSecret}`, `${formEncode(options.clientId)}:${formEncode(clientSecret)}`, basicCredential]) {
-    redactor.addSecret(secret);
-  }
-  const redact = (text: string) => redactor.redact(text);
-
-  let cached: CachedToken | null = null;
-  let inflight: Promise<CachedToken> | null = null;
+  const client = clientAuthentication(options.clientId, options.clientSecret, auth, redactor);
+  const requester = createTokenRequester({ clock: options.clock, dispatcher, timeoutMs, observer: options.observer, redactor });
 
   function requestBody(): string {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (options.scope) form.set('scope', options.scope);
-    if (auth === 'post') {
-      form.set('client_id', options.clientId);
-      form.set('client_secret', clientSecret);
-    }
+    for (const [name, value] of client.form) form.set(name, value);
     return form.toString();
   }
 
-  function headers(): Record<string, string> {
-    const h: Record<string, string> = {
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-    };
-    if (auth === 'basic') {
-      h.authorization = `Basic ${basicCredential}`;
-    }
-    return h;
-  }
+  const cache = createTokenCache({
+    clock: options.clock,
+    defaultExpiresInSeconds: options.defaultExpiresInSeconds,
+    refreshSkewSeconds: options.refreshSkewSeconds,
+    observer: options.observer,
+    fetch: () => requester.request(url, { contentType: 'application/x-www-form-urlencoded', headers: client.headers, body: requestBody() }),
+  });
+  return {
+    ...cache,
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}
 
-  async function fetchToken(): Promise<CachedToken> {
-    const requestedAt = clock.now();
-    try {
-      const { status, text, retryAfterMs } = await post();
-      if (status === 429 || status === 503) {
-        // Rate limited or briefly down: not a refusal of our credentials. The syncs waiting
-        // on this token answer 503 with the endpoint's Retry-After, like a throttled SCIM call.
-        const refused = refusal(status, text, redact);
-        const seconds = Math.max(1, Math.ceil((retryAfterMs ?? 5000) / 1000));
-        throw new UpstreamUnavailableError(`${refused.message}; it asked to retry in ${seconds} s`, seconds, status, { cause: refused });
-      }
-      const token = parseTokenResponse(status, text, redact);
-      redactor.addSecret(token.accessToken);
-      const lifetime = token.expiresIn ?? defaultLifetime;
-      const skew = Math.min(skewSeconds, lifetime / 2);
-      observer.onTokenFetch('success');
-      return { value: token.accessToken, refreshAt: requestedAt + (lifetime - skew) * 1000 };
-    } catch (error) {
-      observer.onTokenFetch('failure');
-      throw error;
-    }
+/**
+ * Client authentication at a token endpoint (RFC 6749 §2.3.1): the header or form fields
+ * to send, with every form of the secret an endpoint could echo taught to the redactor
+ * (the secret as is and form-encoded, `id:secret`, and the Basic credential made of either).
+ */
+export function clientAuthentication(
+  clientId: string,
+  clientSecret: string,
+  auth: TokenAuthMethod,
+  redactor: Redactor,
+): { readonly headers: Readonly<Record<string, string>>; readonly form: readonly [string, string][] } {
+  const basicCredential = Buffer.from(`${formEncode(clientId)}:${formEncode(clientSecret)}`, 'utf8').toString('base64');
+  for (const secret of [clientSecret, formEncode(clientSecret), `${clientId}:${clientSecret}`, `${formEncode(clientId)}:${formEncode(clientSecret)}`, basicCredential]) {
+    redactor.addSecret(secret);
   }
+  return auth === 'basic'
+    ? { headers: { authorization: `Basic ${basicCredential}` }, form: [] }
+    : {
+        headers: {},
+        form: [
+          ['client_id', clientId],
+          ['client_secret', clientSecret],
+        ],
+      };
+}
 
-  async function post(): Promise<{ status: number; text: string; retryAfterMs: number | null }> {
+/** What a token endpoint issued: the token, its lifetime, and the whole answer (for an id_token, a tenant). */
+export interface IssuedToken {
+  readonly accessToken: string;
+  readonly expiresIn: number | undefined;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface TokenCall {
+  readonly contentType: 'application/x-www-form-urlencoded' | 'application/json';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface TokenRequesterOptions {
+  readonly clock: Clock;
+  readonly dispatcher: Dispatcher;
+  readonly timeoutMs: number;
+  readonly observer?: UpstreamObserver;
+  /** Runs over the endpoint's error text; learns each access token issued. */
+  readonly redactor: Redactor;
+}
+
+export interface TokenRequester {
+  /** POSTs `call` to `url` and reads the answer as RFC 6749 §5.1 (success) or §5.2 (error). */
+  request(url: URL, call: TokenCall): Promise<IssuedToken>;
+}
+
+/**
+ * The one way to ask a token endpoint: no redirects, a timeout, a bounded answer, 429 and
+ * 503 as "unavailable for Retry-After seconds" (not a refusal of the credentials), every
+ * error field redacted on its raw text, and each access token learned by the redactor as
+ * soon as it arrives. Every request is reported as resource `oauth`.
+ */
+export function createTokenRequester(options: TokenRequesterOptions): TokenRequester {
+  const { clock, dispatcher, timeoutMs, redactor } = options;
+  const observer = safeObserver(options.observer);
+  const redact = (text: string) => redactor.redact(text);
+
+  async function post(url: URL, call: TokenCall): Promise<{ status: number; text: string; retryAfterMs: number | null }> {
     const started = clock.monotonic();
     const report = (status: number | 'network' | 'timeout') =>
       observer.onRequest({ method: 'POST', resource: 'oauth', status, durationMs: clock.monotonic() - started });
@@ -148,13 +181,13 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: 'POST',
-        headers: headers(),
-        body: requestBody(),
+        headers: { 'content-type': call.contentType, accept: 'application/json', ...call.headers },
+        body: call.body,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
     } catch (error) {
-      throw transportFailure(error, report);
+      throw transportFailure(url, error, report);
     }
     const status = response.statusCode;
     try {
@@ -162,13 +195,13 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
       report(status);
       return { status, text, retryAfterMs: parseRetryAfter(response.headers['retry-after'], clock.now()) };
     } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw transportFailure(error, report);
+      if (!(error instanceof BodyTooLargeError)) throw transportFailure(url, error, report);
       report(status);
       throw new TokenEndpointError('invalid_response', 'the token response is too large', status);
     }
   }
 
-  function transportFailure(error: unknown, report: (kind: 'network' | 'timeout') => void): unknown {
+  function transportFailure(url: URL, error: unknown, report: (kind: 'network' | 'timeout') => void): unknown {
     const kind = classifyTransportError(error);
     if (kind === null) return error;
     report(kind);
@@ -177,6 +210,58 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     return kind === 'timeout'
       ? new UpstreamTimeoutError(`${what} did not answer in time (${reason})`)
       : new UpstreamUnavailableError(`${what} is unreachable (${reason})`, 5);
+  }
+
+  return {
+    async request(url, call) {
+      const { status, text, retryAfterMs } = await post(url, call);
+      if (status === 429 || status === 503) {
+        // Rate limited or briefly down: not a refusal of our credentials. The syncs waiting
+        // on this token answer 503 with the endpoint's Retry-After, like a throttled SCIM call.
+        const refused = refusal(status, text, redact);
+        const seconds = Math.max(1, Math.ceil((retryAfterMs ?? 5000) / 1000));
+        throw new UpstreamUnavailableError(`${refused.message}; it asked to retry in ${seconds} s`, seconds, status, { cause: refused });
+      }
+      const token = parseTokenResponse(status, text, redact);
+      redactor.addSecret(token.accessToken);
+      return token;
+    },
+  };
+}
+
+export interface TokenCacheOptions {
+  readonly clock: Clock;
+  /** Obtains a new token (not called while one is in flight). */
+  readonly fetch: () => Promise<Pick<IssuedToken, 'accessToken' | 'expiresIn'>>;
+  /** Lifetime assumed when the answer has no expires_in. Default 300 s. */
+  readonly defaultExpiresInSeconds?: number;
+  /** Refresh this long before expiry (at most half the lifetime). Default 60 s. */
+  readonly refreshSkewSeconds?: number;
+  /** Told the outcome of each fetch. */
+  readonly observer?: UpstreamObserver;
+}
+
+/** A token cached until shortly before it expires, fetched by one caller at a time whatever the number waiting. */
+export function createTokenCache(options: TokenCacheOptions): Pick<TokenSource, 'getToken' | 'invalidate'> {
+  const { clock } = options;
+  const defaultLifetime = options.defaultExpiresInSeconds ?? 300;
+  const skewSeconds = options.refreshSkewSeconds ?? 60;
+  const observer = safeObserver(options.observer);
+  let cached: CachedToken | null = null;
+  let inflight: Promise<CachedToken> | null = null;
+
+  async function fetchToken(): Promise<CachedToken> {
+    const requestedAt = clock.now();
+    try {
+      const token = await options.fetch();
+      const lifetime = token.expiresIn ?? defaultLifetime;
+      const skew = Math.min(skewSeconds, lifetime / 2);
+      observer.onTokenFetch('success');
+      return { value: token.accessToken, refreshAt: requestedAt + (lifetime - skew) * 1000 };
+    } catch (error) {
+      observer.onTokenFetch('failure');
+      throw error;
+    }
   }
 
   return {
@@ -205,20 +290,12 @@ export function createTokenSource(options: TokenSourceOptions): TokenSource {
     invalidate(token) {
       if (cached?.value === token) cached = null;
     },
-    async close() {
-      if (ownsDispatcher) await dispatcher.close();
-    },
   };
 }
 
 /** application/x-www-form-urlencoded encoding of one value (RFC 6749 Appendix B), as URLSearchParams does it. */
 export function formEncode(value: string): string {
   return new URLSearchParams([['v', value]]).toString().slice(2);
-}
-
-interface TokenResponse {
-  readonly accessToken: string;
-  readonly expiresIn: number | undefined;
 }
 
 /** The body as a JSON object, or undefined when it is not one. */
@@ -229,7 +306,7 @@ function jsonObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-  return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
 }
 
 /** The error answer of the token endpoint (RFC 6749 §5.2), each field redacted on its raw text, before it is cut. */
@@ -246,7 +323,7 @@ function refusal(status: number, text: string, redact: (text: string) => string)
 }
 
 /** RFC 6749 §5.1 (success) and §5.2 (error response). */
-function parseTokenResponse(status: number, text: string, redact: (text: string) => string): TokenResponse {
+function parseTokenResponse(status: number, text: string, redact: (text: string) => string): IssuedToken {
   if (status < 200 || status >= 300) throw refusal(status, text, redact);
   const body = jsonObject(text);
   if (!body) throw new TokenEndpointError('invalid_response', 'the token response is not a JSON object', status);
@@ -260,5 +337,5 @@ function parseTokenResponse(status: number, text: string, redact: (text: string)
   }
   const rawExpiry = typeof body.expires_in === 'string' ? Number(body.expires_in) : body.expires_in;
   const expiresIn = typeof rawExpiry === 'number' && Number.isFinite(rawExpiry) && rawExpiry > 0 ? rawExpiry : undefined;
-  return { accessToken, expiresIn };
+  return { accessToken, expiresIn, body };
 }

@@ -51,6 +51,15 @@ const BUG_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_
 
 export type TransportFailure = 'network' | 'timeout';
 
+/** Connection failures that happen before anything is sent: a request that met one was not applied. */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** Whether `error` failed the request before it left (no connection was made), so that sending it again cannot apply it twice. */
+export function neverSent(error: unknown): boolean {
+  const code = errorCode(error) ?? errorCode((error as { cause?: unknown } | null)?.cause);
+  return code !== undefined && NEVER_SENT_CODES.has(code);
+}
+
 /** What kind of transport failure `error` is, or null when it is not one (a bug: rethrow). */
 export function classifyTransportError(error: unknown): TransportFailure | null {
   if (error instanceof BodyTooLargeError) return null;

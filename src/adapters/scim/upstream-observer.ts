@@ -3,7 +3,8 @@
  * observer never breaks a sync. `resource` is a fixed label, never an id.
  */
 
-export type UpstreamResource = 'Users' | 'Groups' | 'ServiceProviderConfig' | 'oauth' | 'other';
+/** SCIM resources (capitalised), CXone admin API resources (lower case: `/agents`, `/agents/{id}/groups`, `/groups`, `/groups/{id}/agents`), sign-in. */
+export type UpstreamResource = 'Users' | 'Groups' | 'ServiceProviderConfig' | 'agents' | 'agent_groups' | 'groups' | 'group_agents' | 'oauth' | 'discovery' | 'other';
 
 /** conflict: a write lost a race (412, 428, or a 409 that is not a uniqueness clash); the sync re-reads and re-plans. */
 export type RetryReason = 'rate_limited' | 'server_error' | 'network' | 'conflict' | 'unauthorized';

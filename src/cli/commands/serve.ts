@@ -8,8 +8,9 @@ export function serveHelp(): string {
 
 Run the sync service: the HTTP API (POST /groups/{groupId}/sync, /audit, /subscriptions,
 /metrics, /healthz, /readyz, /docs), the webhook dispatcher and the SQLite store under
-DATA_DIR. Without CXONE_BASE_URL it syncs against an embedded CXone SCIM simulator and
-accepts the bearer token demo-token. Stops gracefully on SIGTERM or SIGINT.
+DATA_DIR. With no CXone tenant configured (none of CXONE_BASE_URL, CXONE_TOKEN_URL,
+CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_ACCESS_KEY_ID set) it syncs against an embedded CXone
+SCIM simulator and accepts the bearer token demo-token. Stops gracefully on SIGTERM or SIGINT.
 
 Configured by the environment:
 ${rows.join('\n')}

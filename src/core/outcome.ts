@@ -40,6 +40,14 @@ export function isFailureStatus(code: string): code is FailureStatus {
 /** How a membership was written: one PUT (RFC 7644 §3.5.1) or PATCH requests (§3.5.2). */
 export type WriteMode = 'put' | 'patch';
 
+/**
+ * Where a group's members live upstream, and so which membership backend syncs them: RFC
+ * 7644 `/Groups` (`scim-groups`), CXone's ACD groups through its admin API (`acd-groups`),
+ * or CXone's teams (`teams`, one team per user).
+ */
+export const MEMBERSHIP_BACKENDS = ['scim-groups', 'acd-groups', 'teams'] as const;
+export type MembershipBackendName = (typeof MEMBERSHIP_BACKENDS)[number];
+
 /** What the attribute sync after an applied write did to one user's entitlements. */
 export const ATTRIBUTE_OUTCOMES = ['updated', 'unchanged', 'not_managed', 'failed', 'user_not_found'] as const;
 export type AttributeOutcome = (typeof ATTRIBUTE_OUTCOMES)[number];

@@ -13,8 +13,8 @@
  */
 import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType } from './audit.js';
 import type { MemberErrorCode } from './errors.js';
-import type { GroupResource, GroupSnapshot, MemberRef } from './membership.js';
-import type { AttributeOutcome, SyncOutcomeStatus } from './outcome.js';
+import type { DesiredMembership, GroupResource, GroupSnapshot, MemberRef, MembershipPlan } from './membership.js';
+import type { AttributeOutcome, MembershipBackendName, SyncOutcomeStatus, WriteMode } from './outcome.js';
 
 // ---------------------------------------------------------------- the membership backend
 
@@ -151,6 +151,63 @@ export interface GroupDirectory {
  * UpstreamTimeoutError when the upstream does not answer in time.
  */
 export interface ScimDirectory extends UserDirectory, GroupDirectory {}
+
+/**
+ * What one attempt of a sync plans, whichever backend runs it. A backend may extend it with
+ * what its own write needs (the agent ids of the users, say); the use case only reads these
+ * fields.
+ */
+export interface MembershipChange {
+  /** The desired members, each with its type, in request order (duplicates kept: validation names them). */
+  readonly desired: readonly MemberRef[];
+  /** The difference between the group as read and `desired`. */
+  readonly plan: MembershipPlan;
+  /** The group's name after the write. */
+  readonly displayName: string;
+  /** The group as it is to be written: its canonical digest is the audit record's payloadSha256. */
+  readonly write: GroupWrite;
+}
+
+/** What the audit record learns of a write while it runs: the last write sent, its mode, and the group's version read back after it. */
+export interface WriteTrace {
+  written: { added: readonly MemberRef[]; removed: readonly MemberRef[]; writeMode: WriteMode; etagAfter: string | null } | null;
+}
+
+/** How a backend's write of one attempt ended, when it did not throw. */
+export type Applied =
+  /** Written, and verified: the upstream holds the desired members. */
+  | { readonly kind: 'applied'; readonly etag: string | null; readonly writeMode: WriteMode }
+  /** Another writer got in (before our write, or during it): plan again from a fresh read, or from `snapshot` when the backend read one already. */
+  | { readonly kind: 'retry'; readonly snapshot: GroupSnapshot | null };
+
+/**
+ * The membership of one group upstream, as one backend reads and writes it: the port the
+ * use case (./sync-group.ts) runs read → plan → validate → write → verify through, without
+ * knowing which backend it is. RFC 7644 `/Groups` is one (./scim-groups-backend.ts).
+ *
+ * Errors: the sync's own (./errors.ts) — GroupNotFoundError from read, ValidationFailedError
+ * from validate (before anything is written), WriteNotAppliedError when the verification
+ * finds the upstream not holding what was written, and the upstream errors as ScimDirectory.
+ */
+export interface MembershipBackend {
+  readonly name: MembershipBackendName;
+  /**
+   * In the group's turn, before its first read: finish what an earlier sync of this group
+   * left open (an interrupted write is completed or undone first). Optional.
+   */
+  prepare?(groupId: string, ctx: RequestContext): Promise<void>;
+  /** The group with its current members, and its version where the backend has one. GroupNotFoundError when there is no such group. */
+  read(groupId: string, ctx: RequestContext): Promise<GroupSnapshot>;
+  /** Types and resolves the desired members, and plans the difference from the group as read. Writes nothing. */
+  plan(groupId: string, desired: DesiredMembership, current: GroupSnapshot, ctx: RequestContext): Promise<MembershipChange>;
+  /** Checks what changes (users exist and are active, groups nest within the limits, …): ValidationFailedError names every member refused. */
+  validate(groupId: string, change: MembershipChange, ctx: RequestContext): Promise<void>;
+  /**
+   * Writes the change so that its final state is all or nothing, then verifies that the
+   * upstream holds the desired members. `signal` is the sync's own (deadline, shutdown).
+   */
+  apply(groupId: string, current: GroupSnapshot, change: MembershipChange, ctx: RequestContext, trace: WriteTrace, signal?: AbortSignal): Promise<Applied>;
+}
 
 // ---------------------------------------------------------------- the sync's other ports
 

@@ -126,6 +126,20 @@ export class UpstreamUnavailableError extends SyncError {
 }
 
 /** The upstream did not answer in time. */
+/**
+ * A write that must not be repeated blindly (ScimRequest `unsure: 'outcome-unknown'`)
+ * failed after it was sent: the connection dropped, no answer came in time, or a 5xx came
+ * back. It may or may not have been applied, and it was not sent again; the caller reads
+ * the state back before it decides. If it reaches a caller of the service, 503: the change
+ * may be partly applied, and a retry re-reads first.
+ */
+export class OutcomeUnknownError extends UpstreamUnavailableError {
+  readonly outcomeUnknown = true;
+  constructor(message: string, status: number | undefined, options?: ErrorOptions) {
+    super(message, 1, status, options);
+  }
+}
+
 export class UpstreamTimeoutError extends SyncError {
   readonly code = 'upstream_timeout';
 }

@@ -209,6 +209,147 @@ export interface MembershipBackend {
   apply(groupId: string, current: GroupSnapshot, change: MembershipChange, ctx: RequestContext, trace: WriteTrace, signal?: AbortSignal): Promise<Applied>;
 }
 
+// ---------------------------------------------------------------- CXone's admin API and its agents
+
+/**
+ * CXone's admin API, as the acd-groups and teams backends use it: agents, ACD groups and
+ * their agents, agents' teams. Implemented by src/adapters/cxone/admin-api.ts, which says
+ * where each shape comes from. `groupId`, `agentId` and `teamId` are integers; an agent's
+ * `userID` is its SCIM user id.
+ *
+ * Errors: as ScimDirectory; a batch write whose outcome is unknown (a dropped connection,
+ * no answer in time, a 5xx) is never sent again but thrown as OutcomeUnknownError
+ * (./errors.ts), for the caller to re-read.
+ */
+/** An agent as `GET /agents` lists it; with `fields`, only the fields asked for are there. */
+export interface AdminAgent {
+  readonly agentId: number;
+  readonly userName?: string;
+  /** `userID`: the agent's user-hub id, which is its SCIM user id. */
+  readonly userId?: string;
+  readonly emailAddress?: string;
+  readonly isActive?: boolean;
+  readonly teamId?: number;
+  readonly lastUpdated?: string;
+}
+
+/** An ACD group (`GET /groups/{groupId}`, `GET /agents/{agentId}/groups`). */
+export interface AdminGroup {
+  readonly groupId: number;
+  readonly groupName?: string;
+  readonly isActive?: boolean;
+  readonly notes?: string;
+  /** When the group last changed, as the API says it (whether assignments move it is for a real tenant to confirm). */
+  readonly lastUpdated?: string;
+}
+
+export interface AgentsQuery {
+  readonly skip?: number;
+  readonly top?: number;
+  /** Fields to return (`fields=agentId,userID,…`); default: all. */
+  readonly fields?: readonly string[];
+  /** Only agents changed since then (ISO 8601, as `lastPollTime` gave it). */
+  readonly updateSince?: string;
+  readonly isActive?: boolean;
+}
+
+export interface AgentsPage {
+  readonly agents: readonly AdminAgent[];
+  /** Agents matching the query in all, when the answer says. */
+  readonly totalRecords: number | undefined;
+  /** The server's time of this read: the `updateSince` of the next refresh. */
+  readonly lastPollTime: string | undefined;
+}
+
+export interface GroupAgents {
+  /** Each agent once, in the order the pages gave them. */
+  readonly agents: readonly AdminAgent[];
+  readonly totalRecords: number;
+  /** Requests the read took. */
+  readonly pages: number;
+}
+
+/** What a batch write answered, agent by agent. */
+export interface BatchOutcome {
+  readonly status: number;
+  /** `errorCount` as answered (at least the failures listed). */
+  readonly errorCount: number;
+  readonly succeeded: readonly number[];
+  readonly failed: readonly { readonly agentId: number; readonly error: string }[];
+  /** Sent, but the answer says nothing of them: read them back before relying on either outcome. */
+  readonly unreported: readonly number[];
+}
+
+export interface TeamChange {
+  readonly agentId: number;
+  readonly teamId: number;
+}
+
+export interface AdminApiClient {
+  /** One page of `GET /agents` (`skip`, `top`, `fields`, `updateSince`); 204 is an empty page. */
+  listAgents(query: AgentsQuery, ctx: RequestContext): Promise<AgentsPage>;
+  /** Every page of `GET /agents` from the start, each agent once; `lastPollTime` is the first page's. */
+  listAllAgents(query: Omit<AgentsQuery, 'skip' | 'top'>, ctx: RequestContext): Promise<AgentsPage & { readonly pages: number }>;
+  /** `GET /groups/{groupId}`; null when there is no such group. */
+  getGroup(groupId: number, ctx: RequestContext): Promise<AdminGroup | null>;
+  /**
+   * `GET /groups/{groupId}/agents?assigned=true&top=…`, following `_links.next` (else `skip`/`top` while
+   * `totalRecords` says more are left); 204 is an empty group; null when there is no such
+   * group. Pages that disagree with `totalRecords`, or with each other, mean the group
+   * changed while it was read: PagesChangedError (a lost race: read again).
+   */
+  listGroupAgents(groupId: number, ctx: RequestContext): Promise<GroupAgents | null>;
+  /** `POST /groups/{groupId}/agents`: adds the agents, answering per agent. */
+  addGroupAgents(groupId: number, agentIds: readonly number[], ctx: RequestContext): Promise<BatchOutcome>;
+  /** `DELETE /groups/{groupId}/agents`: removes the agents, answering per agent. */
+  removeGroupAgents(groupId: number, agentIds: readonly number[], ctx: RequestContext): Promise<BatchOutcome>;
+  /** `GET /agents/{agentId}/groups`; 204 is none; null when there is no such agent. */
+  getAgentGroups(agentId: number, ctx: RequestContext): Promise<readonly AdminGroup[] | null>;
+  /** `PUT /agents` with each agent's new `teamId`, answering per agent. */
+  updateAgentTeams(changes: readonly TeamChange[], ctx: RequestContext): Promise<BatchOutcome>;
+  /** `POST /groups`: creates an active ACD group; its new groupId. */
+  createGroup(group: { readonly groupName: string; readonly notes?: string }, ctx: RequestContext): Promise<number>;
+  /** `PUT /groups/{groupId}?groupName=…&notes=…`. */
+  renameGroup(groupId: number, groupName: string, notes: string | undefined, ctx: RequestContext): Promise<void>;
+}
+
+/**
+ * The agent map: which CXone agent each SCIM user is. IdPs send SCIM user ids (some send
+ * userNames); the admin API takes integer agentIds. Kept in the store, so that a restart
+ * does not page every agent again, and brought up to date with `updateSince`: one request
+ * when little changed. Shared by every sync; its requests are counted in the ctx passed.
+ */
+export interface AgentDirectory {
+  /**
+   * The agent of each value, matched on `userID` first and `userName` second. Values not
+   * in the map cause one refresh (updateSince) before they are left out of the answer:
+   * absent means no such agent (user_not_found).
+   */
+  resolve(values: readonly string[], ctx: RequestContext): Promise<Map<string, AdminAgent>>;
+  /** The agents with these ids, refreshing once for ids the map does not hold; absent: no such agent. */
+  byAgentIds(agentIds: readonly number[], ctx: RequestContext): Promise<Map<number, AdminAgent>>;
+  /** The agents whose team is `teamId`, after bringing the map up to date. */
+  inTeam(teamId: number, ctx: RequestContext): Promise<readonly AdminAgent[]>;
+  /** Brings the map up to date: every agent when it is empty, else those changed since the last refresh. */
+  refresh(ctx: RequestContext): Promise<void>;
+}
+
+/** Where the agent map is kept (the store): the agents, and the `updateSince` of the next refresh. */
+export interface AgentMapStore {
+  /** Every agent kept, and the `lastPollTime` of the last refresh (undefined: never loaded). */
+  load(): Promise<{ readonly agents: readonly AdminAgent[]; readonly lastPollTime: string | undefined }>;
+  /** Inserts or replaces these agents and records the refresh's `lastPollTime`, in one transaction. */
+  save(agents: readonly AdminAgent[], lastPollTime: string | undefined): Promise<void>;
+}
+
+/** Where the membership backend chosen by MEMBERSHIP_BACKEND=auto is kept, so that every replica makes the same choice. */
+export interface BackendChoiceStore {
+  /** The backend chosen before, if any. */
+  get(): Promise<MembershipBackendName | undefined>;
+  /** Keeps `name` unless a choice is kept already; answers the choice kept (first writer wins). */
+  choose(name: MembershipBackendName): Promise<MembershipBackendName>;
+}
+
 // ---------------------------------------------------------------- the sync's other ports
 
 /** Time, injectable so that tests never sleep on the wall clock. */

@@ -19,7 +19,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { PreconditionFailedError, UpstreamError } from '../../core/errors.js';
-import type { Clock, RequestContext } from '../../core/ports.js';
+import type { AdminAgent, AdminApiClient, AdminGroup, AgentsPage, AgentsQuery, BatchOutcome, Clock, GroupAgents, RequestContext } from '../../core/ports.js';
 import type { RateLimiter } from '../scim/rate-limiter.js';
 import { createRedactor, type Redactor } from '../scim/redactor.js';
 import { DEFAULT_RETRY, type RetryOptions } from '../scim/retry-policy.js';
@@ -35,97 +35,7 @@ export const DEFAULT_ADMIN_API_PATH = '/incontactapi/services/v31.0';
 export const ADMIN_PAGE_SIZE = 1000;
 export const ADMIN_MAX_BATCH = 1000;
 
-/** An agent as `GET /agents` lists it; with `fields`, only the fields asked for are there. */
-export interface AdminAgent {
-  readonly agentId: number;
-  readonly userName?: string;
-  /** `userID`: the agent's user-hub id, which is its SCIM user id. */
-  readonly userId?: string;
-  readonly emailAddress?: string;
-  readonly isActive?: boolean;
-  readonly teamId?: number;
-  readonly lastUpdated?: string;
-}
-
-/** An ACD group (`GET /groups/{groupId}`, `GET /agents/{agentId}/groups`). */
-export interface AdminGroup {
-  readonly groupId: number;
-  readonly groupName?: string;
-  readonly isActive?: boolean;
-  readonly notes?: string;
-  /** When the group last changed, as the API says it (whether assignments move it is for a real tenant to confirm). */
-  readonly lastUpdated?: string;
-}
-
-export interface AgentsQuery {
-  readonly skip?: number;
-  readonly top?: number;
-  /** Fields to return (`fields=agentId,userID,…`); default: all. */
-  readonly fields?: readonly string[];
-  /** Only agents changed since then (ISO 8601, as `lastPollTime` gave it). */
-  readonly updateSince?: string;
-  readonly isActive?: boolean;
-}
-
-export interface AgentsPage {
-  readonly agents: readonly AdminAgent[];
-  /** Agents matching the query in all, when the answer says. */
-  readonly totalRecords: number | undefined;
-  /** The server's time of this read: the `updateSince` of the next refresh. */
-  readonly lastPollTime: string | undefined;
-}
-
-export interface GroupAgents {
-  /** Each agent once, in the order the pages gave them. */
-  readonly agents: readonly AdminAgent[];
-  readonly totalRecords: number;
-  /** Requests the read took. */
-  readonly pages: number;
-}
-
-/** What a batch write answered, agent by agent. */
-export interface BatchOutcome {
-  readonly status: number;
-  /** `errorCount` as answered (at least the failures listed). */
-  readonly errorCount: number;
-  readonly succeeded: readonly number[];
-  readonly failed: readonly { readonly agentId: number; readonly error: string }[];
-  /** Sent, but the answer says nothing of them: read them back before relying on either outcome. */
-  readonly unreported: readonly number[];
-}
-
-export interface TeamChange {
-  readonly agentId: number;
-  readonly teamId: number;
-}
-
-export interface AdminApiClient {
-  /** One page of `GET /agents` (`skip`, `top`, `fields`, `updateSince`); 204 is an empty page. */
-  listAgents(query: AgentsQuery, ctx: RequestContext): Promise<AgentsPage>;
-  /** Every page of `GET /agents` from the start, each agent once; `lastPollTime` is the first page's. */
-  listAllAgents(query: Omit<AgentsQuery, 'skip' | 'top'>, ctx: RequestContext): Promise<AgentsPage & { readonly pages: number }>;
-  /** `GET /groups/{groupId}`; null when there is no such group. */
-  getGroup(groupId: number, ctx: RequestContext): Promise<AdminGroup | null>;
-  /**
-   * `GET /groups/{groupId}/agents?assigned=true&top=…`, following `_links.next` (else `skip`/`top` while
-   * `totalRecords` says more are left); 204 is an empty group; null when there is no such
-   * group. Pages that disagree with `totalRecords`, or with each other, mean the group
-   * changed while it was read: PagesChangedError (a lost race: read again).
-   */
-  listGroupAgents(groupId: number, ctx: RequestContext): Promise<GroupAgents | null>;
-  /** `POST /groups/{groupId}/agents`: adds the agents, answering per agent. */
-  addGroupAgents(groupId: number, agentIds: readonly number[], ctx: RequestContext): Promise<BatchOutcome>;
-  /** `DELETE /groups/{groupId}/agents`: removes the agents, answering per agent. */
-  removeGroupAgents(groupId: number, agentIds: readonly number[], ctx: RequestContext): Promise<BatchOutcome>;
-  /** `GET /agents/{agentId}/groups`; 204 is none; null when there is no such agent. */
-  getAgentGroups(agentId: number, ctx: RequestContext): Promise<readonly AdminGroup[] | null>;
-  /** `PUT /agents` with each agent's new `teamId`, answering per agent. */
-  updateAgentTeams(changes: readonly TeamChange[], ctx: RequestContext): Promise<BatchOutcome>;
-  /** `POST /groups`: creates an active ACD group; its new groupId. */
-  createGroup(group: { readonly groupName: string; readonly notes?: string }, ctx: RequestContext): Promise<number>;
-  /** `PUT /groups/{groupId}?groupName=…&notes=…`. */
-  renameGroup(groupId: number, groupName: string, notes: string | undefined, ctx: RequestContext): Promise<void>;
-}
+export type { AdminAgent, AdminApiClient, AdminGroup, AgentsPage, AgentsQuery, BatchOutcome, GroupAgents, TeamChange } from '../../core/ports.js';
 
 export interface AdminApiOptions {
   /** The API origin, or where to find it before the first request. */

@@ -5,7 +5,7 @@
  * (RFC 7644 §3.14): PreconditionFailedError, so that the use case re-reads and re-plans.
  * Everything else is an UpstreamError carrying status, scimType and detail.
  */
-import { PreconditionFailedError, UpstreamError, UpstreamUnavailableError } from '../../core/errors.js';
+import { PreconditionFailedError, UpstreamError } from '../../core/errors.js';
 import { snippet } from './transport.js';
 
 /** Blanks secrets out of raw upstream text (a Redactor's redact); the default leaves it as is. */
@@ -52,16 +52,5 @@ export function errorForStatus(what: string, status: number, info: ScimErrorInfo
   return new UpstreamError(message, init);
 }
 
-/**
- * A write that must not be repeated blindly (ScimRequest `unsure: 'outcome-unknown'`)
- * failed after it was sent: the connection dropped, no answer came in time, or a 5xx came
- * back. It may or may not have been applied, and it was not sent again; the caller reads
- * the state back before it decides. If it reaches a caller of the service, 503: the change
- * may be partly applied, and a retry re-reads first.
- */
-export class OutcomeUnknownError extends UpstreamUnavailableError {
-  readonly outcomeUnknown = true;
-  constructor(message: string, status: number | undefined, options?: ErrorOptions) {
-    super(message, 1, status, options);
-  }
-}
+export { OutcomeUnknownError } from '../../core/errors.js';
+

@@ -350,6 +350,64 @@ export interface BackendChoiceStore {
   choose(name: MembershipBackendName): Promise<MembershipBackendName>;
 }
 
+/**
+ * One step of an admin-API write, in the journal before it is sent: agents removed from or
+ * added to an ACD group, or moved to a team.
+ */
+export interface JournalStep {
+  readonly action: 'remove' | 'add' | 'team';
+  readonly agentIds: readonly number[];
+  /** `team`: the team the agents move to. */
+  readonly teamId?: number;
+  /** Part of undoing the sync's earlier steps. */
+  readonly undo: boolean;
+  /** `pending` until its answer is recorded; `unknown` when the answer was lost (read back, never assumed). */
+  readonly state: 'pending' | 'done' | 'failed' | 'unknown';
+  /** Agents the answer reported failed, with the provider's error. */
+  readonly failed?: readonly { readonly agentId: number; readonly error: string }[];
+}
+
+/** What an undo restores: the agents the ACD group held when read, or each moved agent's team before the sync. */
+export interface JournalBefore {
+  readonly agentIds?: readonly number[];
+  /** agentId → teamId. */
+  readonly teams?: Readonly<Record<string, number>>;
+}
+
+/** An admin-API write of one sync, from before its first step until it is verified or undone. */
+export interface JournalEntry {
+  readonly syncId: string;
+  readonly backend: MembershipBackendName;
+  readonly groupId: string;
+  readonly before: JournalBefore;
+  /** The agents the group should hold when the write is complete (ACD groups), or agentId → teamId (teams). */
+  readonly target: JournalBefore;
+  /** `writing` while the steps go out; `undoing` once an undo began; `verifying` once every step answered. */
+  readonly phase: 'writing' | 'undoing' | 'verifying';
+  readonly steps: readonly JournalStep[];
+  /** ISO 8601. */
+  readonly openedAt: string;
+}
+
+/**
+ * The journal of admin-API writes (the store). CXone's admin API writes a group's
+ * membership in separate batches, so a sync records every step before it sends it; a sync
+ * cut off midway (a crash, a lost connection, a failed undo) leaves its entry open, and the
+ * next start, or the next sync of that group, completes or undoes it first.
+ */
+export interface MembershipJournal {
+  open(entry: Omit<JournalEntry, 'phase' | 'steps'>): Promise<void>;
+  /** Records a step before it is sent; answers its index. */
+  begin(syncId: string, step: Omit<JournalStep, 'state' | 'failed'>): Promise<number>;
+  /** Records what the step answered. */
+  end(syncId: string, index: number, state: JournalStep['state'], failed?: JournalStep['failed']): Promise<void>;
+  setPhase(syncId: string, phase: JournalEntry['phase']): Promise<void>;
+  /** The write is verified or undone: the entry is closed (kept no longer). */
+  close(syncId: string): Promise<void>;
+  /** Entries still open, oldest first; only those of one backend's group when given. */
+  openEntries(filter?: { readonly backend?: MembershipBackendName; readonly groupId?: string }): Promise<readonly JournalEntry[]>;
+}
+
 // ---------------------------------------------------------------- the sync's other ports
 
 /** Time, injectable so that tests never sleep on the wall clock. */

@@ -687,7 +687,7 @@ async function startUpstream(options: Options): Promise<Upstream> {
     name: 'simulator',
     cwd: ROOT,
     args: [...profileArgs(options.profile.simulator, 'simulator'), join(BUILD_DIR, 'simulator', 'main.js')],
-    env: { SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', SIMULATOR_CLIENT_ID: clientId, SIMULATOR_CLIENT_SECRET: clientSecret, NODE_ENV: 'production' },
+    env: { SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', SIM_SCIM_GROUPS: 'true', SIMULATOR_CLIENT_ID: clientId, SIMULATOR_CLIENT_SECRET: clientSecret, NODE_ENV: 'production' },
     readyLine: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
   });
   const url = (match as RegExpMatchArray)[1] as string;

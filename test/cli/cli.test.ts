@@ -25,7 +25,7 @@ interface Setup {
 }
 
 async function setup(): Promise<Setup> {
-  const simulator = createSimulator({ clients: [CLIENT] });
+  const simulator = createSimulator({ scimGroups: true, clients: [CLIENT] });
   const url = await simulator.listen({ port: 0 });
   onTestFinished(() => simulator.close());
   const dataDir = tempDir();

@@ -28,7 +28,7 @@ const worlds: Record<string, () => Promise<World>> = {
   },
   'SCIM adapter against the simulator': async () => {
     const clock = new FakeClock(Date.now());
-    const simulator = createSimulator({ seed: 'empty', clients: [{ clientId: 'c', clientSecret: 'contract-secret' }], now: () => clock.now() });
+    const simulator = createSimulator({ scimGroups: true, seed: 'empty', clients: [{ clientId: 'c', clientSecret: 'contract-secret' }], now: () => clock.now() });
     const url = await simulator.listen({ port: 0 });
     const directory = createCxoneDirectory({ baseUrl: url, clientId: 'c', clientSecret: 'contract-secret', clock });
     onTestFinished(async () => {

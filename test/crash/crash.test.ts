@@ -86,7 +86,7 @@ describe('crash: kill -9 in the middle of a burst, then start again on the same 
     const wallStarted = performance.now();
     const random = mulberry32(SEED);
 
-    const simulator = createSimulator({ seed: 'empty', clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }], faults: { latencyMs: [2, 12] }, random: mulberry32(SEED ^ 0x51) });
+    const simulator = createSimulator({ scimGroups: true, seed: 'empty', clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }], faults: { latencyMs: [2, 12] }, random: mulberry32(SEED ^ 0x51) });
     await simulator.listen({ port: 0 });
     onTestFinished(() => simulator.close());
     for (let i = 0; i < USERS; i++) simulator.store.createUser({ id: userId(i), userName: `crash.user${i}@example.com`, active: true });

@@ -57,7 +57,7 @@ export interface FullApp {
 }
 
 export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
-  const simulator = createSimulator({ ...options.simulator, clients: [{ clientId: options.clientId, clientSecret: options.clientSecret }] });
+  const simulator = createSimulator({ scimGroups: true, ...options.simulator, clients: [{ clientId: options.clientId, clientSecret: options.clientSecret }] });
   const upstreamUrl = await simulator.listen({ port: 0 });
   const dataDir = tempDir('cxone-full-app-');
   const config = loadConfig({ ...options.env, DATA_DIR: dataDir });

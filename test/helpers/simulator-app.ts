@@ -26,7 +26,7 @@ export interface SimulatorApp {
  */
 export async function buildSimulatorApp(options: { simulator?: SimulatorOptions; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<SimulatorApp> {
   const clock = new FakeClock(Date.now());
-  const simulator = createSimulator({ clients: [{ clientId: 'sync', clientSecret: 'sync-secret-value' }], now: () => clock.now(), ...options.simulator });
+  const simulator = createSimulator({ scimGroups: true, clients: [{ clientId: 'sync', clientSecret: 'sync-secret-value' }], now: () => clock.now(), ...options.simulator });
   const url = await simulator.listen({ port: 0 });
   const metrics = createPrometheusMetrics();
   const directory = createCxoneDirectory({ baseUrl: url, clientId: 'sync', clientSecret: 'sync-secret-value', clock, random: () => 0.5, observer: metrics.upstream });

@@ -21,7 +21,7 @@ export interface SimulatorProcess {
 export async function startSimulatorProcess(env: Record<string, string> = {}): Promise<SimulatorProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', ...env },
+    env: { PATH: process.env.PATH ?? '', SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', SIM_SCIM_GROUPS: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   onTestFinished(() => {

@@ -22,7 +22,7 @@ const CLIENT = { clientId: 'svc', clientSecret: 'svc-secret-000001' };
 const { groups, users } = seedIds;
 
 async function upstream(): Promise<Simulator> {
-  const simulator = createSimulator({ clients: [CLIENT] });
+  const simulator = createSimulator({ scimGroups: true, clients: [CLIENT] });
   await simulator.listen({ port: 0 });
   onTestFinished(() => simulator.close());
   return simulator;

@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/temp-dir.js';
 const TOKEN = 'okta-shutdown-token-0001';
 
 async function upstream(): Promise<Simulator> {
-  const simulator = createSimulator({ clients: [{ clientId: 'svc', clientSecret: 'svc-secret-000001' }] });
+  const simulator = createSimulator({ scimGroups: true, clients: [{ clientId: 'svc', clientSecret: 'svc-secret-000001' }] });
   await simulator.listen({ port: 0 });
   onTestFinished(() => simulator.close());
   return simulator;

@@ -23,7 +23,7 @@ describe('SCIM directory against the CXone simulator', () => {
 
   async function setup(simulatorOptions: SimulatorOptions = {}, options: Partial<CxoneDirectoryOptions> = {}) {
     const clock = new FakeClock();
-    const simulator = createSimulator({ now: () => clock.now(), ...simulatorOptions });
+    const simulator = createSimulator({ scimGroups: true, now: () => clock.now(), ...simulatorOptions });
     const baseUrl = await simulator.listen({ port: 0 });
     cleanups.push(() => simulator.close());
     const directory = createCxoneDirectory({

@@ -16,7 +16,7 @@ describe('the upstream directory wired from the configuration', () => {
     ['unset', {}, { 304: 1 }],
     ['0', { GROUP_CACHE_MEMBERS: '0' }, { 200: 1 }],
   ])('when GROUP_CACHE_MEMBERS is %s, then a repeated read of a group is answered %o', async (_name, env, statuses) => {
-    const simulator = createSimulator({ clients: [{ clientId: 'svc', clientSecret: 'svc-secret' }] });
+    const simulator = createSimulator({ scimGroups: true, clients: [{ clientId: 'svc', clientSecret: 'svc-secret' }] });
     const baseUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
     cleanups.push(() => simulator.close());
     const directory = createUpstreamDirectory(loadConfig(env), { baseUrl, clientId: 'svc', clientSecret: 'svc-secret', simulator: true });

@@ -167,6 +167,8 @@ export interface LoadAcdGroupResult {
   readonly memberCount: number;
   readonly agentIds: number[];
   readonly inactiveAgentIds: number[];
+  /** Each agent's `userID` (its SCIM user id), in the order of `agentIds`. */
+  readonly userIds: string[];
 }
 
 /** Direct, synchronous access to agents, teams and ACD groups, for tests. Writes here are "someone else's". */
@@ -642,16 +644,20 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
     const first = nextAgentId();
     const agentIds: number[] = [];
     const inactiveAgentIds: number[] = [];
+    const userIdOf = new Map<number, string>();
     for (let i = 0; i < agentCount; i++) {
       const agentId = first + i;
       const active = i < agentCount - inactiveCount;
       const candidate = `load${group.groupId}.${i + 1}@agents.example.com`;
       const userName = agentsByName.has(candidate) ? `load.${agentId}@agents.example.com` : candidate;
-      const rec = insertAgent({ agentId, userID: randomUUID(), userName, firstName: 'Load', lastName: `Agent ${i + 1}`, isActive: active, teamId }, time);
+      const userID = randomUUID();
+      userIdOf.set(agentId, userID);
+      const rec = insertAgent({ agentId, userID, userName, firstName: 'Load', lastName: `Agent ${i + 1}`, isActive: active, teamId }, time);
       (active ? agentIds : inactiveAgentIds).push(agentId);
       if (i < memberCount) link(group, rec);
     }
-    return { groupId: group.groupId, groupName, memberCount: group.members.size, agentIds: [...agentIds, ...inactiveAgentIds], inactiveAgentIds };
+    const all = [...agentIds, ...inactiveAgentIds];
+    return { groupId: group.groupId, groupName, memberCount: group.members.size, agentIds: all, inactiveAgentIds, userIds: all.map((id) => userIdOf.get(id) as string) };
   }
 
   // ---- the public face -----------------------------------------------------------------

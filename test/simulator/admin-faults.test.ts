@@ -214,6 +214,9 @@ describe('simulator /_simulator routes for the CXone side', () => {
     expect(created.body).toMatchObject({ groupName: 'Load 10k', memberCount: 9_000 });
     expect(created.body.agentIds).toHaveLength(10_000);
     expect(created.body.inactiveAgentIds).toHaveLength(10);
+    expect(created.body.userIds).toHaveLength(10_000);
+    const first = (await api('GET', `/agents/${created.body.agentIds[0]}`)).body;
+    expect(first.agents?.[0]?.userID ?? first.userID).toBe(created.body.userIds[0]);
     const page = await api('GET', `/groups/${created.body.groupId}/agents?top=1000`);
     expect(page.body.totalRecords).toBe(9_000);
     expect((await api('GET', '/agents?top=1')).body.totalRecords).toBe(40 + 5 + 1050 + 10_000);

@@ -152,3 +152,14 @@ export function changedCount(kind: ChangeKind, size: number): number {
 export type ChangeKind = 'one' | 'onePct' | 'tenPct';
 
 export const CHANGE_LABEL: Record<ChangeKind, string> = { one: '1 member', onePct: '1%', tenPct: '10%' };
+
+/**
+ * Upstream requests of one acd-groups sync before its verification reads: the group
+ * (`GET /groups/{id}`) with its members and again just before writing, the member pages,
+ * then the remove and add batches. Token and agent-map requests are shared by all syncs
+ * and not counted here.
+ */
+export function acdUpstreamFormula(input: { readonly members: number; readonly added: number; readonly removed: number; readonly page: number; readonly batch: number }): number {
+  const { members, added, removed, page, batch } = input;
+  return 2 + Math.max(1, Math.ceil(members / page)) + Math.ceil(added / batch) + Math.ceil(removed / batch);
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  acdUpstreamFormula,
   changedCount,
   expectedUpstreamRequests,
   parseProcStat,
@@ -102,6 +103,16 @@ describe('bench upstream formula', () => {
     expect(writesFor('patch', 200, 100)).toBe(2);
     expect(writesFor('patch', 201, 100)).toBe(3);
     expect(expectedUpstreamRequests(1000, 50, 0, writesFor('patch', 2000, 100))).toBe(41);
+  });
+
+  it('when an ACD group is synced, then it costs 2 + max(1, ceil(N / page)) + ceil(a / batch) + ceil(r / batch) before verification', () => {
+    const at = (members: number, added: number, removed: number) => acdUpstreamFormula({ members, added, removed, page: 1000, batch: 1000 });
+    expect(at(0, 1, 0)).toBe(4);
+    expect(at(1000, 1, 1)).toBe(5);
+    expect(at(10_000, 1, 1)).toBe(14);
+    expect(at(10_000, 1000, 1000)).toBe(14);
+    expect(at(10_000, 1001, 0)).toBe(14);
+    expect(at(10_001, 0, 0)).toBe(13);
   });
 });
 

@@ -67,6 +67,7 @@ import {
   type Clock,
   type AdminAgent,
   type AgentMapStore,
+  type SyncedGroups,
 } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -123,6 +124,8 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   close(): void;
   /** CXone's agent map (agents table, migration 5). */
   readonly agentMap: AgentMapStore;
+  /** The groups this service syncs, from the audit trail (the teams backend's member_in_other_team). */
+  readonly syncedGroups: SyncedGroups;
 }
 
 interface AuditRow {
@@ -587,6 +590,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     file,
 
     agentMap: createAgentMapStore(db),
+    syncedGroups: createSyncedGroups(db),
 
     auditHead() {
       const hash = sql.head.get()?.value;
@@ -922,5 +926,27 @@ function toAgent(row: AgentRow): AdminAgent {
     ...(row.user_name === null ? {} : { userName: row.user_name }),
     ...(row.is_active === null ? {} : { isActive: row.is_active === 1 }),
     ...(row.team_id === null ? {} : { teamId: row.team_id }),
+  };
+}
+
+// ---------------------------------------------------------------- the groups this service syncs
+
+/**
+ * A group counts as synced under a backend when the audit trail holds an applied or
+ * unchanged sync of it. Records name their backend once the selection records it
+ * (`backend` in the entry); older records, which name none, count for every backend.
+ */
+function createSyncedGroups(db: Database.Database): SyncedGroups {
+  let statement: Database.Statement<{ ids: string; backend: string }, { group_id: string }> | undefined;
+  return {
+    async synced(backend, groupIds) {
+      if (groupIds.length === 0) return new Set();
+      statement ??= db.prepare<{ ids: string; backend: string }, { group_id: string }>(
+        `SELECT DISTINCT g.value AS group_id FROM json_each(@ids) g
+         WHERE EXISTS (SELECT 1 FROM audit_records r WHERE r.group_id = g.value AND r.status IN ('applied', 'unchanged')
+                       AND coalesce(json_extract(r.entry, '$.backend'), @backend) = @backend)`,
+      );
+      return new Set(statement.all({ ids: JSON.stringify(groupIds), backend }).map((row) => row.group_id));
+    },
   };
 }

@@ -16,6 +16,7 @@ export const MEMBER_ERROR_CODES = [
   'self_reference',
   'duplicate_member',
   'nesting_too_large',
+  'member_in_other_team',
 ] as const;
 export type MemberErrorCode = (typeof MEMBER_ERROR_CODES)[number];
 

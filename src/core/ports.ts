@@ -24,6 +24,8 @@ export interface RequestContext {
   readonly signal?: AbortSignal;
   /** Incremented by the adapter for every upstream HTTP request it sends, retries included. */
   readonly stats: { upstreamRequests: number };
+  /** The sync this work belongs to (a backend's write journal is keyed by it). */
+  readonly syncId?: string;
 }
 
 export interface UserSummary {
@@ -406,6 +408,17 @@ export interface MembershipJournal {
   close(syncId: string): Promise<void>;
   /** Entries still open, oldest first; only those of one backend's group when given. */
   openEntries(filter?: { readonly backend?: MembershipBackendName; readonly groupId?: string }): Promise<readonly JournalEntry[]>;
+}
+
+/**
+ * The groups this service syncs under one backend, as its own records show: a group with a
+ * sync recorded as applied or unchanged in the audit trail. The teams backend asks it
+ * before it moves a user out of another team (member_in_other_team); it also counts a
+ * team with an open journal entry (MembershipJournal) as synced.
+ */
+export interface SyncedGroups {
+  /** Those of `groupIds` this service has synced under `backend`. */
+  synced(backend: MembershipBackendName, groupIds: readonly string[]): Promise<ReadonlySet<string>>;
 }
 
 // ---------------------------------------------------------------- the sync's other ports

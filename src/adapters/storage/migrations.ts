@@ -134,6 +134,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 5,
+    description: "CXone's agent map: each agent's ids, state and team, and the updateSince of the next refresh",
+    sql: `
+      -- The agent map (src/adapters/cxone/agent-map.ts): which CXone agent each SCIM user
+      -- is, kept so that a restart does not page every agent again. user_id is the agent's
+      -- userID (its SCIM user id). The lastPollTime of the last refresh is meta
+      -- 'agent_map_last_poll_time'.
+      CREATE TABLE agents (
+        agent_id   INTEGER PRIMARY KEY,
+        user_id    TEXT,
+        user_name  TEXT,
+        is_active  INTEGER,
+        team_id    INTEGER
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

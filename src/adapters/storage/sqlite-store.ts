@@ -65,6 +65,9 @@ import {
   type SubscriptionStore,
   type Viewer,
   type Clock,
+  type AdminAgent,
+  type AgentMapStore,
+  type SyncedGroups,
 } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -119,6 +122,10 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
   close(): void;
+  /** CXone's agent map (agents table, migration 5). */
+  readonly agentMap: AgentMapStore;
+  /** The groups this service syncs, from the audit trail (the teams backend's member_in_other_team). */
+  readonly syncedGroups: SyncedGroups;
 }
 
 interface AuditRow {
@@ -582,6 +589,9 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
   return {
     file,
 
+    agentMap: createAgentMapStore(db),
+    syncedGroups: createSyncedGroups(db),
+
     auditHead() {
       const hash = sql.head.get()?.value;
       return hash === undefined ? null : { seq: Number(sql.headSeq.get()?.value ?? sql.counter.get()?.seq ?? 0), hash };
@@ -844,5 +854,99 @@ function toSubscription(row: SubscriptionRow): Subscription {
     description: row.description,
     createdAt: row.created_at,
     disabled: row.disabled_at !== null,
+  };
+}
+
+// ---------------------------------------------------------------- CXone's agent map
+
+interface AgentRow {
+  agent_id: number;
+  user_id: string | null;
+  user_name: string | null;
+  is_active: number | null;
+  team_id: number | null;
+}
+
+const AGENT_MAP_POLL_KEY = 'agent_map_last_poll_time';
+
+/** The agent map's store: the agents table and the lastPollTime of the last refresh (meta), written in one transaction. Statements are prepared at first use. */
+function createAgentMapStore(db: Database.Database): AgentMapStore {
+  let statements:
+    | {
+        all: Database.Statement<[], AgentRow>;
+        poll: Database.Statement<[string], { value: string }>;
+        upsert: Database.Statement<AgentRow>;
+        setPoll: Database.Statement<[string, string]>;
+        save: Database.Transaction<(agents: readonly AdminAgent[], lastPollTime: string | undefined) => void>;
+      }
+    | undefined;
+  const prepared = () => {
+    if (statements) return statements;
+    const upsert = db.prepare<AgentRow>(
+      `INSERT INTO agents (agent_id, user_id, user_name, is_active, team_id) VALUES (@agent_id, @user_id, @user_name, @is_active, @team_id)
+       ON CONFLICT (agent_id) DO UPDATE SET user_id = excluded.user_id, user_name = excluded.user_name, is_active = excluded.is_active, team_id = excluded.team_id`,
+    );
+    const setPoll = db.prepare<[string, string]>(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+    statements = {
+      all: db.prepare<[], AgentRow>(`SELECT agent_id, user_id, user_name, is_active, team_id FROM agents ORDER BY agent_id`),
+      poll: db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`),
+      upsert,
+      setPoll,
+      save: db.transaction((agents: readonly AdminAgent[], lastPollTime: string | undefined) => {
+        for (const agent of agents) {
+          upsert.run({
+            agent_id: agent.agentId,
+            user_id: agent.userId ?? null,
+            user_name: agent.userName ?? null,
+            is_active: agent.isActive === undefined ? null : agent.isActive ? 1 : 0,
+            team_id: agent.teamId ?? null,
+          });
+        }
+        if (lastPollTime !== undefined) setPoll.run(AGENT_MAP_POLL_KEY, lastPollTime);
+      }),
+    };
+    return statements;
+  };
+  return {
+    async load() {
+      const sql = prepared();
+      const agents = sql.all.all().map(toAgent);
+      return { agents, lastPollTime: sql.poll.get(AGENT_MAP_POLL_KEY)?.value };
+    },
+    async save(agents, lastPollTime) {
+      prepared().save.immediate(agents, lastPollTime);
+    },
+  };
+}
+
+function toAgent(row: AgentRow): AdminAgent {
+  return {
+    agentId: row.agent_id,
+    ...(row.user_id === null ? {} : { userId: row.user_id }),
+    ...(row.user_name === null ? {} : { userName: row.user_name }),
+    ...(row.is_active === null ? {} : { isActive: row.is_active === 1 }),
+    ...(row.team_id === null ? {} : { teamId: row.team_id }),
+  };
+}
+
+// ---------------------------------------------------------------- the groups this service syncs
+
+/**
+ * A group counts as synced under a backend when the audit trail holds an applied or
+ * unchanged sync of it. Records name their backend once the selection records it
+ * (`backend` in the entry); older records, which name none, count for every backend.
+ */
+function createSyncedGroups(db: Database.Database): SyncedGroups {
+  let statement: Database.Statement<{ ids: string; backend: string }, { group_id: string }> | undefined;
+  return {
+    async synced(backend, groupIds) {
+      if (groupIds.length === 0) return new Set();
+      statement ??= db.prepare<{ ids: string; backend: string }, { group_id: string }>(
+        `SELECT DISTINCT g.value AS group_id FROM json_each(@ids) g
+         WHERE EXISTS (SELECT 1 FROM audit_records r WHERE r.group_id = g.value AND r.status IN ('applied', 'unchanged')
+                       AND coalesce(json_extract(r.entry, '$.backend'), @backend) = @backend)`,
+      );
+      return new Set(statement.all({ ids: JSON.stringify(groupIds), backend }).map((row) => row.group_id));
+    },
   };
 }

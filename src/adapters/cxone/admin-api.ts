@@ -3,7 +3,7 @@
  * `/incontactapi/services/v31.0`): agents, ACD groups and their agents, teams by agent.
  * Shapes as NICE publishes them (its OpenAPI documents, read through the client generated
  * from them: calljacob/nice-cxone-api, src/services/admin/AdminAgentsService.ts and
- * AdminGroupsService.ts); ../shared/CXONE.md sums them up. `groupId` and `agentId` are
+ * AdminGroupsService.ts); docs/cxone.md sums them up. `groupId` and `agentId` are
  * integers; `userID` is the user-hub (SCIM) id of an agent.
  *
  * It runs on the SCIM client's HTTP layer (scim-http.ts): the same token, rate limiter,

@@ -60,6 +60,8 @@ export async function selectMembershipBackend(
   store: BackendChoiceStore,
   log: SelectionLog = SILENT,
   ctx: RequestContext = { stats: { upstreamRequests: 0 } },
+  /** Told what made a probe fail (for the log: it may name URLs and addresses). */
+  onProbeError?: (error: unknown) => void,
 ): Promise<BackendSelection> {
   const setting = config.membershipBackend;
   if (setting !== 'auto') {
@@ -89,6 +91,7 @@ export async function selectMembershipBackend(
   try {
     answer = await probe(ctx);
   } catch (error) {
+    onProbeError?.(error);
     const reason = probeFailure(error);
     log.warn({ err: error, reason }, 'MEMBERSHIP_BACKEND=auto: no membership backend chosen yet');
     return { state: 'pending', reason };
@@ -111,11 +114,14 @@ export async function selectMembershipBackend(
   return { state: 'chosen', name: chosen, by: chosen === found ? 'probe' : 'kept' };
 }
 
+const OAUTH_ERRORS: ReadonlySet<string> = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']);
+
 /** Why a probe could not tell, for /readyz and the 503 of a sync: status codes and the OAuth error code only. */
 export function probeFailure(error: unknown): string {
   const next = '200 chooses scim-groups, 404 acd-groups; probing again';
   if (error instanceof TokenEndpointError) {
-    const oauth = error.oauthError !== undefined && /^[\w.-]{1,64}$/.test(error.oauthError) ? ` ${error.oauthError}` : '';
+    // Only an error code RFC 6749 §5.2 defines: anything else the endpoint sent may echo a secret.
+    const oauth = error.oauthError !== undefined && OAUTH_ERRORS.has(error.oauthError) ? ` ${error.oauthError}` : '';
     return `the sign-in failed (the token endpoint answered ${error.status}${oauth}), so SCIM /Groups could not be probed; probing again`;
   }
   if (error instanceof CxoneSetupError) return 'the CXone API could not be discovered, so SCIM /Groups could not be probed; probing again';
@@ -134,6 +140,8 @@ export interface BackendSelector {
    * ones when `retryMs` passed since the last try. One try at a time: callers share it.
    */
   resolve(): Promise<BackendSelection>;
+  /** What made the last probe fail, for the log only; undefined once chosen. */
+  lastProbeError(): unknown;
 }
 
 export interface BackendSelectorOptions {
@@ -154,10 +162,14 @@ export function createBackendSelector(options: BackendSelectorOptions): BackendS
   let settled = false;
   let lastTry: number | undefined;
   let inflight: Promise<BackendSelection> | undefined;
+  let probeError: unknown;
   const attempt = async (): Promise<BackendSelection> => {
     lastTry = options.clock.monotonic();
     const ctx: RequestContext = { signal: AbortSignal.timeout(options.probeTimeoutMs), stats: { upstreamRequests: 0 } };
-    const made = await selectMembershipBackend(options.config, options.probe, options.store, options.log, ctx);
+    probeError = undefined;
+    const made = await selectMembershipBackend(options.config, options.probe, options.store, options.log, ctx, (error) => {
+      probeError = error;
+    });
     // Once chosen, never changed while the process runs.
     if (!settled) selection = made;
     if (made.state === 'chosen') settled = true;
@@ -166,6 +178,7 @@ export function createBackendSelector(options: BackendSelectorOptions): BackendS
   return {
     setting,
     current: () => selection,
+    lastProbeError: () => (settled ? undefined : probeError),
     resolve() {
       if (settled) return Promise.resolve(selection);
       if (inflight) return inflight;
@@ -217,5 +230,77 @@ export function backendSource(selector: BackendSelector, build: (name: Membershi
     }
     built ??= build(selection.name);
     return built;
+  };
+}
+
+/** The upstream as the backends need it: SCIM (with the probe) and the admin API on one connection. */
+export interface MembershipUpstream extends ScimDirectory {
+  probeGroups(ctx: RequestContext): Promise<GroupsProbeAnswer>;
+  ping(ctx: RequestContext): Promise<void>;
+  readonly adminApi: AdminApiClient;
+}
+
+/** The membership backend of one process, wired: the selector, the runner's source, the readiness check and what /readyz shows. */
+export interface ProcessMembership {
+  readonly selector: BackendSelector;
+  /** SyncRunnerPorts.backend. */
+  readonly source: BackendSource;
+  /**
+   * The upstream check of /readyz: the choice is made (or tried again), then what the
+   * backend in use needs answers: SCIM /ServiceProviderConfig under scim-groups; a sign-in
+   * and the cheapest admin-API read (`GET /agents?top=1&fields=agentId`) under acd-groups
+   * and teams, since CXone publishes no /ServiceProviderConfig.
+   */
+  check(): Promise<void>;
+  /** The backend for /readyz and `serve --help`. */
+  status(): BackendStatusView;
+}
+
+/** The backend as /readyz shows it (src/http/routes/health.ts BackendStatus). */
+export interface BackendStatusView {
+  readonly setting: BackendSetting;
+  readonly name: MembershipBackendName | null;
+  readonly chosenBy?: 'setting' | 'kept' | 'probe';
+  readonly reason?: string;
+}
+
+export function statusView(setting: BackendSetting, selection: BackendSelection): BackendStatusView {
+  return selection.state === 'chosen' ? { setting, name: selection.name, chosenBy: selection.by } : { setting, name: null, reason: selection.reason };
+}
+
+export interface ProcessMembershipOptions {
+  readonly config: Pick<Config, 'membershipBackend' | 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'readinessCacheMs' | 'upstreamTimeoutMs'>;
+  readonly upstream: MembershipUpstream;
+  readonly store: BackendChoiceStore;
+  readonly clock: Clock;
+  readonly log?: SelectionLog;
+}
+
+export function createProcessMembership({ config, upstream, store, clock, log }: ProcessMembershipOptions): ProcessMembership {
+  const selector = createBackendSelector({
+    config,
+    probe: (ctx) => upstream.probeGroups(ctx),
+    store,
+    clock,
+    retryMs: config.readinessCacheMs,
+    probeTimeoutMs: 3 * config.upstreamTimeoutMs,
+    log,
+  });
+  const source = backendSource(selector, (name) => createMembershipBackend(name, { config, directory: upstream, adminApi: upstream.adminApi }), Math.max(1, Math.ceil(config.readinessCacheMs / 1000)));
+  return {
+    selector,
+    source,
+    async check() {
+      const selection = await selector.resolve();
+      if (selection.state === 'pending') {
+        const cause = selector.lastProbeError();
+        const why = cause instanceof Error ? ` (${cause.message})` : '';
+        throw new Error(`no membership backend is chosen yet: ${selection.reason}${why}`, { cause });
+      }
+      const ctx: RequestContext = { stats: { upstreamRequests: 0 } };
+      if (selection.name === 'scim-groups') await upstream.ping(ctx);
+      else await upstream.adminApi.listAgents({ top: 1, fields: ['agentId'] }, ctx);
+    },
+    status: () => statusView(selector.setting, selector.current()),
   };
 }

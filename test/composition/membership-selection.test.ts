@@ -93,6 +93,14 @@ describe('MEMBERSHIP_BACKEND=auto: the probe of SCIM /Groups', () => {
     expect(selection).toEqual({ state: 'pending', reason: expect.stringMatching(/sign-in failed \(the token endpoint answered 401 invalid_client\)/) });
   });
 
+  it('when the token endpoint names an error of its own (it may echo a secret), then the reason leaves it out', async () => {
+    const { simulator, probe } = await upstream();
+    simulator.onRequest(({ path }) => (path.includes('token') ? { status: 400, body: { error: 'probe-secret-value' } } : undefined));
+    const selection = await selectMembershipBackend(AUTO, probe, new MemoryBackendChoiceStore());
+    expect(selection).toEqual({ state: 'pending', reason: expect.stringContaining('the sign-in failed (the token endpoint answered 400)') });
+    expect(JSON.stringify(selection)).not.toContain('probe-secret-value');
+  });
+
   it('when the upstream does not answer at all, then nothing is chosen and the reason says no answer; once it is back, the probe chooses', async () => {
     const { simulator } = await upstream({ scimGroups: true });
     const url = simulator.url;

@@ -7,8 +7,9 @@
  *   store makes the same one) and, when there is none, probes SCIM `/Groups`: 200 chooses
  *   `scim-groups`, 404 `acd-groups` (CXone as published); the first choice kept wins. Any
  *   other outcome (401, 403, 5xx, no answer) chooses nothing: the service is not ready,
- *   says why on /readyz, answers syncs 503 upstream_unavailable, and probes again at the
- *   next readiness check or sync once `retryMs` has passed.
+ *   says why on /readyz, answers syncs 503 upstream_unavailable, and probes again: at the
+ *   next sync (one probe at a time, shared by the syncs that wait for it), or at the next
+ *   readiness check once `retryMs` has passed (/readyz is public: it must not drive probes).
  * - Once made, the choice never changes while the process runs.
  *
  * The sync runner is built before the choice is made (an unreachable upstream at start must
@@ -119,10 +120,12 @@ const OAUTH_ERRORS: ReadonlySet<string> = new Set(['invalid_request', 'invalid_c
 /** Why a probe could not tell, for /readyz and the 503 of a sync: status codes and the OAuth error code only. */
 export function probeFailure(error: unknown): string {
   const next = '200 chooses scim-groups, 404 acd-groups; probing again';
-  if (error instanceof TokenEndpointError) {
+  // A refused token: thrown as is, or (429, 503) as the cause of UpstreamUnavailableError.
+  const signIn = error instanceof TokenEndpointError ? error : error instanceof Error && error.cause instanceof TokenEndpointError ? error.cause : undefined;
+  if (signIn !== undefined) {
     // Only an error code RFC 6749 §5.2 defines: anything else the endpoint sent may echo a secret.
-    const oauth = error.oauthError !== undefined && OAUTH_ERRORS.has(error.oauthError) ? ` ${error.oauthError}` : '';
-    return `the sign-in failed (the token endpoint answered ${error.status}${oauth}), so SCIM /Groups could not be probed; probing again`;
+    const oauth = signIn.oauthError !== undefined && OAUTH_ERRORS.has(signIn.oauthError) ? ` ${signIn.oauthError}` : '';
+    return `the sign-in failed (the token endpoint answered ${signIn.status}${oauth}), so SCIM /Groups could not be probed; probing again`;
   }
   if (error instanceof CxoneSetupError) return 'the CXone API could not be discovered, so SCIM /Groups could not be probed; probing again';
   if (error instanceof UpstreamTimeoutError) return `SCIM GET /Groups did not answer in time (${next})`;
@@ -137,9 +140,12 @@ export interface BackendSelector {
   current(): BackendSelection;
   /**
    * The selection, after making it if none is made yet: the first call always tries, later
-   * ones when `retryMs` passed since the last try. One try at a time: callers share it.
+   * ones when `retryMs` passed since the last try (readiness checks: public, so spaced). One
+   * try at a time: callers share it.
    */
   resolve(): Promise<BackendSelection>;
+  /** Like resolve, but tries again whenever no try is in flight (a sync: authenticated, and about to go upstream anyway). */
+  resolveNow(): Promise<BackendSelection>;
   /** What made the last probe fail, for the log only; undefined once chosen. */
   lastProbeError(): unknown;
 }
@@ -163,6 +169,12 @@ export function createBackendSelector(options: BackendSelectorOptions): BackendS
   let lastTry: number | undefined;
   let inflight: Promise<BackendSelection> | undefined;
   let probeError: unknown;
+  const start = (): Promise<BackendSelection> => {
+    inflight = attempt().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
   const attempt = async (): Promise<BackendSelection> => {
     lastTry = options.clock.monotonic();
     const ctx: RequestContext = { signal: AbortSignal.timeout(options.probeTimeoutMs), stats: { upstreamRequests: 0 } };
@@ -183,10 +195,11 @@ export function createBackendSelector(options: BackendSelectorOptions): BackendS
       if (settled) return Promise.resolve(selection);
       if (inflight) return inflight;
       if (lastTry !== undefined && options.clock.monotonic() - lastTry < options.retryMs) return Promise.resolve(selection);
-      inflight = attempt().finally(() => {
-        inflight = undefined;
-      });
-      return inflight;
+      return start();
+    },
+    resolveNow() {
+      if (settled) return Promise.resolve(selection);
+      return inflight ?? start();
     },
   };
 }
@@ -224,7 +237,7 @@ export type BackendSource = (ctx: RequestContext) => Promise<MembershipBackend>;
 export function backendSource(selector: BackendSelector, build: (name: MembershipBackendName) => MembershipBackend, retryAfterSeconds: number): BackendSource {
   let built: MembershipBackend | undefined;
   return async () => {
-    const selection = await selector.resolve();
+    const selection = await selector.resolveNow();
     if (selection.state === 'pending') {
       throw new UpstreamUnavailableError(`no membership backend is chosen yet (MEMBERSHIP_BACKEND=auto): ${selection.reason}`, retryAfterSeconds);
     }

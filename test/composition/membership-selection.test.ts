@@ -93,6 +93,13 @@ describe('MEMBERSHIP_BACKEND=auto: the probe of SCIM /Groups', () => {
     expect(selection).toEqual({ state: 'pending', reason: expect.stringMatching(/sign-in failed \(the token endpoint answered 401 invalid_client\)/) });
   });
 
+  it('when the token endpoint is unavailable (503, retries spent), then the reason says the sign-in failed, not SCIM /Groups', async () => {
+    const { simulator, probe } = await upstream();
+    simulator.onRequest(({ path }) => (path.includes('token') ? { status: 503, body: { error: 'temporarily_unavailable' } } : undefined));
+    const selection = await selectMembershipBackend(AUTO, probe, new MemoryBackendChoiceStore());
+    expect(selection).toEqual({ state: 'pending', reason: expect.stringMatching(/^the sign-in failed \(the token endpoint answered 503\)/) });
+  });
+
   it('when the token endpoint names an error of its own (it may echo a secret), then the reason leaves it out', async () => {
     const { simulator, probe } = await upstream();
     simulator.onRequest(({ path }) => (path.includes('token') ? { status: 400, body: { error: 'probe-secret-value' } } : undefined));
@@ -199,20 +206,24 @@ describe('the backend selector of a process', () => {
     expect(probes).toBe(2);
   });
 
-  it('when none is chosen, then a sync asking for its backend fails 503 upstream_unavailable naming the reason; once chosen, it gets the backend', async () => {
+  it('when none is chosen, then a sync asking for its backend fails 503 upstream_unavailable naming the reason; the next sync probes again at once (not after retryMs) and gets the backend', async () => {
     const clock = new FakeClock();
     let up = false;
+    let probes = 0;
     const probe: GroupsProbe = async () => {
+      probes++;
       if (!up) throw new Error('connect ECONNREFUSED');
       return 'groups';
     };
-    const selector = createBackendSelector({ config: AUTO, probe, store: new MemoryBackendChoiceStore(), clock, retryMs: 0, probeTimeoutMs: 1000 });
+    const selector = createBackendSelector({ config: AUTO, probe, store: new MemoryBackendChoiceStore(), clock, retryMs: 60_000, probeTimeoutMs: 1000 });
     const deps = { config: loadConfig({}), directory: new InMemoryDirectory() };
     const source = backendSource(selector, (name) => createMembershipBackend(name, deps), 5);
     const ctx = { stats: { upstreamRequests: 0 } };
     await expect(source(ctx)).rejects.toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 5, message: expect.stringMatching(/no membership backend is chosen yet \(MEMBERSHIP_BACKEND=auto\): SCIM GET \/Groups got no answer/) });
     up = true;
-    expect((await source(ctx)).name).toBe('scim-groups');
+    const [a, b] = await Promise.all([source(ctx), source(ctx)]);
+    expect([a.name, b.name]).toEqual(['scim-groups', 'scim-groups']);
+    expect(probes).toBe(2);
   });
 });
 

@@ -130,6 +130,21 @@ export const ConfigSchema = Type.Object({
   cxoneAccessKeyId: Type.Optional(Type.String({ env: 'CXONE_ACCESS_KEY_ID', minLength: 1, description: 'Access key id of the CXone employee the service acts as (CXONE_AUTH=password and access_key)' })),
   cxoneAccessKeySecret: Type.Optional(Type.String({ env: 'CXONE_ACCESS_KEY_SECRET', minLength: 1, secret: true, description: 'Secret of that access key (CXONE_AUTH=password and access_key)' })),
   cxoneAdminApiPath: Type.String({ env: 'CXONE_ADMIN_API_PATH', pattern: '^/[^?#\\s]*$', default: '/incontactapi/services/v31.0', description: 'Base path of the CXone admin API (agents, ACD groups, teams) below the API origin' }),
+  // 'auto' and each of MEMBERSHIP_BACKENDS (src/core/outcome.ts; a test checks they agree).
+  membershipBackend: Type.Union([Type.Literal('auto'), Type.Literal('scim-groups'), Type.Literal('acd-groups'), Type.Literal('teams')], {
+    env: 'MEMBERSHIP_BACKEND',
+    default: 'auto',
+    description:
+      'Where group memberships are written. scim-groups: RFC 7644 /Groups. acd-groups: CXone ACD groups through the admin API. teams: CXone teams (one per user). auto: probe SCIM /Groups once (200: scim-groups, 404: acd-groups), keep the choice in the store under DATA_DIR, and not be ready until it is made',
+  }),
+  teamsFallbackTeamId: Type.Optional(
+    Type.Integer({ env: 'TEAMS_FALLBACK_TEAM_ID', minimum: 1, description: 'The CXone team a user removed from a synced team moves to (every user is in exactly one team); required when MEMBERSHIP_BACKEND=teams' }),
+  ),
+  teamsMoveFromOther: Type.Boolean({
+    env: 'TEAMS_MOVE_FROM_OTHER',
+    default: false,
+    description: 'MEMBERSHIP_BACKEND=teams: move a user asked for here out of another team this service also syncs (false: refuse that member with member_in_other_team)',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -353,6 +368,9 @@ function checkCombinations(config: Config, serving: boolean, nodeEnv: string | u
       tokens.set(token, variable);
       names.set(name, variable);
     }
+  }
+  if (config.membershipBackend === 'teams' && config.teamsFallbackTeamId === undefined) {
+    throw new ConfigError('TEAMS_FALLBACK_TEAM_ID: required when MEMBERSHIP_BACKEND=teams (the team a user removed from a synced team moves to: every CXone user is in exactly one team)');
   }
   if (config.webhookUrls.length > 0 && config.webhookSecret === undefined) {
     throw new ConfigError('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');

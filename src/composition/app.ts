@@ -12,7 +12,8 @@ import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { isAuditTrail, type AuditLog, type Clock, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
 import { buildApp } from '../http/app.js';
-import type { ReadinessCheck } from '../http/routes/health.js';
+import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
+import type { BackendSource } from './membership.js';
 import { createSyncRunner } from './sync-runner.js';
 
 /** The metrics the app feeds and serves (src/adapters/metrics: createPrometheusMetrics()). */
@@ -24,8 +25,12 @@ export interface AppMetrics {
 }
 
 export interface AppPorts {
-  /** The membership backend. */
+  /** The upstream's SCIM directory: its users, and the groups of the scim-groups backend. */
   readonly directory: ScimDirectory;
+  /** The membership backend of each sync (./membership.ts). Default: scim-groups over `directory`. */
+  readonly backend?: BackendSource;
+  /** The membership backend in use, or why none is chosen yet, for /readyz. */
+  readonly backendStatus?: () => BackendStatus;
   /** Where syncs are recorded. When it also answers queries (AuditTrail), GET /syncs/{syncId}, /audit and /audit/verify are served. */
   readonly audit: AuditLog;
   /** Webhook subscriptions; the /subscriptions routes are served only when given. */
@@ -49,7 +54,7 @@ export interface ComposeAppOptions {
 
 export async function composeApp({ config, ports, logger }: ComposeAppOptions): Promise<FastifyInstance> {
   const clock = ports.clock ?? systemClock;
-  const runner = createSyncRunner(config, { directory: ports.directory, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger });
+  const runner = createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger });
   const subscriptions = ports.subscriptions && {
     store: ports.subscriptions,
     targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),
@@ -64,6 +69,7 @@ export async function composeApp({ config, ports, logger }: ComposeAppOptions): 
       subscriptions,
       clock: ports.clock,
       readiness: ports.readiness,
+      backendStatus: ports.backendStatus,
     },
     logger,
   });

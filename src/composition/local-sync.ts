@@ -8,6 +8,8 @@ import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.
 import type { Config } from '../config.js';
 import type { SyncRunner } from '../core/sync-request.js';
 import type { SqliteStore } from './storage.js';
+import { systemClock } from '../core/clock.js';
+import { createProcessMembership } from './membership.js';
 import { createSyncRunner } from './sync-runner.js';
 import { createUpstreamDirectory, type Upstream } from './upstream.js';
 
@@ -20,6 +22,8 @@ export interface LocalSync {
 export function createLocalSync(config: Readonly<Config>, upstream: Upstream, store: SqliteStore): LocalSync {
   const metrics = createPrometheusMetrics({ defaultMetrics: false });
   const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
-  const runner = createSyncRunner(config, { directory, audit: store, metrics: metrics.sync });
+  // The same choice as the service's: MEMBERSHIP_BACKEND, or what `auto` kept in this store (else probes for it).
+  const membership = createProcessMembership({ config, upstream: directory, store: store.backendChoice, clock: systemClock });
+  const runner = createSyncRunner(config, { directory, backend: membership.source, audit: store, metrics: metrics.sync });
   return { runner, close: () => directory.close() };
 }

@@ -11,7 +11,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createLogger } from '../adapters/logging/logger.js';
 import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
-import type { CxoneDirectory } from '../adapters/scim/index.js';
 import { createAuditRetention } from '../adapters/storage/audit-retention.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
@@ -22,8 +21,9 @@ import { DataDirLockedError, StorageError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp } from './app.js';
+import { createProcessMembership, type ProcessMembership } from './membership.js';
 import { lockDataDir, openStore, type DataDirLock, type SqliteStore } from './storage.js';
-import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream } from './upstream.js';
+import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream, type UpstreamDirectory } from './upstream.js';
 
 /**
  * The inbound token the simulator mode uses when neither SYNC_API_TOKENS nor ADMIN_API_TOKENS
@@ -47,7 +47,7 @@ export function reportAuditHead(observer: AuditObserver, log: { info(details: ob
 export interface ServiceParts {
   readonly config: Readonly<Config>;
   readonly store: SqliteStore;
-  readonly directory: CxoneDirectory;
+  readonly directory: UpstreamDirectory;
   readonly metrics: PrometheusMetrics;
   readonly policy: WebhookTargetPolicy;
   readonly logger: Logger;
@@ -59,16 +59,21 @@ export interface ServiceParts {
 
 export interface ComposedService {
   readonly app: FastifyInstance;
+  /** The membership backend: MEMBERSHIP_BACKEND, or what `auto` chooses (kept in the store). */
+  readonly membership: ProcessMembership;
   /** Not started: start it once the app listens. */
   readonly dispatcher: OutboxDispatcher;
 }
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
 export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock }: ServiceParts): Promise<ComposedService> {
+  const membership = createProcessMembership({ config, upstream: directory, store: store.backendChoice, clock: clock ?? systemClock, log: logger.child({ component: 'membership' }) });
   const app = await composeApp({
     config,
     ports: {
       directory,
+      backend: membership.source,
+      backendStatus: membership.status,
       audit: store,
       subscriptions: store,
       idempotency: store,
@@ -77,7 +82,8 @@ export async function composeService({ config, store, directory, metrics, policy
       clock,
       readiness: [
         // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
-        { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }), cacheMs: config.readinessCacheMs },
+        // What is probed follows the backend (./membership.ts); before `auto` chose one, the probe that chooses.
+        { name: 'upstream', check: () => membership.check(), cacheMs: config.readinessCacheMs },
         { name: 'storage', check: () => store.ping() },
       ],
     },
@@ -93,7 +99,7 @@ export async function composeService({ config, store, directory, metrics, policy
     log: logger.child({ component: 'webhooks' }),
     random: dispatchRandom,
   });
-  return { app, dispatcher };
+  return { app, dispatcher, membership };
 }
 
 /** The service could not be opened for a reason the operator must fix: `line` says it, `kind` picks the exit code. */
@@ -180,7 +186,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   // The demo token is only for a first run against the embedded simulator with no token configured.
   const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
-  const { app, dispatcher } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
+  const { app, dispatcher, membership } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
   return {
     app,
     logger,
@@ -189,6 +195,10 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     start() {
       dispatcher.start();
       retention.start();
+      // MEMBERSHIP_BACKEND=auto chooses now (or reads the kept choice); a probe that cannot tell is logged and tried again.
+      void membership.selector.resolve().then((selection) => {
+        if (selection.state === 'chosen') logger.info({ membershipBackend: selection.name, chosenBy: selection.by, setting: config.membershipBackend }, 'membership backend');
+      }, (error: unknown) => logger.error({ err: error }, 'choosing the membership backend failed'));
     },
     async close() {
       await dispatcher.stop();

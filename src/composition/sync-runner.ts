@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { SyncDeadlineError, SyncInterruptedError } from '../core/errors.js';
 import { KeyedLock } from '../core/keyed-lock.js';
-import type { AuditLog, Clock, ScimDirectory, SyncMetrics } from '../core/ports.js';
+import type { AuditLog, Clock, MembershipBackend, RequestContext, ScimDirectory, SyncMetrics } from '../core/ports.js';
 import { syncGroup, type SyncGroupDeps } from '../core/sync-group.js';
 import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
 
@@ -23,8 +23,15 @@ export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
 export type SyncRunnerConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap' | 'groupQueueMax' | 'syncDeadlineMs'>;
 
 export interface SyncRunnerPorts {
-  /** The membership backend. */
+  /** The upstream's SCIM directory: the users under every backend, and the groups of scim-groups. */
   readonly directory: ScimDirectory;
+  /**
+   * The membership backend of each sync, asked in its group's turn (./membership.ts
+   * backendSource: MEMBERSHIP_BACKEND, or what `auto` chose, made first if need be). The
+   * runner is built before the choice is made; a sync that finds none fails 503. Default:
+   * scim-groups over `directory`.
+   */
+  readonly backend?: (ctx: RequestContext) => Promise<MembershipBackend>;
   readonly audit: AuditLog;
   readonly metrics: SyncMetrics;
   /** Where each sync writes its line once audited. Default: nowhere. */
@@ -38,6 +45,7 @@ const SILENT: SyncLog = { info() {}, warn() {}, error() {} };
 function syncDeps(config: SyncRunnerConfig, ports: SyncRunnerPorts, locks: KeyedLock): SyncGroupDeps {
   return {
     directory: ports.directory,
+    chooseBackend: ports.backend,
     clock: ports.clock ?? systemClock,
     locks,
     audit: withSyncLog(ports.audit, ports.log ?? SILENT),

@@ -11,7 +11,7 @@ import { createHmac } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { MemberError } from './errors.js';
 import type { MemberRef } from './membership.js';
-import type { AttributeSyncReport, SyncOutcomeStatus, WriteMode } from './outcome.js';
+import type { AttributeSyncReport, MembershipBackendName, SyncOutcomeStatus, WriteMode } from './outcome.js';
 
 export interface AuditError {
   readonly code: string;
@@ -41,6 +41,12 @@ export interface AuditEntry {
   readonly errorsOmitted?: number;
   /** What the attribute sync after an applied write did per user; null when it did not run. */
   readonly attributes: AttributeSyncReport | null;
+  /**
+   * The membership backend the sync ran through. Absent from records written before it was
+   * recorded (they verify as they were sealed: the hash covers the fields a record has), and
+   * from syncs that ended before one was chosen (MEMBERSHIP_BACKEND=auto not yet decided).
+   */
+  readonly backend?: MembershipBackendName;
   /** ISO 8601. */
   readonly createdAt: string;
 }

@@ -31,8 +31,14 @@ export interface SyncGroupDeps extends RecordDeps {
    * backend.
    */
   readonly directory: ScimDirectory;
-  /** The membership backend. Default: RFC 7644 `/Groups` of `directory` (scim-groups). */
+  /** The membership backend. Default: `chooseBackend`'s, else RFC 7644 `/Groups` of `directory` (scim-groups). */
   readonly backend?: MembershipBackend;
+  /**
+   * Without `backend`: the backend of each sync, asked in its group's turn (one chosen when
+   * the process is already running: MEMBERSHIP_BACKEND=auto). What it throws ends the sync,
+   * audited like any other failure.
+   */
+  readonly chooseBackend?: (ctx: RequestContext) => Promise<MembershipBackend>;
   /** The per-group queue. */
   readonly locks: KeyedLock;
   readonly maxDepth: number;
@@ -49,13 +55,22 @@ export function membershipBackend(deps: SyncGroupDeps): MembershipBackend {
   return deps.backend ?? createScimGroupsBackend({ directory: deps.directory, maxDepth: deps.maxDepth, writeMode: deps.writeMode, patchMaxOperations: deps.patchMaxOperations });
 }
 
+/** The backend of one sync: the one the deps name, else the one chosen for it, else scim-groups. */
+async function backendOf(deps: SyncGroupDeps, ctx: RequestContext): Promise<MembershipBackend> {
+  if (deps.backend === undefined && deps.chooseBackend !== undefined) return deps.chooseBackend(ctx);
+  return membershipBackend(deps);
+}
+
 /** Runs one sync in its group's turn and records it (./sync-record.ts), whatever its outcome. */
 export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Promise<SyncResult> {
   const attempt = beginAttempt(deps, request);
-  const backend = membershipBackend(deps);
   let result: SyncResult;
   try {
-    const outcome = await inTurn(deps, request, attempt, () => reconcile(deps, backend, request, attempt.ctx, attempt.trace));
+    const { backend, outcome } = await inTurn(deps, request, attempt, async () => {
+      const chosen = await backendOf(deps, attempt.ctx);
+      attempt.trace.backend = chosen.name;
+      return { backend: chosen, outcome: await reconcile(deps, chosen, request, attempt.ctx, attempt.trace) };
+    });
     result = {
       syncId: attempt.syncId,
       groupId: request.groupId,
@@ -64,6 +79,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       removed: outcome.removed.map(memberIdentity),
       latencyMs: attempt.elapsedMs(),
       upstreamRequests: attempt.ctx.stats.upstreamRequests,
+      backend: backend.name,
     };
   } catch (caught) {
     throw await recordFailure(deps, request, attempt, caught);
@@ -73,7 +89,7 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
   return result;
 }
 
-type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests'>;
+type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests' | 'backend'>;
 
 /** The story of one sync: read → plan → validate → write → verify, again from a fresh read after a lost race. */
 async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, request: SyncRequest, ctx: RequestContext, trace: Trace): Promise<Outcome> {
@@ -116,7 +132,7 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
  * with the queue's own error; an abort surfaces wherever the sync was waiting, and is named
  * by its reason.
  */
-async function inTurn(deps: SyncGroupDeps, request: SyncRequest, attempt: Attempt, work: () => Promise<Outcome>): Promise<Outcome> {
+async function inTurn<T>(deps: SyncGroupDeps, request: SyncRequest, attempt: Attempt, work: () => Promise<T>): Promise<T> {
   let running = false;
   const queueSignal = request.callerGone && request.signal ? AbortSignal.any([request.signal, request.callerGone]) : (request.callerGone ?? request.signal);
   try {

@@ -9,13 +9,15 @@ import { toAuditErrors } from './audit.js';
 import { canonicalSha256 } from './canonical-json.js';
 import { answerCode, AuditUnavailableError, gapFields, SyncError, ValidationFailedError, WriteNotAppliedError } from './errors.js';
 import { memberIdentity, type MemberRef } from './membership.js';
-import { isFailureStatus, type AttributeSyncReport, type SyncOutcomeStatus, type WriteMode } from './outcome.js';
+import { isFailureStatus, type AttributeSyncReport, type MembershipBackendName, type SyncOutcomeStatus, type WriteMode } from './outcome.js';
 import type { AuditLog, Clock, GroupWrite, RequestContext, SyncMetrics } from './ports.js';
 import { groupWriteSha256 } from './scim-group.js';
 import type { SyncRequest, SyncResult } from './sync-request.js';
 
 /** What the attempt learned on its way, for the audit record whatever the outcome. */
 export interface Trace {
+  /** The membership backend, once the sync has one. */
+  backend: MembershipBackendName | null;
   etagBefore: string | null;
   write: GroupWrite | null;
   /** The last write sent: its difference and mode, and the group's ETag as read back after it. */
@@ -47,7 +49,7 @@ export function beginAttempt(deps: RecordDeps, request: SyncRequest): Attempt {
   return {
     syncId,
     ctx: { signal: request.signal, stats: { upstreamRequests: 0 }, syncId },
-    trace: { etagBefore: null, write: null, written: null },
+    trace: { backend: null, etagBefore: null, write: null, written: null },
     elapsedMs: () => Math.round(deps.clock.monotonic() - started),
   };
 }
@@ -81,6 +83,7 @@ export async function recordSuccess(deps: RecordDeps, request: SyncRequest, atte
       memberCount: result.memberCount,
       consistencyRate: result.consistencyRate,
       latencyMs: result.latencyMs,
+      backend: result.backend,
     },
   };
   const events = result.status === 'dry_run' ? [] : [completed];
@@ -141,6 +144,7 @@ export async function recordFailure(deps: RecordDeps, request: SyncRequest, atte
       ...(caught instanceof ValidationFailedError ? { errors: caught.errors } : {}),
       ...(omitted > 0 ? { errorsOmitted: omitted } : {}),
       ...(caught instanceof WriteNotAppliedError ? gapFields(caught.gap) : {}),
+      ...(trace.backend !== null ? { backend: trace.backend } : {}),
     },
   };
   // The error may be shared by several syncs (one failed token fetch answers every sync
@@ -167,6 +171,7 @@ function baseEntry(deps: RecordDeps, request: SyncRequest, attempt: Attempt) {
     groupId: request.groupId,
     payloadSha256,
     etagBefore: attempt.trace.etagBefore,
+    ...(attempt.trace.backend !== null ? { backend: attempt.trace.backend } : {}),
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
 }

@@ -5,7 +5,7 @@
  */
 import type { KeyedLock } from './keyed-lock.js';
 import type { DesiredMembership, MemberRef } from './membership.js';
-import type { SyncStatus, WriteMode } from './outcome.js';
+import type { MembershipBackendName, SyncStatus, WriteMode } from './outcome.js';
 
 export interface SyncRequest {
   readonly groupId: string;
@@ -36,6 +36,8 @@ export interface SyncResult {
   readonly writeMode: WriteMode | null;
   readonly latencyMs: number;
   readonly upstreamRequests: number;
+  /** The membership backend the sync ran through (MEMBERSHIP_BACKEND, or what `auto` chose). */
+  readonly backend: MembershipBackendName;
 }
 
 /**

@@ -21,7 +21,7 @@ import { RequestLog } from './plugins/request-log.js';
 import { swagger } from './plugins/swagger.js';
 import { strictBodyValidation, strictQuery } from './plugins/validation.js';
 import { auditRoutes } from './routes/audit.js';
-import { healthRoutes, type ReadinessCheck } from './routes/health.js';
+import { healthRoutes, type BackendStatus, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { syncRoutes } from './routes/sync.js';
@@ -69,6 +69,8 @@ export interface AppParts {
   readonly clock?: Clock;
   /** What /readyz checks besides the process itself. */
   readonly readiness?: readonly ReadinessCheck[];
+  /** The membership backend in use, or why none is chosen yet: shown on /readyz. */
+  readonly backendStatus?: () => BackendStatus;
 }
 
 export interface BuildAppOptions {
@@ -171,7 +173,7 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   await app.register(idempotency, { store: parts.idempotency, ttlMs: IDEMPOTENCY_TTL_MS });
   await app.register(strictQuery);
   await app.register(swagger);
-  await app.register(healthRoutes, { checks: parts.readiness ?? [], clock });
+  await app.register(healthRoutes, { checks: parts.readiness ?? [], clock, backend: parts.backendStatus });
   await app.register(metricsRoutes, { registry: parts.registry });
   await app.register(syncRoutes, { maxMembers: settings.maxMembers });
   if (parts.auditQueries) await app.register(auditRoutes, { trail: parts.auditQueries });

@@ -76,7 +76,7 @@ describe('audit trail of syncGroup', () => {
         id: expect.any(String),
         type: 'group.sync.failed',
         timestamp: '2026-01-01T00:00:00.000Z',
-        data: { syncId: 's1', groupId: 't', error: 'validation_failed', message: '2 members failed validation', errors: expect.arrayContaining([expect.objectContaining({ code: 'user_inactive' })]) },
+        data: { syncId: 's1', groupId: 't', error: 'validation_failed', message: '2 members failed validation', errors: expect.arrayContaining([expect.objectContaining({ code: 'user_inactive' })]), backend: 'scim-groups' },
       },
     ]);
   });
@@ -92,7 +92,7 @@ describe('audit trail of syncGroup', () => {
       ['user.attributes.synced', undefined],
       ['group.sync.completed', 'unchanged'],
     ]);
-    expect(audit.events[0]?.data).toEqual({ syncId: 's1', groupId: 't', status: 'applied', added: [user('b')], removed: [], memberCount: 2, consistencyRate: 1, latencyMs: 0 });
+    expect(audit.events[0]?.data).toEqual({ syncId: 's1', groupId: 't', status: 'applied', added: [user('b')], removed: [], memberCount: 2, consistencyRate: 1, latencyMs: 0, backend: 'scim-groups' });
   });
 
   it('when the audit record cannot be written, then the sync reports AuditUnavailableError instead of success', async () => {

@@ -34,7 +34,7 @@ describe('GET /readyz: the upstream probe is cached', () => {
     const s = await readinessApp();
     const answers = await Promise.all(Array.from({ length: 50 }, () => s.app.inject('/readyz')));
     expect(answers.map((a) => a.statusCode)).toEqual(Array.from({ length: 50 }, () => 200));
-    expect(answers[0]?.json()).toEqual({ status: 'ready', checks: { upstream: 'ok', storage: 'ok' } });
+    expect(answers[0]?.json()).toEqual({ status: 'ready', checks: { upstream: 'ok', storage: 'ok' }, backend: { setting: 'auto', name: 'scim-groups', chosenBy: 'probe' } });
     expect(s.probes()).toBe(1);
 
     // Within the cache time: no upstream request at all.
@@ -71,7 +71,7 @@ describe('GET /readyz: what the public answer says', () => {
     await s.simulator.close();
     const res = await s.app.inject('/readyz');
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'not_ready', checks: { upstream: 'unavailable', storage: 'ok' } });
+    expect(res.json()).toEqual({ status: 'not_ready', checks: { upstream: 'unavailable', storage: 'ok' }, backend: { setting: 'auto', name: null, reason: expect.stringMatching(/^SCIM GET \/Groups got no answer/) } });
     expect(res.body).not.toMatch(/127\.0\.0\.1|localhost|http|ECONN|oauth|token endpoint/i);
     expect(res.body).not.toContain(port);
     const logged = s.logLines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'readiness check failed');

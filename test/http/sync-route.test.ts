@@ -39,6 +39,7 @@ describe('POST /groups/{groupId}/sync', () => {
       writeMode: 'put',
       latencyMs: expect.any(Number),
       upstreamRequests: 3,
+      backend: 'scim-groups',
     });
     expect(directory.membersOf('g1')).toEqual([user('bob')]);
   });

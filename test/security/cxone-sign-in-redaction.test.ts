@@ -31,7 +31,8 @@ const KEY_ECHO = [ACCESS_KEY.secret, encodeURIComponent(ACCESS_KEY.secret), JSON
 const ECHO = [KEY_ECHO, CLIENT.secret, `Basic ${BASIC}`, BASIC, `${CLIENT.id}:${CLIENT.secret}`].join(' | ');
 
 async function service(env: Record<string, string>, fake: FakeCxoneAuth) {
-  const config = loadConfig({ ...env, SYNC_API_TOKENS: `okta:${SYNC_TOKEN}`, READINESS_CACHE_MS: '0', DATA_DIR: tempDir('cxone-sign-in-redaction-'), LOG_LEVEL: 'trace' });
+  // MEMBERSHIP_BACKEND set, not auto: the fake tenant answers every API request with an error that echoes secrets.
+  const config = loadConfig({ MEMBERSHIP_BACKEND: 'scim-groups', ...env, SYNC_API_TOKENS: `okta:${SYNC_TOKEN}`, READINESS_CACHE_MS: '0', DATA_DIR: tempDir('cxone-sign-in-redaction-'), LOG_LEVEL: 'trace' });
   const logLines: string[] = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
   const store = openSqliteStore({ dataDir: config.dataDir, staticSubscribers: [] });

@@ -107,6 +107,8 @@ async function runRounds(rounds: readonly Round[]): Promise<{ sources: [string, 
   const { upstream, set } = await hostileUpstream();
   const receiver = await startWebhookReceiver(200);
   const config = loadConfig({
+    // Set, not auto: these rounds are about what the upstream echoes, and it answers every probe with an error.
+    MEMBERSHIP_BACKEND: 'scim-groups',
     CXONE_BASE_URL: upstream.url,
     CXONE_CLIENT_ID: CLIENT_ID,
     CXONE_CLIENT_SECRET: CLIENT_SECRET,

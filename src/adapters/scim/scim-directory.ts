@@ -62,9 +62,23 @@ export interface ScimDirectoryOptions {
 export interface ScimDirectoryAdapter extends ScimDirectory {
   /** GET /ServiceProviderConfig: a token can be had and the upstream answers (for /readyz). */
   ping(ctx: RequestContext): Promise<void>;
+  /**
+   * Whether the provider keeps groups in SCIM: `GET /Groups?startIndex=1&count=1&attributes=id`
+   * (RFC 7644 §3.4.2: a list of at most one group, its id only, so that a group's members
+   * never come back). 200: `groups`. 404: `no-groups`, unless `GET /Users` with the same
+   * parameters is a 404 too (`no-scim`: SCIM itself is not where CXONE_SCIM_PATH says). Any
+   * other answer throws as every request does (401, 403, 5xx after retries, no answer).
+   */
+  probeGroups(ctx: RequestContext): Promise<GroupsProbeAnswer>;
   /** Closes the dispatcher if the directory created it. */
   close(): Promise<void>;
 }
+
+/** What probeGroups found. */
+export type GroupsProbeAnswer = 'groups' | 'no-groups' | 'no-scim';
+
+/** A list of at most one resource, its id only (RFC 7644 §3.4.2.4 startIndex/count, §3.9 attributes). */
+const PROBE_QUERY = '?startIndex=1&count=1&attributes=id';
 
 export function createScimDirectory(options: ScimDirectoryOptions): ScimDirectoryAdapter {
   const clock = options.clock ?? systemClock;
@@ -151,6 +165,13 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
     async ping(ctx) {
       await http.send({ method: 'GET', path: '/ServiceProviderConfig', route: '/ServiceProviderConfig', resource: 'ServiceProviderConfig' }, ctx);
+    },
+
+    async probeGroups(ctx) {
+      const groupList = await http.send({ method: 'GET', path: `/Groups${PROBE_QUERY}`, route: '/Groups', resource: 'Groups', expect: [404] }, ctx);
+      if (groupList.status !== 404) return 'groups';
+      const userList = await http.send({ method: 'GET', path: `/Users${PROBE_QUERY}`, route: '/Users', resource: 'Users', expect: [404] }, ctx);
+      return userList.status === 404 ? 'no-scim' : 'no-groups';
     },
 
     async close() {

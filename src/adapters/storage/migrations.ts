@@ -135,6 +135,19 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    description: 'the membership backend chosen by MEMBERSHIP_BACKEND=auto',
+    sql: `
+      -- At most one row: the backend the first probe chose (the first writer wins), kept so
+      -- that every process on this store, and every restart, makes the same choice.
+      CREATE TABLE membership_backend_choice (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        name       TEXT NOT NULL,
+        chosen_at  TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 5,
     description: "CXone's agent map: each agent's ids, state and team, and the updateSince of the next refresh",
     sql: `

@@ -68,7 +68,9 @@ import {
   type AdminAgent,
   type AgentMapStore,
   type SyncedGroups,
+  type BackendChoiceStore,
 } from '../../core/ports.js';
+import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
@@ -121,6 +123,8 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   pruneAudit(before: number, limit?: number): Promise<PruneResult>;
   /** Resolves when the database answers (readiness). */
   ping(): Promise<void>;
+  /** The membership backend chosen by MEMBERSHIP_BACKEND=auto (the block at the end of this file). */
+  readonly backendChoice: BackendChoiceStore;
   close(): void;
   /** CXone's agent map (agents table, migration 5). */
   readonly agentMap: AgentMapStore;
@@ -588,6 +592,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
 
   return {
     file,
+    backendChoice: createBackendChoice(db, clock),
 
     agentMap: createAgentMapStore(db),
     syncedGroups: createSyncedGroups(db),
@@ -947,6 +952,41 @@ function createSyncedGroups(db: Database.Database): SyncedGroups {
                        AND coalesce(json_extract(r.entry, '$.backend'), @backend) = @backend)`,
       );
       return new Set(statement.all({ ids: JSON.stringify(groupIds), backend }).map((row) => row.group_id));
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the kept membership backend choice
+
+interface BackendChoiceRow {
+  name: string;
+}
+
+/**
+ * The backend MEMBERSHIP_BACKEND=auto chose (migration 4): one row, inserted by the first
+ * choice and never replaced, so that every process on this store makes the same one. A name
+ * this release does not know (written by a later one) is refused, not guessed at.
+ */
+function createBackendChoice(db: Database.Database, clock: Clock): BackendChoiceStore {
+  const known: ReadonlySet<string> = new Set(MEMBERSHIP_BACKENDS);
+  const read = (): MembershipBackendName | undefined => {
+    const row = db.prepare<[], BackendChoiceRow>(`SELECT name FROM membership_backend_choice WHERE id = 1`).get();
+    if (row === undefined) return undefined;
+    if (!known.has(row.name)) {
+      throw new StorageError(`the store keeps the membership backend ${JSON.stringify(row.name)}, which is not one this release knows (${MEMBERSHIP_BACKENDS.join(', ')}); set MEMBERSHIP_BACKEND explicitly`);
+    }
+    return row.name as MembershipBackendName;
+  };
+  const chooseTx = db.transaction((name: MembershipBackendName): MembershipBackendName => {
+    db.prepare(`INSERT INTO membership_backend_choice (id, name, chosen_at) VALUES (1, ?, ?) ON CONFLICT (id) DO NOTHING`).run(name, new Date(clock.now()).toISOString());
+    return read() ?? name;
+  });
+  return {
+    async get() {
+      return read();
+    },
+    async choose(name) {
+      return chooseTx.immediate(name);
     },
   };
 }

@@ -6,7 +6,9 @@
  * with `cacheMs` (the upstream probe: READINESS_CACHE_MS) reuses its last outcome that
  * long, a failure included. The answer names each dependency and says `ok` or
  * `unavailable`, nothing more: why a check failed (URLs, addresses, socket errors) goes
- * to the log, once per probe.
+ * to the log, once per probe. It also names the membership backend in use, or, while
+ * MEMBERSHIP_BACKEND=auto has chosen none, why not (in words made for it: status codes,
+ * never a URL or an upstream's text).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -22,8 +24,22 @@ export interface ReadinessCheck {
   readonly cacheMs?: number;
 }
 
+/** The membership backend as /readyz shows it. */
+export interface BackendStatus {
+  /** MEMBERSHIP_BACKEND as set: auto, or a backend's name. */
+  readonly setting: string;
+  /** The backend in use; null while none is chosen. */
+  readonly name: string | null;
+  /** How it was chosen: setting, kept (an earlier probe's choice, from the store) or probe. */
+  readonly chosenBy?: 'setting' | 'kept' | 'probe';
+  /** Why none is chosen yet. */
+  readonly reason?: string;
+}
+
 export interface HealthRouteOptions {
   checks: readonly ReadinessCheck[];
+  /** The membership backend, read after the checks ran (they may have chosen it); absent: not shown. */
+  backend?: () => BackendStatus;
   /** How long an answer waits for a check (the check itself goes on, and the next callers share it). Default 5 s. */
   timeoutMs?: number;
   /** Times the cached outcomes. Default: the system clock. */
@@ -40,13 +56,26 @@ const Readiness = Type.Object(
     checks: Type.Record(Type.String(), Type.Union([Type.Literal(CHECK_OK), Type.Literal(CHECK_UNAVAILABLE)]), {
       description: 'Each dependency (upstream, storage): "ok" or "unavailable". Why one is unavailable is in the service log, never here.',
     }),
+    backend: Type.Optional(
+      Type.Object(
+        {
+          setting: Type.String({ description: 'MEMBERSHIP_BACKEND as set: auto, scim-groups, acd-groups or teams' }),
+          name: Type.Union([Type.String(), Type.Null()], { description: 'The membership backend in use (scim-groups, acd-groups, teams); null while MEMBERSHIP_BACKEND=auto has chosen none (the service is then not ready)' }),
+          chosenBy: Type.Optional(
+            Type.Union([Type.Literal('setting'), Type.Literal('kept'), Type.Literal('probe')], { description: 'setting: MEMBERSHIP_BACKEND names it; kept: chosen by an earlier probe and read from the store; probe: chosen by this process' }),
+          ),
+          reason: Type.Optional(Type.String({ description: 'While none is chosen: why (the probe of SCIM /Groups answered 401, 403, 5xx or nothing); it is probed again at the next check once READINESS_CACHE_MS has passed' })),
+        },
+        { description: 'The membership backend syncs run through' },
+      ),
+    ),
   },
   { description: 'Whether every dependency is usable (200) or not (503), with each check' },
 );
 
 type Outcome = { readonly ok: true } | { readonly ok: false; readonly error: unknown };
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { checks, timeoutMs = 5000, clock = systemClock }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async (app, { checks, timeoutMs = 5000, clock = systemClock, backend }) => {
   const probes = checks.map((check) => ({ name: check.name, probe: sharedProbe(check, clock, timeoutMs, app.log) }));
 
   app.get(
@@ -62,9 +91,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async
       logLevel: 'warn',
       schema: {
         tags: ['operations'],
-        summary: 'Readiness: a token can be had, the upstream answers, storage is open',
+        summary: 'Readiness: a membership backend is chosen, a token can be had, the upstream answers, storage is open',
         description:
-          'Public and cheap: the upstream probe is cached for READINESS_CACHE_MS (default 5 s) and runs once at a time whoever calls, so a flood of probes costs one upstream request per READINESS_CACHE_MS. Each dependency is "ok" or "unavailable"; the reason is in the service log.',
+          'Public and cheap: the upstream probe is cached for READINESS_CACHE_MS (default 5 s) and runs once at a time whoever calls, so a flood of probes costs one upstream request per READINESS_CACHE_MS. The upstream probe is what the backend in use needs: SCIM /ServiceProviderConfig under scim-groups, the admin API (GET /agents?top=1) under acd-groups and teams; under MEMBERSHIP_BACKEND=auto before a choice, the probe of SCIM /Groups that makes it. Each dependency is "ok" or "unavailable"; the reason is in the service log. `backend` names the backend in use, or why none is chosen yet.',
         response: { 200: Readiness, 503: Readiness },
       },
     },
@@ -72,7 +101,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthRouteOptions> = async
       const results = await Promise.all(probes.map(async ({ name, probe }) => [name, await probe()] as const));
       const ready = results.every(([, ok]) => ok);
       const named = results.map(([name, ok]) => [name, ok ? CHECK_OK : CHECK_UNAVAILABLE] as const);
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(named) });
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(named), ...(backend ? { backend: backend() } : {}) });
     },
   );
 };

@@ -32,6 +32,12 @@ export const AuditRecordSchema = Type.Object(
     upstreamRequests: Type.Integer(),
     errors: Type.Array(Type.Object({ code: Type.String(), message: Type.String(), member: Type.Optional(AuditMember) }, { additionalProperties: true }), { description: 'What failed; for validation_failed, the member errors, at most 1,000' }),
     errorsOmitted: Type.Optional(Type.Integer({ minimum: 1, description: 'validation_failed with more than 1,000 member errors: how many are not listed' })),
+    backend: Type.Optional(
+      Type.String({
+        description:
+          'The membership backend the sync ran through (scim-groups, acd-groups or teams). Absent from records written before it was recorded, and from syncs that ended before MEMBERSHIP_BACKEND=auto had chosen one',
+      }),
+    ),
     createdAt: Type.String({ format: 'date-time' }),
     prevHash: Type.String({ description: 'The hash of the record before this one (64 zeros for the first)' }),
     hash: Type.String({ description: 'SHA-256 (hex) of the canonical JSON of this record without `hash`, with `prevHash`' }),

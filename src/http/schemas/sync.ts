@@ -1,7 +1,7 @@
 /** Request and response schemas of POST /groups/{groupId}/sync: the source of its OpenAPI. */
 import { Type } from 'typebox';
 import { MAX_MEMBER_ERRORS, MEMBER_ERROR_CODES } from '../../core/errors.js';
-import { SYNC_STATUSES } from '../../core/outcome.js';
+import { MEMBERSHIP_BACKENDS, SYNC_STATUSES } from '../../core/outcome.js';
 
 export const GroupIdParams = Type.Object({
   groupId: Type.String({
@@ -190,6 +190,9 @@ export const SyncResponse = Type.Object(
     writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Null()], { description: 'How the membership was written (WRITE_MODE); null when nothing was written' }),
     latencyMs: Type.Integer(),
     upstreamRequests: Type.Integer({ description: 'Upstream HTTP requests the membership sync made, retries included (the attribute read-back that follows an applied write is counted in its audit record)' }),
+    backend: Type.Union(MEMBERSHIP_BACKENDS.map((name) => Type.Literal(name)), {
+      description: 'The membership backend the sync ran through: scim-groups (RFC 7644 /Groups), acd-groups (CXone ACD groups) or teams (CXone teams); MEMBERSHIP_BACKEND, or what auto chose',
+    }),
   },
   {
     description: 'The sync ran: applied, unchanged (nothing to write) or dry_run',
@@ -211,6 +214,7 @@ export const SyncResponse = Type.Object(
         writeMode: 'put',
         latencyMs: 41,
         upstreamRequests: 3,
+        backend: 'scim-groups',
       },
     ],
   },

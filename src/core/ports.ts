@@ -24,6 +24,8 @@ export interface RequestContext {
   readonly signal?: AbortSignal;
   /** Incremented by the adapter for every upstream HTTP request it sends, retries included. */
   readonly stats: { upstreamRequests: number };
+  /** The sync these calls belong to (its audit record's syncId), when there is one: what a write journal is kept under. */
+  readonly syncId?: string;
 }
 
 export interface UserSummary {

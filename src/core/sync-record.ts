@@ -46,7 +46,7 @@ export function beginAttempt(deps: RecordDeps, request: SyncRequest): Attempt {
   const started = deps.clock.monotonic();
   return {
     syncId,
-    ctx: { signal: request.signal, stats: { upstreamRequests: 0 } },
+    ctx: { signal: request.signal, stats: { upstreamRequests: 0 }, syncId },
     trace: { etagBefore: null, write: null, written: null },
     elapsedMs: () => Math.round(deps.clock.monotonic() - started),
   };

@@ -22,6 +22,7 @@ import {
   WriteNotAppliedError,
   gapFields,
   InvalidCursorError,
+  RollbackFailedError,
 } from '../../core/errors.js';
 import { ApiError } from '../errors.js';
 import { quotedName } from '../schemas/sync.js';
@@ -64,6 +65,7 @@ function fromSyncError(error: SyncError): HttpError {
   }
   if (error instanceof GroupNotFoundError) return { status: 404, body: { error: error.code, message: error.message, ...ids } };
   if (error instanceof WriteNotAppliedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, ...gapFields(error.gap) } };
+  if (error instanceof RollbackFailedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, members: error.members, failed: error.failures } };
   if (error instanceof GroupBusyError || error instanceof QueueTimeoutError) {
     const retryAfter = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
     return { status: error instanceof GroupBusyError ? 429 : 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': retryAfter } };

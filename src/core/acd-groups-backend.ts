@@ -24,6 +24,7 @@ import {
   AgentWriteFailedError,
   describeAgentFailures,
   GroupNotFoundError,
+  PreconditionFailedError,
   RollbackFailedError,
   ValidationFailedError,
   WriteNotAppliedError,
@@ -201,12 +202,26 @@ function acdGroupId(groupId: string): number | null {
   return Number.isSafeInteger(id) ? id : null;
 }
 
+/** Reads of a group's agents tried again when its pages changed while they were read (PagesChangedError). */
+const PAGE_READ_ATTEMPTS = 3;
+
+/** The group's agents; read again when the pages disagree (another writer changed the group between pages), up to PAGE_READ_ATTEMPTS times. */
+async function listSettled(adminApi: AdminApiClient, gid: number, ctx: RequestContext) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await adminApi.listGroupAgents(gid, ctx);
+    } catch (error) {
+      if (!(error instanceof PreconditionFailedError) || attempt >= PAGE_READ_ATTEMPTS) throw error;
+    }
+  }
+}
+
 async function readGroup(adminApi: AdminApiClient, agents: AgentDirectory, groupId: string, ctx: RequestContext): Promise<AcdSnapshot> {
   const gid = acdGroupId(groupId);
   if (gid === null) throw new GroupNotFoundError(groupId);
   const group = await adminApi.getGroup(gid, ctx);
   if (group === null) throw new GroupNotFoundError(groupId);
-  const list = await adminApi.listGroupAgents(gid, ctx);
+  const list = await listSettled(adminApi, gid, ctx);
   if (list === null) throw new GroupNotFoundError(groupId);
   const ids = list.agents.map((a) => a.agentId);
   const known = ids.length > 0 ? await agents.byAgentIds(ids, ctx) : new Map<number, AdminAgent>();

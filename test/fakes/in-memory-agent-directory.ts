@@ -26,6 +26,11 @@ export class InMemoryAgentDirectory implements AgentDirectory {
     return directory;
   }
 
+  /** Every agent in the map. */
+  all(): AdminAgent[] {
+    return [...this.byId.values()];
+  }
+
   load(agents: readonly AdminAgent[]): void {
     for (const agent of agents) {
       this.byId.set(agent.agentId, agent);

@@ -318,7 +318,13 @@ function validateChange(change: AcdChange): MemberError[] {
 }
 
 function nameFailures(refusals: readonly AgentRefusal[], members: ReadonlyMap<number, MemberRef>): AgentFailure[] {
-  return refusals.map((r) => ({ member: members.get(r.agentId) ?? { value: String(r.agentId), type: 'User' }, agentId: r.agentId, action: r.action, error: r.error }));
+  return refusals.map((r) => ({
+    member: members.get(r.agentId) ?? { value: String(r.agentId), type: 'User' },
+    agentId: r.agentId,
+    action: r.action,
+    error: r.error,
+    ...(r.status === undefined ? {} : { status: r.status }),
+  }));
 }
 
 type Verdict =

@@ -25,6 +25,8 @@ export interface AgentRefusal {
   readonly agentId: number;
   readonly action: 'add' | 'remove';
   readonly error: string;
+  /** The HTTP status of the answer that refused it; absent when no answer came (read back). */
+  readonly status?: number;
 }
 
 export interface StepsResult {
@@ -76,9 +78,10 @@ export async function sendSteps(
         lost = error.message;
       } else {
         const message = error instanceof Error ? error.message : String(error);
+        const status = typeof (error as { status?: unknown }).status === 'number' ? ((error as { status: number }).status as number) : undefined;
         const refusals = batch.map((agentId) => ({ agentId, error: message }));
         await deps.journal.end(syncId, index, 'failed', refusals);
-        failed.push(...refusals.map((r) => ({ ...r, action })));
+        failed.push(...refusals.map((r) => ({ ...r, action, ...(status === undefined ? {} : { status }) })));
         continue;
       }
     }
@@ -100,7 +103,7 @@ export async function sendSteps(
         if (holds) done.push(agentId);
         else {
           const why = errors.get(agentId) ?? (lost !== null ? `the answer was lost (${lost}), and a read-back shows it not applied` : 'the answer did not mention this agent, and a read-back shows it not applied');
-          stepFailed.push({ agentId, action, error: why });
+          stepFailed.push({ agentId, action, error: why, ...(errors.has(agentId) && outcome !== null ? { status: outcome.status } : {}) });
         }
       }
     }

@@ -172,6 +172,8 @@ export interface AgentFailure {
   readonly action: 'add' | 'remove';
   /** The provider's error, as it answered it. */
   readonly error: string;
+  /** The HTTP status of the answer that refused it; absent when no answer came and a read-back showed it not applied. */
+  readonly status?: number;
 }
 
 export function describeAgentFailures(failures: readonly AgentFailure[]): string {
@@ -187,7 +189,8 @@ export function describeAgentFailures(failures: readonly AgentFailure[]): string
 export class AgentWriteFailedError extends UpstreamError {
   constructor(readonly failures: readonly AgentFailure[]) {
     super(`CXone refused ${failures.length} agent change${failures.length === 1 ? '' : 's'}, and what this sync had written was undone (the group is as it was read): ${describeAgentFailures(failures)}`, {
-      status: 502,
+      // The status of the answer that carried the refusals (200 with per-agent results, as published), 0 when none came.
+      status: failures.find((f) => f.status !== undefined)?.status ?? 0,
       detail: describeAgentFailures(failures),
     });
   }

@@ -169,5 +169,5 @@ async function namedFailures(deps: JournalRecoveryDeps, refusals: readonly Agent
     refusals.map((r) => r.agentId),
     ctx,
   );
-  return refusals.map((r, i) => ({ member: members[i] as MemberRef, agentId: r.agentId, action: r.action, error: r.error }));
+  return refusals.map((r, i) => ({ member: members[i] as MemberRef, agentId: r.agentId, action: r.action, error: r.error, ...(r.status === undefined ? {} : { status: r.status }) }));
 }

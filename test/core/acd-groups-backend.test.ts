@@ -127,9 +127,10 @@ describe('acd-groups backend', () => {
     expect(journal.log).toEqual(['open', 'begin:remove', 'end:done', 'begin:add', 'end:failed', 'phase:undoing', 'begin:undo-remove', 'end:done', 'begin:undo-add', 'end:done', 'close']);
     const http = toHttpError(error);
     expect(http.status).toBe(502);
-    expect(http.body).toMatchObject({ error: 'upstream_error', detail: expect.stringContaining('"u5"') });
-    expect(audit.records.at(-1)).toMatchObject({ status: 'upstream_error' });
-    expect(audit.events.at(-1)).toMatchObject({ type: 'group.sync.failed', data: { error: 'upstream_error' } });
+    const failed = [{ member: { value: 'u5', type: 'User' }, agentId: 5, action: 'add', error: 'Agent 5 could not be assigned (simulated)', status: 200 }];
+    expect(http.body).toMatchObject({ error: 'upstream_error', upstreamStatus: 200, detail: expect.stringContaining('"u5"'), failed });
+    expect(audit.records.at(-1)).toMatchObject({ status: 'upstream_error', errors: [{ code: 'upstream_error' }, { code: 'agent_failed', member: { value: 'u5', type: 'User' } }] });
+    expect(audit.events.at(-1)).toMatchObject({ type: 'group.sync.failed', data: { error: 'upstream_error', failed } });
   });
 
   it('when an agent of the removal fails, then nothing is added and the agents removed are put back', async () => {

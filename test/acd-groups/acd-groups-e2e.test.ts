@@ -139,4 +139,19 @@ describe('acd-groups against the simulator: input and paging', () => {
     expect(answer.status).toBe(200);
     expect(rig.members(group)).toEqual(current.slice(0, 1000));
   });
+
+  it('when one member of a 10,000-member group is swapped (one in, one out), then the sync costs 2 + 10 pages + 1 + 1 + 2 verification reads = 16 requests, as the simulator counts them', async () => {
+    const rig = await startRig();
+    const created = await fetch(`${rig.simulator.url}/_simulator/acd-groups`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ groupName: 'Ten thousand', agentCount: 10_001, memberCount: 10_000 }) });
+    const load = (await created.json()) as { groupId: number; agentIds: number[] };
+    await rig.agents.refresh({ stats: { upstreamRequests: 0 } });
+    const named = await rig.agents.byAgentIds(load.agentIds, { stats: { upstreamRequests: 0 } });
+    const value = (agentId: number) => named.get(agentId)?.userId ?? named.get(agentId)?.userName ?? String(agentId);
+    const desired = [...load.agentIds.slice(1, 10_000), load.agentIds[10_000] as number].map((a) => ({ value: value(a) }));
+    rig.simulator.stats.reset();
+    const answer = await rig.sync(load.groupId, desired);
+    expect(answer.result).toMatchObject({ status: 'applied', upstreamRequests: 16 });
+    expect(rig.adminRequests()).toBe(16);
+    expect(rig.members(load.groupId)).toEqual(load.agentIds.slice(1).toSorted((a, b) => a - b));
+  }, 60_000);
 });

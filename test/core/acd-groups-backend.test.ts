@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAcdGroupsBackend, expectedCost, verificationReads } from '../../src/core/acd-groups-backend.js';
-import { AgentWriteFailedError, ConflictError, RollbackFailedError, ValidationFailedError, WriteNotAppliedError } from '../../src/core/errors.js';
+import { AgentWriteFailedError, ConflictError, RollbackFailedError, SyncDeadlineError, ValidationFailedError, WriteNotAppliedError } from '../../src/core/errors.js';
 import { recoverJournal } from '../../src/core/journal-recovery.js';
 import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { DesiredMember } from '../../src/core/membership.js';
@@ -268,6 +268,27 @@ describe('acd-groups backend', () => {
     };
     const result = await run([u('u1'), u('u2')]);
     expect(result.status).toBe('applied');
+  });
+
+  it('when the sync is cut off (its deadline) between its removal and its addition, then it answers 504, the journal stays open, and the next sync rolls it back first and then syncs', async () => {
+    const { api, journal, audit, deps, run } = setup({ members: [1, 2, 3] });
+    const controller = new AbortController();
+    api.beforeRequest = (call) => {
+      if (call === 'POST [4]') {
+        controller.abort(new SyncDeadlineError(30_000));
+        throw controller.signal.reason;
+      }
+    };
+    const error = await failure(syncGroup(deps, { groupId: String(GROUP), desired: { members: [u('u2'), u('u3'), u('u4')] }, dryRun: false, actor: 'okta', requestId: 'r', signal: controller.signal }));
+    expect(toHttpError(error).status).toBe(504);
+    expect(api.members(GROUP)).toEqual([2, 3]);
+    expect(await journal.openEntries()).toMatchObject([{ phase: 'writing', steps: [{ action: 'remove', state: 'done' }, { action: 'add', state: 'unknown' }] }]);
+    api.beforeRequest = null;
+    const result = await run([u('u2'), u('u3'), u('u4')]);
+    expect(result.status).toBe('applied');
+    expect(api.members(GROUP)).toEqual([2, 3, 4]);
+    expect(await journal.openEntries()).toEqual([]);
+    expect(audit.records.map((r) => r.status)).toEqual(['upstream_timeout', 'interrupted', 'applied']);
   });
 
   it('when a group id is not an integer, then it is group_not_found without a request', async () => {

@@ -17,6 +17,7 @@ export const MEMBER_ERROR_CODES = [
   'duplicate_member',
   'nesting_too_large',
   'member_in_other_team',
+  'group_member_not_supported',
 ] as const;
 export type MemberErrorCode = (typeof MEMBER_ERROR_CODES)[number];
 
@@ -163,6 +164,56 @@ export class SyncInterruptedError extends SyncError {
 /** The audit record of a sync could not be written; the sync is not reported as done. */
 export class AuditUnavailableError extends SyncError {
   readonly code = 'audit_unavailable';
+}
+
+/** One agent whose change CXone's admin API refused (or whose outcome a read-back did not confirm). */
+export interface AgentFailure {
+  readonly member: MemberRef;
+  readonly agentId: number;
+  readonly action: 'add' | 'remove';
+  /** The provider's error, as it answered it. */
+  readonly error: string;
+  /** The HTTP status of the answer that refused it; absent when no answer came and a read-back showed it not applied. */
+  readonly status?: number;
+}
+
+export function describeAgentFailures(failures: readonly AgentFailure[]): string {
+  const shown = failures.slice(0, 20).map((f) => `${f.member.type} ${JSON.stringify(f.member.value)} (agent ${f.agentId}, ${f.action}): ${f.error}`);
+  return shown.join('; ') + (failures.length > shown.length ? `; and ${failures.length - shown.length} more` : '');
+}
+
+/**
+ * CXone's admin API refused some agents of the write (its per-agent results), and what this
+ * sync had already written was undone: the group is back to what was read. A 502
+ * upstream_error naming each failed member and the provider's error.
+ */
+export class AgentWriteFailedError extends UpstreamError {
+  constructor(readonly failures: readonly AgentFailure[]) {
+    super(`CXone refused ${failures.length} agent change${failures.length === 1 ? '' : 's'}, and what this sync had written was undone (the group is as it was read): ${describeAgentFailures(failures)}`, {
+      // The status of the answer that carried the refusals (200 with per-agent results, as published), 0 when none came.
+      status: failures.find((f) => f.status !== undefined)?.status ?? 0,
+      detail: describeAgentFailures(failures),
+    });
+  }
+}
+
+/**
+ * Undoing a failed admin-API write failed too: the group is left in between, as `members`
+ * says. The write's journal stays open; the next sync of the group and the next start
+ * finish the undo first.
+ */
+export class RollbackFailedError extends SyncError {
+  readonly code = 'rollback_failed';
+  constructor(
+    message: string,
+    /** The group's members as last read (null when it could not be read). */
+    readonly members: readonly MemberRef[] | null,
+    /** The agents whose undo (or whose first write) failed. */
+    readonly failures: readonly AgentFailure[],
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** How far the group upstream is from the desired set after a write (member values only). */

@@ -23,6 +23,7 @@ export const FAILURE_STATUSES = [
   'group_busy',
   'queue_timeout',
   'cancelled',
+  'rollback_failed',
 ] as const;
 export type FailureStatus = (typeof FAILURE_STATUSES)[number];
 
@@ -37,8 +38,12 @@ export function isFailureStatus(code: string): code is FailureStatus {
   return FAILURES.has(code);
 }
 
-/** How a membership was written: one PUT (RFC 7644 §3.5.1) or PATCH requests (§3.5.2). */
-export type WriteMode = 'put' | 'patch';
+/**
+ * How a membership was written: one PUT (RFC 7644 §3.5.1) or PATCH requests (§3.5.2) to
+ * SCIM `/Groups`, or batches of agents added to and removed from an ACD group through
+ * CXone's admin API (`admin-api`).
+ */
+export type WriteMode = 'put' | 'patch' | 'admin-api';
 
 /**
  * Where a group's members live upstream, and so which membership backend syncs them: RFC

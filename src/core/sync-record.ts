@@ -7,7 +7,7 @@
 import type { AuditEntry, AuditError, DomainEvent } from './audit.js';
 import { toAuditErrors } from './audit.js';
 import { canonicalSha256 } from './canonical-json.js';
-import { answerCode, AuditUnavailableError, gapFields, SyncError, ValidationFailedError, WriteNotAppliedError } from './errors.js';
+import { AgentWriteFailedError, answerCode, AuditUnavailableError, gapFields, RollbackFailedError, SyncError, ValidationFailedError, WriteNotAppliedError, type AgentFailure } from './errors.js';
 import { memberIdentity, type MemberRef } from './membership.js';
 import { isFailureStatus, type AttributeSyncReport, type MembershipBackendName, type SyncOutcomeStatus, type WriteMode } from './outcome.js';
 import type { AuditLog, Clock, GroupWrite, RequestContext, SyncMetrics } from './ports.js';
@@ -145,6 +145,8 @@ export async function recordFailure(deps: RecordDeps, request: SyncRequest, atte
       ...(omitted > 0 ? { errorsOmitted: omitted } : {}),
       ...(caught instanceof WriteNotAppliedError ? gapFields(caught.gap) : {}),
       ...(trace.backend !== null ? { backend: trace.backend } : {}),
+      ...(caught instanceof AgentWriteFailedError || caught instanceof RollbackFailedError ? { failed: caught.failures } : {}),
+      ...(caught instanceof RollbackFailedError ? { members: caught.members } : {}),
     },
   };
   // The error may be shared by several syncs (one failed token fetch answers every sync
@@ -220,9 +222,18 @@ function describeFailure(error: unknown): { status: SyncOutcomeStatus; message: 
     ];
     return { status: 'write_not_applied', message: error.message, errors };
   }
+  if (error instanceof AgentWriteFailedError || error instanceof RollbackFailedError) {
+    const code = error instanceof RollbackFailedError ? error.code : 'upstream_error';
+    return { status: code, message: error.message, errors: [{ code, message: error.message }, ...error.failures.map(agentError)] };
+  }
   if (error instanceof SyncError) {
     const code = answerCode(error);
     return { status: isFailureStatus(code) ? code : 'upstream_error', message: error.message, errors: [{ code, message: error.message }] };
   }
   return { status: 'internal_error', message: 'internal error', errors: [{ code: 'internal_error', message: 'internal error' }] };
+}
+
+/** One agent CXone refused, as the audit record lists it. */
+function agentError(failure: AgentFailure): AuditError {
+  return { code: 'agent_failed', member: failure.member, message: `${failure.action} of agent ${failure.agentId} failed: ${failure.error}` };
 }

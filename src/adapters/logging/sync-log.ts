@@ -27,6 +27,9 @@ export function withSyncLog(audit: AuditLog, log: SyncLog): AuditLog {
         const record = await audit.append(entry, events);
         // A write the provider answered as done but did not apply is a warning: the group is not as asked.
         if (entry.status === 'write_not_applied') log.warn({ ...syncLine(entry), reason: entry.errors[0]?.message }, 'sync failed: the upstream did not apply the write');
+        // An admin-API write that failed and could not be undone: the group holds neither what was read nor what was asked.
+        else if (entry.status === 'rollback_failed')
+          log.error({ ...syncLine(entry), reason: entry.errors[0]?.message }, 'sync failed and so did its undo: the group is left in between until its next sync or the next start finishes the undo');
         else log.info(syncLine(entry), SUCCEEDED.has(entry.status) ? 'sync finished' : 'sync failed');
         return record;
       } catch (error) {

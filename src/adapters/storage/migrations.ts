@@ -164,6 +164,38 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    description: 'the admin-API write journal: each open write of a membership backend, and its steps',
+    sql: `
+      -- One row per admin-API write still open (MembershipJournal): from before its first
+      -- step until it is verified or undone, when the row and its steps are deleted. A row
+      -- found at start is a write a crash (or a failed undo) left open. before/target: JSON.
+      CREATE TABLE journal_entries (
+        sync_id   TEXT PRIMARY KEY,
+        backend   TEXT NOT NULL,
+        group_id  TEXT NOT NULL,
+        before    TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        phase     TEXT NOT NULL,
+        opened_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX journal_entries_group ON journal_entries (backend, group_id, opened_at);
+
+      -- Each step, recorded before it is sent, and what it answered. agent_ids, failed: JSON.
+      CREATE TABLE journal_steps (
+        sync_id   TEXT NOT NULL REFERENCES journal_entries (sync_id) ON DELETE CASCADE,
+        idx       INTEGER NOT NULL,
+        action    TEXT NOT NULL,
+        agent_ids TEXT NOT NULL,
+        team_id   INTEGER,
+        undo      INTEGER NOT NULL,
+        state     TEXT NOT NULL,
+        failed    TEXT,
+        PRIMARY KEY (sync_id, idx)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

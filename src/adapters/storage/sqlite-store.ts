@@ -71,6 +71,7 @@ import {
   type BackendChoiceStore,
 } from '../../core/ports.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
+import type { JournalEntry, JournalStep, MembershipJournal } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
@@ -113,6 +114,8 @@ export interface PruneResult {
 export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
   /** The database file. */
   readonly file: string;
+  /** The admin-API write journal (acd-groups, teams): open writes, kept across restarts. */
+  readonly journal: MembershipJournal;
   /** The chain head (sequence number and hash); null before the first record. */
   auditHead(): ChainHead | null;
   /**
@@ -596,6 +599,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
 
     agentMap: createAgentMapStore(db),
     syncedGroups: createSyncedGroups(db),
+    journal: journalMethods(db),
 
     auditHead() {
       const hash = sql.head.get()?.value;
@@ -987,6 +991,105 @@ function createBackendChoice(db: Database.Database, clock: Clock): BackendChoice
     },
     async choose(name) {
       return chooseTx.immediate(name);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- the admin-API write journal
+
+interface JournalEntryRow {
+  sync_id: string;
+  backend: string;
+  group_id: string;
+  before: string;
+  target: string;
+  phase: string;
+  opened_at: string;
+}
+
+interface JournalStepRow {
+  sync_id: string;
+  idx: number;
+  action: string;
+  agent_ids: string;
+  team_id: number | null;
+  undo: number;
+  state: string;
+  failed: string | null;
+}
+
+/**
+ * MembershipJournal on the store (migration 6): each step is on disk (synchronous=FULL)
+ * before the write it records is sent, so that a crash at any point leaves the entry for
+ * the next start to finish.
+ */
+function journalMethods(db: Database.Database): MembershipJournal {
+  const sql = {
+    open: db.prepare(`INSERT INTO journal_entries (sync_id, backend, group_id, before, target, phase, opened_at) VALUES (?, ?, ?, ?, ?, 'writing', ?)`),
+    nextIndex: db.prepare<[string], { next: number }>(`SELECT coalesce(max(idx) + 1, 0) AS next FROM journal_steps WHERE sync_id = ?`),
+    begin: db.prepare(`INSERT INTO journal_steps (sync_id, idx, action, agent_ids, team_id, undo, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')`),
+    end: db.prepare(`UPDATE journal_steps SET state = ?, failed = ? WHERE sync_id = ? AND idx = ?`),
+    phase: db.prepare(`UPDATE journal_entries SET phase = ? WHERE sync_id = ?`),
+    closeSteps: db.prepare(`DELETE FROM journal_steps WHERE sync_id = ?`),
+    closeEntry: db.prepare(`DELETE FROM journal_entries WHERE sync_id = ?`),
+    entries: db.prepare<[], JournalEntryRow>(`SELECT * FROM journal_entries ORDER BY opened_at, rowid`),
+    steps: db.prepare<[string], JournalStepRow>(`SELECT * FROM journal_steps WHERE sync_id = ? ORDER BY idx`),
+  };
+  const exists = db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM journal_entries WHERE sync_id = ?`);
+  const mustExist = (syncId: string) => {
+    if (!exists.get(syncId)) throw new StorageError(`no open journal entry ${syncId}`);
+  };
+  const beginTx = db.transaction((syncId: string, step: Omit<JournalStep, 'state' | 'failed'>): number => {
+    mustExist(syncId);
+    const index = (sql.nextIndex.get(syncId) as { next: number }).next;
+    sql.begin.run(syncId, index, step.action, JSON.stringify(step.agentIds), step.teamId ?? null, step.undo ? 1 : 0);
+    return index;
+  });
+  const closeTx = db.transaction((syncId: string) => {
+    sql.closeSteps.run(syncId);
+    sql.closeEntry.run(syncId);
+  });
+  const toStep = (row: JournalStepRow): JournalStep => ({
+    action: row.action as JournalStep['action'],
+    agentIds: JSON.parse(row.agent_ids) as number[],
+    ...(row.team_id === null ? {} : { teamId: row.team_id }),
+    undo: row.undo === 1,
+    state: row.state as JournalStep['state'],
+    ...(row.failed === null ? {} : { failed: JSON.parse(row.failed) as JournalStep['failed'] }),
+  });
+  return {
+    async open(entry) {
+      sql.open.run(entry.syncId, entry.backend, entry.groupId, JSON.stringify(entry.before), JSON.stringify(entry.target), entry.openedAt);
+    },
+    async begin(syncId, step) {
+      return beginTx.immediate(syncId, step);
+    },
+    async end(syncId, index, state, failed) {
+      const changed = sql.end.run(state, failed === undefined ? null : JSON.stringify(failed), syncId, index).changes;
+      if (changed === 0) throw new StorageError(`no step ${index} in open journal entry ${syncId}`);
+    },
+    async setPhase(syncId, phase) {
+      if (sql.phase.run(phase, syncId).changes === 0) throw new StorageError(`no open journal entry ${syncId}`);
+    },
+    async close(syncId) {
+      closeTx.immediate(syncId);
+    },
+    async openEntries(filter) {
+      return sql.entries
+        .all()
+        .filter((row) => (filter?.backend === undefined || row.backend === filter.backend) && (filter?.groupId === undefined || row.group_id === filter.groupId))
+        .map(
+          (row): JournalEntry => ({
+            syncId: row.sync_id,
+            backend: row.backend as JournalEntry['backend'],
+            groupId: row.group_id,
+            before: JSON.parse(row.before) as JournalEntry['before'],
+            target: JSON.parse(row.target) as JournalEntry['target'],
+            phase: row.phase as JournalEntry['phase'],
+            steps: sql.steps.all(row.sync_id).map(toStep),
+            openedAt: row.opened_at,
+          }),
+        );
     },
   };
 }

@@ -22,6 +22,8 @@ import {
   WriteNotAppliedError,
   gapFields,
   InvalidCursorError,
+  RollbackFailedError,
+  AgentWriteFailedError,
 } from '../../core/errors.js';
 import { ApiError } from '../errors.js';
 import { quotedName } from '../schemas/sync.js';
@@ -64,6 +66,8 @@ function fromSyncError(error: SyncError): HttpError {
   }
   if (error instanceof GroupNotFoundError) return { status: 404, body: { error: error.code, message: error.message, ...ids } };
   if (error instanceof WriteNotAppliedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, ...gapFields(error.gap) } };
+  if (error instanceof AgentWriteFailedError) return { status: 502, body: { error: 'upstream_error', message: error.message, ...ids, upstreamStatus: error.status, detail: error.detail, failed: error.failures } };
+  if (error instanceof RollbackFailedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, members: error.members, failed: error.failures } };
   if (error instanceof GroupBusyError || error instanceof QueueTimeoutError) {
     const retryAfter = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
     return { status: error instanceof GroupBusyError ? 429 : 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': retryAfter } };

@@ -187,7 +187,7 @@ export const SyncResponse = Type.Object(
     memberCount: Type.Integer(),
     consistencyRate: Type.Number({ minimum: 0, maximum: 1, description: '|desired ∩ actual| / |desired ∪ actual|: 1 for applied (the write was verified); for unchanged and dry_run, against the group as read' }),
     etag: Type.Union([Type.String(), Type.Null()], { description: 'The group ETag after the write; null when the provider sends none' }),
-    writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Null()], { description: 'How the membership was written (WRITE_MODE); null when nothing was written' }),
+    writeMode: Type.Union([Type.Literal('put'), Type.Literal('patch'), Type.Literal('admin-api'), Type.Null()], { description: 'How the membership was written: put or patch (WRITE_MODE, SCIM /Groups), admin-api (CXone ACD groups); null when nothing was written' }),
     latencyMs: Type.Integer(),
     upstreamRequests: Type.Integer({ description: 'Upstream HTTP requests the membership sync made, retries included (the attribute read-back that follows an applied write is counted in its audit record)' }),
     backend: Type.Union(MEMBERSHIP_BACKENDS.map((name) => Type.Literal(name)), {

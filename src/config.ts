@@ -130,6 +130,14 @@ export const ConfigSchema = Type.Object({
   cxoneAccessKeyId: Type.Optional(Type.String({ env: 'CXONE_ACCESS_KEY_ID', minLength: 1, description: 'Access key id of the CXone employee the service acts as (CXONE_AUTH=password and access_key)' })),
   cxoneAccessKeySecret: Type.Optional(Type.String({ env: 'CXONE_ACCESS_KEY_SECRET', minLength: 1, secret: true, description: 'Secret of that access key (CXONE_AUTH=password and access_key)' })),
   cxoneAdminApiPath: Type.String({ env: 'CXONE_ADMIN_API_PATH', pattern: '^/[^?#\\s]*$', default: '/incontactapi/services/v31.0', description: 'Base path of the CXone admin API (agents, ACD groups, teams) below the API origin' }),
+  store: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], {
+    env: 'STORE',
+    default: 'sqlite',
+    description: 'Where the audit trail, idempotency keys, subscriptions and webhook outbox live: sqlite (one process, a file under DATA_DIR) or postgres (DATABASE_URL; several replicas share it, see docs/postgres.md)',
+  }),
+  databaseUrl: Type.Optional(
+    Type.String({ env: 'DATABASE_URL', pattern: '^postgres(ql)?://', secret: true, description: 'PostgreSQL connection URL (postgres://user:password@host:port/database), required with STORE=postgres; never logged' }),
+  ),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -354,6 +362,8 @@ function checkCombinations(config: Config, serving: boolean, nodeEnv: string | u
       names.set(name, variable);
     }
   }
+  if (config.store === 'postgres' && config.databaseUrl === undefined) throw new ConfigError('DATABASE_URL: required when STORE=postgres');
+  if (config.store === 'sqlite' && config.databaseUrl !== undefined) throw new ConfigError('DATABASE_URL: not used with STORE=sqlite; set STORE=postgres to use it, or unset it');
   if (config.webhookUrls.length > 0 && config.webhookSecret === undefined) {
     throw new ConfigError('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');
   }
@@ -378,7 +388,18 @@ export function secretValues(config: Readonly<Config>): string[] {
   for (const [key, schema] of settings()) {
     if (schema.secret === true) collectStrings(schema, (config as Record<string, unknown>)[key], out);
   }
+  // The password of DATABASE_URL on its own too: a driver's message may quote it apart from the URL.
+  const password = config.databaseUrl === undefined ? '' : passwordOf(config.databaseUrl);
+  if (password !== '') out.push(password);
   return out;
+}
+
+function passwordOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
 }
 
 function collectStrings(schema: TSchema, value: unknown, out: string[]): void {

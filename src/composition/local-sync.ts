@@ -7,7 +7,7 @@
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import type { Config } from '../config.js';
 import type { SyncRunner } from '../core/sync-request.js';
-import type { SqliteStore } from './storage.js';
+import type { ServiceStore } from './storage.js';
 import { createSyncRunner } from './sync-runner.js';
 import { createUpstreamDirectory, type Upstream } from './upstream.js';
 
@@ -17,7 +17,7 @@ export interface LocalSync {
   close(): Promise<void>;
 }
 
-export function createLocalSync(config: Readonly<Config>, upstream: Upstream, store: SqliteStore): LocalSync {
+export function createLocalSync(config: Readonly<Config>, upstream: Upstream, store: ServiceStore): LocalSync {
   const metrics = createPrometheusMetrics({ defaultMetrics: false });
   const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
   const runner = createSyncRunner(config, { directory, audit: store, metrics: metrics.sync });

@@ -22,7 +22,7 @@ import { DataDirLockedError, StorageError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp } from './app.js';
-import { lockDataDir, openStore, type DataDirLock, type SqliteStore } from './storage.js';
+import { lockDataDir, openServiceStore, type DataDirLock, type ServiceStore } from './storage.js';
 import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream } from './upstream.js';
 
 /**
@@ -46,7 +46,7 @@ export function reportAuditHead(observer: AuditObserver, log: { info(details: ob
 
 export interface ServiceParts {
   readonly config: Readonly<Config>;
-  readonly store: SqliteStore;
+  readonly store: ServiceStore;
   readonly directory: CxoneDirectory;
   readonly metrics: PrometheusMetrics;
   readonly policy: WebhookTargetPolicy;
@@ -131,30 +131,35 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     const refused = webhookPolicy.refuseUrl(url);
     if (refused) throw new StartRefusedError('config', `configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused: ${refused}`);
   }
-  // One process per DATA_DIR, held until the process ends (the kernel drops it on SIGKILL).
-  let lock: DataDirLock;
-  try {
-    lock = lockDataDir(config);
-  } catch (error) {
-    if (error instanceof DataDirLockedError) throw new StartRefusedError('config', error.message);
-    if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
-    throw error;
+  // SQLite: one process per DATA_DIR, held until the process ends (the kernel drops it on
+  // SIGKILL). PostgreSQL: replicas share the database; no data directory is used.
+  let lock: DataDirLock | undefined;
+  if (config.store === 'sqlite') {
+    try {
+      lock = lockDataDir(config);
+    } catch (error) {
+      if (error instanceof DataDirLockedError) throw new StartRefusedError('config', error.message);
+      if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
+      throw error;
+    }
   }
   const metrics = createPrometheusMetrics();
-  let store: SqliteStore;
+  let store: ServiceStore;
   try {
     // An outside copy of the head log lines anchors the trail: a rewrite or a rollback shows against it.
-    store = openStore(config, { onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery) });
+    store = await openServiceStore(config, { onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery) });
   } catch (error) {
+    lock?.release();
     if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
     throw error;
   }
-  // This process holds DATA_DIR's lock: an Idempotency-Key still "processing" belongs to a
-  // process that died (kill -9, power loss); forget it, so the caller's retry runs again.
+  // SQLite: this process holds DATA_DIR's lock, so an Idempotency-Key still "processing"
+  // belongs to a process that died (kill -9, power loss); forget it, so the caller's retry
+  // runs again. PostgreSQL: only claims whose lease ran out (other replicas may be running theirs).
   const abandoned = await store.releaseAbandoned();
-  const head = store.auditHead();
+  const head = await store.auditHead();
   if (head) metrics.audit.onHead(head);
-  logger.info({ file: store.file, abandonedIdempotencyKeys: abandoned, auditHead: head, auditKeyed: config.auditHmacKey !== undefined }, 'storage open');
+  logger.info({ store: config.store, file: store.file, abandonedIdempotencyKeys: abandoned, auditHead: head, auditKeyed: config.auditHmacKey !== undefined }, 'storage open');
   const retention = createAuditRetention({ store, days: config.auditRetentionDays, clock: systemClock, log: logger.child({ component: 'audit-retention' }) });
 
   let simulator: Simulator | undefined;
@@ -172,8 +177,8 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   if (signInProblem !== undefined) {
     await directory.close();
     await simulator?.close();
-    store.close();
-    lock.release();
+    await store.close();
+    lock?.release();
     throw new StartRefusedError('config', `configuration error: ${signInProblem}`);
   }
 
@@ -193,8 +198,8 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     async close() {
       await dispatcher.stop();
       await retention.stop();
-      store.close();
-      lock.release();
+      await store.close();
+      lock?.release();
       await directory.close();
       await simulator?.close();
     },

@@ -13,13 +13,14 @@ import { createLogger } from '../adapters/logging/logger.js';
 import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import type { CxoneDirectory } from '../adapters/scim/index.js';
 import { createAuditRetention } from '../adapters/storage/audit-retention.js';
+import { createPostgresGroupLocks } from '../adapters/storage/postgres/group-lock.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { ApiToken, Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
 import { systemClock } from '../core/clock.js';
 import { DataDirLockedError, StorageError } from '../core/errors.js';
-import type { Clock } from '../core/ports.js';
+import type { Clock, GroupLockService } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp } from './app.js';
 import { lockDataDir, openServiceStore, type DataDirLock, type ServiceStore } from './storage.js';
@@ -55,6 +56,8 @@ export interface ServiceParts {
   readonly dispatchRandom?: () => number;
   /** The app's clock (the readiness cache, the inbound limits, sync latency). Default: the system clock. */
   readonly clock?: Clock;
+  /** The per-group lock across replicas (STORE=postgres). */
+  readonly groupLock?: GroupLockService;
 }
 
 export interface ComposedService {
@@ -64,7 +67,7 @@ export interface ComposedService {
 }
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
-export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock }: ServiceParts): Promise<ComposedService> {
+export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock }: ServiceParts): Promise<ComposedService> {
   const app = await composeApp({
     config,
     ports: {
@@ -75,6 +78,7 @@ export async function composeService({ config, store, directory, metrics, policy
       webhookPolicy: policy,
       metrics,
       clock,
+      groupLock,
       readiness: [
         // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
         { name: 'upstream', check: () => directory.ping({ stats: { upstreamRequests: 0 } }), cacheMs: config.readinessCacheMs },
@@ -185,7 +189,9 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   // The demo token is only for a first run against the embedded simulator with no token configured.
   const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
-  const { app, dispatcher } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
+  // Replicas on one database take a group's lock across processes for each sync (keyed on the backend and the group).
+  const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: lockBackend(config, upstream) }) : undefined;
+  const { app, dispatcher } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks });
   return {
     app,
     logger,
@@ -198,10 +204,21 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     async close() {
       await dispatcher.stop();
       await retention.stop();
+      await groupLocks?.close();
       await store.close();
       lock?.release();
       await directory.close();
       await simulator?.close();
     },
   };
+}
+
+/**
+ * What a group lock across replicas is keyed on besides the group id: the membership
+ * backend (SCIM /Groups) and the tenant it writes, as every replica of one deployment
+ * names it alike (its configuration), so that the same group id elsewhere is another lock.
+ */
+export function lockBackend(config: Readonly<Config>, upstream: Upstream): string {
+  const tenant = upstream.simulator ? upstream.baseUrl : (config.cxoneBaseUrl ?? config.cxoneIssuer ?? config.cxoneTokenUrl ?? config.cxoneClientId ?? config.cxoneAccessKeyId);
+  return `scim ${tenant ?? 'cxone'}`;
 }

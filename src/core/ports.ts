@@ -164,6 +164,31 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** A group's lock, held across processes. */
+export interface HeldGroupLock {
+  /**
+   * Aborts when the lock is lost while held (its database connection dropped): another
+   * process may take it now, so the holder must stop before its next write. Its reason is
+   * the error to end the sync with.
+   */
+  readonly lost: AbortSignal;
+  /** Gives the lock back; never throws. */
+  release(): Promise<void>;
+}
+
+/**
+ * The per-group lock across the replicas of the service (STORE=postgres), taken by a sync
+ * once its turn in the in-process queue has come, and held for its whole run, so that two
+ * replicas never interleave syncs of one group, whatever the provider offers (ETags or not).
+ */
+export interface GroupLockService {
+  /**
+   * Waits for the lock of `groupId`. Rejects with the signal's reason when it aborts while
+   * waiting, and with SyncInterruptedError (./errors.ts) when the lock cannot be had.
+   */
+  acquire(groupId: string, signal?: AbortSignal): Promise<HeldGroupLock>;
+}
+
 /**
  * The audit trail. append() writes the record and, in the same transaction, the events
  * it causes (the webhook outbox), and resolves only once both are durable: a sync is

@@ -30,7 +30,7 @@ import { resolveMemberTypes, type TypedMembers } from './member-types.js';
 import { loadNesting } from './nesting.js';
 import type { AttributeSyncReport, WriteMode } from './outcome.js';
 import { compareMembers, consistencyRate, isEmptyPlan, planMembership } from './plan.js';
-import type { GroupWrite, PatchOperation, RequestContext, ScimDirectory, UserSummary, WriteResult } from './ports.js';
+import type { GroupLockService, GroupWrite, PatchOperation, RequestContext, ScimDirectory, UserSummary, WriteResult } from './ports.js';
 import { beginAttempt, recordFailure, recordSuccess, type Attempt, type RecordDeps, type Trace } from './sync-record.js';
 import type { SyncRequest, SyncResult } from './sync-request.js';
 import { validatePlan } from './validate.js';
@@ -43,6 +43,8 @@ export interface SyncGroupDeps extends RecordDeps {
   readonly directory: ScimDirectory;
   /** The per-group queue. */
   readonly locks: KeyedLock;
+  /** The per-group lock across processes, taken behind the queue for the whole run; none: this process is the only writer. */
+  readonly groupLock?: GroupLockService;
   readonly maxDepth: number;
   readonly maxConflictRetries: number;
   readonly writeMode: WriteModeSetting;
@@ -146,8 +148,13 @@ async function inTurn(deps: SyncGroupDeps, request: SyncRequest, attempt: Attemp
       async () => {
         // Its turn came, but its deadline (or its caller) went while it waited.
         if (queueSignal?.aborted) throw queueSignal.reason;
-        running = true;
-        return work();
+        const held = await deps.groupLock?.acquire(request.groupId, queueSignal);
+        try {
+          running = true;
+          return await work();
+        } finally {
+          await held?.release();
+        }
       },
       queueSignal,
     );

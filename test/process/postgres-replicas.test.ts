@@ -2,7 +2,8 @@
  * Process-level: service replicas with STORE=postgres on one database of the test run's
  * PostgreSQL cluster, against one stand-alone simulator without ETags.
  */
-import { describe, expect, it } from 'vitest';
+import { Client } from 'pg';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { seedIds } from '../../src/simulator/seed.js';
 import { createDatabase, postgresUnderTest } from '../helpers/postgres.js';
 import { startService, type Service } from '../helpers/service-process.js';
@@ -60,5 +61,50 @@ describe.skipIf(!postgres.available)('process: replicas on PostgreSQL', () => {
       const text = JSON.stringify(replica.logs()) + replica.stderr();
       expect(text).not.toContain(PASSWORD);
     }
+  });
+
+  it('when one replica’s write of a group is in flight, then another replica’s sync of that group waits for the group’s lock and writes only after the first sync ended', { timeout: 90_000 }, async () => {
+    const simulator = await startSimulatorProcess({ SIM_ETAG: 'false' });
+    const databaseUrl = await createDatabase(postgres.available ? postgres.url : '');
+    const env = () => ({
+      CXONE_BASE_URL: simulator.url,
+      CXONE_CLIENT_ID: 'demo-client',
+      CXONE_CLIENT_SECRET: 'demo-secret',
+      SYNC_API_TOKENS: `okta:${TOKEN}`,
+      DATA_DIR: tempDir(),
+      STORE: 'postgres',
+      DATABASE_URL: databaseUrl,
+    });
+    const [first, second] = await Promise.all([startService(env()), startService(env())]);
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    onTestFinished(() => db.end());
+
+    expect((await simulator.admin('PUT', '/hold', { method: 'PUT' })).body).toEqual({ state: 'armed', method: 'PUT' });
+    const answerA = sync(first, groups.contactCenterAgents, [users.aliceSmith]);
+    expect((await simulator.admin('GET', '/hold?until=held')).body).toEqual({ state: 'held', method: 'PUT' });
+
+    // A's write has landed and its answer is held. B's sync must wait for the group's lock…
+    let answeredB = false;
+    const answerB = sync(second, groups.contactCenterAgents, [users.davidKim]).finally(() => (answeredB = true));
+    for (;;) {
+      const { rows } = await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+      if (rows.length > 0 || answeredB) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(answeredB).toBe(false);
+    // …so it wrote nothing: the hold still waits for another write to the group.
+    expect((await simulator.admin('GET', '/hold')).body).toEqual({ state: 'held', method: 'PUT' });
+
+    await simulator.admin('DELETE', '/hold');
+    const a = await answerA;
+    const b = await answerB;
+    const bodyA = (await a.json()) as { status?: string };
+    const bodyB = (await b.json()) as { status?: string; removed?: { value: string }[] };
+    expect([a.status, bodyA.status]).toEqual([200, 'applied']);
+    expect([b.status, bodyB.status]).toEqual([200, 'applied']);
+    // B started from A's write: it removed Alice.
+    expect(bodyB.removed?.map((m) => m.value)).toEqual([users.aliceSmith]);
+    await Promise.all([first.stop(), second.stop(), simulator.stop()]);
   });
 });

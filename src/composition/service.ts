@@ -190,7 +190,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   // Replicas on one database take a group's lock across processes for each sync (keyed on the backend and the group).
-  const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: lockBackend(config, upstream) }) : undefined;
+  const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
   const { app, dispatcher } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks });
   return {
     app,
@@ -215,10 +215,8 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
 
 /**
  * What a group lock across replicas is keyed on besides the group id: the membership
- * backend (SCIM /Groups) and the tenant it writes, as every replica of one deployment
- * names it alike (its configuration), so that the same group id elsewhere is another lock.
+ * backend that writes the group (SCIM /Groups today). One database serves one deployment
+ * (one tenant); the replicas of it may name the tenant differently (a proxy, a region), so
+ * the tenant is not part of the key.
  */
-export function lockBackend(config: Readonly<Config>, upstream: Upstream): string {
-  const tenant = upstream.simulator ? upstream.baseUrl : (config.cxoneBaseUrl ?? config.cxoneIssuer ?? config.cxoneTokenUrl ?? config.cxoneClientId ?? config.cxoneAccessKeyId);
-  return `scim ${tenant ?? 'cxone'}`;
-}
+export const LOCK_BACKEND = 'scim-groups';

@@ -21,6 +21,8 @@ export interface PostgresCluster {
   readonly url: string;
   readonly port: number;
   readonly version: string;
+  /** The postmaster's process id (its backends are its children). */
+  readonly pid: number;
   stop(): void;
 }
 
@@ -52,7 +54,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a cluster; throws with the server's log when it cannot. */
-export async function startPostgresCluster(bin: string): Promise<PostgresCluster> {
+export async function startPostgresCluster(bin: string, settings: { readonly durable?: boolean } = {}): Promise<PostgresCluster> {
   const root = mkdtempSync(join(tmpdir(), 'cxone-scim-sync-pg-'));
   const asRoot = process.getuid?.() === 0;
   const run = (command: string, args: string[]) => {
@@ -75,7 +77,9 @@ export async function startPostgresCluster(bin: string): Promise<PostgresCluster
   for (let tries = 0; ; tries++) {
     port = await freePort();
     try {
-      const options = [`-c listen_addresses=127.0.0.1`, `-p ${port}`, `-k ${root}`, '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=300'].join(' ');
+      // Tests need no durability; a benchmark (`durable`) keeps PostgreSQL's defaults (fsync, synchronous commit).
+      const speed = settings.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'];
+      const options = [`-c listen_addresses=127.0.0.1`, `-p ${port}`, `-k ${root}`, ...speed, '-c max_connections=300'].join(' ');
       run('pg_ctl', ['-D', data, '-l', join(root, 'server.log'), '-w', '-t', '30', '-o', options, 'start']);
       break;
     } catch (error) {
@@ -90,6 +94,7 @@ export async function startPostgresCluster(bin: string): Promise<PostgresCluster
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     version,
+    pid: Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
     stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);

@@ -5,7 +5,8 @@
  * that dies (SIGKILL, a lost network) leaves it to the next one as soon as PostgreSQL
  * notices the session is gone. If the connection drops while the lock is held, `lost`
  * aborts at once (the sync stops before its next write): another replica may hold the
- * lock by then. A ping on the connection every `pingMs` notices a silent drop.
+ * lock by then. A ping on the connection every `pingMs` notices a silent drop. A lock
+ * given back normally leaves its connection open for the next sync (up to IDLE_MAX idle).
  */
 import { Client } from 'pg';
 import { SyncInterruptedError } from '../../../core/errors.js';
@@ -33,50 +34,86 @@ export function groupLockKey(backend: string, groupId: string): string {
   return advisoryKey('cxone-scim-sync/group-lock', backend, groupId);
 }
 
+/** A lock connection, kept between syncs: taking a lock then costs one round trip, not a new session. */
+interface LockConnection {
+  readonly client: Client;
+  dead: boolean;
+  /** Told when the connection fails or ends while a lock is held on it. */
+  onLost: ((why: string) => void) | null;
+}
+
+/** Idle lock connections kept for the next syncs. */
+const IDLE_MAX = 8;
+
 export function createPostgresGroupLocks(options: PostgresGroupLockOptions): PostgresGroupLocks {
   const pingMs = options.pingMs ?? 5_000;
-  const open = new Set<Client>();
+  const open = new Set<LockConnection>();
+  const idle: LockConnection[] = [];
+  let held = 0;
+
+  function connection(): LockConnection {
+    const client = new Client({ connectionString: options.connectionString, keepAlive: true, connectionTimeoutMillis: 10_000 });
+    const entry: LockConnection = { client, dead: false, onLost: null };
+    const lose = (why: string) => {
+      entry.dead = true;
+      const at = idle.indexOf(entry);
+      if (at >= 0) idle.splice(at, 1);
+      open.delete(entry);
+      entry.onLost?.(why);
+    };
+    client.on('error', (error) => lose(`its PostgreSQL connection failed: ${describePgError(error)}`));
+    client.on('end', () => lose('its PostgreSQL connection ended'));
+    open.add(entry);
+    return entry;
+  }
+
+  async function discard(entry: LockConnection): Promise<void> {
+    entry.onLost = null;
+    entry.dead = true;
+    open.delete(entry);
+    await entry.client.end().catch(() => {});
+  }
 
   async function acquire(groupId: string, signal?: AbortSignal): Promise<HeldGroupLock> {
     if (signal?.aborted) throw signal.reason;
     const key = groupLockKey(options.backend, groupId);
-    const client = new Client({ connectionString: options.connectionString, keepAlive: true, connectionTimeoutMillis: 10_000 });
-    const lost = new AbortController();
-    let holding = false;
-    const loseIt = (why: string) => {
-      if (!holding || lost.signal.aborted) return;
-      lost.abort(new SyncInterruptedError(`the lock of group ${groupId} across replicas was lost (${why}); the sync stopped before its next write: retry the request`));
-    };
-    client.on('error', (error) => loseIt(`its PostgreSQL connection failed: ${describePgError(error)}`));
-    client.on('end', () => loseIt('its PostgreSQL connection ended'));
-    open.add(client);
+    let entry = idle.pop();
+    const fresh = entry === undefined;
+    entry ??= connection();
+    const { client } = entry;
     // Waiting ends when the signal aborts: the server is told to cancel the request for the
     // lock (a backend waiting for a lock does not notice its client going away).
-    let connected = false;
+    let connected = !fresh;
     const giveUp = () => {
       if (connected) void cancelBackend(options.connectionString, client);
       else void client.end().catch(() => {});
     };
     signal?.addEventListener('abort', giveUp, { once: true });
     try {
-      await client.connect();
+      if (fresh) await client.connect();
       connected = true;
       if (signal?.aborted) throw signal.reason;
       await client.query('SELECT pg_advisory_lock($1)', [key]);
     } catch (error) {
-      open.delete(client);
-      await client.end().catch(() => {});
+      await discard(entry);
       if (signal?.aborted) throw signal.reason;
       throw new SyncInterruptedError(`the lock of group ${groupId} across replicas could not be taken (PostgreSQL: ${describePgError(error)}); nothing was sent upstream: retry the request`);
     } finally {
       signal?.removeEventListener('abort', giveUp);
     }
     if (signal?.aborted) {
-      open.delete(client);
-      await client.end().catch(() => {});
+      await discard(entry);
       throw signal.reason;
     }
-    holding = true;
+    const lost = new AbortController();
+    let holding = true;
+    held++;
+    const loseIt = (why: string) => {
+      if (!holding || lost.signal.aborted) return;
+      lost.abort(new SyncInterruptedError(`the lock of group ${groupId} across replicas was lost (${why}); the sync stopped before its next write: retry the request`));
+    };
+    entry.onLost = loseIt;
+    if (entry.dead) loseIt('its PostgreSQL connection ended');
     let pinging = false;
     const ping = setInterval(() => {
       if (pinging) return;
@@ -87,15 +124,25 @@ export function createPostgresGroupLocks(options: PostgresGroupLockOptions): Pos
         .finally(() => (pinging = false));
     }, pingMs);
     ping.unref();
+    const owner = entry;
     return {
       lost: lost.signal,
       async release() {
         if (!holding) return;
         holding = false;
+        held--;
         clearInterval(ping);
-        open.delete(client);
-        // Ending the session gives the lock back, whatever state the connection is in.
-        await client.end().catch(() => {});
+        owner.onLost = null;
+        if (owner.dead || lost.signal.aborted || idle.length >= IDLE_MAX) return discard(owner);
+        try {
+          // Given back on the same session, which then waits for the next sync.
+          const { rows } = await client.query<{ unlocked: boolean }>('SELECT pg_advisory_unlock($1) AS unlocked', [key]);
+          if (rows[0]?.unlocked !== true || owner.dead) return await discard(owner);
+          idle.push(owner);
+        } catch {
+          // Ending the session gives the lock back, whatever state the connection is in.
+          await discard(owner);
+        }
       },
     };
   }
@@ -103,11 +150,12 @@ export function createPostgresGroupLocks(options: PostgresGroupLockOptions): Pos
   return {
     acquire,
     get held() {
-      return open.size;
+      return held;
     },
     async close() {
-      await Promise.all([...open].map((client) => client.end().catch(() => {})));
-      open.clear();
+      const all = [...open];
+      idle.length = 0;
+      await Promise.all(all.map((entry) => discard(entry)));
     },
   };
 }

@@ -5,7 +5,7 @@
  *
  * 600 syncs over 20 groups from 10 concurrent callers, spread round-robin over the
  * replicas, each with an Idempotency-Key; every 25th is sent to two replicas at once with
- * the same key. One replica is killed with SIGKILL a third of the way in and restarted.
+ * the same key, and once more to the third after the answer. One replica is killed with SIGKILL a third of the way in and restarted.
  * Each replica reaches the simulator through its own recording proxy in this process, so
  * the upstream's request log says which replica sent what, and when.
  *
@@ -13,7 +13,7 @@
  * the kill) that no 200 request started after its answer superseded; no two syncs of one
  * group overlapped upstream; the chain verifies, with one record per answered sync; every
  * webhook event was delivered, none twice unless its first delivery was cut off by the
- * kill; the double-sent keys ran once. The figures are printed.
+ * kill; the double-sent keys ran once, and their later retry replayed the stored answer. The figures are printed.
  */
 import { request as httpRequest, createServer, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
@@ -192,8 +192,11 @@ describe.skipIf(!postgres.available)('process: three replicas on PostgreSQL, one
         if (item === undefined) return;
         if (restarting !== undefined && performance.now() > killedAt) await restarting;
         const replica = item.index % REPLICAS;
-        if (item.index % DOUBLE_EVERY === 0) await Promise.all([send(item, replica), send(item, (replica + 1) % REPLICAS)]);
-        else await send(item, replica);
+        if (item.index % DOUBLE_EVERY === 0) {
+          // The same key to two replicas at once, then once more to the third once answered.
+          await Promise.all([send(item, replica), send(item, (replica + 1) % REPLICAS)]);
+          await send(item, (replica + 2) % REPLICAS);
+        } else await send(item, replica);
         if (++answered === KILL_AFTER) {
           // SIGKILL one replica mid-run, and start it again on the same database.
           const victim = replicas[1] as Service;
@@ -269,10 +272,18 @@ describe.skipIf(!postgres.available)('process: three replicas on PostgreSQL, one
     // 4. Idempotent retries across replicas: each double-sent key ran once.
     const doubled = plan.filter((p) => p.index % DOUBLE_EVERY === 0);
     let doubleRuns = 0;
+    const badReplays: string[] = [];
     for (const item of doubled) {
       const pair = calls.filter((c) => c.key === item.key);
       const ran = new Set(pair.filter((c) => c.syncId !== undefined && !c.replayed).map((c) => c.syncId));
       if (ran.size > 1) doubleRuns++;
+      // The retry after the answer replays it (unless the kill cut the first run off).
+      const [first, second, retry] = pair;
+      const answeredOnce = [first, second].find((c) => c?.status === 200);
+      // A retry the kill cut off (status 0) got no answer to judge.
+      if (answeredOnce !== undefined && retry !== undefined && retry.status !== 0 && !(retry.replayed === true && retry.syncId === answeredOnce.syncId)) {
+        badReplays.push(JSON.stringify({ key: item.key, answers: pair.map((c) => ({ replica: c.replica, status: c.status, error: c.error, syncId: c.syncId, replayed: c.replayed })) }));
+      }
     }
 
     // 5. Webhooks: every event delivered; a duplicate only where the first delivery may have been cut off by the kill.
@@ -295,7 +306,7 @@ describe.skipIf(!postgres.available)('process: three replicas on PostgreSQL, one
       cutOffByKill: cutOff.length,
       refusedWhileDown: calls.filter((c) => /ECONNREFUSED/.test(c.error ?? '')).length,
       kills,
-      idempotentRetries: doubled.length,
+      idempotentKeysSentThrice: doubled.length,
       idempotentReplays: calls.filter((c) => c.replayed).length,
       auditRecords: records.length,
       upstreamGroupWrites: writes,
@@ -317,6 +328,7 @@ describe.skipIf(!postgres.available)('process: three replicas on PostgreSQL, one
     // Records of syncs nobody heard the answer of: only those cut off by the kill.
     expect(records.length - answeredSyncIds.size).toBeLessThanOrEqual(cutOff.length);
     expect(doubleRuns).toBe(0);
+    expect(badReplays).toEqual([]);
     expect(undelivered).toBe(0);
     expect(failedDeliveries[0]?.n).toBe(0);
     // A duplicate is allowed only for a delivery the killed replica may have sent but not recorded.

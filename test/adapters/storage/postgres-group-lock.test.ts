@@ -51,6 +51,18 @@ describe.skipIf(!postgres.available)('PostgreSQL group lock', () => {
     expect(groupLockKey('a', 'g')).not.toBe(groupLockKey('b', 'g'));
   });
 
+  it('when a replica syncs one group after another, then it keeps one lock connection between syncs, holding nothing while idle', async () => {
+    const { replica, admin, lockSessions } = await setup();
+    const [one, two] = [replica(), replica()];
+    const sessions = async () => Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows[0]?.n);
+    for (let i = 0; i < 5; i++) await (await one.acquire('g1')).release();
+    expect(await sessions()).toBe(1);
+    expect(await lockSessions()).toEqual([]);
+    // The idle session holds no lock: another replica takes it at once.
+    await (await two.acquire('g1')).release();
+    expect(one.held).toBe(0);
+  });
+
   it('when a sync waiting for the lock is given up (deadline, caller gone), then it stops waiting with that reason and its connection is gone', async () => {
     const { replica, waiters, lockSessions } = await setup();
     const [one, two] = [replica(), replica()];

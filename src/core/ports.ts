@@ -5,7 +5,8 @@
  * here does I/O.
  *
  * - The sync's own: the membership backend (ScimDirectory: the users and the groups
- *   upstream), Clock, AuditLog and SyncMetrics.
+ *   upstream), Clock, AuditLog, SyncMetrics, and the per-group lock across replicas
+ *   (GroupLockService, with STORE=postgres).
  * - The service's: reading the audit trail (AuditQueries), webhook subscriptions and
  *   their outbox, idempotency keys, and the check of a webhook target. Methods are async
  *   even where the embedded SQLite store answers synchronously, so that a server

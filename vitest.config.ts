@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // A throwaway PostgreSQL cluster for the tests of the PostgreSQL store (skipped loudly without its binaries).
+    globalSetup: ['test/setup/postgres.global.ts'],
   },
 });

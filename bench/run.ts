@@ -16,6 +16,7 @@
  *   npm run bench -- --scenario 1000-one  only scenarios whose name contains this (repeatable)
  *   npm run bench -- --help               every option
  */
+import { createDatabase, findPostgresBinaries, startPostgresCluster, type PostgresCluster } from '../test/helpers/postgres-cluster.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,6 +81,8 @@ interface Options {
   dataParent: string;
   /** Only re-render bench/README.md and the tables from results/latest.json. */
   renderOnly: boolean;
+  /** STORE of the service: sqlite (DATA_DIR) or postgres (a throwaway cluster, a fresh database per service process). */
+  store: 'sqlite' | 'postgres';
 }
 
 const HELP = `npm run bench -- [options]
@@ -95,6 +98,8 @@ const HELP = `npm run bench -- [options]
   --rate-clients <n>      concurrent clients in the rate-limited scenario (default 4)
   --profile <who>         service | simulator | both: node --cpu-prof into bench/results/profiles
   --data-dir <dir>        where the service's DATA_DIR (SQLite audit store) is created (default: the OS temp dir)
+  --store postgres        run the service with STORE=postgres on a throwaway PostgreSQL cluster (Debian's binaries;
+                          a fresh database per service process) instead of SQLite; never a full run
   --render                only re-render the tables of bench/README.md from results/latest.json
   --write / --no-write    write bench/results/latest.json and bench/README.md (default: only for a full run)`;
 
@@ -119,6 +124,7 @@ function parseOptions(argv: readonly string[]): Options {
     write: null,
     dataParent: tmpdir(),
     renderOnly: false,
+    store: 'sqlite',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -128,6 +134,12 @@ function parseOptions(argv: readonly string[]): Options {
       return value;
     };
     switch (arg) {
+      case '--store': {
+        const store = next();
+        if (store !== 'sqlite' && store !== 'postgres') throw new Error('--store takes sqlite or postgres');
+        options.store = store;
+        break;
+      }
       case '--quick':
         options.quick = true;
         break;
@@ -201,7 +213,8 @@ function isFullRun(options: Options): boolean {
     options.rateLimit &&
     !options.profile.service &&
     !options.profile.simulator &&
-    options.dataParent === tmpdir()
+    options.dataParent === tmpdir() &&
+    options.store === 'sqlite'
   );
 }
 
@@ -275,6 +288,8 @@ interface RunningService {
 }
 
 let serviceCpuMsTotal = 0;
+/** The throwaway cluster of a --store postgres run. */
+let postgresCluster: PostgresCluster | undefined;
 
 function build(): void {
   rmSync(BUILD_ROOT, { recursive: true, force: true });
@@ -317,6 +332,7 @@ async function startService(upstream: Upstream, mode: WriteModeName, label: stri
       // limit (600/min by default) would only measure itself. Everything else keeps its default.
       INBOUND_RATE_LIMIT: '0',
       DATA_DIR: dataDir,
+      ...(postgresCluster === undefined ? {} : { STORE: 'postgres', DATABASE_URL: await createDatabase(postgresCluster.url, 'bench') }),
     },
     readyUrl: `http://127.0.0.1:${port}/healthz`,
   });
@@ -863,6 +879,7 @@ function runSettings(options: Options): BenchResults['settings'] {
     scimBatchSize: BATCH_SIZE,
     patchMaxOperations: PATCH_MAX_OPERATIONS,
     dataDir: `a fresh directory under ${options.dataParent}`,
+    store: options.store === 'postgres' ? 'STORE=postgres: PostgreSQL from Debian\'s binaries on 127.0.0.1 (fsync and synchronous commit on, like SQLite with synchronous=FULL), a fresh database per service process' : 'STORE=sqlite (DATA_DIR)',
     serviceProcess: 'node bench/.build/src/main.js (tsc output of src/), LOG_LEVEL=warn, NODE_ENV=production, INBOUND_RATE_LIMIT=0, other settings at their defaults; a fresh process per write mode and group size',
     simulatorProcess: 'node bench/.build/src/simulator/main.js, one process for the whole run',
     client: 'undici Pool, one connection; syncs one after another on one group (rate-limited: one client per group)',
@@ -887,6 +904,12 @@ async function main(options: Options): Promise<void> {
   const source = gitInfo();
   build();
 
+  if (options.store === 'postgres') {
+    const bin = findPostgresBinaries();
+    if (bin === undefined) throw new Error('--store postgres: no initdb and pg_ctl on PATH or in /usr/lib/postgresql/*/bin (install Debian\'s postgresql)');
+    postgresCluster = await startPostgresCluster(bin, { durable: true });
+    log(`PostgreSQL cluster (${postgresCluster.version}) on 127.0.0.1:${postgresCluster.port}`);
+  }
   const upstream = await startUpstream(options);
   const dataDir = mkdtempSync(join(options.dataParent, 'cxone-bench-'));
   const ctx: RunContext = {
@@ -910,6 +933,8 @@ async function main(options: Options): Promise<void> {
     await upstream.admin.close();
     await stopAll();
     rmSync(dataDir, { recursive: true, force: true });
+    postgresCluster?.stop();
+    postgresCluster = undefined;
   }
 
   const { machine, elapsedMs } = machineAfter(start, simCpuMs);
@@ -961,7 +986,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (interrupted) return;
     interrupted = true;
     log(`${signal}: stopping the simulator and the service`);
-    void stopAll().finally(() => process.exit(130));
+    void stopAll().finally(() => {
+      postgresCluster?.stop();
+      process.exit(130);
+    });
   });
 }
 process.on('exit', killAllNow);
@@ -995,6 +1023,7 @@ main(options).then(
   async (error: unknown) => {
     process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     await stopAll();
+    postgresCluster?.stop();
     process.exit(1);
   },
 );

@@ -135,7 +135,7 @@ export const ConfigSchema = Type.Object({
     env: 'MEMBERSHIP_BACKEND',
     default: 'auto',
     description:
-      'Where group memberships are written. scim-groups: RFC 7644 /Groups. acd-groups: CXone ACD groups through the admin API. teams: CXone teams (one per user). auto: probe SCIM /Groups once (200: scim-groups, 404: acd-groups), keep the choice in the store under DATA_DIR, and not be ready until it is made',
+      'Where group memberships are written. scim-groups: RFC 7644 /Groups. acd-groups: CXone ACD groups through the admin API. teams: CXone teams (one per user). auto: probe SCIM /Groups once (200: scim-groups, 404: acd-groups), keep the choice in the store (STORE), and not be ready until it is made',
   }),
   teamsFallbackTeamId: Type.Optional(
     Type.Integer({ env: 'TEAMS_FALLBACK_TEAM_ID', minimum: 1, description: 'The CXone team a user removed from a synced team moves to (every user is in exactly one team); required when MEMBERSHIP_BACKEND=teams' }),
@@ -145,6 +145,14 @@ export const ConfigSchema = Type.Object({
     default: false,
     description: 'MEMBERSHIP_BACKEND=teams: move a user asked for here out of another team this service also syncs (false: refuse that member with member_in_other_team)',
   }),
+  store: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], {
+    env: 'STORE',
+    default: 'sqlite',
+    description: 'Where the audit trail, idempotency keys, subscriptions, webhook outbox, the membership backend choice, the CXone agent map and the admin-API write journal live: sqlite (one process, a file under DATA_DIR) or postgres (DATABASE_URL; several replicas share it, see docs/postgres.md)',
+  }),
+  databaseUrl: Type.Optional(
+    Type.String({ env: 'DATABASE_URL', pattern: '^postgres(ql)?://', secret: true, description: 'PostgreSQL connection URL (postgres://user:password@host:port/database), required with STORE=postgres; never logged' }),
+  ),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -372,6 +380,8 @@ function checkCombinations(config: Config, serving: boolean, nodeEnv: string | u
   if (config.membershipBackend === 'teams' && config.teamsFallbackTeamId === undefined) {
     throw new ConfigError('TEAMS_FALLBACK_TEAM_ID: required when MEMBERSHIP_BACKEND=teams (the team a user removed from a synced team moves to: every CXone user is in exactly one team)');
   }
+  if (config.store === 'postgres' && config.databaseUrl === undefined) throw new ConfigError('DATABASE_URL: required when STORE=postgres');
+  if (config.store === 'sqlite' && config.databaseUrl !== undefined) throw new ConfigError('DATABASE_URL: not used with STORE=sqlite; set STORE=postgres to use it, or unset it');
   if (config.webhookUrls.length > 0 && config.webhookSecret === undefined) {
     throw new ConfigError('WEBHOOK_SECRET: required when WEBHOOK_URLS is set');
   }
@@ -396,7 +406,18 @@ export function secretValues(config: Readonly<Config>): string[] {
   for (const [key, schema] of settings()) {
     if (schema.secret === true) collectStrings(schema, (config as Record<string, unknown>)[key], out);
   }
+  // The password of DATABASE_URL on its own too: a driver's message may quote it apart from the URL.
+  const password = config.databaseUrl === undefined ? '' : passwordOf(config.databaseUrl);
+  if (password !== '') out.push(password);
   return out;
+}
+
+function passwordOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).password);
+  } catch {
+    return '';
+  }
 }
 
 function collectStrings(schema: TSchema, value: unknown, out: string[]): void {

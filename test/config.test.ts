@@ -187,3 +187,41 @@ describe('secret values', () => {
     expect(values).not.toContain('https://tenant.example.com');
   });
 });
+
+describe('STORE and DATABASE_URL', () => {
+  const url = 'postgres://sync:S3cret-db-pass@127.0.0.1:5432/cxone';
+
+  it('when nothing is set, then the store is SQLite under DATA_DIR, as before', () => {
+    const config = loadConfig({});
+    expect(config.store).toBe('sqlite');
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('when STORE=postgres and DATABASE_URL are set, then the service runs on PostgreSQL', () => {
+    expect(loadConfig({ STORE: 'postgres', DATABASE_URL: url })).toMatchObject({ store: 'postgres', databaseUrl: url });
+  });
+
+  it('when STORE=postgres has no DATABASE_URL, or DATABASE_URL is not a postgres:// URL, then the start stops with one line naming the variable and not the password', () => {
+    expect(() => loadConfig({ STORE: 'postgres' })).toThrow(/^DATABASE_URL: required when STORE=postgres/);
+    expect(() => loadConfig({ STORE: 'mysql' })).toThrow(/^STORE: /);
+    let message = '';
+    try {
+      loadConfig({ STORE: 'postgres', DATABASE_URL: 'mysql://sync:S3cret-db-pass@127.0.0.1/cxone' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^DATABASE_URL: /);
+    expect(message).not.toContain('S3cret-db-pass');
+  });
+
+  it('when DATABASE_URL is set with STORE=sqlite, then the start stops rather than ignore it', () => {
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow(/^DATABASE_URL: not used with STORE=sqlite/);
+  });
+
+  it('when DATABASE_URL holds a password, then it is a secret: the URL and the password alone are redacted', () => {
+    const secrets = secretValues(loadConfig({ STORE: 'postgres', DATABASE_URL: url }));
+    expect(secrets).toContain(url);
+    expect(secrets).toContain('S3cret-db-pass');
+    expect(describeConfig().find((s) => s.env === 'DATABASE_URL')?.secret).toBe(true);
+  });
+});

@@ -71,6 +71,12 @@ export const SERVER_TOKEN_ENV = 'CXONE_SCIM_SYNC_TOKEN';
 
 /** Opens the store under DATA_DIR as the service does; a storage problem exits 74 with the service's line. */
 export function openStore(config: Readonly<Config>, options: { readonly?: boolean } = {}): SqliteStore {
+  if (config.store === 'postgres') {
+    throw new CliError(
+      `STORE=postgres: the CLI's local commands use the SQLite store under DATA_DIR only; send the sync through a replica's API (\`--server http://HOST:PORT\` with a bearer token in ${SERVER_TOKEN_ENV}), and check the chain with GET /audit/verify`,
+      EXIT.config,
+    );
+  }
   try {
     return openConfiguredStore(config, { readonly: options.readonly });
   } catch (error) {

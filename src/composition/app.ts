@@ -10,7 +10,7 @@ import { MemoryIdempotencyStore } from '../adapters/storage/memory-idempotency-s
 import { createWebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
-import { isAuditTrail, type AuditLog, type Clock, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import { isAuditTrail, type AuditLog, type Clock, type GroupLockService, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
 import { buildApp } from '../http/app.js';
 import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
 import type { BackendSource } from './membership.js';
@@ -43,6 +43,8 @@ export interface AppPorts {
   readonly clock?: Clock;
   /** What /readyz checks besides the process itself. */
   readonly readiness?: readonly ReadinessCheck[];
+  /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone. */
+  readonly groupLock?: GroupLockService;
 }
 
 export interface ComposeAppOptions {
@@ -54,7 +56,7 @@ export interface ComposeAppOptions {
 
 export async function composeApp({ config, ports, logger }: ComposeAppOptions): Promise<FastifyInstance> {
   const clock = ports.clock ?? systemClock;
-  const runner = createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger });
+  const runner = createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger, groupLock: ports.groupLock });
   const subscriptions = ports.subscriptions && {
     store: ports.subscriptions,
     targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),

@@ -7,7 +7,7 @@
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import type { Config } from '../config.js';
 import type { SyncRunner } from '../core/sync-request.js';
-import type { SqliteStore } from './storage.js';
+import type { ServiceStore } from './storage.js';
 import { systemClock } from '../core/clock.js';
 import { createProcessMembership } from './membership.js';
 import { createSyncRunner } from './sync-runner.js';
@@ -19,7 +19,7 @@ export interface LocalSync {
   close(): Promise<void>;
 }
 
-export function createLocalSync(config: Readonly<Config>, upstream: Upstream, store: SqliteStore): LocalSync {
+export function createLocalSync(config: Readonly<Config>, upstream: Upstream, store: ServiceStore): LocalSync {
   const metrics = createPrometheusMetrics({ defaultMetrics: false });
   const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
   // The same choice as the service's: MEMBERSHIP_BACKEND, or what `auto` kept in this store (else probes for it).

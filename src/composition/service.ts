@@ -12,17 +12,18 @@ import type { Logger } from 'pino';
 import { createLogger } from '../adapters/logging/logger.js';
 import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { createAuditRetention } from '../adapters/storage/audit-retention.js';
+import { createPostgresGroupLocks } from '../adapters/storage/postgres/group-lock.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { ApiToken, Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
 import { systemClock } from '../core/clock.js';
 import { DataDirLockedError, StorageError } from '../core/errors.js';
-import type { Clock } from '../core/ports.js';
+import type { Clock, GroupLockService } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp } from './app.js';
 import { createProcessMembership, type ProcessMembership } from './membership.js';
-import { lockDataDir, openStore, type DataDirLock, type SqliteStore } from './storage.js';
+import { lockDataDir, openServiceStore, type DataDirLock, type ServiceStore } from './storage.js';
 import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream, type UpstreamDirectory } from './upstream.js';
 
 /**
@@ -46,7 +47,7 @@ export function reportAuditHead(observer: AuditObserver, log: { info(details: ob
 
 export interface ServiceParts {
   readonly config: Readonly<Config>;
-  readonly store: SqliteStore;
+  readonly store: ServiceStore;
   readonly directory: UpstreamDirectory;
   readonly metrics: PrometheusMetrics;
   readonly policy: WebhookTargetPolicy;
@@ -55,6 +56,8 @@ export interface ServiceParts {
   readonly dispatchRandom?: () => number;
   /** The app's clock (the readiness cache, the inbound limits, sync latency). Default: the system clock. */
   readonly clock?: Clock;
+  /** The per-group lock across replicas (STORE=postgres). */
+  readonly groupLock?: GroupLockService;
 }
 
 export interface ComposedService {
@@ -66,7 +69,7 @@ export interface ComposedService {
 }
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
-export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock }: ServiceParts): Promise<ComposedService> {
+export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock }: ServiceParts): Promise<ComposedService> {
   const membership = createProcessMembership({ config, upstream: directory, store: store.backendChoice, clock: clock ?? systemClock, log: logger.child({ component: 'membership' }) });
   const app = await composeApp({
     config,
@@ -80,6 +83,7 @@ export async function composeService({ config, store, directory, metrics, policy
       webhookPolicy: policy,
       metrics,
       clock,
+      groupLock,
       readiness: [
         // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
         // What is probed follows the backend (./membership.ts); before `auto` chose one, the probe that chooses.
@@ -137,30 +141,35 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     const refused = webhookPolicy.refuseUrl(url);
     if (refused) throw new StartRefusedError('config', `configuration error: WEBHOOK_URLS: ${new URL(url).origin} is refused: ${refused}`);
   }
-  // One process per DATA_DIR, held until the process ends (the kernel drops it on SIGKILL).
-  let lock: DataDirLock;
-  try {
-    lock = lockDataDir(config);
-  } catch (error) {
-    if (error instanceof DataDirLockedError) throw new StartRefusedError('config', error.message);
-    if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
-    throw error;
+  // SQLite: one process per DATA_DIR, held until the process ends (the kernel drops it on
+  // SIGKILL). PostgreSQL: replicas share the database; no data directory is used.
+  let lock: DataDirLock | undefined;
+  if (config.store === 'sqlite') {
+    try {
+      lock = lockDataDir(config);
+    } catch (error) {
+      if (error instanceof DataDirLockedError) throw new StartRefusedError('config', error.message);
+      if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
+      throw error;
+    }
   }
   const metrics = createPrometheusMetrics();
-  let store: SqliteStore;
+  let store: ServiceStore;
   try {
     // An outside copy of the head log lines anchors the trail: a rewrite or a rollback shows against it.
-    store = openStore(config, { onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery) });
+    store = await openServiceStore(config, { onHead: reportAuditHead(metrics.audit, logger, config.auditHeadLogEvery) });
   } catch (error) {
+    lock?.release();
     if (error instanceof StorageError) throw new StartRefusedError('storage', `storage error: ${error.message}`);
     throw error;
   }
-  // This process holds DATA_DIR's lock: an Idempotency-Key still "processing" belongs to a
-  // process that died (kill -9, power loss); forget it, so the caller's retry runs again.
+  // SQLite: this process holds DATA_DIR's lock, so an Idempotency-Key still "processing"
+  // belongs to a process that died (kill -9, power loss); forget it, so the caller's retry
+  // runs again. PostgreSQL: only claims whose lease ran out (other replicas may be running theirs).
   const abandoned = await store.releaseAbandoned();
-  const head = store.auditHead();
+  const head = await store.auditHead();
   if (head) metrics.audit.onHead(head);
-  logger.info({ file: store.file, abandonedIdempotencyKeys: abandoned, auditHead: head, auditKeyed: config.auditHmacKey !== undefined }, 'storage open');
+  logger.info({ store: config.store, file: store.file, abandonedIdempotencyKeys: abandoned, auditHead: head, auditKeyed: config.auditHmacKey !== undefined }, 'storage open');
   const retention = createAuditRetention({ store, days: config.auditRetentionDays, clock: systemClock, log: logger.child({ component: 'audit-retention' }) });
 
   let simulator: Simulator | undefined;
@@ -178,15 +187,17 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   if (signInProblem !== undefined) {
     await directory.close();
     await simulator?.close();
-    store.close();
-    lock.release();
+    await store.close();
+    lock?.release();
     throw new StartRefusedError('config', `configuration error: ${signInProblem}`);
   }
 
   // The demo token is only for a first run against the embedded simulator with no token configured.
   const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
-  const { app, dispatcher, membership } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger });
+  // Replicas on one database take a group's lock across processes for each sync (keyed on the backend and the group).
+  const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
+  const { app, dispatcher, membership } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks });
   return {
     app,
     logger,
@@ -203,10 +214,19 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     async close() {
       await dispatcher.stop();
       await retention.stop();
-      store.close();
-      lock.release();
+      await groupLocks?.close();
+      await store.close();
+      lock?.release();
       await directory.close();
       await simulator?.close();
     },
   };
 }
+
+/**
+ * What a group lock across replicas is keyed on besides the group id: the membership
+ * backend that writes the group (SCIM /Groups today). One database serves one deployment
+ * (one tenant); the replicas of it may name the tenant differently (a proxy, a region), so
+ * the tenant is not part of the key.
+ */
+export const LOCK_BACKEND = 'scim-groups';

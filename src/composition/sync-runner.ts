@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { SyncDeadlineError, SyncInterruptedError } from '../core/errors.js';
 import { KeyedLock } from '../core/keyed-lock.js';
-import type { AuditLog, Clock, MembershipBackend, RequestContext, ScimDirectory, SyncMetrics } from '../core/ports.js';
+import type { AuditLog, Clock, GroupLockService, MembershipBackend, RequestContext, ScimDirectory, SyncMetrics } from '../core/ports.js';
 import { syncGroup, type SyncGroupDeps } from '../core/sync-group.js';
 import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
 
@@ -37,6 +37,8 @@ export interface SyncRunnerPorts {
   /** Where each sync writes its line once audited. Default: nowhere. */
   readonly log?: SyncLog;
   readonly clock?: Clock;
+  /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone orders a group's syncs. */
+  readonly groupLock?: GroupLockService;
 }
 
 const SILENT: SyncLog = { info() {}, warn() {}, error() {} };
@@ -77,7 +79,8 @@ export function createSyncRunner(config: SyncRunnerConfig, ports: SyncRunnerPort
     running.add(controller);
     const timer = setTimeout(() => controller.abort(new SyncDeadlineError(config.syncDeadlineMs)), config.syncDeadlineMs);
     try {
-      return await syncGroup(deps, { ...request, signal: request.signal ? AbortSignal.any([request.signal, controller.signal]) : controller.signal });
+      const runDeps = ports.groupLock ? { ...deps, groupLock: stoppingOnLoss(ports.groupLock, controller) } : deps;
+      return await syncGroup(runDeps, { ...request, signal: request.signal ? AbortSignal.any([request.signal, controller.signal]) : controller.signal });
     } finally {
       clearTimeout(timer);
       running.delete(controller);
@@ -92,5 +95,28 @@ export function createSyncRunner(config: SyncRunnerConfig, ports: SyncRunnerPort
       return running.size;
     },
     queue: locks,
+  };
+}
+
+/**
+ * The group lock for one sync: when the lock is lost while held (its connection dropped),
+ * the sync's own signal aborts with the lock's reason, so it stops before its next write
+ * (every upstream request waits on that signal).
+ */
+function stoppingOnLoss(locks: GroupLockService, controller: AbortController): GroupLockService {
+  return {
+    async acquire(groupId, signal) {
+      const held = await locks.acquire(groupId, signal);
+      const stop = () => controller.abort(held.lost.reason);
+      if (held.lost.aborted) stop();
+      else held.lost.addEventListener('abort', stop, { once: true });
+      return {
+        lost: held.lost,
+        async release() {
+          held.lost.removeEventListener('abort', stop);
+          await held.release();
+        },
+      };
+    },
   };
 }

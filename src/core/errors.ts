@@ -153,11 +153,14 @@ export class SyncDeadlineError extends UpstreamTimeoutError {
   }
 }
 
-/** The service is shutting down and cut the sync off at the shutdown deadline. */
+/**
+ * The sync was cut off before its end: the service is shutting down (at the shutdown
+ * deadline), or the group's lock across replicas was lost or could not be taken.
+ */
 export class SyncInterruptedError extends SyncError {
   readonly code = 'interrupted';
-  constructor() {
-    super('the service is shutting down and cut this sync off; it may be partly applied upstream: retry the request');
+  constructor(message = 'the service is shutting down and cut this sync off; it may be partly applied upstream: retry the request') {
+    super(message);
   }
 }
 

@@ -5,7 +5,8 @@
  * here does I/O.
  *
  * - The sync's own: the membership backend (ScimDirectory: the users and the groups
- *   upstream), Clock, AuditLog and SyncMetrics.
+ *   upstream), Clock, AuditLog, SyncMetrics, and the per-group lock across replicas
+ *   (GroupLockService, with STORE=postgres).
  * - The service's: reading the audit trail (AuditQueries), webhook subscriptions and
  *   their outbox, idempotency keys, and the check of a webhook target. Methods are async
  *   even where the embedded SQLite store answers synchronously, so that a server
@@ -431,6 +432,31 @@ export interface Clock {
   monotonic(): number;
   /** Resolves after `ms` milliseconds (or rejects when the signal aborts). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** A group's lock, held across processes. */
+export interface HeldGroupLock {
+  /**
+   * Aborts when the lock is lost while held (its database connection dropped): another
+   * process may take it now, so the holder must stop before its next write. Its reason is
+   * the error to end the sync with.
+   */
+  readonly lost: AbortSignal;
+  /** Gives the lock back; never throws. */
+  release(): Promise<void>;
+}
+
+/**
+ * The per-group lock across the replicas of the service (STORE=postgres), taken by a sync
+ * once its turn in the in-process queue has come, and held for its whole run, so that two
+ * replicas never interleave syncs of one group, whatever the provider offers (ETags or not).
+ */
+export interface GroupLockService {
+  /**
+   * Waits for the lock of `groupId`. Rejects with the signal's reason when it aborts while
+   * waiting, and with SyncInterruptedError (./errors.ts) when the lock cannot be had.
+   */
+  acquire(groupId: string, signal?: AbortSignal): Promise<HeldGroupLock>;
 }
 
 /**

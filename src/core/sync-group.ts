@@ -16,7 +16,7 @@ import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import { memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
 import type { AttributeSyncReport } from './outcome.js';
 import { consistencyRate, isEmptyPlan } from './plan.js';
-import type { MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
+import type { GroupLockService, MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
 import { createScimGroupsBackend } from './scim-groups-backend.js';
 import { beginAttempt, recordFailure, recordSuccess, type Attempt, type RecordDeps, type Trace } from './sync-record.js';
 import type { SyncRequest, SyncResult } from './sync-request.js';
@@ -41,6 +41,8 @@ export interface SyncGroupDeps extends RecordDeps {
   readonly chooseBackend?: (ctx: RequestContext) => Promise<MembershipBackend>;
   /** The per-group queue. */
   readonly locks: KeyedLock;
+  /** The per-group lock across processes, taken behind the queue for the whole run; none: this process is the only writer. */
+  readonly groupLock?: GroupLockService;
   readonly maxDepth: number;
   readonly maxConflictRetries: number;
   readonly writeMode: WriteModeSetting;
@@ -141,8 +143,13 @@ async function inTurn<T>(deps: SyncGroupDeps, request: SyncRequest, attempt: Att
       async () => {
         // Its turn came, but its deadline (or its caller) went while it waited.
         if (queueSignal?.aborted) throw queueSignal.reason;
-        running = true;
-        return work();
+        const held = await deps.groupLock?.acquire(request.groupId, queueSignal);
+        try {
+          running = true;
+          return await work();
+        } finally {
+          await held?.release();
+        }
       },
       queueSignal,
     );

@@ -115,6 +115,19 @@ describe('cli: sync', () => {
     expect(rows.map((r) => (JSON.parse(r.entry) as { actor: string }).actor)).toEqual(['cli', 'cli']);
   });
 
+  it('when STORE=postgres, then a local sync is refused (exit 78) and pointed at a replica’s API, and nothing is written under DATA_DIR', async () => {
+    const s = await setup();
+    const members = s.file('members.json', JSON.stringify({ members: [{ value: users.aliceSmith, type: 'User' }] }));
+    const run = await runCli(['sync', '--group', groups.contactCenterAgents, '--members', members, ...s.simulatorArgs], {
+      env: { ...s.env, STORE: 'postgres', DATABASE_URL: 'postgres://sync:Cli-Pg-Pa55@127.0.0.1:1/cxone' },
+    });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('STORE=postgres');
+    expect(run.stderr).toContain('--server');
+    expect(run.stderr).not.toContain('Cli-Pg-Pa55');
+    expect(memberIds(s.simulator, groups.contactCenterAgents)).not.toContain(users.aliceSmith);
+  });
+
   it('when the sync is a dry run, then it shows the difference and writes nothing upstream', async () => {
     const s = await setup();
     const before = memberIds(s.simulator, groups.platform);

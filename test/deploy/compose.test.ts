@@ -54,9 +54,31 @@ describe('deploy: docker compose', () => {
     const config = loadConfig(env(service as Service));
     expect(config.cxoneBaseUrl).toBe(`http://simulator:${simulatorEnv.port}`);
     expect([config.cxoneClientId, config.cxoneClientSecret]).toEqual([DEFAULT_CLIENT.clientId, DEFAULT_CLIENT.clientSecret]);
-    expect(config.dataDir).toBe('/data');
-    expect(service?.volumes?.some((v) => v.endsWith(':/data'))).toBe(true);
     expect(service?.ports).toContain(`${config.port}:${config.port}`);
+  });
+
+  it('when the stack starts, then two replicas of the service share one PostgreSQL database (STORE=postgres), on two host ports, after the database is healthy', () => {
+    const postgres = services.postgres as Service & { healthcheck?: { test?: string[] }; depends_on?: unknown };
+    expect(postgres.image).toMatch(/^postgres:\d+/);
+    expect(postgres.healthcheck?.test?.join(' ')).toContain('pg_isready');
+    // The database is for the replicas only: no host port.
+    expect(postgres.ports).toBeUndefined();
+    const pgEnv = env(postgres);
+    const replicas = ['cxone-scim-sync', 'cxone-scim-sync-2'].map((name) => services[name] as Service & { depends_on?: Record<string, { condition: string }> });
+    const hostPorts = new Set<string>();
+    for (const replica of replicas) {
+      expect(replica.command).toEqual(['serve']);
+      expect(replica.depends_on?.postgres).toEqual({ condition: 'service_healthy' });
+      const config = loadConfig(env(replica));
+      expect(config.store).toBe('postgres');
+      const url = new URL(config.databaseUrl as string);
+      expect([url.hostname, url.port || '5432', url.pathname.slice(1), decodeURIComponent(url.username), decodeURIComponent(url.password)]).toEqual(['postgres', '5432', pgEnv.POSTGRES_DB, pgEnv.POSTGRES_USER, pgEnv.POSTGRES_PASSWORD]);
+      const [port] = replica.ports ?? [];
+      expect(port?.endsWith(`:${config.port}`)).toBe(true);
+      hostPorts.add(port?.split(':')[0] as string);
+    }
+    expect([...hostPorts]).toEqual(['8080', '8082']);
+    expect(loadConfig(env(replicas[0] as Service))).toEqual(loadConfig(env(replicas[1] as Service)));
   });
 
   it('when the service starts in the image (NODE_ENV=production, from the Dockerfile), then its configuration passes the start-up checks: a real upstream, plain http allowed on purpose', () => {
@@ -79,7 +101,8 @@ describe('deploy: docker compose', () => {
     const scrape = parse(read('deploy/prometheus/prometheus.yml')) as { scrape_configs: { job_name: string; metrics_path?: string; static_configs: { targets: string[] }[] }[] };
     const job = scrape.scrape_configs.find((j) => j.job_name === 'cxone-scim-sync');
     expect(job?.metrics_path ?? '/metrics').toBe('/metrics');
-    expect(job?.static_configs.flatMap((c) => c.targets)).toEqual([`cxone-scim-sync:${loadConfig(env(services['cxone-scim-sync'] as Service)).port}`]);
+    const port = loadConfig(env(services['cxone-scim-sync'] as Service)).port;
+    expect(job?.static_configs.flatMap((c) => c.targets)).toEqual([`cxone-scim-sync:${port}`, `cxone-scim-sync-2:${port}`]);
   });
 
   it('when Grafana starts, then it provisions the Prometheus data source and loads the dashboards from where they are mounted', () => {

@@ -1,0 +1,349 @@
+/**
+ * The storage contract: what every store behind the service's storage ports must do (the
+ * audit trail and its chain, the audit queries, webhook subscriptions, the outbox,
+ * idempotency keys), written once and run against each store by a factory
+ * (sqlite.contract.test.ts, postgres.contract.test.ts).
+ *
+ * A harness is one empty database; open() gives a handle on it, and a second open() a
+ * second handle on the same data, as a second replica (or a restarted process) would have.
+ * Stores that several processes share at once (`shared: true`) also pass the replica
+ * clauses: one chain from concurrent appends, one claim per key, one delivery at a time.
+ */
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { ChainHead } from '../../../src/core/audit.js';
+import { InvalidCursorError, StorageError } from '../../../src/core/errors.js';
+import type { AuditTrail, ChangeRequest, IdempotencyStore, Outbox, SubscriptionStore } from '../../../src/core/ports.js';
+import { FakeClock } from '../../fakes/fake-clock.js';
+import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
+
+export interface ContractStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
+  auditHead(): ChainHead | null | Promise<ChainHead | null>;
+  pruneAudit(before: number, limit?: number): Promise<{ pruned: number; refused?: string }>;
+  ping(): Promise<void>;
+  close(): void | Promise<void>;
+}
+
+export interface ContractOpenOptions {
+  readonly adminActors?: readonly string[];
+  readonly staticSubscribers?: readonly string[];
+  readonly auditKey?: string;
+}
+
+export interface StoreHarness {
+  /** A handle on this harness's database (the first one creates it), on the harness's clock. Closed when the test ends. */
+  open(options?: ContractOpenOptions): Promise<ContractStore>;
+  readonly clock: FakeClock;
+}
+
+export interface StoreKind {
+  readonly name: string;
+  /** Several processes use one database at once (claims and chain appends are serialised by the database). */
+  readonly shared: boolean;
+  /** A fresh, empty database per call; undefined: the store cannot run here (the suite is skipped, and says why). */
+  readonly harness: (() => Promise<StoreHarness>) | undefined;
+  /** How long a claimed Idempotency-Key stays claimed while its request runs (shared stores). */
+  readonly idempotencyLeaseMs?: number;
+  /** How long a claimed delivery stays with the handle that claimed it (shared stores). */
+  readonly deliveryLeaseMs?: number;
+}
+
+const caller = (actor: string, admin = false): ChangeRequest => ({ actor, admin, requestId: `req-${actor}` });
+const none = new Set<number>();
+
+async function harnessOf(kind: StoreKind): Promise<StoreHarness> {
+  const make = kind.harness as () => Promise<StoreHarness>;
+  return make();
+}
+
+/** Opens a handle and closes it when the test ends. */
+async function open(harness: StoreHarness, options?: ContractOpenOptions): Promise<ContractStore> {
+  const store = await harness.open(options);
+  onTestFinished(async () => {
+    await store.close();
+  });
+  return store;
+}
+
+export function describeStorageContract(kind: StoreKind): void {
+  describe.skipIf(kind.harness === undefined)(`storage contract: ${kind.name}`, () => {
+    describe('audit trail', () => {
+      it('when records are appended, then each links to the one before, from the genesis, and the head is the newest', async () => {
+        const store = await open(await harnessOf(kind));
+        expect(await store.auditHead()).toBeNull();
+        const a = await store.append(auditEntry(), []);
+        const b = await store.append(auditEntry(), []);
+        expect(a.prevHash).toBe('0'.repeat(64));
+        expect(b.prevHash).toBe(a.hash);
+        expect(await store.auditHead()).toEqual({ seq: 2, hash: b.hash });
+        expect(await store.verifyChain()).toEqual({ ok: true, records: 2 });
+      });
+
+      it('when a sync is looked up, then its record comes back as appended; a subscription change or an unknown id is not a sync', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        const entry = auditEntry({ groupId: 'g-look' });
+        const record = await store.append(entry, []);
+        expect(await store.findSync(entry.syncId)).toEqual(record);
+        expect(await store.findSync('no-such-sync')).toBeUndefined();
+        await store.createSubscription({ url: 'https://hooks.example.com/a', events: ['group.sync.completed'] }, caller('okta'));
+        const change = (await store.listRecords({ limit: 1 })).items[0];
+        expect(change?.status).toBe('subscription_created');
+        expect(await store.findSync(change?.syncId as string)).toBeUndefined();
+      });
+
+      it('when the trail is listed, then newest first, filtered by actor, group and time, in pages joined by cursors', async () => {
+        const store = await open(await harnessOf(kind));
+        for (let i = 0; i < 5; i++) await store.append(auditEntry({ actor: i % 2 === 0 ? 'okta' : 'azure', groupId: `g${i % 2}`, createdAt: `2026-01-0${i + 1}T00:00:00.000Z` }), []);
+        const all = await store.listRecords({ limit: 10 });
+        expect(all.items.map((r) => r.createdAt.slice(0, 10))).toEqual(['2026-01-05', '2026-01-04', '2026-01-03', '2026-01-02', '2026-01-01']);
+        expect(all.nextCursor).toBeNull();
+        expect((await store.listRecords({ limit: 10, actor: 'azure' })).items).toHaveLength(2);
+        expect((await store.listRecords({ limit: 10, groupId: 'g0' })).items).toHaveLength(3);
+        expect((await store.listRecords({ limit: 10, since: '2026-01-04T00:00:00Z' })).items).toHaveLength(2);
+        const first = await store.listRecords({ limit: 2 });
+        expect(first.items).toHaveLength(2);
+        const second = await store.listRecords({ limit: 2, cursor: first.nextCursor as string });
+        const third = await store.listRecords({ limit: 2, cursor: second.nextCursor as string });
+        expect([...first.items, ...second.items, ...third.items].map((r) => r.syncId)).toEqual(all.items.map((r) => r.syncId));
+        expect(third.nextCursor).toBeNull();
+      });
+
+      it('when a cursor the store did not issue comes back, then InvalidCursorError', async () => {
+        const store = await open(await harnessOf(kind));
+        await expect(store.listRecords({ limit: 2, cursor: 'bm90LWEtY3Vyc29y' })).rejects.toBeInstanceOf(InvalidCursorError);
+        await expect(store.listRecords({ limit: 2, cursor: Buffer.from('delivery:5').toString('base64url') })).rejects.toBeInstanceOf(InvalidCursorError);
+      });
+
+      it('when the store is opened again, then the chain continues from the remembered head and verifies from the new handle', async () => {
+        const harness = await harnessOf(kind);
+        const first = await open(harness);
+        const a = await first.append(auditEntry(), []);
+        await first.close();
+        const again = await open(harness);
+        const b = await again.append(auditEntry(), []);
+        expect(b.prevHash).toBe(a.hash);
+        expect(await again.verifyChain()).toEqual({ ok: true, records: 2 });
+      });
+
+      it('when the trail is keyed (AUDIT_HMAC_KEY), then it verifies with the key, and is not opened for writing without it or with another', async () => {
+        const harness = await harnessOf(kind);
+        const key = 'k'.repeat(32);
+        const store = await open(harness, { auditKey: key });
+        await store.append(auditEntry(), []);
+        await store.append(auditEntry(), []);
+        expect(await store.verifyChain()).toEqual({ ok: true, records: 2 });
+        await expect(harness.open({})).rejects.toBeInstanceOf(StorageError);
+        await expect(harness.open({ auditKey: 'x'.repeat(32) })).rejects.toBeInstanceOf(StorageError);
+      });
+
+      it('when old records are pruned, then the kept chain still verifies from its checkpoint and goes on', async () => {
+        const store = await open(await harnessOf(kind));
+        for (let i = 0; i < 4; i++) await store.append(auditEntry({ createdAt: `2026-01-0${i + 1}T00:00:00.000Z` }), []);
+        const result = await store.pruneAudit(Date.parse('2026-01-03T00:00:00Z'));
+        expect(result.pruned).toBe(2);
+        await store.append(auditEntry({ createdAt: '2026-01-09T00:00:00.000Z' }), []);
+        const verdict = await store.verifyChain();
+        expect(verdict.ok).toBe(true);
+        expect(verdict.records).toBe(3);
+        expect(verdict.ok && verdict.checkpoint?.firstSeq).toBe(3);
+      });
+
+      it.skipIf(!kind.shared)('when two replicas append at once, then their records form one chain, in order, with no fork', async () => {
+        const harness = await harnessOf(kind);
+        const [one, two] = [await open(harness), await open(harness)];
+        const appends = [];
+        for (let i = 0; i < 20; i++) {
+          appends.push(one.append(auditEntry({ groupId: `a${i}` }), []));
+          appends.push(two.append(auditEntry({ groupId: `b${i}` }), []));
+        }
+        const records = await Promise.all(appends);
+        const prevs = new Set(records.map((r) => r.prevHash));
+        expect(prevs.size).toBe(40);
+        expect(await one.verifyChain()).toEqual({ ok: true, records: 40 });
+        expect(await two.verifyChain()).toEqual({ ok: true, records: 40 });
+        expect((await two.auditHead())?.seq).toBe(40);
+      });
+    });
+
+    describe('subscriptions', () => {
+      it('when a subscription is created, then only the answer holds its secret, and its creation is audited', async () => {
+        const store = await open(await harnessOf(kind));
+        const created = await store.createSubscription({ url: 'https://hooks.example.com/a', events: ['group.sync.completed'], description: 'ops' }, caller('okta'));
+        expect(created.secret).toMatch(/^whsec_/);
+        expect(created.owner).toBe('okta');
+        const read = await store.getSubscription(created.id);
+        expect(read).toEqual({ id: created.id, owner: 'okta', url: 'https://hooks.example.com/a', events: ['group.sync.completed'], description: 'ops', createdAt: created.createdAt, disabled: false });
+        expect(JSON.stringify(await store.listSubscriptions())).not.toContain(created.secret);
+        const [record] = (await store.listRecords({ limit: 5 })).items;
+        expect(record).toMatchObject({ status: 'subscription_created', actor: 'okta' });
+        expect(JSON.stringify(record)).not.toContain(created.secret);
+        expect(await store.verifyChain()).toEqual({ ok: true, records: 1 });
+      });
+
+      it('when a caller reads subscriptions, then it sees its own; an administrator sees all; another caller’s is answered like a missing one', async () => {
+        const store = await open(await harnessOf(kind));
+        const mine = await store.createSubscription({ url: 'https://hooks.example.com/m', events: ['group.sync.completed'] }, caller('okta'));
+        const theirs = await store.createSubscription({ url: 'https://hooks.example.com/t', events: ['group.sync.failed'] }, caller('azure'));
+        expect((await store.listSubscriptions({ actor: 'okta', admin: false })).map((s) => s.id)).toEqual([mine.id]);
+        expect((await store.listSubscriptions({ actor: 'ops', admin: true })).map((s) => s.id).toSorted()).toEqual([mine.id, theirs.id].toSorted());
+        expect(await store.getSubscription(theirs.id, { actor: 'okta', admin: false })).toBeUndefined();
+        expect(await store.deleteSubscription(theirs.id, caller('okta'))).toBeUndefined();
+        expect(await store.listDeliveries(theirs.id, { limit: 5 }, { actor: 'okta', admin: false })).toBeUndefined();
+        expect((await store.deleteSubscription(mine.id, caller('okta')))?.id).toBe(mine.id);
+        expect(await store.getSubscription(mine.id)).toBeUndefined();
+        expect((await store.listRecords({ limit: 5 })).items.map((r) => r.status)).toEqual(['subscription_deleted', 'subscription_created', 'subscription_created']);
+      });
+    });
+
+    describe('outbox', () => {
+      it('when a sync is appended with events, then each interested subscriber gets a pending delivery with the exact body, in the same step', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness, { adminActors: ['ops'], staticSubscribers: ['https://static.example.com/hooks'] });
+        const own = await store.createSubscription({ url: 'https://hooks.example.com/own', events: ['group.sync.completed'] }, caller('okta'));
+        const other = await store.createSubscription({ url: 'https://hooks.example.com/other', events: ['group.sync.completed'] }, caller('azure'));
+        const admin = await store.createSubscription({ url: 'https://hooks.example.com/admin', events: ['group.sync.completed'] }, caller('ops', true));
+        const failedOnly = await store.createSubscription({ url: 'https://hooks.example.com/failed', events: ['group.sync.failed'] }, caller('okta'));
+        let woken = 0;
+        const unsubscribe = store.onQueued(() => woken++);
+        const entry = auditEntry({ actor: 'okta' });
+        const event = domainEvent(entry);
+        await store.append(entry, [event]);
+        unsubscribe();
+        expect(woken).toBe(1);
+        const due = await store.dueDeliveries(harness.clock.now(), 10, none);
+        expect(due.map((d) => d.url).toSorted()).toEqual(['https://hooks.example.com/admin', 'https://hooks.example.com/own', 'https://static.example.com/hooks']);
+        for (const delivery of due) {
+          expect(delivery.eventId).toBe(event.id);
+          expect(delivery.eventType).toBe('group.sync.completed');
+          expect(JSON.parse(delivery.body)).toEqual({ type: event.type, timestamp: event.timestamp, data: event.data });
+          expect(delivery.attempts).toBe(0);
+        }
+        expect(due.find((d) => d.url.endsWith('/own'))?.secret).toBe(own.secret);
+        expect(due.find((d) => d.url.endsWith('/own'))?.subscriptionId).toBe(own.id);
+        expect(due.find((d) => d.url.startsWith('https://static'))?.secret).toBeNull();
+        expect([other.id, admin.id, failedOnly.id]).toHaveLength(3);
+      });
+
+      it('when attempts are recorded, then a delivered one leaves the queue, a retried one waits until its time, and its attempts are listed', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        const sub = await store.createSubscription({ url: 'https://hooks.example.com/a', events: ['group.sync.completed'] }, caller('okta'));
+        const now = harness.clock.now();
+        const e1 = auditEntry();
+        const e2 = auditEntry();
+        await store.append(e1, [domainEvent(e1)]);
+        await store.append(e2, [domainEvent(e2)]);
+        const [d1, d2] = await store.dueDeliveries(now, 10, none);
+        expect(d1?.eventId).toBe(domainEvent(e1).id);
+        await store.recordAttempt(d1?.id as number, { at: now, statusCode: 204, error: null, durationMs: 12 }, { status: 'delivered' });
+        await store.recordAttempt(d2?.id as number, { at: now, statusCode: 500, error: 'HTTP 500', durationMs: 7 }, { status: 'pending', nextAttemptAt: now + 5_000 });
+        expect(await store.dueDeliveries(now, 10, none)).toEqual([]);
+        expect(await store.nextDueAt(none)).toBe(now + 5_000);
+        const later = await store.dueDeliveries(now + 5_000, 10, none);
+        expect(later.map((d) => [d.id, d.attempts])).toEqual([[d2?.id, 1]]);
+        expect(await store.dueDeliveries(now + 5_000, 10, new Set([d2?.id as number]))).toEqual([]);
+        const page = await store.listDeliveries(sub.id, { limit: 1 });
+        expect(page?.items[0]).toMatchObject({ id: d2?.id, status: 'pending', nextAttemptAt: new Date(now + 5_000).toISOString(), attempts: [{ attempt: 1, statusCode: 500, error: 'HTTP 500', durationMs: 7 }] });
+        const next = await store.listDeliveries(sub.id, { limit: 1, cursor: page?.nextCursor as string });
+        expect(next?.items[0]).toMatchObject({ id: d1?.id, status: 'delivered', nextAttemptAt: null });
+        expect(next?.nextCursor).toBeNull();
+      });
+
+      it('when a receiver answers 410 Gone, then its subscription is disabled and its pending deliveries fail', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        const sub = await store.createSubscription({ url: 'https://hooks.example.com/a', events: ['group.sync.completed'] }, caller('okta'));
+        const entry = auditEntry();
+        await store.append(entry, [domainEvent(entry)]);
+        await store.disableSubscription(sub.id);
+        expect((await store.getSubscription(sub.id))?.disabled).toBe(true);
+        expect(await store.dueDeliveries(harness.clock.now(), 10, none)).toEqual([]);
+        expect(await store.nextDueAt(none)).toBeNull();
+        const more = auditEntry();
+        await store.append(more, [domainEvent(more)]);
+        expect(await store.dueDeliveries(harness.clock.now(), 10, none)).toEqual([]);
+      });
+
+      it.skipIf(!kind.shared)('when two replicas ask for due deliveries at once, then each delivery goes to one of them only, until its lease runs out', async () => {
+        const harness = await harnessOf(kind);
+        const [one, two] = [await open(harness, { staticSubscribers: ['https://static.example.com/hooks'] }), await open(harness, { staticSubscribers: ['https://static.example.com/hooks'] })];
+        for (let i = 0; i < 10; i++) {
+          const entry = auditEntry();
+          await one.append(entry, [domainEvent(entry)]);
+        }
+        const now = harness.clock.now();
+        const [a, b] = await Promise.all([one.dueDeliveries(now, 10, none), two.dueDeliveries(now, 10, none)]);
+        const ids = [...a, ...b].map((d) => d.id);
+        expect(ids).toHaveLength(10);
+        expect(new Set(ids).size).toBe(10);
+        expect(await one.dueDeliveries(now, 10, none)).toEqual([]);
+        // A replica that claimed and died: after the lease, another takes its deliveries.
+        const lease = kind.deliveryLeaseMs as number;
+        expect(await one.nextDueAt(none)).toBe(now + lease);
+        harness.clock.advance(lease);
+        expect(await two.dueDeliveries(harness.clock.now(), 20, none)).toHaveLength(10);
+      });
+    });
+
+    describe('idempotency keys', () => {
+      it('when a key is claimed, then a retry learns it is processing, then gets the stored answer once completed', async () => {
+        const store = await open(await harnessOf(kind));
+        expect(await store.claim('okta', 'k1', 'fp1', 60_000)).toEqual({ claimed: true });
+        expect(await store.claim('okta', 'k1', 'fp1', 60_000)).toEqual({ claimed: false, fingerprint: 'fp1', state: 'processing' });
+        const response = { statusCode: 200, contentType: 'application/json', body: '{"ok":true}' };
+        await store.complete('okta', 'k1', response);
+        expect(await store.claim('okta', 'k1', 'fp2', 60_000)).toEqual({ claimed: false, fingerprint: 'fp1', state: 'completed', response });
+        // Scoped to the caller.
+        expect(await store.claim('azure', 'k1', 'fp1', 60_000)).toEqual({ claimed: true });
+      });
+
+      it('when a claim is released, then a retry runs again; a completed key is not released', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.claim('okta', 'k1', 'fp1', 60_000);
+        await store.release('okta', 'k1');
+        expect(await store.claim('okta', 'k1', 'fp1', 60_000)).toEqual({ claimed: true });
+        await store.complete('okta', 'k1', { statusCode: 200, contentType: 'application/json', body: '{}' });
+        await store.release('okta', 'k1');
+        expect((await store.claim('okta', 'k1', 'fp1', 60_000)).claimed).toBe(false);
+      });
+
+      it('when a completed key outlives its time to live, then it counts as absent', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        await store.claim('okta', 'k1', 'fp1', 60_000);
+        await store.complete('okta', 'k1', { statusCode: 200, contentType: 'application/json', body: '{}' });
+        harness.clock.advance(60_000);
+        expect(await store.claim('okta', 'k1', 'fp2', 60_000)).toEqual({ claimed: true });
+      });
+
+      it.skipIf(!kind.shared)('when two replicas claim one key at once, then exactly one runs it', async () => {
+        const harness = await harnessOf(kind);
+        const [one, two] = [await open(harness), await open(harness)];
+        for (let i = 0; i < 10; i++) {
+          const claims = await Promise.all([one.claim('okta', `k${i}`, 'fp', 60_000), two.claim('okta', `k${i}`, 'fp', 60_000)]);
+          expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+        }
+      });
+
+      it.skipIf(!kind.shared)('when the replica that claimed a key dies, then the key is held until its lease runs out, not forever, and a restart does not drop it', async () => {
+        const harness = await harnessOf(kind);
+        const one = await open(harness);
+        await one.claim('okta', 'k1', 'fp', 86_400_000);
+        const two = await open(harness);
+        expect(await two.releaseAbandoned()).toBe(0);
+        expect((await two.claim('okta', 'k1', 'fp', 86_400_000)).claimed).toBe(false);
+        harness.clock.advance((kind.idempotencyLeaseMs as number) - 1);
+        expect((await two.claim('okta', 'k1', 'fp', 86_400_000)).claimed).toBe(false);
+        harness.clock.advance(1);
+        expect(await two.claim('okta', 'k1', 'fp', 86_400_000)).toEqual({ claimed: true });
+      });
+    });
+
+    it('when the store is asked whether it answers, then it does', async () => {
+      const store = await open(await harnessOf(kind));
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
+
+export { FakeClock };

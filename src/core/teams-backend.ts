@@ -29,7 +29,7 @@
  * + ceil(r / batch) + ceil(a / batch) + 1 (verification), plus one map refresh when a value
  * is not in the map.
  */
-import { GroupNotFoundError, OutcomeUnknownError, UpstreamError, ValidationFailedError, WriteNotAppliedError, type MemberError } from './errors.js';
+import { AgentWriteFailedError, describeAgentFailures, GroupNotFoundError, OutcomeUnknownError, RollbackFailedError, ValidationFailedError, WriteNotAppliedError, type AgentFailure, type MemberError } from './errors.js';
 import type { DesiredMembership, GroupSnapshot, MemberRef } from './membership.js';
 import type { WriteMode } from './outcome.js';
 import { compareMembers, planMembership } from './plan.js';
@@ -50,8 +50,7 @@ import type {
   WriteTrace,
 } from './ports.js';
 
-// TODO(merge): 'admin-api' becomes a WriteMode (core/outcome.ts) with the acd-groups backend; remove this cast then.
-const ADMIN_API_WRITE = 'admin-api' as unknown as WriteMode;
+const ADMIN_API_WRITE: WriteMode = 'admin-api';
 
 export interface TeamsBackendOptions {
   readonly agents: AgentDirectory;
@@ -79,47 +78,6 @@ interface TeamChangePlan extends MembershipChange {
   readonly groups: readonly MemberRef[];
   /** Member value (canonical) → agent, for everyone the plan adds or removes. */
   readonly agentOf: ReadonlyMap<string, AdminAgent>;
-}
-
-/** A member the provider refused, or whose move could not be confirmed. */
-export interface FailedMember {
-  readonly member: MemberRef;
-  readonly agentId: number;
-  readonly error: string;
-}
-
-/** Some agents could not be moved; what this sync did was undone and verified: 502 naming each failed member. */
-export class TeamMembersFailedError extends UpstreamError {
-  constructor(
-    readonly teamId: number,
-    readonly failed: readonly FailedMember[],
-  ) {
-    const listed = failed.slice(0, 20).map((f) => `${f.member.value} (agent ${f.agentId}): ${f.error}`);
-    const more = failed.length > listed.length ? `; and ${failed.length - listed.length} more` : '';
-    const message = `CXone refused to move ${failed.length} member${failed.length === 1 ? '' : 's'} of team ${teamId}; what this sync had changed was undone: ${listed.join('; ')}${more}`;
-    super(message, { status: 502, detail: listed.join('; ') + more });
-  }
-}
-
-/**
- * The undo of a failed write failed (or could not be verified): agents may sit in the wrong
- * team. The journal stays open; the next sync of the team, or the next start, finishes it.
- * TODO(merge): the acd-groups backend brings `rollback_failed` as a failure code; use its class.
- */
-export class TeamsRollbackFailedError extends UpstreamError {
-  override readonly code: string = 'rollback_failed';
-  constructor(
-    readonly teamId: number,
-    readonly misplaced: readonly { readonly agentId: number; readonly teamId: number | undefined; readonly expected: number }[],
-    cause?: unknown,
-  ) {
-    const listed = misplaced.slice(0, 20).map((m) => `agent ${m.agentId} in team ${m.teamId ?? 'unknown'} (should be ${m.expected})`);
-    super(
-      `the write to team ${teamId} failed and undoing it failed too: ${misplaced.length} agent${misplaced.length === 1 ? '' : 's'} not back in their team${listed.length > 0 ? ` (${listed.join('; ')})` : ''}; the undo is kept and finished by the next sync of this team or the next start`,
-      { status: 502 },
-      cause === undefined ? undefined : { cause },
-    );
-  }
 }
 
 export function createTeamsBackend(options: TeamsBackendOptions): MembershipBackend {
@@ -176,12 +134,11 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     for (const member of ours.plan.duplicates) {
       errors.push({ code: 'duplicate_member', member, message: `member ${JSON.stringify(member.value)} is listed more than once (or names the same agent twice)` });
     }
-    // TODO(merge): the acd-groups backend brings a code for Group members under the CXone backends; use it here.
     const groupValues = new Set(ours.groups.map((g) => g.value));
     const others = new Map<number, MemberRef[]>();
     for (const member of ours.plan.added) {
       if (member.type === 'Group' || groupValues.has(member.value)) {
-        errors.push({ code: 'user_not_found', member, message: `teams hold users only: ${JSON.stringify(member.value)} is a Group member` });
+        errors.push({ code: 'group_member_not_supported', member, message: `teams hold users only and do not nest: ${JSON.stringify(member.value)} is a Group member` });
         continue;
       }
       const agent = ours.agentOf.get(member.value);
@@ -238,7 +195,8 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     // Write: removals first (nobody keeps access they should lose), each batch journaled before it is sent.
     const memberOf = new Map<number, MemberRef>([...removals, ...additions].map(({ member, agent }) => [agent.agentId, member]));
     const sent: number[] = [];
-    const failed: FailedMember[] = [];
+    const failed: AgentFailure[] = [];
+    const removing = new Set(removals.map(({ agent }) => agent.agentId));
     let thrown: unknown;
     try {
       for (const [moves, toTeam] of [
@@ -249,7 +207,15 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
           if (failed.length > 0) break;
           const outcome = await moveAgents(syncId, batch, toTeam, false, ctx);
           sent.push(...batch);
-          for (const failure of outcome.failed) failed.push({ member: memberOf.get(failure.agentId) as MemberRef, agentId: failure.agentId, error: failure.error });
+          for (const failure of outcome.failed) {
+            failed.push({
+              member: memberOf.get(failure.agentId) as MemberRef,
+              agentId: failure.agentId,
+              action: removing.has(failure.agentId) ? 'remove' : 'add',
+              error: failure.error,
+              ...(outcome.status > 0 ? { status: outcome.status } : {}),
+            });
+          }
         }
       }
     } catch (error) {
@@ -259,10 +225,10 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
 
     if (failed.length > 0 || thrown !== undefined) {
       const failedIds = new Set(failed.map((f) => f.agentId));
-      await undo(syncId, teamId, sent.filter((id) => !failedIds.has(id)), before, ctx, thrown);
+      await undo(syncId, teamId, sent.filter((id) => !failedIds.has(id)), before, ctx, thrown, memberOf, failed);
       await journal.close(syncId);
       if (thrown !== undefined) throw thrown;
-      throw new TeamMembersFailedError(teamId, failed);
+      throw new AgentWriteFailedError(failed);
     }
 
     // Verify: the team as CXone now says it is.
@@ -326,7 +292,16 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
   }
 
   /** Moves `agentIds` back to their team in `before`, then checks that they are there. */
-  async function undo(syncId: string, teamId: number, agentIds: readonly number[], before: Readonly<Record<string, number>>, ctx: RequestContext, writeError?: unknown): Promise<void> {
+  async function undo(
+    syncId: string,
+    teamId: number,
+    agentIds: readonly number[],
+    before: Readonly<Record<string, number>>,
+    ctx: RequestContext,
+    writeError?: unknown,
+    memberOf: ReadonlyMap<number, MemberRef> = new Map(),
+    writeFailures: readonly AgentFailure[] = [],
+  ): Promise<void> {
     await journal.setPhase(syncId, 'undoing');
     if (agentIds.length === 0) return;
     const byTeam = new Map<number, number[]>();
@@ -341,14 +316,40 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     } catch (error) {
       cause = error;
     }
+    const failed = (misplaced: readonly { agentId: number; teamId: number | undefined }[], reason: string, members: readonly MemberRef[] | null, errorCause: unknown): RollbackFailedError => {
+      const undoFailures = misplaced.map(
+        ({ agentId, teamId: now }): AgentFailure => ({
+          member: memberOf.get(agentId) ?? { value: String(agentId), type: 'User' },
+          agentId,
+          action: before[agentId] === teamId ? 'remove' : 'add',
+          error: `not back in team ${before[agentId]} (in team ${now ?? 'unknown'})`,
+        }),
+      );
+      const all = [...writeFailures, ...undoFailures];
+      return new RollbackFailedError(
+        `${writeFailures.length > 0 ? `${describeAgentFailures(writeFailures)}; ` : ''}undoing what this sync wrote to team ${teamId} failed (${reason}); agents may sit in the wrong team: the journal stays open, and the next sync of this team and the next start finish the undo`,
+        members,
+        all,
+        errorCause === undefined ? undefined : { cause: errorCause },
+      );
+    };
     let now: Map<number, number | undefined>;
     try {
       now = await readTeams(agentIds, ctx);
     } catch (error) {
-      throw new TeamsRollbackFailedError(teamId, [], cause ?? error ?? writeError);
+      throw failed([], `the teams could not be read back: ${error instanceof Error ? error.message : String(error)}`, null, cause ?? error ?? writeError);
     }
-    const misplaced = agentIds.filter((id) => before[id] !== undefined && now.get(id) !== before[id]).map((id) => ({ agentId: id, teamId: now.get(id), expected: before[id] as number }));
-    if (misplaced.length > 0 || cause !== undefined) throw new TeamsRollbackFailedError(teamId, misplaced, cause);
+    const misplaced = agentIds.filter((id) => before[id] !== undefined && now.get(id) !== before[id]).map((id) => ({ agentId: id, teamId: now.get(id) }));
+    if (misplaced.length > 0 || cause !== undefined) {
+      let members: MemberRef[] | null = null;
+      try {
+        members = (await agents.inTeam(teamId, ctx)).map((agent) => ({ value: memberValue(agent), type: 'User' as const }));
+      } catch {
+        // The team as it stands could not be read: the answer says so (members: null).
+      }
+      const reason = misplaced.length > 0 ? `${misplaced.length} agent${misplaced.length === 1 ? ' is' : 's are'} not back in their team` : `a move back failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+      throw failed(misplaced, reason, members, cause);
+    }
   }
 
   /**

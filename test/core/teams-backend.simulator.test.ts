@@ -112,7 +112,7 @@ describe('teams backend against the simulator (CXone as published: no SCIM /Grou
     const error = await run(desired.map(user)).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UpstreamError);
-    expect((error as UpstreamError).message).toContain(`${seedIds.users.nadiaAhmed} (agent ${seedIds.agents.nadiaAhmed}): Agent is locked`);
+    expect((error as UpstreamError).message).toContain(`User "${seedIds.users.nadiaAhmed}" (agent ${seedIds.agents.nadiaAhmed}, add): Agent is locked`);
     expect(teamOf(seedIds.agents.davidKim)).toBe(3001);
     expect(teamOf(seedIds.agents.lauraGarcia)).toBe(FALLBACK);
     expect(teamOf(seedIds.agents.nadiaAhmed)).toBe(FALLBACK);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
-import { UpstreamError, ValidationFailedError, WriteNotAppliedError } from '../../src/core/errors.js';
+import { AgentWriteFailedError, RollbackFailedError, UpstreamError, ValidationFailedError, WriteNotAppliedError } from '../../src/core/errors.js';
 import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { DesiredMember } from '../../src/core/membership.js';
 import { syncGroup, type SyncGroupDeps } from '../../src/core/sync-group.js';
-import { createTeamsBackend, TeamMembersFailedError, TeamsRollbackFailedError, type TeamsBackendOptions } from '../../src/core/teams-backend.js';
+import { createTeamsBackend, type TeamsBackendOptions } from '../../src/core/teams-backend.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { FakeTeamsTenant } from '../fakes/fake-teams-tenant.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
@@ -108,7 +108,7 @@ describe('teams backend', () => {
     const { upstream, run } = setup();
     const error = await failure(run([user('user-1'), user('user-2'), user('user-8'), user('nobody'), user('user-5'), { value: 'some-group', type: 'Group' }]));
     expect(error).toBeInstanceOf(ValidationFailedError);
-    expect((error as ValidationFailedError).errors.map((e) => `${e.code}:${e.member.value}`)).toEqual(['user_not_found:nobody', 'user_inactive:user-5', 'user_not_found:some-group']);
+    expect((error as ValidationFailedError).errors.map((e) => `${e.code}:${e.member.value}`)).toEqual(['user_not_found:nobody', 'user_inactive:user-5', 'group_member_not_supported:some-group']);
     expect(upstream.count('update')).toBe(0);
   });
 
@@ -152,10 +152,11 @@ describe('teams backend', () => {
     const { run, journal } = setup(upstream);
     const error = await failure(run([user('user-1'), user('user-3'), user('user-6')]));
 
-    expect(error).toBeInstanceOf(TeamMembersFailedError);
+    expect(error).toBeInstanceOf(AgentWriteFailedError);
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).code).toBe('upstream_error');
-    expect(error.message).toContain('user-6 (agent 6): Agent is locked');
+    expect(error.message).toContain('User "user-6" (agent 6, add): Agent is locked');
+    expect((error as AgentWriteFailedError).failures).toEqual([{ member: { value: 'user-6', type: 'User' }, agentId: 6, action: 'add', error: 'Agent is locked', status: 200 }]);
     // Back as read: 2 and 8 (removed first) returned to the team, 3 (added) back in the fallback team.
     expect(upstream.inTeam(TEAM)).toEqual([1, 2, 8]);
     expect(upstream.teamOf(3)).toBe(FALLBACK);
@@ -170,9 +171,11 @@ describe('teams backend', () => {
     const { run, journal } = setup(upstream);
     const error = await failure(run([user('user-1'), user('user-3'), user('user-6'), user('user-8')]));
 
-    expect(error).toBeInstanceOf(TeamsRollbackFailedError);
-    expect((error as TeamsRollbackFailedError).code).toBe('rollback_failed');
-    expect(error.message).toContain('agent 2 in team 99 (should be 10)');
+    expect(error).toBeInstanceOf(RollbackFailedError);
+    expect((error as RollbackFailedError).code).toBe('rollback_failed');
+    expect((error as RollbackFailedError).failures).toContainEqual({ member: { value: 'user-2', type: 'User' }, agentId: 2, action: 'remove', error: 'not back in team 10 (in team 99)' });
+    // The team as it stands after the failed undo: 2 is still out.
+    expect((error as RollbackFailedError).members?.map((m) => m.value).toSorted()).toEqual(['user-1', 'user-8']);
     expect(upstream.teamOf(2)).toBe(FALLBACK);
     expect([...journal.entries.values()].map((e) => e.phase)).toEqual(['undoing']);
 

@@ -70,7 +70,14 @@ export interface ComposedService {
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
 export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock }: ServiceParts): Promise<ComposedService> {
-  const membership = createProcessMembership({ config, upstream: directory, store: store.backendChoice, clock: clock ?? systemClock, log: logger.child({ component: 'membership' }) });
+  const membership = createProcessMembership({
+    config,
+    upstream: directory,
+    store: store.backendChoice,
+    cxone: { agentMap: store.agentMap, journal: store.journal, syncedGroups: store.syncedGroups, audit: store },
+    clock: clock ?? systemClock,
+    log: logger.child({ component: 'membership' }),
+  });
   const app = await composeApp({
     config,
     ports: {
@@ -195,9 +202,11 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   // The demo token is only for a first run against the embedded simulator with no token configured.
   const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
-  // Replicas on one database take a group's lock across processes for each sync (keyed on the backend and the group).
+  // Replicas on one database take a group's lock across processes for each sync (keyed on the group id: LOCK_BACKEND below).
   const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
   const { app, dispatcher, membership } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks });
+  // Admin-API writes a crash left open are finished before syncs are taken (docs/cxone.md "After a crash").
+  await membership.recoverOpenWrites(logger.child({ component: 'recovery' }), AbortSignal.timeout(3 * config.upstreamTimeoutMs));
   return {
     app,
     logger,
@@ -224,9 +233,11 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
 }
 
 /**
- * What a group lock across replicas is keyed on besides the group id: the membership
- * backend that writes the group (SCIM /Groups today). One database serves one deployment
- * (one tenant); the replicas of it may name the tenant differently (a proxy, a region), so
- * the tenant is not part of the key.
+ * What a group lock across replicas is keyed on besides the group id. One namespace for
+ * every membership backend: the replicas of one deployment share one store and so one
+ * backend choice, and a replica started with another MEMBERSHIP_BACKEND still excludes the
+ * others from a group of the same id (it may hold more than it must, never less). One
+ * database serves one deployment (one tenant); the replicas may name the tenant
+ * differently (a proxy, a region), so the tenant is not part of the key either.
  */
-export const LOCK_BACKEND = 'scim-groups';
+export const LOCK_BACKEND = 'membership';

@@ -23,7 +23,13 @@ export function createLocalSync(config: Readonly<Config>, upstream: Upstream, st
   const metrics = createPrometheusMetrics({ defaultMetrics: false });
   const directory = createUpstreamDirectory(config, upstream, metrics.upstream);
   // The same choice as the service's: MEMBERSHIP_BACKEND, or what `auto` kept in this store (else probes for it).
-  const membership = createProcessMembership({ config, upstream: directory, store: store.backendChoice, clock: systemClock });
+  const membership = createProcessMembership({
+    config,
+    upstream: directory,
+    store: store.backendChoice,
+    cxone: { agentMap: store.agentMap, journal: store.journal, syncedGroups: store.syncedGroups, audit: store },
+    clock: systemClock,
+  });
   const runner = createSyncRunner(config, { directory, backend: membership.source, audit: store, metrics: metrics.sync });
   return { runner, close: () => directory.close() };
 }

@@ -21,8 +21,11 @@ import type { GroupsProbeAnswer } from '../adapters/scim/index.js';
 import type { Config } from '../config.js';
 import { TokenEndpointError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../core/errors.js';
 import type { MembershipBackendName } from '../core/outcome.js';
-import type { BackendChoiceStore, Clock, MembershipBackend, RequestContext, ScimDirectory } from '../core/ports.js';
+import type { AgentDirectory, AgentMapStore, AuditLog, BackendChoiceStore, Clock, MembershipBackend, MembershipJournal, RequestContext, ScimDirectory, SyncedGroups } from '../core/ports.js';
 import { createScimGroupsBackend } from '../core/scim-groups-backend.js';
+import { createAcdGroupsBackend, recoverAtStart, type RecoveryLog } from './acd-groups.js';
+import { createAgentMap } from './agent-map.js';
+import { createTeamsBackend } from './teams.js';
 
 export type BackendSetting = Config['membershipBackend'];
 
@@ -204,27 +207,53 @@ export function createBackendSelector(options: BackendSelectorOptions): BackendS
   };
 }
 
+/** What the CXone backends (acd-groups, teams) keep in the store and write their records to. */
+export interface CxoneStores {
+  readonly agentMap: AgentMapStore;
+  readonly journal: MembershipJournal;
+  readonly syncedGroups: SyncedGroups;
+  /** Where the recovery of an interrupted write records it (the store). */
+  readonly audit: AuditLog;
+}
+
 /** What the backends are built from. */
 export interface MembershipBackendDeps {
-  readonly config: Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations'>;
+  readonly config: Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'teamsFallbackTeamId' | 'teamsMoveFromOther'>;
   /** SCIM: the scim-groups backend's groups, and every backend's users. */
   readonly directory: ScimDirectory;
   /** CXone's admin API (acd-groups, teams). */
   readonly adminApi?: AdminApiClient;
+  /** The process's agent map (acd-groups, teams): one per process, shared by every sync. */
+  readonly agents?: AgentDirectory;
+  /** The store's parts the CXone backends need (acd-groups, teams). */
+  readonly stores?: CxoneStores;
+  readonly clock?: Clock;
 }
 
-/** The backend of that name. Throws when this build does not include it. */
+/** The backend of that name. Throws when a part it needs is not given (a wiring error, not a user's). */
 export function createMembershipBackend(name: MembershipBackendName, deps: MembershipBackendDeps): MembershipBackend {
   switch (name) {
     case 'scim-groups':
       return createScimGroupsBackend({ directory: deps.directory, maxDepth: deps.config.maxGroupDepth, writeMode: deps.config.writeMode, patchMaxOperations: deps.config.patchMaxOperations });
-    case 'acd-groups':
-      // wired at merge: createAcdGroupsBackend (./acd-groups.ts)
-      throw new Error('the acd-groups membership backend is not available in this build');
-    case 'teams':
-      // wired at merge: createTeamsBackend (./teams.ts)
-      throw new Error('the teams membership backend is not available in this build');
+    case 'acd-groups': {
+      const { adminApi, agents, stores } = cxoneParts(name, deps);
+      return createAcdGroupsBackend({ adminApi, agents, journal: stores.journal, audit: stores.audit, clock: deps.clock });
+    }
+    case 'teams': {
+      const { adminApi, agents, stores } = cxoneParts(name, deps);
+      const fallbackTeamId = deps.config.teamsFallbackTeamId;
+      // The configuration refuses MEMBERSHIP_BACKEND=teams without it; auto never chooses teams.
+      if (fallbackTeamId === undefined) throw new Error('the teams membership backend needs TEAMS_FALLBACK_TEAM_ID');
+      return createTeamsBackend({ adminApi, agents, journal: stores.journal, syncedGroups: stores.syncedGroups, fallbackTeamId, moveFromOther: deps.config.teamsMoveFromOther, clock: deps.clock });
+    }
   }
+}
+
+function cxoneParts(name: MembershipBackendName, deps: MembershipBackendDeps): { adminApi: AdminApiClient; agents: AgentDirectory; stores: CxoneStores } {
+  if (deps.adminApi === undefined || deps.agents === undefined || deps.stores === undefined) {
+    throw new Error(`the ${name} membership backend needs CXone's admin API, the agent map and the store`);
+  }
+  return { adminApi: deps.adminApi, agents: deps.agents, stores: deps.stores };
 }
 
 /** The backend of each sync, as the sync runner asks for it (SyncRunnerPorts.backend). */
@@ -267,6 +296,13 @@ export interface ProcessMembership {
   check(): Promise<void>;
   /** The backend for /readyz and `serve --help`. */
   status(): BackendStatusView;
+  /**
+   * At start, before syncs are taken: finishes every admin-API write a crash (or a failed
+   * undo) left open in the store's journal (acd-groups: completed or rolled back, audited;
+   * teams: rolled back, as the team's next sync would). Never throws: what cannot be finished
+   * now is logged and stays open for the group's next sync.
+   */
+  recoverOpenWrites(log: RecoveryLog, signal?: AbortSignal): Promise<void>;
 }
 
 /** The backend as /readyz shows it (src/http/routes/health.ts BackendStatus). */
@@ -282,14 +318,24 @@ export function statusView(setting: BackendSetting, selection: BackendSelection)
 }
 
 export interface ProcessMembershipOptions {
-  readonly config: Pick<Config, 'membershipBackend' | 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'readinessCacheMs' | 'upstreamTimeoutMs'>;
+  readonly config: Pick<Config, 'membershipBackend' | 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'readinessCacheMs' | 'upstreamTimeoutMs' | 'teamsFallbackTeamId' | 'teamsMoveFromOther'>;
   readonly upstream: MembershipUpstream;
   readonly store: BackendChoiceStore;
+  /** What the CXone backends keep (the store); without it, only scim-groups can be built. */
+  readonly cxone?: CxoneStores;
   readonly clock: Clock;
   readonly log?: SelectionLog;
 }
 
-export function createProcessMembership({ config, upstream, store, clock, log }: ProcessMembershipOptions): ProcessMembership {
+export function createProcessMembership({ config, upstream, store, cxone, clock, log }: ProcessMembershipOptions): ProcessMembership {
+  // One agent map per process, made at the first CXone backend's first use and loaded from the store then.
+  let agents: AgentDirectory | undefined;
+  const agentMap = (): AgentDirectory | undefined => {
+    if (cxone === undefined) return undefined;
+    agents ??= createAgentMap(upstream.adminApi, cxone.agentMap);
+    return agents;
+  };
+  const build = (name: MembershipBackendName) => createMembershipBackend(name, { config, directory: upstream, adminApi: upstream.adminApi, agents: agentMap(), stores: cxone, clock });
   const selector = createBackendSelector({
     config,
     probe: (ctx) => upstream.probeGroups(ctx),
@@ -299,7 +345,7 @@ export function createProcessMembership({ config, upstream, store, clock, log }:
     probeTimeoutMs: 3 * config.upstreamTimeoutMs,
     log,
   });
-  const source = backendSource(selector, (name) => createMembershipBackend(name, { config, directory: upstream, adminApi: upstream.adminApi }), Math.max(1, Math.ceil(config.readinessCacheMs / 1000)));
+  const source = backendSource(selector, build, Math.max(1, Math.ceil(config.readinessCacheMs / 1000)));
   return {
     selector,
     source,
@@ -315,5 +361,31 @@ export function createProcessMembership({ config, upstream, store, clock, log }:
       else await upstream.adminApi.listAgents({ top: 1, fields: ['agentId'] }, ctx);
     },
     status: () => statusView(selector.setting, selector.current()),
+    async recoverOpenWrites(recoveryLog, signal) {
+      if (cxone === undefined) return;
+      const ctx: RequestContext = { signal, stats: { upstreamRequests: 0 } };
+      try {
+        const open = await cxone.journal.openEntries();
+        if (open.length === 0) return;
+        const directory = agentMap() as AgentDirectory;
+        if (open.some((entry) => entry.backend === 'acd-groups')) {
+          await recoverAtStart({ adminApi: upstream.adminApi, agents: directory, journal: cxone.journal, audit: cxone.audit, clock }, recoveryLog);
+        }
+        const teams = [...new Set(open.filter((entry) => entry.backend === 'teams').map((entry) => entry.groupId))];
+        if (teams.length > 0) {
+          if (config.teamsFallbackTeamId === undefined) {
+            recoveryLog.error({ teams }, 'interrupted team writes are open, but TEAMS_FALLBACK_TEAM_ID is not set: they stay open until the teams backend runs again');
+            return;
+          }
+          const backend = build('teams');
+          for (const team of teams) {
+            await backend.prepare?.(team, ctx);
+            recoveryLog.info({ groupId: team }, 'an interrupted team write was finished');
+          }
+        }
+      } catch (error) {
+        recoveryLog.error({ err: error }, 'interrupted admin-API writes could not all be finished at start; the next sync of each group finishes its own first');
+      }
+    },
   };
 }

@@ -12,6 +12,8 @@ import { backendSource, createBackendSelector, createMembershipBackend, NOT_PROB
 import { loadConfig } from '../../src/config.js';
 import { createSimulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
+import { FakeAdminApiClient } from '../fakes/fake-admin-api-client.js';
+import { InMemoryAgentDirectory } from '../fakes/in-memory-agent-directory.js';
 import { FakeClock } from '../fakes/fake-clock.js';
 import { MemoryBackendChoiceStore } from '../fakes/memory-backend-choice.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -228,10 +230,23 @@ describe('the backend selector of a process', () => {
 });
 
 describe('createMembershipBackend', () => {
-  it('when asked for scim-groups, then it is the RFC 7644 /Groups backend; acd-groups and teams are not in this build yet and say so', () => {
+  it('when asked for a backend, then it is that one; acd-groups and teams need the admin API, the agent map and the store, teams its fallback team', () => {
     const deps = { config: loadConfig({}), directory: new InMemoryDirectory() };
     expect(createMembershipBackend('scim-groups', deps).name).toBe('scim-groups');
-    expect(() => createMembershipBackend('acd-groups', deps)).toThrow('the acd-groups membership backend is not available in this build');
-    expect(() => createMembershipBackend('teams', deps)).toThrow('the teams membership backend is not available in this build');
+    expect(() => createMembershipBackend('acd-groups', deps)).toThrow("the acd-groups membership backend needs CXone's admin API, the agent map and the store");
+    expect(() => createMembershipBackend('teams', deps)).toThrow("the teams membership backend needs CXone's admin API, the agent map and the store");
+
+    const store = openSqliteStore({ dataDir: tempDir() });
+    onTestFinished(() => store.close());
+    const cxone = {
+      ...deps,
+      adminApi: new FakeAdminApiClient(),
+      agents: new InMemoryAgentDirectory([]),
+      stores: { agentMap: store.agentMap, journal: store.journal, syncedGroups: store.syncedGroups, audit: store },
+    };
+    expect(createMembershipBackend('acd-groups', cxone).name).toBe('acd-groups');
+    expect(() => createMembershipBackend('teams', cxone)).toThrow('the teams membership backend needs TEAMS_FALLBACK_TEAM_ID');
+    const teams = { ...cxone, config: loadConfig({ MEMBERSHIP_BACKEND: 'teams', TEAMS_FALLBACK_TEAM_ID: '3000' }) };
+    expect(createMembershipBackend('teams', teams).name).toBe('teams');
   });
 });

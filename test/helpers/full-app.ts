@@ -9,15 +9,15 @@
 import type { FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
-import type { CxoneDirectory } from '../../src/adapters/scim/index.js';
 import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import type { OutboxDispatcher } from '../../src/adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type Resolve, type WebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
-import { createUpstreamDirectory } from '../../src/composition/upstream.js';
+import { createUpstreamDirectory, type UpstreamDirectory } from '../../src/composition/upstream.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { composeService } from '../../src/composition/service.js';
+import type { ProcessMembership } from '../../src/composition/membership.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { tempDir } from './temp-dir.js';
 import { generateSecret } from '../../src/adapters/webhooks/signing.js';
@@ -47,10 +47,12 @@ export interface FullApp {
   readonly config: Readonly<Config>;
   readonly simulator: Simulator;
   readonly store: SqliteStore;
-  readonly directory: CxoneDirectory;
+  readonly directory: UpstreamDirectory;
   readonly metrics: PrometheusMetrics;
   readonly policy: WebhookTargetPolicy;
   readonly dispatcher: OutboxDispatcher;
+  /** The membership backend of the service (the choice, the readiness check, the recovery at start). */
+  readonly membership: ProcessMembership;
   /** Every log line written so far (JSON text), the dispatcher's included. */
   readonly logLines: string[];
   readonly dataDir: string;
@@ -70,7 +72,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     random: options.random,
   });
   const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
-  const { app, dispatcher } = await composeService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
+  const { app, dispatcher, membership } = await composeService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();
@@ -79,5 +81,5 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     await simulator.close();
   });
   if (options.dispatch ?? true) dispatcher.start();
-  return { app, config, simulator, store, directory, metrics, policy, dispatcher, logLines, dataDir };
+  return { app, config, simulator, store, directory, metrics, policy, dispatcher, membership, logLines, dataDir };
 }

@@ -1,0 +1,105 @@
+/**
+ * The membership backends as the service wires them (MEMBERSHIP_BACKEND, the store's agent
+ * map and journal, the recovery of open writes at start), end to end over loopback against
+ * the simulator as CXone publishes it: no SCIM /Groups.
+ */
+import { describe, expect, it } from 'vitest';
+import { seedIds } from '../../src/simulator/simulator.js';
+import { buildFullApp } from '../helpers/full-app.js';
+
+const CLIENT = { clientId: 'sync', clientSecret: 'sync-secret-value' };
+const auth = { authorization: 'Bearer okta-token-value-0123456789' };
+const env = { SYNC_API_TOKENS: 'okta:okta-token-value-0123456789' };
+const users = seedIds.users;
+const ctx = () => ({ stats: { upstreamRequests: 0 } });
+
+async function sync(app: Awaited<ReturnType<typeof buildFullApp>>['app'], groupId: string | number, members: readonly { value: string; type?: string }[]) {
+  const response = await app.inject({ method: 'POST', url: `/groups/${groupId}/sync`, headers: auth, payload: { members } });
+  return { status: response.statusCode, body: response.json() as Record<string, unknown> };
+}
+
+describe('the membership backends as the service wires them', () => {
+  it('when MEMBERSHIP_BACKEND=auto finds no SCIM /Groups, then it syncs the ACD group through the admin API, verified and audited, and /readyz names acd-groups', async () => {
+    const full = await buildFullApp({ env, ...CLIENT, simulator: { scimGroups: false } });
+    const members = [users.aliceSmith, users.davidKim, users.carmenRodriguez].map((value) => ({ value, type: 'User' }));
+
+    const first = await sync(full.app, seedIds.acdGroups.contactCenterAgents, members);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ status: 'applied', backend: 'acd-groups', memberCount: 3, consistencyRate: 1 });
+    const held = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.contactCenterAgents, ctx());
+    expect(held?.agents.map((a) => a.agentId).toSorted()).toEqual([seedIds.agents.aliceSmith, seedIds.agents.carmenRodriguez, seedIds.agents.davidKim]);
+
+    const again = await sync(full.app, seedIds.acdGroups.contactCenterAgents, members);
+    expect(again.body).toMatchObject({ status: 'unchanged', backend: 'acd-groups' });
+    const record = await full.store.findSync(first.body.syncId as string);
+    expect(record).toMatchObject({ status: 'applied', backend: 'acd-groups', writeMode: 'admin-api' });
+    const ready = await full.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.json()).toMatchObject({ backend: { setting: 'auto', name: 'acd-groups', chosenBy: 'probe' } });
+  });
+
+  it('when an ACD group sync names an inactive user, an unknown one and a group, then 422 lists all three and nothing is written', async () => {
+    const full = await buildFullApp({ env: { ...env, MEMBERSHIP_BACKEND: 'acd-groups' }, ...CLIENT, simulator: { scimGroups: false } });
+    const before = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.tier1Support, ctx());
+    full.simulator.stats.reset();
+    const answer = await sync(full.app, seedIds.acdGroups.tier1Support, [
+      { value: users.isabelCosta, type: 'User' },
+      { value: 'u-404', type: 'User' },
+      { value: String(seedIds.acdGroups.escalations), type: 'Group' },
+    ]);
+    expect(answer.status).toBe(422);
+    expect((answer.body.errors as { code: string }[]).map((e) => e.code).toSorted()).toEqual(['group_member_not_supported', 'user_inactive', 'user_not_found']);
+    const writes = Object.keys(full.simulator.stats.byRoute).filter((key) => /^(POST|PUT|DELETE|PATCH) /.test(key) && !/token|oauth/.test(key));
+    expect(writes).toEqual([]);
+    const after = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.tier1Support, ctx());
+    expect(after?.agents.map((a) => a.agentId)).toEqual(before?.agents.map((a) => a.agentId));
+  });
+
+  it('when MEMBERSHIP_BACKEND=teams, then a team sync moves the agents by PUT /agents, and a removed user goes to TEAMS_FALLBACK_TEAM_ID', async () => {
+    const full = await buildFullApp({ env: { ...env, MEMBERSHIP_BACKEND: 'teams', TEAMS_FALLBACK_TEAM_ID: String(seedIds.teams.defaultTeam) }, ...CLIENT, simulator: { scimGroups: false } });
+    const team = seedIds.teams.contactCenter;
+    const first = await sync(full.app, team, [{ value: users.aliceSmith, type: 'User' }, { value: users.lauraGarcia, type: 'User' }]);
+    expect(first.body).toMatchObject({ status: 'applied', backend: 'teams', memberCount: 2 });
+    const second = await sync(full.app, team, [{ value: users.aliceSmith, type: 'User' }]);
+    expect(second.body).toMatchObject({ status: 'applied', removed: [{ value: users.lauraGarcia }] });
+    const agents = await full.directory.adminApi.listAllAgents({ fields: ['agentId', 'teamId'] }, ctx());
+    const teamOf = new Map(agents.agents.map((a) => [a.agentId, a.teamId]));
+    expect(teamOf.get(seedIds.agents.aliceSmith)).toBe(team);
+    expect(teamOf.get(seedIds.agents.lauraGarcia)).toBe(seedIds.teams.defaultTeam);
+  });
+
+  it('when the store holds an ACD group write a crash left open, then the recovery at start rolls it back and audits it before syncs are taken', async () => {
+    const full = await buildFullApp({ env: { ...env, MEMBERSHIP_BACKEND: 'acd-groups' }, ...CLIENT, simulator: { scimGroups: false } });
+    const group = seedIds.acdGroups.contactCenterAgents;
+    const agent = seedIds.agents.aliceSmith;
+    // A sync that crashed after its add reached CXone and before its answer was journaled.
+    await full.store.journal.open({ syncId: 'crashed-sync', backend: 'acd-groups', groupId: String(group), before: { agentIds: [] }, target: { agentIds: [agent] }, openedAt: new Date().toISOString() });
+    await full.store.journal.begin('crashed-sync', { action: 'add', agentIds: [agent], undo: false });
+    await full.directory.adminApi.addGroupAgents(group, [agent], ctx());
+
+    const lines: string[] = [];
+    await full.membership.recoverOpenWrites({ info: (details, message) => lines.push(`info ${message} ${JSON.stringify(details)}`), error: (details, message) => lines.push(`error ${message} ${JSON.stringify(details)}`) });
+
+    expect(await full.store.journal.openEntries()).toEqual([]);
+    expect((await full.directory.adminApi.listGroupAgents(group, ctx()))?.agents).toEqual([]);
+    expect(lines).toEqual([expect.stringContaining('an interrupted ACD group write was rolled back')]);
+    const page = await full.store.listRecords({ limit: 10 });
+    expect(page.items.find((r) => 'groupId' in r && r.groupId === String(group))).toMatchObject({ status: 'interrupted', actor: 'cxone-scim-sync', requestId: 'recovery:crashed-sync' });
+  });
+
+  it('when the store holds a team write a crash left open, then the recovery at start moves the agents back', async () => {
+    const full = await buildFullApp({ env: { ...env, MEMBERSHIP_BACKEND: 'teams', TEAMS_FALLBACK_TEAM_ID: String(seedIds.teams.defaultTeam) }, ...CLIENT, simulator: { scimGroups: false } });
+    const team = seedIds.teams.contactCenter;
+    const agent = seedIds.agents.lauraGarcia;
+    await full.store.journal.open({ syncId: 'crashed-team-sync', backend: 'teams', groupId: String(team), before: { teams: { [agent]: seedIds.teams.defaultTeam } }, target: { teams: { [agent]: team } }, openedAt: new Date().toISOString() });
+    await full.store.journal.begin('crashed-team-sync', { action: 'team', agentIds: [agent], teamId: team, undo: false });
+    await full.directory.adminApi.updateAgentTeams([{ agentId: agent, teamId: team }], ctx());
+
+    const lines: string[] = [];
+    await full.membership.recoverOpenWrites({ info: (_details, message) => lines.push(`info ${message}`), error: (_details, message) => lines.push(`error ${message}`) });
+
+    expect(await full.store.journal.openEntries()).toEqual([]);
+    const agents = await full.directory.adminApi.listAllAgents({ fields: ['agentId', 'teamId'] }, ctx());
+    expect(agents.agents.find((a) => a.agentId === agent)?.teamId).toBe(seedIds.teams.defaultTeam);
+    expect(lines).toEqual(['info an interrupted team write was finished']);
+  });
+});

@@ -72,17 +72,18 @@ export async function startService(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   service.start();
   logger.info({ address, heapGrowingPercent: heapGrowingPercent ?? 'as started' }, 'cxone-scim-sync listening');
-  if (service.simulator && !service.tokensConfigured) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`);
+  if (service.simulator && !service.tokensConfigured) printDemoBanner(config.port === 0 ? address : `http://localhost:${config.port}`, config.membershipBackend);
 }
 
 /** How to call the service against the simulator: a person reads this, so it goes to stderr, not the JSON log. */
-function printDemoBanner(url: string): void {
-  const group = seedIds.groups.contactCenterAgents;
+function printDemoBanner(url: string, backend: Config['membershipBackend']): void {
+  // A group of the seed that the backend in use syncs: the embedded simulator is CXone as published (no SCIM /Groups), so auto chooses acd-groups.
+  const group = backend === 'scim-groups' ? seedIds.groups.contactCenterAgents : backend === 'teams' ? seedIds.teams.contactCenter : seedIds.acdGroups.contactCenterAgents;
   const { aliceSmith, davidKim, carmenRodriguez } = seedIds.users;
   process.stderr.write(
     [
       '',
-      `cxone-scim-sync is running on ${url} against the embedded CXone SCIM simulator.`,
+      `cxone-scim-sync is running on ${url} against the embedded CXone simulator (${backend === 'auto' ? 'MEMBERSHIP_BACKEND=auto: ACD groups' : `MEMBERSHIP_BACKEND=${backend}`}).`,
       `Demo bearer token: ${DEMO_TOKEN.token} (set SYNC_API_TOKENS to choose your own). Try:`,
       '',
       `  curl -s -X POST ${url}/groups/${group}/sync \\`,

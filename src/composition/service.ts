@@ -184,7 +184,8 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   let upstream: Upstream | undefined = configuredUpstream(config);
   if (upstream === undefined) {
     const clientSecret = randomBytes(24).toString('base64url');
-    simulator = createSimulator({ clients: [{ clientId: 'cxone-scim-sync', clientSecret }] });
+    // CXone as published (no SCIM /Groups), unless MEMBERSHIP_BACKEND=scim-groups asks for the RFC 7644 path.
+    simulator = createSimulator({ clients: [{ clientId: 'cxone-scim-sync', clientSecret }], ...(config.membershipBackend === 'scim-groups' ? { scimGroups: true } : {}) });
     const baseUrl = await simulator.listen({ port: 0, host: '127.0.0.1' });
     upstream = { baseUrl, clientId: 'cxone-scim-sync', clientSecret, simulator: true };
     logger.warn({ upstream: baseUrl }, 'no CXone tenant is configured (CXONE_BASE_URL, CXONE_TOKEN_URL, CXONE_ISSUER, CXONE_CLIENT_ID, CXONE_ACCESS_KEY_ID are unset): syncing against the embedded CXone SCIM simulator');

@@ -81,11 +81,12 @@ export interface SimulatorCapabilities {
 
 /**
  * Whether the simulator serves SCIM /Groups unless told otherwise. NICE's published SCIM API
- * has Users only, so CXone as published means false; it stays true while the service needs
- * SCIM /Groups to sync. This one constant is the default of `createSimulator`, of
- * `SIM_SCIM_GROUPS` and so of the embedded simulator.
+ * has Users only, so CXone as published means false: the service then syncs ACD groups (or
+ * teams) through the admin API. This one constant is the default of `createSimulator`, of
+ * `SIM_SCIM_GROUPS` and so of the embedded simulator (which the service starts with SCIM
+ * /Groups on only under MEMBERSHIP_BACKEND=scim-groups).
  */
-export const SCIM_GROUPS_DEFAULT = true;
+export const SCIM_GROUPS_DEFAULT = false;
 
 export interface SimulatorOptions {
   seed?: 'default' | 'empty' | SimulatorSeed;

@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SCIM_GROUPS_DEFAULT } from '../../src/simulator/simulator.js';
 import { buildFullApp } from '../helpers/full-app.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -15,7 +16,14 @@ const CLIENT = { clientId: 'examples', clientSecret: 'examples-secret-0001' };
 
 async function app() {
   // Webhook targets are checked by name: answer for them without asking a real resolver (a public address; dispatch is off, so nothing connects to it).
-  const full = await buildFullApp({ env: { SYNC_API_TOKENS: `demo:${TOKEN}` }, ...CLIENT, dispatch: false, resolve: async () => [{ address: '93.184.216.34', family: 4 }] });
+  // The simulator as the embedded one starts (CXone as published: no SCIM /Groups), so MEMBERSHIP_BACKEND=auto chooses acd-groups, as after `npm start`.
+  const full = await buildFullApp({
+    env: { SYNC_API_TOKENS: `demo:${TOKEN}` },
+    ...CLIENT,
+    simulator: { scimGroups: SCIM_GROUPS_DEFAULT },
+    dispatch: false,
+    resolve: async () => [{ address: '93.184.216.34', family: 4 }],
+  });
   return full.app;
 }
 

@@ -28,7 +28,7 @@ describe('process: webhook delivery across a restart', () => {
     };
 
     const first = await startService({ ...env, WEBHOOK_RETRY_SCHEDULE: '1s,1s,1s,1s,1s,1s,1s,1s,1s,1s' });
-    const sync = await fetch(`${first.url}/groups/${seedIds.groups.contactCenterAgents}/sync`, {
+    const sync = await fetch(`${first.url}/groups/${seedIds.acdGroups.contactCenterAgents}/sync`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ members: [{ value: seedIds.users.aliceSmith, type: 'User' }] }),

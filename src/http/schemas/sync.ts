@@ -10,8 +10,8 @@ export const GroupIdParams = Type.Object({
     // No "/", no control characters, and not "." or "..": it becomes a path segment upstream.
     pattern: '^(?!\\.{1,2}$)[^/\\u0000-\\u001f\\u007f]+$',
     description: 'The SCIM id of the group (1–256 characters, no "/" or control characters)',
-    // Contact Center Agents in the embedded simulator's seed: "Try it out" runs as shown.
-    examples: ['80893dab-f1de-49ac-ba3f-e91137e61ec5'],
+    // The ACD group Contact Center Agents in the embedded simulator's seed (CXone as published): "Try it out" runs as shown.
+    examples: ['5001'],
   }),
 });
 
@@ -81,14 +81,12 @@ export function syncBodySchema(maxMembers: number) {
       description:
         'The desired membership of the group. Attribute names are case-insensitive (RFC 7643 §2.1: Members and DisplayName are accepted); the same attribute in two cases is a 400, and so is any attribute not listed here, named in the message and never read',
       examples: [
-        // The simulator's seed: three users and the group Platform into Contact Center Agents.
+        // The simulator's seed: three users (their SCIM ids) into the ACD group Contact Center Agents.
         {
-          displayName: 'Contact Center Agents',
           members: [
             { value: '2819c223-7f76-453a-919d-413861904646', type: 'User', display: 'Alice Smith' },
             { value: '7a4860c5-5a22-428a-9117-f317b72b72d3', type: 'User' },
             { value: '11510a04-b50f-4233-ba69-86ef329835f2', type: 'User' },
-            { value: '6e4ee2b2-b48b-4392-be1c-8c6138028403', type: 'Group' },
           ],
         },
       ],
@@ -199,22 +197,21 @@ export const SyncResponse = Type.Object(
     examples: [
       {
         syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
-        groupId: '80893dab-f1de-49ac-ba3f-e91137e61ec5',
+        groupId: '5001',
         status: 'applied',
         added: [
           { value: '2819c223-7f76-453a-919d-413861904646', type: 'User' },
           { value: '7a4860c5-5a22-428a-9117-f317b72b72d3', type: 'User' },
           { value: '11510a04-b50f-4233-ba69-86ef329835f2', type: 'User' },
-          { value: '6e4ee2b2-b48b-4392-be1c-8c6138028403', type: 'Group' },
         ],
         removed: [],
-        memberCount: 4,
+        memberCount: 3,
         consistencyRate: 1,
-        etag: 'W/"7"',
-        writeMode: 'put',
-        latencyMs: 41,
-        upstreamRequests: 3,
-        backend: 'scim-groups',
+        etag: null,
+        writeMode: 'admin-api',
+        latencyMs: 48,
+        upstreamRequests: 7,
+        backend: 'acd-groups',
       },
     ],
   },

@@ -176,8 +176,13 @@ function queueFailure(error: unknown, maxWaiting: number, waitedMs: number): unk
 
 const userIds = (members: readonly MemberRef[]) => members.filter((m) => m.type === 'User').map((m) => m.value);
 
-/** The attribute sync after an applied write: never fails the sync, reports per user. */
+/**
+ * The attribute sync after an applied write: never fails the sync, reports per user. Only
+ * under scim-groups: it checks the users' SCIM `groups`, which never name an ACD group or a
+ * team, and its ENTITLEMENT_MAP is keyed by SCIM group id.
+ */
 async function followAttributes(deps: SyncGroupDeps, request: SyncRequest, result: SyncResult, trace: Trace): Promise<AttributeSyncReport | null> {
+  if (result.backend !== 'scim-groups') return null;
   const addedUserIds = userIds(result.added);
   const removedUserIds = userIds(result.removed);
   if (addedUserIds.length === 0 && removedUserIds.length === 0) return null;

@@ -22,9 +22,15 @@ describe('the membership backends as the service wires them', () => {
   it('when MEMBERSHIP_BACKEND=auto finds no SCIM /Groups, then it syncs the ACD group through the admin API, verified and audited, and /readyz names acd-groups', async () => {
     const full = await buildFullApp({ env, ...CLIENT, simulator: { scimGroups: false } });
     const members = [users.aliceSmith, users.davidKim, users.carmenRodriguez].map((value) => ({ value, type: 'User' }));
+    // auto's probe (SCIM GET /Groups, then GET /Users), before the counting starts.
+    expect(await full.membership.selector.resolve()).toMatchObject({ state: 'chosen', name: 'acd-groups', by: 'probe' });
+    full.simulator.stats.reset();
 
     const first = await sync(full.app, seedIds.acdGroups.contactCenterAgents, members);
     expect(first.status).toBe(200);
+    // The user attribute sync is about SCIM groups (a user's `groups`): it does not run for an ACD group, so no SCIM user is read.
+    expect(full.simulator.stats.byRoute['GET Users']).toBeUndefined();
+    expect(first.body.upstreamRequests).toBe(full.simulator.stats.total - (full.simulator.stats.byRoute['POST auth/token'] ?? 0) - (full.simulator.stats.byRoute['POST oauth'] ?? 0));
     expect(first.body).toMatchObject({ status: 'applied', backend: 'acd-groups', memberCount: 3, consistencyRate: 1 });
     const held = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.contactCenterAgents, ctx());
     expect(held?.agents.map((a) => a.agentId).toSorted()).toEqual([seedIds.agents.aliceSmith, seedIds.agents.carmenRodriguez, seedIds.agents.davidKim]);
@@ -32,7 +38,7 @@ describe('the membership backends as the service wires them', () => {
     const again = await sync(full.app, seedIds.acdGroups.contactCenterAgents, members);
     expect(again.body).toMatchObject({ status: 'unchanged', backend: 'acd-groups' });
     const record = await full.store.findSync(first.body.syncId as string);
-    expect(record).toMatchObject({ status: 'applied', backend: 'acd-groups', writeMode: 'admin-api' });
+    expect(record).toMatchObject({ status: 'applied', backend: 'acd-groups', writeMode: 'admin-api', attributes: null });
     const ready = await full.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.json()).toMatchObject({ backend: { setting: 'auto', name: 'acd-groups', chosenBy: 'probe' } });
   });

@@ -71,8 +71,9 @@ import {
   type BackendChoiceStore,
 } from '../../core/ports.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
-import type { JournalEntry, JournalStep, MembershipJournal } from '../../core/ports.js';
+import type { JournalStep, MembershipJournal } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { AGENT_MAP_POLL_KEY, toAgent, toEntry, toStep, type AgentRow, type JournalEntryRow, type JournalStepRow } from './cxone-rows.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
 
@@ -868,16 +869,6 @@ function toSubscription(row: SubscriptionRow): Subscription {
 
 // ---------------------------------------------------------------- CXone's agent map
 
-interface AgentRow {
-  agent_id: number;
-  user_id: string | null;
-  user_name: string | null;
-  is_active: number | null;
-  team_id: number | null;
-}
-
-const AGENT_MAP_POLL_KEY = 'agent_map_last_poll_time';
-
 /** The agent map's store: the agents table and the lastPollTime of the last refresh (meta), written in one transaction. Statements are prepared at first use. */
 function createAgentMapStore(db: Database.Database): AgentMapStore {
   let statements:
@@ -925,16 +916,6 @@ function createAgentMapStore(db: Database.Database): AgentMapStore {
     async save(agents, lastPollTime) {
       prepared().save.immediate(agents, lastPollTime);
     },
-  };
-}
-
-function toAgent(row: AgentRow): AdminAgent {
-  return {
-    agentId: row.agent_id,
-    ...(row.user_id === null ? {} : { userId: row.user_id }),
-    ...(row.user_name === null ? {} : { userName: row.user_name }),
-    ...(row.is_active === null ? {} : { isActive: row.is_active === 1 }),
-    ...(row.team_id === null ? {} : { teamId: row.team_id }),
   };
 }
 
@@ -997,27 +978,6 @@ function createBackendChoice(db: Database.Database, clock: Clock): BackendChoice
 
 // ---------------------------------------------------------------- the admin-API write journal
 
-interface JournalEntryRow {
-  sync_id: string;
-  backend: string;
-  group_id: string;
-  before: string;
-  target: string;
-  phase: string;
-  opened_at: string;
-}
-
-interface JournalStepRow {
-  sync_id: string;
-  idx: number;
-  action: string;
-  agent_ids: string;
-  team_id: number | null;
-  undo: number;
-  state: string;
-  failed: string | null;
-}
-
 /**
  * MembershipJournal on the store (migration 6): each step is on disk (synchronous=FULL)
  * before the write it records is sent, so that a crash at any point leaves the entry for
@@ -1049,14 +1009,6 @@ function journalMethods(db: Database.Database): MembershipJournal {
     sql.closeSteps.run(syncId);
     sql.closeEntry.run(syncId);
   });
-  const toStep = (row: JournalStepRow): JournalStep => ({
-    action: row.action as JournalStep['action'],
-    agentIds: JSON.parse(row.agent_ids) as number[],
-    ...(row.team_id === null ? {} : { teamId: row.team_id }),
-    undo: row.undo === 1,
-    state: row.state as JournalStep['state'],
-    ...(row.failed === null ? {} : { failed: JSON.parse(row.failed) as JournalStep['failed'] }),
-  });
   return {
     async open(entry) {
       sql.open.run(entry.syncId, entry.backend, entry.groupId, JSON.stringify(entry.before), JSON.stringify(entry.target), entry.openedAt);
@@ -1078,18 +1030,7 @@ function journalMethods(db: Database.Database): MembershipJournal {
       return sql.entries
         .all()
         .filter((row) => (filter?.backend === undefined || row.backend === filter.backend) && (filter?.groupId === undefined || row.group_id === filter.groupId))
-        .map(
-          (row): JournalEntry => ({
-            syncId: row.sync_id,
-            backend: row.backend as JournalEntry['backend'],
-            groupId: row.group_id,
-            before: JSON.parse(row.before) as JournalEntry['before'],
-            target: JSON.parse(row.target) as JournalEntry['target'],
-            phase: row.phase as JournalEntry['phase'],
-            steps: sql.steps.all(row.sync_id).map(toStep),
-            openedAt: row.opened_at,
-          }),
-        );
+        .map((row) => toEntry(row, sql.steps.all(row.sync_id).map(toStep)));
     },
   };
 }

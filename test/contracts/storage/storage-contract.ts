@@ -12,11 +12,15 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ChainHead } from '../../../src/core/audit.js';
 import { InvalidCursorError, StorageError } from '../../../src/core/errors.js';
-import type { AuditTrail, ChangeRequest, IdempotencyStore, Outbox, SubscriptionStore } from '../../../src/core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 
 export interface ContractStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
+  readonly backendChoice: BackendChoiceStore;
+  readonly agentMap: AgentMapStore;
+  readonly syncedGroups: SyncedGroups;
+  readonly journal: MembershipJournal;
   auditHead(): ChainHead | null | Promise<ChainHead | null>;
   pruneAudit(before: number, limit?: number): Promise<{ pruned: number; refused?: string }>;
   ping(): Promise<void>;
@@ -336,6 +340,85 @@ export function describeStorageContract(kind: StoreKind): void {
         expect((await two.claim('okta', 'k1', 'fp', 86_400_000)).claimed).toBe(false);
         harness.clock.advance(1);
         expect(await two.claim('okta', 'k1', 'fp', 86_400_000)).toEqual({ claimed: true });
+      });
+    });
+
+    describe('what the CXone membership backends keep', () => {
+      it('when two handles choose a membership backend, then the first choice is kept and answered to both', async () => {
+        const harness = await harnessOf(kind);
+        const [one, two] = [await open(harness), await open(harness)];
+        expect(await one.backendChoice.get()).toBeUndefined();
+        expect(await one.backendChoice.choose('acd-groups')).toBe('acd-groups');
+        expect(await two.backendChoice.choose('scim-groups')).toBe('acd-groups');
+        expect(await two.backendChoice.get()).toBe('acd-groups');
+      });
+
+      it('when the agent map is saved, then another handle loads the same agents and lastPollTime; a later save updates them in place', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        expect(await store.agentMap.load()).toEqual({ agents: [], lastPollTime: undefined });
+        await store.agentMap.save(
+          [
+            { agentId: 1002, userId: 'u-2', userName: 'bob@example.com', isActive: false, teamId: 3001 },
+            { agentId: 1001, userId: 'u-1', isActive: true },
+            { agentId: 1003 },
+          ],
+          '2026-12-01T10:00:00.000Z',
+        );
+        await store.agentMap.save([{ agentId: 1002, userId: 'u-2', userName: 'bob@example.com', isActive: true, teamId: 3002 }], '2026-12-01T10:05:00.000Z');
+        const other = await open(harness);
+        expect(await other.agentMap.load()).toEqual({
+          agents: [
+            { agentId: 1001, userId: 'u-1', isActive: true },
+            { agentId: 1002, userId: 'u-2', userName: 'bob@example.com', isActive: true, teamId: 3002 },
+            { agentId: 1003 },
+          ],
+          lastPollTime: '2026-12-01T10:05:00.000Z',
+        });
+      });
+
+      it('when a journal entry is opened and its steps recorded, then another handle reads it open with its steps, in order, until it is closed', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        await store.journal.open({ syncId: 's1', backend: 'acd-groups', groupId: '5001', before: { agentIds: [1, 2] }, target: { agentIds: [2, 3] }, openedAt: '2026-12-01T10:00:00.000Z' });
+        await store.journal.open({ syncId: 's2', backend: 'teams', groupId: '3004', before: { teams: { 7: 3000 } }, target: { teams: { 7: 3004 } }, openedAt: '2026-12-01T10:00:01.000Z' });
+        expect(await store.journal.begin('s1', { action: 'remove', agentIds: [1], undo: false })).toBe(0);
+        expect(await store.journal.begin('s1', { action: 'add', agentIds: [3], undo: false })).toBe(1);
+        await store.journal.end('s1', 0, 'done');
+        await store.journal.end('s1', 1, 'failed', [{ agentId: 3, error: 'Agent is locked' }]);
+        await store.journal.setPhase('s1', 'undoing');
+        await store.journal.begin('s2', { action: 'team', agentIds: [7], teamId: 3004, undo: false });
+        await expect(store.journal.begin('nope', { action: 'add', agentIds: [1], undo: false })).rejects.toBeInstanceOf(StorageError);
+
+        const other = await open(harness);
+        expect(await other.journal.openEntries({ backend: 'acd-groups' })).toEqual([
+          {
+            syncId: 's1',
+            backend: 'acd-groups',
+            groupId: '5001',
+            before: { agentIds: [1, 2] },
+            target: { agentIds: [2, 3] },
+            phase: 'undoing',
+            steps: [
+              { action: 'remove', agentIds: [1], undo: false, state: 'done' },
+              { action: 'add', agentIds: [3], undo: false, state: 'failed', failed: [{ agentId: 3, error: 'Agent is locked' }] },
+            ],
+            openedAt: '2026-12-01T10:00:00.000Z',
+          },
+        ]);
+        expect((await other.journal.openEntries({ groupId: '3004' })).map((e) => [e.syncId, e.steps])).toEqual([['s2', [{ action: 'team', agentIds: [7], teamId: 3004, undo: false, state: 'pending' }]]]);
+        await other.journal.close('s1');
+        expect((await store.journal.openEntries()).map((e) => e.syncId)).toEqual(['s2']);
+      });
+
+      it('when syncs are audited, then a group counts as synced under a backend by its applied or unchanged records (records naming no backend count for every one)', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.append(auditEntry({ groupId: '3001', status: 'applied', backend: 'teams' }), []);
+        await store.append(auditEntry({ groupId: '3002', status: 'validation_failed', backend: 'teams' }), []);
+        await store.append(auditEntry({ groupId: '3003', status: 'unchanged', backend: 'acd-groups' }), []);
+        await store.append(auditEntry({ groupId: '3005', status: 'unchanged' }), []);
+        expect([...(await store.syncedGroups.synced('teams', ['3001', '3002', '3003', '3004', '3005']))].toSorted()).toEqual(['3001', '3005']);
+        expect(await store.syncedGroups.synced('teams', [])).toEqual(new Set());
       });
     });
 

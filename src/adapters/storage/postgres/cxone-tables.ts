@@ -12,7 +12,8 @@
 import type { PoolClient, QueryResultRow } from 'pg';
 import { StorageError } from '../../../core/errors.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../../core/outcome.js';
-import type { AdminAgent, AgentMapStore, BackendChoiceStore, Clock, JournalEntry, JournalStep, MembershipJournal, SyncedGroups } from '../../../core/ports.js';
+import type { AgentMapStore, BackendChoiceStore, Clock, JournalStep, MembershipJournal, SyncedGroups } from '../../../core/ports.js';
+import { AGENT_MAP_POLL_KEY, toAgent, toEntry, toStep, type AgentRow, type JournalEntryRow, type JournalStepRow } from '../cxone-rows.js';
 
 export interface CxoneTables {
   readonly backendChoice: BackendChoiceStore;
@@ -27,7 +28,6 @@ export interface PgAccess {
   transaction<T>(what: string, work: (client: PoolClient) => Promise<T>): Promise<T>;
 }
 
-const AGENT_MAP_POLL_KEY = 'agent_map_last_poll_time';
 /** Agents per upsert statement (5 parameters each, well under PostgreSQL's 65,535). */
 const AGENT_UPSERT_CHUNK = 1000;
 
@@ -55,14 +55,6 @@ function backendChoice(db: PgAccess, clock: Clock): BackendChoiceStore {
       return (await read()) ?? name;
     },
   };
-}
-
-interface AgentRow {
-  agent_id: number;
-  user_id: string | null;
-  user_name: string | null;
-  is_active: boolean | null;
-  team_id: number | null;
 }
 
 function agentMap(db: PgAccess): AgentMapStore {
@@ -96,16 +88,6 @@ function agentMap(db: PgAccess): AgentMapStore {
   };
 }
 
-function toAgent(row: AgentRow): AdminAgent {
-  return {
-    agentId: row.agent_id,
-    ...(row.user_id === null ? {} : { userId: row.user_id }),
-    ...(row.user_name === null ? {} : { userName: row.user_name }),
-    ...(row.is_active === null ? {} : { isActive: row.is_active }),
-    ...(row.team_id === null ? {} : { teamId: row.team_id }),
-  };
-}
-
 /** As in SQLite: an applied or unchanged sync of the group under `backend` (records that name no backend count for every one). */
 function syncedGroups(db: PgAccess): SyncedGroups {
   return {
@@ -120,38 +102,6 @@ function syncedGroups(db: PgAccess): SyncedGroups {
       );
       return new Set(rows.map((row) => row.group_id));
     },
-  };
-}
-
-interface JournalEntryRow {
-  sync_id: string;
-  backend: string;
-  group_id: string;
-  before: string;
-  target: string;
-  phase: string;
-  opened_at: string;
-}
-
-interface JournalStepRow {
-  sync_id: string;
-  idx: number;
-  action: string;
-  agent_ids: string;
-  team_id: number | null;
-  undo: boolean;
-  state: string;
-  failed: string | null;
-}
-
-function toStep(row: JournalStepRow): JournalStep {
-  return {
-    action: row.action as JournalStep['action'],
-    agentIds: JSON.parse(row.agent_ids) as number[],
-    ...(row.team_id === null ? {} : { teamId: row.team_id }),
-    undo: row.undo,
-    state: row.state as JournalStep['state'],
-    ...(row.failed === null ? {} : { failed: JSON.parse(row.failed) as JournalStep['failed'] }),
   };
 }
 
@@ -208,18 +158,7 @@ function journal(db: PgAccess): MembershipJournal {
       const steps = await db.query<JournalStepRow>('reading the journal', 'SELECT * FROM journal_steps WHERE sync_id = ANY($1::text[]) ORDER BY sync_id, idx', [entries.map((e) => e.sync_id)]);
       const bySync = new Map<string, JournalStep[]>();
       for (const row of steps) bySync.set(row.sync_id, [...(bySync.get(row.sync_id) ?? []), toStep(row)]);
-      return entries.map(
-        (row): JournalEntry => ({
-          syncId: row.sync_id,
-          backend: row.backend as JournalEntry['backend'],
-          groupId: row.group_id,
-          before: JSON.parse(row.before) as JournalEntry['before'],
-          target: JSON.parse(row.target) as JournalEntry['target'],
-          phase: row.phase as JournalEntry['phase'],
-          steps: bySync.get(row.sync_id) ?? [],
-          openedAt: row.opened_at,
-        }),
-      );
+      return entries.map((row) => toEntry(row, bySync.get(row.sync_id) ?? []));
     },
   };
 }

@@ -9,8 +9,8 @@ import { v7 as uuidv7 } from 'uuid';
 import { createAcdGroupsBackend as createBackend } from '../core/acd-groups-backend.js';
 import { ACD_MAX_BATCH } from '../core/acd-writes.js';
 import { systemClock } from '../core/clock.js';
-import { recoverJournal, type RecoveredEntry } from '../core/journal-recovery.js';
-import type { AdminApiClient, AgentDirectory, AuditLog, Clock, MembershipBackend, MembershipJournal } from '../core/ports.js';
+import { finishEntry, type RecoveredEntry } from '../core/journal-recovery.js';
+import type { AdminApiClient, AgentDirectory, AuditLog, Clock, JournalEntry, MembershipBackend, MembershipJournal, RequestContext } from '../core/ports.js';
 
 export interface AcdGroupsParts {
   readonly adminApi: AdminApiClient;
@@ -42,15 +42,21 @@ export interface RecoveryLog {
 /**
  * Finishes every open acd-groups write at start, each audited (its own record and event)
  * and logged; a write whose undo fails again stays open (logged as an error) for the
- * group's next sync. Call it once the store is open and before the app listens.
+ * group's next sync. Call it once the store is open and before the app listens. With
+ * replicas, prefer recoverEntry under the group's lock (./membership.ts does).
  */
 export async function recoverAtStart(parts: AcdGroupsParts, log: RecoveryLog): Promise<readonly RecoveredEntry[]> {
   const ctx = { stats: { upstreamRequests: 0 } };
-  const finished = await recoverJournal({ ...parts, batchSize: parts.batchSize ?? ACD_MAX_BATCH, clock: parts.clock ?? systemClock, newSyncId, newEventId }, ctx);
-  for (const entry of finished) {
-    const details = { syncId: entry.syncId, groupId: entry.groupId, outcome: entry.outcome, recordId: entry.recordId };
-    if (entry.outcome === 'rollback_failed') log.error({ ...details, error: entry.error?.message }, 'an interrupted ACD group write could not be undone; its journal stays open');
-    else log.info(details, entry.outcome === 'completed' ? 'an interrupted ACD group write was found complete' : 'an interrupted ACD group write was rolled back');
-  }
+  const finished: RecoveredEntry[] = [];
+  for (const entry of await parts.journal.openEntries({ backend: 'acd-groups' })) finished.push(await recoverEntry(parts, entry, log, ctx));
+  return finished;
+}
+
+/** Finishes one open acd-groups write (completed or rolled back), audited and logged. */
+export async function recoverEntry(parts: AcdGroupsParts, entry: JournalEntry, log: RecoveryLog, ctx: RequestContext): Promise<RecoveredEntry> {
+  const finished = await finishEntry({ ...parts, batchSize: parts.batchSize ?? ACD_MAX_BATCH, clock: parts.clock ?? systemClock, newSyncId, newEventId }, entry, ctx);
+  const details = { syncId: finished.syncId, groupId: finished.groupId, outcome: finished.outcome, recordId: finished.recordId };
+  if (finished.outcome === 'rollback_failed') log.error({ ...details, error: finished.error?.message }, 'an interrupted ACD group write could not be undone; its journal stays open');
+  else log.info(details, finished.outcome === 'completed' ? 'an interrupted ACD group write was found complete' : 'an interrupted ACD group write was rolled back');
   return finished;
 }

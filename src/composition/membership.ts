@@ -21,9 +21,9 @@ import type { GroupsProbeAnswer } from '../adapters/scim/index.js';
 import type { Config } from '../config.js';
 import { TokenEndpointError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '../core/errors.js';
 import type { MembershipBackendName } from '../core/outcome.js';
-import type { AgentDirectory, AgentMapStore, AuditLog, BackendChoiceStore, Clock, MembershipBackend, MembershipJournal, RequestContext, ScimDirectory, SyncedGroups } from '../core/ports.js';
+import type { AgentDirectory, AgentMapStore, AuditLog, BackendChoiceStore, Clock, GroupLockService, MembershipBackend, MembershipJournal, RequestContext, ScimDirectory, SyncedGroups } from '../core/ports.js';
 import { createScimGroupsBackend } from '../core/scim-groups-backend.js';
-import { createAcdGroupsBackend, recoverAtStart, type RecoveryLog } from './acd-groups.js';
+import { createAcdGroupsBackend, recoverEntry, type RecoveryLog } from './acd-groups.js';
 import { createAgentMap } from './agent-map.js';
 import { createTeamsBackend } from './teams.js';
 
@@ -299,10 +299,12 @@ export interface ProcessMembership {
   /**
    * At start, before syncs are taken: finishes every admin-API write a crash (or a failed
    * undo) left open in the store's journal (acd-groups: completed or rolled back, audited;
-   * teams: rolled back, as the team's next sync would). Never throws: what cannot be finished
-   * now is logged and stays open for the group's next sync.
+   * teams: rolled back, as the team's next sync would), each under the group's lock across
+   * replicas when one is given, so that a sync still running in another replica finishes its
+   * own. Never throws: what cannot be finished now is logged and stays open for the group's
+   * next sync.
    */
-  recoverOpenWrites(log: RecoveryLog, signal?: AbortSignal): Promise<void>;
+  recoverOpenWrites(log: RecoveryLog, signal?: AbortSignal, groupLock?: GroupLockService): Promise<void>;
 }
 
 /** The backend as /readyz shows it (src/http/routes/health.ts BackendStatus). */
@@ -361,26 +363,30 @@ export function createProcessMembership({ config, upstream, store, cxone, clock,
       else await upstream.adminApi.listAgents({ top: 1, fields: ['agentId'] }, ctx);
     },
     status: () => statusView(selector.setting, selector.current()),
-    async recoverOpenWrites(recoveryLog, signal) {
+    async recoverOpenWrites(recoveryLog, signal, groupLock) {
       if (cxone === undefined) return;
       const ctx: RequestContext = { signal, stats: { upstreamRequests: 0 } };
       try {
         const open = await cxone.journal.openEntries();
-        if (open.length === 0) return;
-        const directory = agentMap() as AgentDirectory;
-        if (open.some((entry) => entry.backend === 'acd-groups')) {
-          await recoverAtStart({ adminApi: upstream.adminApi, agents: directory, journal: cxone.journal, audit: cxone.audit, clock }, recoveryLog);
-        }
-        const teams = [...new Set(open.filter((entry) => entry.backend === 'teams').map((entry) => entry.groupId))];
-        if (teams.length > 0) {
-          if (config.teamsFallbackTeamId === undefined) {
-            recoveryLog.error({ teams }, 'interrupted team writes are open, but TEAMS_FALLBACK_TEAM_ID is not set: they stay open until the teams backend runs again');
-            return;
+        const groups = new Map(open.map((entry) => [`${entry.backend}\u0000${entry.groupId}`, { backend: entry.backend, groupId: entry.groupId }]));
+        for (const { backend, groupId } of groups.values()) {
+          if (backend === 'teams' && config.teamsFallbackTeamId === undefined) {
+            recoveryLog.error({ groupId }, 'an interrupted team write is open, but TEAMS_FALLBACK_TEAM_ID is not set: it stays open until the teams backend runs again');
+            continue;
           }
-          const backend = build('teams');
-          for (const team of teams) {
-            await backend.prepare?.(team, ctx);
-            recoveryLog.info({ groupId: team }, 'an interrupted team write was finished');
+          // Under the group's lock across replicas: an entry of a sync still running in another replica waits for that sync (which closes it).
+          const held = await groupLock?.acquire(groupId, signal);
+          try {
+            if (backend === 'acd-groups') {
+              const parts = { adminApi: upstream.adminApi, agents: agentMap() as AgentDirectory, journal: cxone.journal, audit: cxone.audit, clock };
+              for (const entry of await cxone.journal.openEntries({ backend, groupId })) await recoverEntry(parts, entry, recoveryLog, ctx);
+            } else if (backend === 'teams') {
+              if ((await cxone.journal.openEntries({ backend, groupId })).length === 0) continue;
+              await build('teams').prepare?.(groupId, ctx);
+              recoveryLog.info({ groupId }, 'an interrupted team write was finished');
+            }
+          } finally {
+            await held?.release();
           }
         }
       } catch (error) {

@@ -207,7 +207,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
   const { app, dispatcher, membership } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks });
   // Admin-API writes a crash left open are finished before syncs are taken (docs/cxone.md "After a crash").
-  await membership.recoverOpenWrites(logger.child({ component: 'recovery' }), AbortSignal.timeout(3 * config.upstreamTimeoutMs));
+  await membership.recoverOpenWrites(logger.child({ component: 'recovery' }), AbortSignal.timeout(3 * config.upstreamTimeoutMs), groupLocks);
   return {
     app,
     logger,

@@ -4,6 +4,7 @@
  * the simulator as CXone publishes it: no SCIM /Groups.
  */
 import { describe, expect, it } from 'vitest';
+import type { GroupLockService } from '../../src/core/ports.js';
 import { seedIds } from '../../src/simulator/simulator.js';
 import { buildFullApp } from '../helpers/full-app.js';
 
@@ -107,5 +108,35 @@ describe('the membership backends as the service wires them', () => {
     const agents = await full.directory.adminApi.listAllAgents({ fields: ['agentId', 'teamId'] }, ctx());
     expect(agents.agents.find((a) => a.agentId === agent)?.teamId).toBe(seedIds.teams.defaultTeam);
     expect(lines).toEqual(['info an interrupted team write was finished']);
+  });
+
+  it('when another replica holds the group lock of an open ACD group write (its sync still runs), then the recovery at start waits for it and leaves that sync its own entry', async () => {
+    const full = await buildFullApp({ env: { ...env, MEMBERSHIP_BACKEND: 'acd-groups' }, ...CLIENT, simulator: { scimGroups: false } });
+    const group = seedIds.acdGroups.contactCenterAgents;
+    const agent = seedIds.agents.aliceSmith;
+    await full.store.journal.open({ syncId: 'running-elsewhere', backend: 'acd-groups', groupId: String(group), before: { agentIds: [] }, target: { agentIds: [agent] }, openedAt: new Date().toISOString() });
+    await full.directory.adminApi.addGroupAgents(group, [agent], ctx());
+    // The other replica's sync holds the group's lock until it has verified its write and closed its entry.
+    let release!: () => void;
+    const otherReplicaDone = new Promise<void>((resolve) => (release = resolve));
+    const asked: string[] = [];
+    const groupLock: GroupLockService = {
+      async acquire(groupId) {
+        asked.push(groupId);
+        await otherReplicaDone;
+        return { lost: new AbortController().signal, release: async () => {} };
+      },
+    };
+    const lines: string[] = [];
+    const recovery = full.membership.recoverOpenWrites({ info: (_d, message) => lines.push(message), error: (_d, message) => lines.push(message) }, undefined, groupLock);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(asked).toEqual([String(group)]);
+    expect((await full.store.journal.openEntries()).map((e) => e.syncId)).toEqual(['running-elsewhere']);
+
+    await full.store.journal.close('running-elsewhere'); // that sync verified its write
+    release();
+    await recovery;
+    expect(lines).toEqual([]);
+    expect((await full.directory.adminApi.listGroupAgents(group, ctx()))?.agents.map((a) => a.agentId)).toEqual([agent]);
   });
 });

@@ -33,7 +33,7 @@ describe('the OpenAPI document', () => {
     const sync = doc.paths['/groups/{groupId}/sync'].post;
     expect(sync.security).toEqual([{ bearerAuth: [] }]);
     expect(Object.keys(sync.requestBody.content).toSorted()).toEqual(['application/json', 'application/scim+json']);
-    expect(sync.requestBody.content['application/json'].example.members).toHaveLength(4);
+    expect(sync.requestBody.content['application/json'].example.members).toHaveLength(3);
     expect(sync.parameters.find((p: Json) => p.name === 'dryRun')).toMatchObject({ in: 'query', required: false });
     expect(Object.keys(sync.responses).toSorted()).toEqual(['200', '400', '401', '404', '409', '413', '415', '422', '429', '500', '502', '503', '504']);
     for (const [status, response] of Object.entries<Json>(sync.responses)) {

@@ -152,6 +152,15 @@ describe('/scim/v2/Users: writing', () => {
     expect(t.simulator.store.getUser(created.body?.id)).toMatchObject({ userName: 'cased@example.com', active: true, name: { givenName: 'Case', familyName: 'Test' } });
   });
 
+  it('when optional attributes are sent as null (RFC 7643 §2.5 unassigned, as Entra ID sends them), then they are left out', async () => {
+    // https://learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups ("Example 2. Provision a new user": addresses, phoneNumbers, preferredLanguage and title null)
+    const t = await buildScimUsersApp();
+    const created = await call(t, 'POST', '/scim/v2/Users', newUser('nulls@example.com', { addresses: null, phoneNumbers: null, preferredLanguage: null, title: null, name: { givenName: 'Joy', familyName: 'Young', middleName: null } }));
+    expect(created.status).toBe(201);
+    expect(t.simulator.store.getUser(created.body?.id)).toMatchObject({ userName: 'nulls@example.com', name: { givenName: 'Joy', familyName: 'Young' } });
+    expect(t.simulator.store.getUser(created.body?.id)).not.toHaveProperty('phoneNumbers');
+  });
+
   it('when a user is replaced, then CXone holds the new attributes; an id in the body that is not the path\'s is a 400 mutability', async () => {
     const t = await buildScimUsersApp();
     const replaced = await call(t, 'PUT', `/scim/v2/Users/${U.aliceSmith}`, newUser('alice.smith@example.com', { id: U.aliceSmith, displayName: 'Alice S.', name: { givenName: 'Alicia', familyName: 'Smith' } }));

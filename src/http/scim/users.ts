@@ -166,12 +166,17 @@ export function projectUser(user: Json, attributes: readonly AttrRef[] | null, e
 
 // ---------------------------------------------------------------- bodies
 
-/** Top-level and `name` attribute names in their canonical case (RFC 7643 §2.1: names are case-insensitive). */
+/**
+ * Top-level and `name` attribute names in their canonical case (RFC 7643 §2.1: names are
+ * case-insensitive), and attributes sent as null left out (RFC 7643 §2.5: null is
+ * "unassigned", as Entra ID sends `"addresses": null`).
+ */
 function canonicalNames(body: unknown): unknown {
   if (!isObject(body)) return body;
   const names = new Map(Object.keys(ScimUserBody.properties).map((name) => [name.toLowerCase(), name]));
   const out: Json = {};
   for (const [key, value] of Object.entries(body)) {
+    if (value === null) continue;
     const name = names.get(key.toLowerCase()) ?? key;
     if (Object.hasOwn(out, name)) throw new ScimHttpError(400, 'invalidSyntax', `body: attribute ${quoted(name)} is given twice (names are case-insensitive)`);
     out[name] = name === 'name' && isObject(value) ? canonicalSubNames(value) : value;
@@ -181,7 +186,7 @@ function canonicalNames(body: unknown): unknown {
 
 function canonicalSubNames(name: Json): Json {
   const known = ['givenName', 'familyName', 'middleName', 'formatted', 'honorificPrefix', 'honorificSuffix'];
-  return Object.fromEntries(Object.entries(name).map(([key, value]) => [known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? key, value]));
+  return Object.fromEntries(Object.entries(name).filter(([, value]) => value !== null).map(([key, value]) => [known.find((k) => k.toLowerCase() === key.toLowerCase()) ?? key, value]));
 }
 
 function checkUserBody(body: UserBody): void {

@@ -4,7 +4,12 @@
  * and scimTypes, content type), input refused before it reaches CXone, DELETE as
  * deactivation, and CXone's failures as SCIM errors without a secret in them.
  */
-import { describe, expect, it } from 'vitest';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import Fastify from 'fastify';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { ScimUserGateway } from '../../src/core/ports.js';
+import { swagger } from '../../src/http/plugins/swagger.js';
+import { scimUsersRoutes } from '../../src/http/scim/users.js';
 import { seedIds } from '../../src/simulator/simulator.js';
 import { CXONE_CLIENT, SCIM_TOKENS, buildScimUsersApp, type ScimUsersApp } from '../helpers/scim-users-app.js';
 import { scanForSecrets } from '../helpers/secret-scan.js';
@@ -253,5 +258,28 @@ describe('/scim/v2/Users: CXone failures', () => {
     ]);
     const sources: [string, string][] = [...answers.map((a, i) => [`answer ${i}`, a.text] as [string, string]), ...t.logLines.map((line, i) => [`log ${i}`, line] as [string, string])];
     expect(scanForSecrets(secrets, sources, { ignoreWhitespace: true })).toEqual([]);
+  });
+});
+
+describe('/scim/v2/Users: the OpenAPI document', () => {
+  it('when the routes are registered with the service\'s swagger plugin, then the document is valid OpenAPI 3.1 and documents every operation, body and answer', async () => {
+    const app = Fastify();
+    onTestFinished(() => app.close());
+    await app.register(swagger);
+    const gateway = {} as ScimUserGateway; // never called: the document is built from the schemas
+    await app.register(scimUsersRoutes, { prefix: '/scim/v2', gateway });
+    await app.ready();
+    // oxlint-disable-next-line typescript/no-explicit-any -- walking a generated document
+    const doc = app.swagger() as Record<string, any>;
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeTruthy();
+    expect(Object.keys(doc.paths['/scim/v2/Users']).toSorted()).toEqual(['get', 'post']);
+    expect(Object.keys(doc.paths['/scim/v2/Users/{id}']).toSorted()).toEqual(['delete', 'get', 'patch', 'put']);
+    const create = doc.paths['/scim/v2/Users'].post;
+    expect(Object.keys(create.requestBody.content)).toEqual(expect.arrayContaining(['application/scim+json', 'application/json']));
+    expect(create.requestBody.content['application/scim+json'].schema.properties).toHaveProperty('userName');
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '409', '502', '503', '504']));
+    const list = doc.paths['/scim/v2/Users'].get;
+    expect(list.parameters.map((p: { name: string }) => p.name).toSorted()).toEqual(['attributes', 'count', 'excludedAttributes', 'filter', 'startIndex']);
+    expect(doc.paths['/scim/v2/Users/{id}'].patch.requestBody.content['application/scim+json'].schema.properties).toHaveProperty('Operations');
   });
 });

@@ -150,6 +150,15 @@ describe('/scim/v2/Users: writing', () => {
     expect(t.simulator.stats.total).toBe(0);
   });
 
+  it('when several requests in a row carry a control character in userName, then every one is refused', async () => {
+    const t = await buildScimUsersApp();
+    for (const userName of ['a\u0000b@example.com', 'c\u0007d@example.com', 'e\u001ff@example.com']) {
+      const answer = await call(t, 'POST', '/scim/v2/Users', newUser(userName));
+      expect(answer.status).toBe(400);
+      expect(answer.body?.detail).toContain('control characters');
+    }
+  });
+
   it('when attribute names come in another case and active as "True", then they are read as the canonical ones', async () => {
     const t = await buildScimUsersApp();
     const created = await call(t, 'POST', '/scim/v2/Users', { Schemas: [USER], UserName: 'cased@example.com', NAME: { GivenName: 'Case', familyname: 'Test' }, Emails: [{ value: 'cased@example.com', type: 'work' }], Active: 'True' });
@@ -192,6 +201,17 @@ describe('/scim/v2/Users: writing', () => {
     expect(changed.body?.displayName).toBe('Ali');
     expect(t.simulator.store.getUser(U.aliceSmith)?.displayName).toBe('Ali');
     expect((await call(t, 'PATCH', '/scim/v2/Users/00000000-0000-0000-0000-000000000000', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] })).status).toBe(404);
+  });
+
+  it('when the PatchOp message names its members in another case, then the PATCH is read like any other (the translation says what is wrong, not the schema)', async () => {
+    const t = await buildScimUsersApp();
+    const changed = await call(t, 'PATCH', `/scim/v2/Users/${U.aliceSmith}`, { Schemas: [PATCH_OP], operations: [{ OP: 'Replace', Path: 'displayName', Value: 'Ali' }] });
+    expect(changed.status).toBe(200);
+    expect(t.simulator.store.getUser(U.aliceSmith)?.displayName).toBe('Ali');
+    const noOp = await call(t, 'PATCH', `/scim/v2/Users/${U.aliceSmith}`, { schemas: [PATCH_OP], Operations: [{ path: 'displayName', value: 'Ali' }] });
+    expect(noOp.status).toBe(400);
+    expect(noOp.body).toMatchObject({ scimType: 'invalidSyntax' });
+    expect(noOp.body?.detail).toContain('Operations[0].op');
   });
 
   it('when a user is deleted, then CXone deactivates it (active false, its agent too) and it stays readable; an unknown user is a 404', async () => {

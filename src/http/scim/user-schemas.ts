@@ -137,23 +137,29 @@ export const ScimUserBody = Type.Object(
   { additionalProperties: false, description: 'A SCIM user (RFC 7643 §4.1). Attribute names are read in any case' },
 );
 
-/** PATCH bodies are checked by the translation (src/core/scim-user-patch.ts), which names the operation and field at fault. */
+/**
+ * PATCH bodies are checked by the translation (src/core/scim-user-patch.ts), which reads
+ * member names in any case and names the operation and field at fault; the schema only
+ * documents them and bounds their size.
+ */
 export const ScimUserPatchBody = Type.Object(
   {
-    schemas: Type.Array(Type.String({ maxLength: 256 }), { maxItems: 10, description: 'Must contain "urn:ietf:params:scim:api:messages:2.0:PatchOp"' }),
-    Operations: Type.Array(
-      Type.Object(
-        {
-          op: Type.String({ maxLength: 16, description: '"add", "replace" or "remove", in any case ("remove" is refused: CXone\'s PATCH only sets values)' }),
-          path: Type.Optional(Type.String({ maxLength: MAX_TEXT, description: 'active, userName, displayName, externalId, name.givenName, name.familyName or emails[type eq "work"].value; absent: the value is an object of those attributes' })),
-          value: Type.Optional(Type.Unknown({ description: 'The new value; "active" takes a boolean or "True"/"False"' })),
-        },
-        { additionalProperties: false },
+    schemas: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 10, description: 'Must contain "urn:ietf:params:scim:api:messages:2.0:PatchOp"' })),
+    Operations: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            op: Type.Optional(Type.String({ maxLength: 16, description: '"add", "replace" or "remove", in any case ("remove" is refused: CXone\'s PATCH only sets values)' })),
+            path: Type.Optional(Type.String({ maxLength: MAX_TEXT, description: 'active, userName, displayName, externalId, name.givenName, name.familyName or emails[type eq "work"].value; absent: the value is an object of those attributes' })),
+            value: Type.Optional(Type.Unknown({ description: 'The new value; "active" takes a boolean or "True"/"False"' })),
+          },
+          { additionalProperties: true },
+        ),
+        { maxItems: 100, description: 'Required, 1–100 operations' },
       ),
-      { minItems: 1, maxItems: 100 },
     ),
   },
-  { additionalProperties: false, description: 'A PatchOp request (RFC 7644 §3.5.2), as Okta and Entra ID send it' },
+  { additionalProperties: true, description: 'A PatchOp request (RFC 7644 §3.5.2), as Okta and Entra ID send it; member names are read in any case' },
 );
 
 export const ScimUserResource = Type.Object(

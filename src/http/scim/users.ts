@@ -63,7 +63,9 @@ type UserBody = Static<typeof ScimUserBody>;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 // oxlint-disable-next-line no-control-regex -- control characters are what it looks for
-const CONTROL = /[\u0000-\u001f\u007f]/g;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// oxlint-disable-next-line no-control-regex -- control characters are what it replaces
+const CONTROLS = /[\u0000-\u001f\u007f]/g;
 const quoted = (text: string) => JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
 
 // ---------------------------------------------------------------- filter
@@ -195,7 +197,6 @@ function checkUserBody(body: UserBody): void {
   }
   if (body.userName.trim() === '') throw new ScimHttpError(400, 'invalidValue', 'body/userName must not be empty');
   if (CONTROL.test(body.userName)) throw new ScimHttpError(400, 'invalidValue', 'body/userName must not contain control characters');
-  CONTROL.lastIndex = 0;
 }
 
 const activeOf = (value: boolean | string): boolean => (typeof value === 'boolean' ? value : value.toLowerCase() === 'true');
@@ -226,8 +227,7 @@ export function upstreamUserBody(body: UserBody, id?: string): Json {
 
 function cleanDetail(detail: string | undefined): string | undefined {
   if (detail === undefined) return undefined;
-  const text = detail.replace(CONTROL, ' ').replace(/\s+/g, ' ').trim();
-  CONTROL.lastIndex = 0;
+  const text = detail.replace(CONTROLS, ' ').replace(/\s+/g, ' ').trim();
   return text === '' ? undefined : text.slice(0, 300);
 }
 

@@ -175,6 +175,14 @@ describe('/scim/v2/Users: writing', () => {
     expect(t.simulator.store.getUser(created.body?.id)).not.toHaveProperty('phoneNumbers');
   });
 
+  it('when Entra ID sends an app role (primary, type, displayName), then the user is created and CXone gets the role as value and display only', async () => {
+    // https://learn.microsoft.com/entra/identity/app-provisioning/customize-application-attributes ("Provisioning a role to a SCIM app", AppRoleAssignmentsComplex, example request)
+    const t = await buildScimUsersApp();
+    const created = await call(t, 'POST', '/scim/v2/Users', newUser('roles@example.com', { roles: [{ primary: false, type: 'WindowsAzureActiveDirectoryRole', displayName: 'Agent', value: 'agent-role' }] }));
+    expect(created.status).toBe(201);
+    expect(t.simulator.store.getUser(created.body?.id)?.roles).toEqual([{ value: 'agent-role', display: 'Agent' }]);
+  });
+
   it('when a user is replaced, then CXone holds the new attributes; an id in the body that is not the path\'s is a 400 mutability', async () => {
     const t = await buildScimUsersApp();
     const replaced = await call(t, 'PUT', `/scim/v2/Users/${U.aliceSmith}`, newUser('alice.smith@example.com', { id: U.aliceSmith, displayName: 'Alice S.', name: { givenName: 'Alicia', familyName: 'Smith' } }));

@@ -65,6 +65,18 @@ const optionalValue = Type.Object(
   { additionalProperties: false },
 );
 
+/** A role as RFC 7643 has it, and as Entra ID sends an app role (with `displayName`). */
+const role = Type.Object(
+  {
+    value: Type.Optional(text("The role (CXone's role id)")),
+    display: Type.Optional(text('Its name')),
+    displayName: Type.Optional(text('Its name, as Entra ID sends it')),
+    type: Type.Optional(text('Accepted, not sent to CXone')),
+    primary: Type.Optional(Type.Boolean({ description: 'Accepted, not sent to CXone' })),
+  },
+  { additionalProperties: false },
+);
+
 const reference = Type.Object({ value: Type.Optional(text('The id')), display: Type.Optional(text('Its name')) }, { additionalProperties: false });
 
 /** `active` as a boolean, or as the string "True"/"False" in any case (what Entra ID sends in its default mode). */
@@ -96,7 +108,7 @@ export const ScimUserBody = Type.Object(
     phoneNumbers: Type.Optional(Type.Array(multiValue, { maxItems: 20 })),
     userType: Type.Optional(text('User type')),
     timezone: Type.Optional(text('IANA time zone')),
-    roles: Type.Optional(Type.Array(optionalValue, { maxItems: 50, description: "CXone's roles (value: the role id)" })),
+    roles: Type.Optional(Type.Array(role, { maxItems: 50, description: "CXone's roles: sent as value and display (display or displayName) only" })),
     [NICE_USER_SCHEMA]: Type.Optional(
       Type.Object({ team: Type.Optional(reference), loginAuthenticator: Type.Optional(reference) }, { additionalProperties: false, description: "NICE's user extension: the user's team and login authenticator" }),
     ),

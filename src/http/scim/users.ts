@@ -218,7 +218,10 @@ export function upstreamUserBody(body: UserBody, id?: string): Json {
   if (body.phoneNumbers !== undefined) out.phoneNumbers = body.phoneNumbers;
   if (body.userType !== undefined) out.userType = body.userType;
   if (body.timezone !== undefined) out.timezone = body.timezone;
-  if (body.roles !== undefined) out.roles = body.roles;
+  // CXone's ScimRoleRequest is {display, value}; Entra ID names the display `displayName` and adds type and primary.
+  if (body.roles !== undefined) {
+    out.roles = body.roles.map(({ value, display, displayName }) => ({ ...(value !== undefined && { value }), ...((display ?? displayName) !== undefined && { display: display ?? displayName }) }));
+  }
   if (extension !== undefined) out[NICE_USER_SCHEMA] = extension;
   return out;
 }

@@ -16,6 +16,7 @@ import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent
 import type { MemberErrorCode } from './errors.js';
 import type { DesiredMembership, GroupResource, GroupSnapshot, MemberRef, MembershipPlan } from './membership.js';
 import type { AttributeOutcome, MembershipBackendName, SyncOutcomeStatus, WriteMode } from './outcome.js';
+import type { UserValueOperation } from './scim-user-patch.js';
 
 // ---------------------------------------------------------------- the membership backend
 
@@ -104,6 +105,46 @@ export interface UserDirectory {
 
   /** PATCH /Users/{id} (RFC 7644 §3.5.2), with If-Match when ifMatch is not null. */
   patchUser(id: string, operations: readonly PatchOperation[], ifMatch: string | null, ctx: RequestContext): Promise<void>;
+}
+
+/** A SCIM user as the upstream answered it (RFC 7643 §4.1): its attributes as JSON, `id` always a string. */
+export type ScimUserDocument = Readonly<Record<string, unknown>> & { readonly id: string };
+
+/** Which users to list (RFC 7644 §3.4.2): all of them page by page, or the one with a userName. */
+export interface ScimUserQuery {
+  /** Only the user with this userName (`filter=userName eq "…"`, the query Okta and Entra send). */
+  readonly userName?: string;
+  /** 1-based (RFC 7644 §3.4.2.4). */
+  readonly startIndex: number;
+  readonly count: number;
+}
+
+export interface ScimUserPage {
+  readonly totalResults: number;
+  readonly resources: readonly ScimUserDocument[];
+}
+
+/**
+ * The upstream's SCIM /Users, passed through for the /scim/v2/Users routes of the service
+ * (an IdP provisioning users into CXone through it). CXone's SCIM user API has GET, POST,
+ * PUT and a PATCH of `{path, value}` operations, and no DELETE: a user leaves by being
+ * deactivated. Every method sends what it is given as it is; checking it is the caller's.
+ *
+ * Errors: as ScimDirectory; a user that does not exist is null, never an error.
+ */
+export interface ScimUserGateway {
+  /** GET /Users/{id}; null on 404. */
+  getUserResource(id: string, ctx: RequestContext): Promise<ScimUserDocument | null>;
+  /** GET /Users with `filter=userName eq "…"` (paged here), or with startIndex and count. */
+  listUserResources(query: ScimUserQuery, ctx: RequestContext): Promise<ScimUserPage>;
+  /** POST /Users: the user as created. A userName taken is an UpstreamError with status 409. */
+  createUserResource(user: Readonly<Record<string, unknown>>, ctx: RequestContext): Promise<ScimUserDocument>;
+  /** PUT /Users/{id}; null on 404. */
+  replaceUserResource(id: string, user: Readonly<Record<string, unknown>>, ctx: RequestContext): Promise<ScimUserDocument | null>;
+  /** PATCH /Users/{id} with CXone's `{path, value}` operations; the user after it (read again when the answer has no body); null on 404. */
+  updateUserResource(id: string, operations: readonly UserValueOperation[], ctx: RequestContext): Promise<ScimUserDocument | null>;
+  /** Sets `active` to false (CXone has no user DELETE); the user after it; null on 404. */
+  deactivateUser(id: string, ctx: RequestContext): Promise<ScimUserDocument | null>;
 }
 
 /**

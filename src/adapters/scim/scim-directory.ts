@@ -6,7 +6,7 @@
  */
 import { Agent, type Dispatcher } from 'undici';
 import { systemClock } from '../../core/clock.js';
-import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, UserAttributes, UserSummary } from '../../core/ports.js';
+import type { Clock, GroupNode, ProviderCapabilities, RequestContext, ScimDirectory, ScimUserGateway, UserAttributes, UserSummary } from '../../core/ports.js';
 import { SCIM_SCHEMAS } from '../../core/scim-schemas.js';
 import { CXONE_DEFAULTS } from './defaults.js';
 import { createGroupCache } from './group-cache.js';
@@ -17,6 +17,7 @@ import { shaped } from './scim-answers.js';
 import { createGroupResource } from './scim-group-resource.js';
 import { createScimHttp, type BaseUrlSource, type ScimRequest } from './scim-http.js';
 import { createLookups } from './scim-lookups.js';
+import { createUserGateway } from './scim-user-gateway.js';
 import { parseGroupNode, parseJson, parseUser, parseUserAttributes } from './scim-resources.js';
 import type { TokenSource } from './token-source.js';
 import { safeObserver, type UpstreamObserver } from './upstream-observer.js';
@@ -59,7 +60,8 @@ export interface ScimDirectoryOptions {
   readonly redactor?: Redactor;
 }
 
-export interface ScimDirectoryAdapter extends ScimDirectory {
+/** The directory, and the upstream's /Users passed through (./scim-user-gateway.ts) for the service's own SCIM /Users. */
+export interface ScimDirectoryAdapter extends ScimDirectory, ScimUserGateway {
   /** GET /ServiceProviderConfig: a token can be had and the upstream answers (for /readyz). */
   ping(ctx: RequestContext): Promise<void>;
   /**
@@ -124,6 +126,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
 
   return {
     ...groups,
+    ...createUserGateway(http),
 
     findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
       return lookups.lookup('Users', ids, userBatchSize, 'id,active', parseUser, ctx);

@@ -106,6 +106,7 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
     // Plan.
     const change = await backend.plan(request.groupId, request.desired, snapshot, ctx);
     trace.write = change.write;
+    trace.desired = change.desired;
     const summary = { added: change.plan.added, removed: change.plan.removed, memberCount: change.desired.length };
     // Validate.
     await backend.validate(request.groupId, change, ctx);

@@ -26,6 +26,12 @@ export interface SyncRequest {
    * drift-heal) re-applies the desired set of its owner, who stays its owner.
    */
   readonly onBehalfOf?: string;
+  /**
+   * Asked once the group's turn has come, before anything is read: false calls the sync off
+   * (cancelled, nothing sent upstream). A drift heal asks whether the desired set it is
+   * about to re-apply is still the group's, so that it never undoes a newer sync.
+   */
+  readonly stillWanted?: () => Promise<boolean>;
 }
 
 export interface SyncResult {

@@ -9,13 +9,14 @@
 import type { FastifyInstance } from 'fastify';
 import { onTestFinished } from 'vitest';
 import { createPrometheusMetrics, type PrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
-import type { CxoneDirectory } from '../../src/adapters/scim/index.js';
+
 import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import type { OutboxDispatcher } from '../../src/adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type Resolve, type WebhookTargetPolicy } from '../../src/adapters/webhooks/ssrf-guard.js';
-import { createUpstreamDirectory } from '../../src/composition/upstream.js';
+import { createUpstreamDirectory, type UpstreamDirectory } from '../../src/composition/upstream.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
+import type { DriftScheduler } from '../../src/core/drift.js';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { composeService } from '../../src/composition/service.js';
 import { createSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
@@ -40,6 +41,8 @@ export interface FullAppOptions {
   readonly dispatchRandom?: () => number;
   /** The app's clock (readiness cache, inbound limits). Default: the system clock. */
   readonly appClock?: Clock;
+  /** The drift scheduler's clock (its spreading, request budget and records). Default: the app's. */
+  readonly driftClock?: Clock;
 }
 
 export interface FullApp {
@@ -47,10 +50,12 @@ export interface FullApp {
   readonly config: Readonly<Config>;
   readonly simulator: Simulator;
   readonly store: SqliteStore;
-  readonly directory: CxoneDirectory;
+  readonly directory: UpstreamDirectory;
   readonly metrics: PrometheusMetrics;
   readonly policy: WebhookTargetPolicy;
   readonly dispatcher: OutboxDispatcher;
+  /** The drift scheduler, not started (tests run its cycles); undefined when DRIFT_MAX_RPS=0. */
+  readonly drift: DriftScheduler | undefined;
   /** Every log line written so far (JSON text), the dispatcher's included. */
   readonly logLines: string[];
   readonly dataDir: string;
@@ -70,7 +75,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     random: options.random,
   });
   const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
-  const { app, dispatcher } = await composeService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
+  const { app, dispatcher, drift } = await composeService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock, driftClock: options.driftClock });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();
@@ -79,5 +84,5 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     await simulator.close();
   });
   if (options.dispatch ?? true) dispatcher.start();
-  return { app, config, simulator, store, directory, metrics, policy, dispatcher, logLines, dataDir };
+  return { app, config, simulator, store, directory, metrics, policy, dispatcher, drift, logLines, dataDir };
 }

@@ -153,6 +153,34 @@ export const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(
     Type.String({ env: 'DATABASE_URL', pattern: '^postgres(ql)?://', secret: true, description: 'PostgreSQL connection URL (postgres://user:password@host:port/database), required with STORE=postgres; never logged' }),
   ),
+  driftInterval: Type.Integer({
+    env: 'DRIFT_INTERVAL',
+    kind: 'duration',
+    minimum: 1000,
+    maximum: 604_800_000,
+    default: 900_000,
+    description: 'How often every recently synced group is read again to find drift (changes made upstream out of band), e.g. 15m; the reads are spread over it (docs/consistency.md "Drift")',
+  }),
+  driftWindow: Type.Integer({
+    env: 'DRIFT_WINDOW',
+    kind: 'duration',
+    minimum: 1000,
+    maximum: 31_536_000_000,
+    default: 604_800_000,
+    description: 'Groups synced (applied or unchanged) within this long are checked for drift, e.g. 7d',
+  }),
+  driftMaxRps: Type.Number({
+    env: 'DRIFT_MAX_RPS',
+    minimum: 0,
+    maximum: 1000,
+    default: 1,
+    description: 'Upstream requests per second, at most, that the drift reads send (a cycle that cannot keep to it stretches past DRIFT_INTERVAL); 0 turns drift detection off',
+  }),
+  driftHeal: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    env: 'DRIFT_HEAL',
+    default: 'off',
+    description: 'on: re-apply the last desired set of a drifted group through the normal sync path (audited with actor drift-heal); a heal that fails validation is reported and not tried again until the group is synced anew',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -167,7 +195,7 @@ type SettingMeta = TSchema & {
   env: string;
   type?: string;
   description?: string;
-  kind?: 'url' | 'urls' | 'tokens' | 'durations' | 'json' | 'trustProxy';
+  kind?: 'url' | 'urls' | 'tokens' | 'duration' | 'durations' | 'json' | 'trustProxy';
   secret?: boolean;
   default?: unknown;
   /** false: the value stays undefined while the variable is unset, so that "set" can be told from "defaulted"; `default` is what the service then uses. */
@@ -218,6 +246,8 @@ function parseSetting(schema: SettingMeta, raw: string): unknown {
         if (at <= 0) fail('expected name:token pairs separated by commas');
         return { name: pair.slice(0, at).trim(), token: pair.slice(at + 1).trim() };
       });
+    case 'duration':
+      return parseDuration(raw) ?? fail('is not a duration like 500ms, 5s, 5m, 2h or 1d');
     case 'durations':
       return raw.split(',').map((part) => parseDuration(part.trim()) ?? fail(`"${part.trim()}" is not a duration like 500ms, 5s, 5m, 2h or 1d`));
     case 'json':

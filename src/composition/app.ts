@@ -10,7 +10,8 @@ import { MemoryIdempotencyStore } from '../adapters/storage/memory-idempotency-s
 import { createWebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
-import { isAuditTrail, type AuditLog, type Clock, type GroupLockService, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import { isAuditTrail, type AuditLog, type Clock, type DriftStore, type GroupLockService, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import type { SyncRunner } from '../core/sync-request.js';
 import { buildApp } from '../http/app.js';
 import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
 import type { BackendSource } from './membership.js';
@@ -45,6 +46,8 @@ export interface AppPorts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone. */
   readonly groupLock?: GroupLockService;
+  /** The desired sets and drift records; GET /groups/{groupId}/drift and GET /drift are served only when given. */
+  readonly drift?: DriftStore;
 }
 
 export interface ComposeAppOptions {
@@ -52,11 +55,17 @@ export interface ComposeAppOptions {
   readonly ports: AppPorts;
   /** The request log and the sync log line. Default: no log. */
   readonly logger?: FastifyBaseLogger;
+  /** The sync runner, when something besides the app runs syncs and takes group turns with it (the drift scheduler). Default: composeRunner's. */
+  readonly runner?: SyncRunner;
 }
 
-export async function composeApp({ config, ports, logger }: ComposeAppOptions): Promise<FastifyInstance> {
-  const clock = ports.clock ?? systemClock;
-  const runner = createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger, groupLock: ports.groupLock });
+/** The runner an app built from these ports uses: one per process (it owns the per-group queue). */
+export function composeRunner(config: Config, ports: AppPorts, logger?: FastifyBaseLogger): SyncRunner {
+  return createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock: ports.clock ?? systemClock, log: logger, groupLock: ports.groupLock });
+}
+
+export async function composeApp({ config, ports, logger, runner: given }: ComposeAppOptions): Promise<FastifyInstance> {
+  const runner = given ?? composeRunner(config, ports, logger);
   const subscriptions = ports.subscriptions && {
     store: ports.subscriptions,
     targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),
@@ -66,12 +75,13 @@ export async function composeApp({ config, ports, logger }: ComposeAppOptions): 
     parts: {
       runner,
       registry: ports.metrics.registry,
-      idempotency: ports.idempotency ?? new MemoryIdempotencyStore(clock),
+      idempotency: ports.idempotency ?? new MemoryIdempotencyStore(ports.clock ?? systemClock),
       auditQueries: isAuditTrail(ports.audit) ? ports.audit : undefined,
       subscriptions,
       clock: ports.clock,
       readiness: ports.readiness,
       backendStatus: ports.backendStatus,
+      drift: ports.drift,
     },
     logger,
   });

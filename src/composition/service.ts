@@ -13,15 +13,18 @@ import { createLogger } from '../adapters/logging/logger.js';
 import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { createAuditRetention } from '../adapters/storage/audit-retention.js';
 import { createPostgresGroupLocks } from '../adapters/storage/postgres/group-lock.js';
+import { createPostgresLease } from '../adapters/storage/postgres/scheduler-lease.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { ApiToken, Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
 import { systemClock } from '../core/clock.js';
 import { DataDirLockedError, StorageError } from '../core/errors.js';
-import type { Clock, GroupLockService } from '../core/ports.js';
+import type { Clock, GroupLockService, SchedulerLease } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
-import { composeApp } from './app.js';
+import { composeApp, composeRunner, type AppPorts } from './app.js';
+import { createDriftScheduler, type DriftScheduler } from '../core/drift.js';
+import { v7 as uuidv7 } from 'uuid';
 import { createProcessMembership, type ProcessMembership } from './membership.js';
 import { lockDataDir, openServiceStore, type DataDirLock, type ServiceStore } from './storage.js';
 import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream, type UpstreamDirectory } from './upstream.js';
@@ -58,6 +61,10 @@ export interface ServiceParts {
   readonly clock?: Clock;
   /** The per-group lock across replicas (STORE=postgres). */
   readonly groupLock?: GroupLockService;
+  /** Which replica runs the drift scheduler (STORE=postgres); none: this process does. */
+  readonly schedulerLease?: SchedulerLease;
+  /** The drift scheduler's clock (its spreading, request budget and records). Default: `clock`, else the system clock. */
+  readonly driftClock?: Clock;
 }
 
 export interface ComposedService {
@@ -66,10 +73,12 @@ export interface ComposedService {
   readonly membership: ProcessMembership;
   /** Not started: start it once the app listens. */
   readonly dispatcher: OutboxDispatcher;
+  /** The drift scheduler, not started; undefined when DRIFT_MAX_RPS=0 turns drift detection off. */
+  readonly drift: DriftScheduler | undefined;
 }
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
-export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock }: ServiceParts): Promise<ComposedService> {
+export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock, schedulerLease, driftClock }: ServiceParts): Promise<ComposedService> {
   const membership = createProcessMembership({
     config,
     upstream: directory,
@@ -78,28 +87,48 @@ export async function composeService({ config, store, directory, metrics, policy
     clock: clock ?? systemClock,
     log: logger.child({ component: 'membership' }),
   });
-  const app = await composeApp({
-    config,
-    ports: {
-      directory,
-      backend: membership.source,
-      backendStatus: membership.status,
-      audit: store,
-      subscriptions: store,
-      idempotency: store,
-      webhookPolicy: policy,
-      metrics,
-      clock,
-      groupLock,
-      readiness: [
-        // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
-        // What is probed follows the backend (./membership.ts); before `auto` chose one, the probe that chooses.
-        { name: 'upstream', check: () => membership.check(), cacheMs: config.readinessCacheMs },
-        { name: 'storage', check: () => store.ping() },
-      ],
-    },
-    logger,
-  });
+  const ports: AppPorts = {
+    directory,
+    backend: membership.source,
+    backendStatus: membership.status,
+    audit: store,
+    subscriptions: store,
+    idempotency: store,
+    webhookPolicy: policy,
+    metrics,
+    clock,
+    groupLock,
+    readiness: [
+      // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
+      // What is probed follows the backend (./membership.ts); before `auto` chose one, the probe that chooses.
+      { name: 'upstream', check: () => membership.check(), cacheMs: config.readinessCacheMs },
+      { name: 'storage', check: () => store.ping() },
+    ],
+    drift: store.drift,
+  };
+  // One runner for the app and the drift scheduler: a drift read takes its group's turn in the same queue as the syncs.
+  const runner = composeRunner(config, ports, logger);
+  const app = await composeApp({ config, ports, logger, runner });
+  const schedulerClock = driftClock ?? clock ?? systemClock;
+  metrics.drift.track(() => store.drift.driftTotals(), () => schedulerClock.now());
+  const drift =
+    config.driftMaxRps > 0
+      ? createDriftScheduler({
+          clock: schedulerClock,
+          store: store.drift,
+          runner,
+          backend: membership.source,
+          intervalMs: config.driftInterval,
+          windowMs: config.driftWindow,
+          maxRps: config.driftMaxRps,
+          heal: config.driftHeal === 'on',
+          lease: schedulerLease,
+          metrics: metrics.drift,
+          log: logger.child({ component: 'drift' }),
+          newEventId: () => `msg_${uuidv7()}`,
+          newRequestId: () => `drift-heal-${uuidv7()}`,
+        })
+      : undefined;
   const dispatcher = createOutboxDispatcher({
     outbox: store,
     schedule: config.webhookRetrySchedule,
@@ -110,7 +139,7 @@ export async function composeService({ config, store, directory, metrics, policy
     log: logger.child({ component: 'webhooks' }),
     random: dispatchRandom,
   });
-  return { app, dispatcher, membership };
+  return { app, dispatcher, membership, drift };
 }
 
 /** The service could not be opened for a reason the operator must fix: `line` says it, `kind` picks the exit code. */
@@ -132,7 +161,7 @@ export interface Service {
   readonly simulator: Simulator | undefined;
   /** Whether SYNC_API_TOKENS or ADMIN_API_TOKENS is set; if not, DEMO_TOKEN is accepted. */
   readonly tokensConfigured: boolean;
-  /** Starts the background work (the webhook dispatcher, audit retention); call once the app listens. */
+  /** Starts the background work (the webhook dispatcher, audit retention, the drift scheduler); call once the app listens. */
   start(): void;
   /** Stops everything but the app, in order, once the app is closed: the dispatcher, retention, the store, the lock, the upstream. */
   close(): Promise<void>;
@@ -205,7 +234,9 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   // Replicas on one database take a group's lock across processes for each sync (keyed on the group id: LOCK_BACKEND below).
   const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
-  const { app, dispatcher, membership } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks });
+  // Replicas on one database: one of them at a time runs the drift scheduler.
+  const schedulerLease = config.store === 'postgres' ? createPostgresLease({ connectionString: config.databaseUrl as string, name: 'drift-scheduler' }) : undefined;
+  const { app, dispatcher, membership, drift } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks, schedulerLease });
   // Admin-API writes a crash left open are finished before syncs are taken (docs/cxone.md "After a crash").
   await membership.recoverOpenWrites(logger.child({ component: 'recovery' }), AbortSignal.timeout(3 * config.upstreamTimeoutMs), groupLocks);
   return {
@@ -216,14 +247,17 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     start() {
       dispatcher.start();
       retention.start();
+      drift?.start();
       // MEMBERSHIP_BACKEND=auto chooses now (or reads the kept choice); a probe that cannot tell is logged and tried again.
       void membership.selector.resolve().then((selection) => {
         if (selection.state === 'chosen') logger.info({ membershipBackend: selection.name, chosenBy: selection.by, setting: config.membershipBackend }, 'membership backend');
       }, (error: unknown) => logger.error({ err: error }, 'choosing the membership backend failed'));
     },
     async close() {
+      await drift?.stop();
       await dispatcher.stop();
       await retention.stop();
+      await schedulerLease?.close();
       await groupLocks?.close();
       await store.close();
       lock?.release();

@@ -12,7 +12,7 @@ import { SyncDeadlineError, SyncInterruptedError } from '../core/errors.js';
 import { KeyedLock } from '../core/keyed-lock.js';
 import type { AuditLog, Clock, GroupLockService, MembershipBackend, RequestContext, ScimDirectory, SyncMetrics } from '../core/ports.js';
 import { syncGroup, type SyncGroupDeps } from '../core/sync-group.js';
-import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
+import { YieldedToSyncError, type SyncRequest, type SyncResult, type SyncRunner } from '../core/sync-request.js';
 
 /** Conflict retries after the first attempt (docs/api.md: "up to 3 times"). */
 export const MAX_CONFLICT_RETRIES = 3;
@@ -86,8 +86,35 @@ export function createSyncRunner(config: SyncRunnerConfig, ports: SyncRunnerPort
       running.delete(controller);
     }
   };
+  const exclusive: SyncRunner['exclusive'] = async (groupId, work, signal) => {
+    // Never behind syncs: a group with a sync running or waiting is left alone.
+    if (locks.busy(groupId)) return { ran: false };
+    return locks.run(
+      groupId,
+      async () => {
+        const yielded = new AbortController();
+        // A sync that comes to wait for this group ends the unit: it gives way.
+        const stopListening = locks.onWaiting(groupId, (count) => {
+          if (count > 0) yielded.abort(new YieldedToSyncError(groupId));
+        });
+        try {
+          const held = await ports.groupLock?.acquire(groupId, signal ? AbortSignal.any([signal, yielded.signal]) : yielded.signal);
+          try {
+            const signals = [yielded.signal, ...(signal ? [signal] : []), ...(held ? [held.lost] : [])];
+            return { ran: true as const, value: await work(AbortSignal.any(signals)) };
+          } finally {
+            await held?.release();
+          }
+        } finally {
+          stopListening();
+        }
+      },
+      signal,
+    );
+  };
   return {
     run,
+    exclusive,
     interrupt() {
       for (const controller of running) controller.abort(new SyncInterruptedError());
     },

@@ -260,8 +260,11 @@ export class ChainVerifier {
   }
 }
 
-/** The events a sync emits, and the types a webhook subscription may ask for. */
-export const EVENT_TYPES = ['group.sync.completed', 'group.sync.failed', 'user.attributes.synced'] as const;
+/**
+ * The events the service emits (a sync; the drift scheduler: a drift found, gone, or a heal
+ * that failed for good), and the types a webhook subscription may ask for.
+ */
+export const EVENT_TYPES = ['group.sync.completed', 'group.sync.failed', 'user.attributes.synced', 'group.drift.detected', 'group.drift.resolved', 'group.drift.heal_failed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** A fact worth telling subscribers; written to the outbox in the same transaction as its audit record. */

@@ -276,8 +276,8 @@ export class QueueTimeoutError extends SyncError {
 /** The caller went away (closed its connection) while the sync waited in the queue; it was never started. */
 export class SyncCancelledError extends SyncError {
   readonly code = 'cancelled';
-  constructor() {
-    super('the caller closed the connection while the sync waited behind other syncs of this group; it was cancelled before anything was written');
+  constructor(message = 'the caller closed the connection while the sync waited behind other syncs of this group; it was cancelled before anything was written') {
+    super(message);
   }
 }
 

@@ -35,6 +35,7 @@ export class KeyedLock {
   /** A key is in here while a unit for it runs; its waiters queue behind that unit. */
   private readonly queues = new Map<string, Queue>();
   private readonly watches = new Set<Watch>();
+  private readonly listeners = new Set<{ readonly key: string; readonly listener: (count: number) => void }>();
   private units = 0;
 
   constructor(readonly maxWaiting = Number.POSITIVE_INFINITY) {
@@ -62,6 +63,18 @@ export class KeyedLock {
       this.units--;
       this.handOver(key);
     }
+  }
+
+  /** Whether a unit for `key` runs now (or units wait for it). */
+  busy(key: string): boolean {
+    return this.queues.has(key);
+  }
+
+  /** Calls `listener` with the count each time the units waiting for `key` change; returns the unsubscribe. */
+  onWaiting(key: string, listener: (count: number) => void): () => void {
+    const entry = { key, listener };
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
   }
 
   /** Units waiting for `key` behind the one running. */
@@ -116,6 +129,7 @@ export class KeyedLock {
 
   private changed(key: string): void {
     const count = this.waiting(key);
+    for (const entry of this.listeners) if (entry.key === key) entry.listener(count);
     for (const watch of this.watches) {
       if (watch.key !== key || watch.count !== count) continue;
       this.watches.delete(watch);

@@ -28,6 +28,12 @@ export interface RequestContext {
   readonly stats: { upstreamRequests: number };
   /** The sync this work belongs to (a backend's write journal is keyed by it). */
   readonly syncId?: string;
+  /**
+   * Awaited by the adapter before each upstream HTTP request it sends, retries included:
+   * a budget the work must keep to (the drift scheduler's DRIFT_MAX_RPS). Rejects with the
+   * signal's reason when it aborts while waiting. None: requests go as soon as they can.
+   */
+  readonly pace?: (signal?: AbortSignal) => Promise<void>;
 }
 
 export interface UserSummary {
@@ -502,11 +508,13 @@ export interface GroupLockService {
 
 /**
  * The audit trail. append() writes the record and, in the same transaction, the events
- * it causes (the webhook outbox), and resolves only once both are durable: a sync is
- * never answered as done before it is recorded.
+ * it causes (the webhook outbox) and, for a sync that applied its desired set or found it
+ * held, that desired set (the drift scheduler's reference; DriftStore), and resolves only
+ * once all of it is durable: a sync is never answered as done before it is recorded. A
+ * trail that keeps no desired sets (in memory) ignores `desired`.
  */
 export interface AuditLog {
-  append(entry: AuditEntry, events: readonly DomainEvent[]): Promise<AuditRecord>;
+  append(entry: AuditEntry, events: readonly DomainEvent[], desired?: DesiredSet): Promise<AuditRecord>;
 }
 
 export interface SyncObservation {
@@ -738,4 +746,133 @@ export interface TargetRefusal {
 export interface WebhookTargetCheck {
   /** Why `url` may not be a webhook target, by the URL itself and by what its host resolves to now; null when it may. */
   checkTarget(url: string): Promise<TargetRefusal | null>;
+}
+
+// ---------------------------------------------------------------- drift: the groups as last synced, and as they are
+
+/**
+ * The members a sync of a group last applied, or found already held (applied or unchanged;
+ * never a dry run): what the drift scheduler compares the upstream with. One per group and
+ * membership backend, replaced by every such sync, kept apart from the audit trail (its
+ * retention never prunes it).
+ */
+export interface DesiredSet {
+  readonly backend: MembershipBackendName;
+  readonly groupId: string;
+  /** Typed, each member once, identity fields only. */
+  readonly members: readonly MemberRef[];
+  /** The sync that recorded it. */
+  readonly syncId: string;
+  /** Whose it is: the caller of that sync (a drift heal keeps the owner of the set it re-applies). Drift events go to this caller's subscribers. */
+  readonly owner: string;
+  /** ISO 8601. */
+  readonly appliedAt: string;
+}
+
+/** A desired set without its members: what the drift routes show of it. */
+export type DesiredSetSummary = Omit<DesiredSet, 'members'> & { readonly memberCount: number };
+
+/** What the last heal of a drifted group did. */
+export interface HealReport {
+  readonly outcome: 'applied' | 'failed';
+  /** The heal's sync (its audit record, actor drift-heal); null when it ended before it had one. */
+  readonly syncId: string | null;
+  /** ISO 8601. */
+  readonly at: string;
+  /** The error code of a failed heal. */
+  readonly error?: string;
+  readonly message?: string;
+  /**
+   * A failed heal that a retry cannot fix (validation_failed, group_not_found, …): the
+   * group is not healed again until a sync records another desired set. A transient
+   * failure (upstream_unavailable, a timeout, …) is tried again at the next cycle.
+   */
+  readonly retryable?: boolean;
+  /** The desired set it re-applied (the sync that recorded it). */
+  readonly desiredSyncId: string;
+}
+
+export type DriftStatus = 'drifted' | 'in_sync';
+
+/** The last drift check of a group: how the upstream differed from its desired set. */
+export interface DriftRecord {
+  readonly backend: MembershipBackendName;
+  readonly groupId: string;
+  /** The desired set's owner: who sees the record (besides administrators) and whose subscribers hear its events. */
+  readonly owner: string;
+  readonly status: DriftStatus;
+  /** The group itself is gone upstream (every desired member is then missing). */
+  readonly groupMissing: boolean;
+  /** Desired members the upstream does not hold (the first 100). */
+  readonly missing: readonly MemberRef[];
+  /** Members the upstream holds that are not desired (the first 100). */
+  readonly extra: readonly MemberRef[];
+  readonly missingCount: number;
+  readonly extraCount: number;
+  /** ISO 8601: when this drift was first seen; null while in sync. */
+  readonly firstSeenAt: string | null;
+  /** ISO 8601: the last read of the group by the drift scheduler. */
+  readonly lastCheckedAt: string;
+  /** ISO 8601: when the last drift was found gone (healed, synced, or put right upstream); null if never. */
+  readonly resolvedAt: string | null;
+  /** The desired set compared with (the sync that recorded it). */
+  readonly desiredSyncId: string;
+  readonly heal: HealReport | null;
+}
+
+export interface DriftListQuery {
+  /** Only the groups of this owner (a caller reads its own; an administrator passes none). */
+  readonly owner?: string;
+  /** drifted (default): the groups drifted now; all: every group checked. */
+  readonly status?: 'drifted' | 'all';
+  /** 1..AUDIT_PAGE_MAX. */
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** Across every group: what the drift gauges show. */
+export interface DriftTotals {
+  readonly groups: number;
+  /** Missing plus extra members, over every drifted group. */
+  readonly members: number;
+  /** ISO 8601 of the oldest drift still open; null when none is. */
+  readonly oldestFirstSeenAt: string | null;
+}
+
+/**
+ * The desired sets (written by AuditLog.append) and the drift records (the store).
+ * Errors: StorageError; InvalidCursorError for a cursor the store did not issue.
+ */
+export interface DriftStore {
+  /** The groups whose desired set under `backend` was recorded at or after `since` (ISO 8601), by group id. */
+  recentlySynced(backend: MembershipBackendName, since: string): Promise<readonly string[]>;
+  desiredSet(backend: MembershipBackendName, groupId: string): Promise<DesiredSet | undefined>;
+  drift(backend: MembershipBackendName, groupId: string): Promise<DriftRecord | undefined>;
+  /** Writes the record and, in the same transaction, its events to the outbox (for the subscribers that hear `record.owner`). */
+  saveDrift(record: DriftRecord, events: readonly DomainEvent[]): Promise<void>;
+  /** The newest desired set of the group (of `backend`, when given) and the drift check against it, if any. */
+  groupDrift(groupId: string, backend?: MembershipBackendName): Promise<{ readonly desired: DesiredSetSummary; readonly drift: DriftRecord | undefined } | undefined>;
+  /** By group, in a stable order. */
+  listDrift(query: DriftListQuery): Promise<Page<DriftRecord>>;
+  driftTotals(): Promise<DriftTotals>;
+}
+
+/**
+ * Who runs the drift scheduler when several replicas share a store (STORE=postgres): the
+ * one that holds this lease. None: this process is the only one.
+ */
+export interface SchedulerLease {
+  /** The lease, or null when another process holds it now. `lost` aborts when it is lost while held. */
+  tryAcquire(): Promise<HeldGroupLock | null>;
+}
+
+/** What the drift scheduler tells the metrics. */
+export interface DriftMetrics {
+  /** A group read: in_sync, drifted, skipped (a sync ran or waited), discarded (a sync overlapped it), failed. */
+  observeCheck(outcome: 'in_sync' | 'drifted' | 'skipped' | 'discarded' | 'failed'): void;
+  observeHeal(outcome: 'applied' | 'failed'): void;
+  /** Seconds the scheduler runs behind its schedule (0: on time). */
+  setLag(seconds: number): void;
+  /** A cycle ended: how long it took, and the upstream requests its reads sent. */
+  observeCycle(durationSeconds: number, upstreamRequests: number): void;
 }

@@ -11,7 +11,7 @@
  * (write_not_applied). Syncs of one group never interleave within this process.
  */
 import { syncUserAttributes, type AttributeSyncDeps } from './attribute-sync.js';
-import { ConflictError, GroupBusyError, QueueTimeoutError, SyncDeadlineError, SyncError } from './errors.js';
+import { ConflictError, GroupBusyError, QueueTimeoutError, SyncCancelledError, SyncDeadlineError, SyncError } from './errors.js';
 import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import { memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
 import type { AttributeSyncReport } from './outcome.js';
@@ -106,6 +106,7 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
     // Plan.
     const change = await backend.plan(request.groupId, request.desired, snapshot, ctx);
     trace.write = change.write;
+    trace.desired = change.desired;
     const summary = { added: change.plan.added, removed: change.plan.removed, memberCount: change.desired.length };
     // Validate.
     await backend.validate(request.groupId, change, ctx);
@@ -145,6 +146,7 @@ async function inTurn<T>(deps: SyncGroupDeps, request: SyncRequest, attempt: Att
         if (queueSignal?.aborted) throw queueSignal.reason;
         const held = await deps.groupLock?.acquire(request.groupId, queueSignal);
         try {
+          if (request.stillWanted && !(await request.stillWanted())) throw new SyncCancelledError('the sync was called off in its turn: what it was to apply is no longer wanted (a newer sync of the group came first); nothing was written');
           running = true;
           return await work();
         } finally {

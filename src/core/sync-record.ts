@@ -8,9 +8,9 @@ import type { AuditEntry, AuditError, DomainEvent } from './audit.js';
 import { toAuditErrors } from './audit.js';
 import { canonicalSha256 } from './canonical-json.js';
 import { AgentWriteFailedError, answerCode, AuditUnavailableError, gapFields, RollbackFailedError, SyncError, ValidationFailedError, WriteNotAppliedError, type AgentFailure } from './errors.js';
-import { memberIdentity, type MemberRef } from './membership.js';
+import { MemberSet, memberIdentity, type MemberRef } from './membership.js';
 import { isFailureStatus, type AttributeSyncReport, type MembershipBackendName, type SyncOutcomeStatus, type WriteMode } from './outcome.js';
-import type { AuditLog, Clock, GroupWrite, RequestContext, SyncMetrics } from './ports.js';
+import type { AuditLog, Clock, DesiredSet, GroupWrite, RequestContext, SyncMetrics } from './ports.js';
 import { groupWriteSha256 } from './scim-group.js';
 import type { SyncRequest, SyncResult } from './sync-request.js';
 
@@ -22,6 +22,8 @@ export interface Trace {
   write: GroupWrite | null;
   /** The last write sent: its difference and mode, and the group's ETag as read back after it. */
   written: { added: readonly MemberRef[]; removed: readonly MemberRef[]; writeMode: WriteMode; etagAfter: string | null } | null;
+  /** The desired members as planned (typed), once planned: recorded as the group's desired set when the sync applies them or finds them held. */
+  desired: readonly MemberRef[] | null;
 }
 
 /** One sync attempt, from its start: its id, its upstream bookkeeping and what it learned. */
@@ -49,7 +51,7 @@ export function beginAttempt(deps: RecordDeps, request: SyncRequest): Attempt {
   return {
     syncId,
     ctx: { signal: request.signal, stats: { upstreamRequests: 0 }, syncId },
-    trace: { backend: null, etagBefore: null, write: null, written: null },
+    trace: { backend: null, etagBefore: null, write: null, written: null, desired: null },
     elapsedMs: () => Math.round(deps.clock.monotonic() - started),
   };
 }
@@ -95,7 +97,7 @@ export async function recordSuccess(deps: RecordDeps, request: SyncRequest, atte
       data: { syncId, groupId: result.groupId, users: attributes.users, groupsInconsistent: attributes.groupsInconsistent, entitlementsUpdated: attributes.entitlementsUpdated, failed: attributes.failed },
     });
   }
-  await record(deps, entry, events, syncId);
+  await record(deps, entry, events, syncId, desiredSet(request, attempt, result, entry.createdAt));
   deps.metrics.observeSync({
     status: result.status,
     durationSeconds: result.latencyMs / 1000,
@@ -199,10 +201,23 @@ function namingSync(error: SyncError, syncId: string): SyncError {
   return Object.assign(Object.create(error) as SyncError, { syncId });
 }
 
-/** Writes the audit record (and its events); a sync that cannot be recorded is not reported as done. */
-async function record(deps: RecordDeps, entry: AuditEntry, events: readonly DomainEvent[], syncId: string): Promise<void> {
+/**
+ * The desired set a sync leaves as the group's reference for drift: the members it applied,
+ * or found held (never a dry run's), each once, under its backend.
+ */
+function desiredSet(request: SyncRequest, attempt: Attempt, result: SyncResult, at: string): DesiredSet | undefined {
+  if (result.status !== 'applied' && result.status !== 'unchanged') return undefined;
+  const planned = attempt.trace.desired;
+  if (planned === null) return undefined;
+  const seen = new MemberSet();
+  const members = planned.filter((member) => seen.add(member)).map(memberIdentity);
+  return { backend: result.backend, groupId: result.groupId, members, syncId: attempt.syncId, owner: request.onBehalfOf ?? request.actor, appliedAt: at };
+}
+
+/** Writes the audit record (and its events, and the desired set it leaves); a sync that cannot be recorded is not reported as done. */
+async function record(deps: RecordDeps, entry: AuditEntry, events: readonly DomainEvent[], syncId: string, desired?: DesiredSet): Promise<void> {
   try {
-    await deps.audit.append(entry, events);
+    await deps.audit.append(entry, events, desired);
   } catch (cause) {
     const error = new AuditUnavailableError('the sync could not be recorded in the audit trail; it may have been applied upstream: retry the request', { cause });
     error.syncId = syncId;

@@ -21,6 +21,17 @@ export interface SyncRequest {
    * write cut off halfway would leave the group part-way.
    */
   readonly callerGone?: AbortSignal;
+  /**
+   * The caller this sync acts for, when it is not `actor` itself: a drift heal (actor
+   * drift-heal) re-applies the desired set of its owner, who stays its owner.
+   */
+  readonly onBehalfOf?: string;
+  /**
+   * Asked once the group's turn has come, before anything is read: false calls the sync off
+   * (cancelled, nothing sent upstream). A drift heal asks whether the desired set it is
+   * about to re-apply is still the group's, so that it never undoes a newer sync.
+   */
+  readonly stillWanted?: () => Promise<boolean>;
 }
 
 export interface SyncResult {
@@ -52,4 +63,20 @@ export interface SyncRunner {
   readonly inFlight: number;
   /** The per-group queue of syncs: how many wait for a group, and a promise for when that many do. */
   readonly queue: Pick<KeyedLock, 'waiting' | 'whenWaiting'>;
+  /**
+   * Runs `work` in the group's turn, as a sync would run (the in-process queue, then the
+   * lock across replicas), without being one: the drift scheduler's read. It never waits
+   * behind syncs: `{ ran: false }` when a sync of the group runs or waits now. The signal
+   * `work` gets aborts when a sync of the group comes to wait behind it (the work is to be
+   * thrown away: it yields), when the lock across replicas is lost, or when `signal` does.
+   */
+  exclusive<T>(groupId: string, work: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<{ readonly ran: true; readonly value: T } | { readonly ran: false }>;
+}
+
+/** Why the signal of an exclusive() unit aborted when a sync of its group came to wait: the unit yields its turn. */
+export class YieldedToSyncError extends Error {
+  constructor(readonly groupId: string) {
+    super(`a sync of group ${groupId} came while it was read; the read gave way`);
+    this.name = 'YieldedToSyncError';
+  }
 }

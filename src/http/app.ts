@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
 import { systemClock } from '../core/clock.js';
 import type { KeyedLock } from '../core/keyed-lock.js';
-import type { AuditQueries, Clock, IdempotencyStore, SubscriptionStore, WebhookTargetCheck } from '../core/ports.js';
+import type { AuditQueries, Clock, DriftStore, IdempotencyStore, SubscriptionStore, WebhookTargetCheck } from '../core/ports.js';
 import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
 import { RateLimitedError } from './errors.js';
 import { auth, type ApiTokenEntry } from './plugins/auth.js';
@@ -21,6 +21,7 @@ import { RequestLog } from './plugins/request-log.js';
 import { swagger } from './plugins/swagger.js';
 import { strictBodyValidation, strictQuery } from './plugins/validation.js';
 import { auditRoutes } from './routes/audit.js';
+import { driftRoutes } from './routes/drift.js';
 import { healthRoutes, type BackendStatus, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
@@ -71,6 +72,8 @@ export interface AppParts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The membership backend in use, or why none is chosen yet: shown on /readyz. */
   readonly backendStatus?: () => BackendStatus;
+  /** GET /groups/{groupId}/drift and GET /drift are served when given. */
+  readonly drift?: Pick<DriftStore, 'groupDrift' | 'listDrift'>;
 }
 
 export interface BuildAppOptions {
@@ -177,6 +180,7 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   await app.register(metricsRoutes, { registry: parts.registry });
   await app.register(syncRoutes, { maxMembers: settings.maxMembers });
   if (parts.auditQueries) await app.register(auditRoutes, { trail: parts.auditQueries });
+  if (parts.drift) await app.register(driftRoutes, { drift: parts.drift });
   if (parts.subscriptions) await app.register(subscriptionRoutes, { store: parts.subscriptions.store, policy: parts.subscriptions.targets });
   return app;
 }

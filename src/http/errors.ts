@@ -20,6 +20,15 @@ export class SyncNotFoundError extends ApiError {
   }
 }
 
+/** No drift to show for the group: never synced by this service, or not by the caller. */
+export class DriftNotFoundError extends ApiError {
+  readonly code = 'drift_not_found';
+  readonly status = 404;
+  constructor(groupId: string) {
+    super(`group ${JSON.stringify(groupId)} has no desired set here: it was never synced (applied or unchanged) by this service, or not by you`);
+  }
+}
+
 export class SubscriptionNotFoundError extends ApiError {
   readonly code = 'subscription_not_found';
   readonly status = 404;

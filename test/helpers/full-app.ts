@@ -15,6 +15,7 @@ import { createWebhookTargetPolicy, type Resolve, type WebhookTargetPolicy } fro
 import { createUpstreamDirectory, type UpstreamDirectory } from '../../src/composition/upstream.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { Clock } from '../../src/core/ports.js';
+import type { DriftScheduler } from '../../src/core/drift.js';
 import { createLogger } from '../../src/adapters/logging/logger.js';
 import { composeService } from '../../src/composition/service.js';
 import type { ProcessMembership } from '../../src/composition/membership.js';
@@ -40,6 +41,8 @@ export interface FullAppOptions {
   readonly dispatchRandom?: () => number;
   /** The app's clock (readiness cache, inbound limits). Default: the system clock. */
   readonly appClock?: Clock;
+  /** The drift scheduler's clock (its spreading, request budget and records). Default: the app's. */
+  readonly driftClock?: Clock;
 }
 
 export interface FullApp {
@@ -53,6 +56,8 @@ export interface FullApp {
   readonly dispatcher: OutboxDispatcher;
   /** The membership backend of the service (the choice, the readiness check, the recovery at start). */
   readonly membership: ProcessMembership;
+  /** The drift scheduler, not started (tests run its cycles); undefined when DRIFT_MAX_RPS=0. */
+  readonly drift: DriftScheduler | undefined;
   /** Every log line written so far (JSON text), the dispatcher's included. */
   readonly logLines: string[];
   readonly dataDir: string;
@@ -72,7 +77,7 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     random: options.random,
   });
   const policy = createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate, resolve: options.resolve });
-  const { app, dispatcher, membership } = await composeService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock });
+  const { app, dispatcher, membership, drift } = await composeService({ config, store, directory, metrics, policy, logger, dispatchRandom: options.dispatchRandom, clock: options.appClock, driftClock: options.driftClock });
   onTestFinished(async () => {
     await app.close();
     await dispatcher.stop();
@@ -81,5 +86,5 @@ export async function buildFullApp(options: FullAppOptions): Promise<FullApp> {
     await simulator.close();
   });
   if (options.dispatch ?? true) dispatcher.start();
-  return { app, config, simulator, store, directory, metrics, policy, dispatcher, membership, logLines, dataDir };
+  return { app, config, simulator, store, directory, metrics, policy, dispatcher, membership, drift, logLines, dataDir };
 }

@@ -112,6 +112,15 @@ describe('GET /metrics', () => {
       scim_user_groups_inconsistent_total: { type: 'counter', labels: [] },
       // the audit chain head's sequence number, to anchor the trail outside
       scim_audit_chain_head_sequence: { type: 'gauge', labels: [] },
+      // drift (docs/consistency.md "Drift"): no per-group labels
+      scim_drift_groups: { type: 'gauge', labels: [] },
+      scim_drift_members: { type: 'gauge', labels: [] },
+      scim_drift_oldest_age_seconds: { type: 'gauge', labels: [] },
+      scim_drift_cycle_lag_seconds: { type: 'gauge', labels: [] },
+      scim_drift_cycle_duration_seconds: { type: 'gauge', labels: [] },
+      scim_drift_checks_total: { type: 'counter', labels: ['outcome'] },
+      scim_drift_heals_total: { type: 'counter', labels: ['outcome'] },
+      scim_drift_upstream_requests_total: { type: 'counter', labels: [] },
     };
     for (const [name, { type, labels }] of Object.entries(expected)) {
       const family = m.get(name);

@@ -22,9 +22,9 @@ const SUCCEEDED: ReadonlySet<string> = new Set(SYNC_STATUSES);
  */
 export function withSyncLog(audit: AuditLog, log: SyncLog): AuditLog {
   return {
-    async append(entry, events) {
+    async append(entry, events, desired) {
       try {
-        const record = await audit.append(entry, events);
+        const record = await audit.append(entry, events, desired);
         // A write the provider answered as done but did not apply is a warning: the group is not as asked.
         if (entry.status === 'write_not_applied') log.warn({ ...syncLine(entry), reason: entry.errors[0]?.message }, 'sync failed: the upstream did not apply the write');
         // An admin-API write that failed and could not be undone: the group holds neither what was read nor what was asked.

@@ -10,7 +10,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { EVENT_TYPES, type EventType } from '../../core/audit.js';
 import { MEMBER_ERROR_CODES } from '../../core/errors.js';
 import { ATTRIBUTE_OUTCOMES, SYNC_OUTCOME_STATUSES } from '../../core/outcome.js';
-import type { SyncMetrics, SyncObservation } from '../../core/ports.js';
+import type { DriftMetrics, DriftTotals, SyncMetrics, SyncObservation } from '../../core/ports.js';
 import type { RetryReason, UpstreamObserver, UpstreamRequestEvent, UpstreamResource } from '../scim/index.js';
 import type { DeliveryOutcome, WebhookObserver } from '../webhooks/webhook-observer.js';
 
@@ -25,6 +25,16 @@ export interface PrometheusMetrics {
   readonly webhooks: WebhookObserver;
   /** For the audit store: the chain head after each append. */
   readonly audit: AuditObserver;
+  /** For the drift scheduler; and where the drift gauges read their totals from at each scrape. */
+  readonly drift: DriftObserver;
+}
+
+export interface DriftObserver extends DriftMetrics {
+  /**
+   * The drift gauges (groups, members, age of the oldest) are read from `totals` at each
+   * scrape, so that every replica shows the same figures whichever one runs the scheduler.
+   */
+  track(totals: () => Promise<DriftTotals>, now: () => number): void;
 }
 
 export interface AuditObserver {
@@ -109,7 +119,76 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     onHead: guarded((head: { readonly seq: number }) => auditHead.set(head.seq)),
   };
 
-  return { registry, sync, upstream, webhooks, audit };
+  const drift = createDriftObserver(registers);
+
+  return { registry, sync, upstream, webhooks, audit, drift };
+}
+
+const DRIFT_CHECK_OUTCOMES = ['in_sync', 'drifted', 'skipped', 'discarded', 'failed'];
+const DRIFT_HEAL_OUTCOMES = ['applied', 'failed'];
+/** One read of the totals serves every drift gauge of a scrape. */
+const DRIFT_TOTALS_REUSE_MS = 1000;
+
+function createDriftObserver(registers: Registry[]): DriftObserver {
+  let source: { totals: () => Promise<DriftTotals>; now: () => number } | undefined;
+  let last: { at: number; totals: Promise<DriftTotals | undefined> } | undefined;
+  const read = (): Promise<DriftTotals | undefined> => {
+    if (source === undefined) return Promise.resolve(undefined);
+    const now = source.now();
+    if (last === undefined || now - last.at >= DRIFT_TOTALS_REUSE_MS || now < last.at) {
+      // A store that cannot answer leaves the gauges as they were: a scrape never fails for it.
+      last = { at: now, totals: source.totals().catch(() => undefined) };
+    }
+    return last.totals;
+  };
+  const groups = new Gauge({
+    name: 'scim_drift_groups',
+    help: 'Groups whose upstream membership differs from the desired set they were last synced to, as last checked',
+    registers,
+    async collect() {
+      const totals = await read();
+      if (totals) this.set(totals.groups);
+    },
+  });
+  const members = new Gauge({
+    name: 'scim_drift_members',
+    help: 'Members missing upstream plus members extra upstream, over every drifted group',
+    registers,
+    async collect() {
+      const totals = await read();
+      if (totals) this.set(totals.members);
+    },
+  });
+  const oldest = new Gauge({
+    name: 'scim_drift_oldest_age_seconds',
+    help: 'Age of the oldest drift still open (0 when none is)',
+    registers,
+    async collect() {
+      const totals = await read();
+      if (totals && source) this.set(totals.oldestFirstSeenAt === null ? 0 : Math.max(0, (source.now() - Date.parse(totals.oldestFirstSeenAt)) / 1000));
+    },
+  });
+  const lag = new Gauge({ name: 'scim_drift_cycle_lag_seconds', help: 'How far the drift scheduler runs behind its schedule: the lateness of the read in progress, then how far the last cycle ran past DRIFT_INTERVAL (0: on time)', registers });
+  const cycleDuration = new Gauge({ name: 'scim_drift_cycle_duration_seconds', help: 'How long the last drift cycle took', registers });
+  const checks = new Counter({ name: 'scim_drift_checks_total', help: 'Drift checks of a group, by outcome (in_sync, drifted, skipped: a sync ran or waited, discarded: a sync overlapped the read, failed)', labelNames: ['outcome'], registers });
+  const heals = new Counter({ name: 'scim_drift_heals_total', help: 'Drift heals (DRIFT_HEAL=on), by outcome', labelNames: ['outcome'], registers });
+  const requests = new Counter({ name: 'scim_drift_upstream_requests_total', help: 'Upstream requests the drift reads sent (held to DRIFT_MAX_RPS)', registers });
+  for (const outcome of DRIFT_CHECK_OUTCOMES) checks.labels(outcome).inc(0);
+  for (const outcome of DRIFT_HEAL_OUTCOMES) heals.labels(outcome).inc(0);
+  for (const gauge of [groups, members, oldest, lag]) gauge.set(0);
+  return {
+    track(totals, now) {
+      source = { totals, now };
+      last = undefined;
+    },
+    observeCheck: guarded((outcome: string) => checks.labels(oneOf(outcome, DRIFT_CHECK_OUTCOMES, 'failed')).inc()),
+    observeHeal: guarded((outcome: string) => heals.labels(oneOf(outcome, DRIFT_HEAL_OUTCOMES, 'failed')).inc()),
+    setLag: guarded((seconds: number) => lag.set(nonNegative(seconds))),
+    observeCycle: guarded((seconds: number, upstreamRequests: number) => {
+      cycleDuration.set(nonNegative(seconds));
+      if (upstreamRequests > 0) requests.inc(upstreamRequests);
+    }),
+  };
 }
 
 function keys<K extends string>(record: Record<K, 1>): readonly K[] {

@@ -173,6 +173,8 @@ export function createScimHttp(options: ScimHttpOptions): ScimHttp {
     what: string,
     reader: BodyReader<T>,
   ): Promise<Outcome<T>> {
+    // A budget the work keeps to (the drift scheduler's DRIFT_MAX_RPS): each request waits its turn.
+    if (ctx.pace) await ctx.pace(ctx.signal);
     const headers: Record<string, string> = { accept: mediaTypes.accept, authorization: `Bearer ${token}`, ...request.headers };
     if (request.body) headers['content-type'] = mediaTypes.contentType;
     const timeout = Math.max(1, Math.min(options.requestTimeoutMs, deadline - clock.monotonic()));

@@ -196,6 +196,45 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 7,
+    description: 'drift: the desired set each group was last synced to, and the last drift check of each group',
+    sql: `
+      -- The members a sync of a group last applied or found held (applied, unchanged; never a
+      -- dry run), one row per backend and group, written in the same transaction as the
+      -- sync's audit record. Apart from audit_records: retention never prunes it.
+      -- members: JSON array of { value, type }.
+      CREATE TABLE IF NOT EXISTS desired_sets (
+        backend      TEXT NOT NULL,
+        group_id     TEXT NOT NULL,
+        members      TEXT NOT NULL,
+        member_count INTEGER NOT NULL,
+        sync_id      TEXT NOT NULL,
+        owner        TEXT NOT NULL,
+        applied_at   TEXT NOT NULL,
+        PRIMARY KEY (backend, group_id)
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS desired_sets_applied ON desired_sets (backend, applied_at);
+      CREATE INDEX IF NOT EXISTS desired_sets_group ON desired_sets (group_id, applied_at);
+
+      -- The last drift check of each group (DriftRecord as JSON in record; the columns are what
+      -- the lists and the gauges filter on). id orders the pages of GET /drift.
+      CREATE TABLE IF NOT EXISTS drift_records (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        backend         TEXT NOT NULL,
+        group_id        TEXT NOT NULL,
+        owner           TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        members         INTEGER NOT NULL,
+        first_seen_at   TEXT,
+        last_checked_at TEXT NOT NULL,
+        record          TEXT NOT NULL,
+        UNIQUE (backend, group_id)
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS drift_records_status ON drift_records (status, id);
+      CREATE INDEX IF NOT EXISTS drift_records_owner ON drift_records (owner, id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

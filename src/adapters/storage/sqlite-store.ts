@@ -69,7 +69,10 @@ import {
   type AgentMapStore,
   type SyncedGroups,
   type BackendChoiceStore,
+  type DesiredSet,
+  type DriftStore,
 } from '../../core/ports.js';
+import { createSqliteDrift } from './drift-tables.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
 import type { JournalStep, MembershipJournal } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -134,6 +137,8 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   readonly agentMap: AgentMapStore;
   /** The groups this service syncs, from the audit trail (the teams backend's member_in_other_team). */
   readonly syncedGroups: SyncedGroups;
+  /** The desired sets (written with the audit records) and the drift records (migration 7). */
+  readonly drift: DriftStore;
 }
 
 interface AuditRow {
@@ -464,7 +469,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     }
   };
 
-  const appendTx = db.transaction((entry: AnyAuditEntry, events: readonly DomainEvent[]) => {
+  const appendTx = db.transaction((entry: AnyAuditEntry, events: readonly DomainEvent[], desired?: DesiredSet) => {
     // The chain continues from the remembered head. The next sequence number is past every
     // number ever issued (head, newest row, AUTOINCREMENT's counter), so deleted newest
     // records leave a gap. A missing head is never a silent restart from the genesis: the
@@ -498,30 +503,53 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     sql.setMeta.run('audit_head', record.hash);
     sql.setMeta.run('audit_head_seq', String(seq));
     if (key !== undefined) sql.setMeta.run('audit_head_mac', chainMacs.head(key, { seq, hash: record.hash }));
-    let queued = 0;
-    if (events.length > 0) {
-      const now = clock.now();
-      // A caller's subscription hears of that caller's syncs only; an administrator's, or one without an owner, of every sync.
-      const hears = (owner: string | null) => owner === null || adminActors.has(owner) || owner === entry.actor;
-      const subscribers = sql.activeSubscriptions
-        .all()
-        .filter((s) => hears(s.owner))
-        .map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
-      for (const event of events) {
-        sql.insertEvent.run(event.id, event.type, entry.syncId, JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }), now);
-        for (const subscriber of subscribers) {
-          if (!subscriber.events.includes(event.type)) continue;
-          sql.insertDelivery.run(event.id, subscriber.id, subscriber.url, now, now, now);
-          queued++;
-        }
-        for (const url of staticSubscribers) {
-          sql.insertDelivery.run(event.id, null, url, now, now, now);
-          queued++;
-        }
-      }
-    }
+    if (desired !== undefined) drift.writeDesired(desired);
+    const queued = queueEvents(events, entry.actor, entry.syncId);
     return { record, queued, head: { seq, hash: record.hash }, cut };
   });
+
+  /**
+   * Writes events to the outbox with one delivery per interested subscriber, in the caller's
+   * transaction: a caller's subscription hears of what concerns that caller (`actor`: its
+   * syncs, the drift of its groups) only; an administrator's, or one without an owner, of
+   * everything; so does every static subscriber.
+   */
+  function queueEvents(events: readonly DomainEvent[], actor: string, syncId: string | null): number {
+    let queued = 0;
+    if (events.length === 0) return queued;
+    const now = clock.now();
+    const hears = (owner: string | null) => owner === null || adminActors.has(owner) || owner === actor;
+    const subscribers = sql.activeSubscriptions
+      .all()
+      .filter((s) => hears(s.owner))
+      .map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
+    for (const event of events) {
+      sql.insertEvent.run(event.id, event.type, syncId, JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }), now);
+      for (const subscriber of subscribers) {
+        if (!subscriber.events.includes(event.type)) continue;
+        sql.insertDelivery.run(event.id, subscriber.id, subscriber.url, now, now, now);
+        queued++;
+      }
+      for (const url of staticSubscribers) {
+        sql.insertDelivery.run(event.id, null, url, now, now, now);
+        queued++;
+      }
+    }
+    return queued;
+  }
+
+  /** Tells the dispatcher that deliveries were queued. */
+  function notifyQueued(): void {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener only wakes the dispatcher; it must not fail the sync.
+      }
+    }
+  }
+
+  const drift = createSqliteDrift(db, (events, actor) => queueEvents(events, actor, null), notifyQueued);
 
   const pruneTx = db.transaction((cutoff: string, limit: number): PruneResult => {
     const previous = sql.checkpoint.get();
@@ -601,6 +629,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     agentMap: createAgentMapStore(db),
     syncedGroups: createSyncedGroups(db),
     journal: journalMethods(db),
+    drift: drift.store,
 
     auditHead() {
       const hash = sql.head.get()?.value;
@@ -612,22 +641,14 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       return pruneTx.immediate(new Date(before).toISOString(), limit);
     },
 
-    async append(entry, events) {
-      const { record, queued, head } = appendTx.immediate(entry, events);
+    async append(entry, events, desired) {
+      const { record, queued, head } = appendTx.immediate(entry, events, desired);
       try {
         options.onHead?.(head);
       } catch {
         // Metrics and logging must not fail a sync that is recorded.
       }
-      if (queued > 0) {
-        for (const listener of listeners) {
-          try {
-            listener();
-          } catch {
-            // A listener only wakes the dispatcher; it must not fail the sync.
-          }
-        }
-      }
+      if (queued > 0) notifyQueued();
       return record as AuditRecord; // sealed from an AuditEntry
     },
 

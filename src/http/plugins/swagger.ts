@@ -33,6 +33,7 @@ export const swagger = fp(async (app: FastifyInstance) => {
         { name: 'sync', description: 'Group membership sync' },
         { name: 'audit', description: 'The audit trail of every sync attempt' },
         { name: 'webhooks', description: 'Event subscriptions and their deliveries' },
+        { name: 'drift', description: 'Groups changed upstream out of band since their last sync (docs/consistency.md)' },
         { name: 'operations', description: 'Health, readiness, metrics and this document' },
       ],
       components: {

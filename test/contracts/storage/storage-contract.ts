@@ -12,7 +12,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ChainHead } from '../../../src/core/audit.js';
 import { InvalidCursorError, StorageError } from '../../../src/core/errors.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, DesiredSet, DriftRecord, DriftStore, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 
@@ -21,6 +21,7 @@ export interface ContractStore extends AuditTrail, SubscriptionStore, Outbox, Id
   readonly agentMap: AgentMapStore;
   readonly syncedGroups: SyncedGroups;
   readonly journal: MembershipJournal;
+  readonly drift: DriftStore;
   auditHead(): ChainHead | null | Promise<ChainHead | null>;
   pruneAudit(before: number, limit?: number): Promise<{ pruned: number; refused?: string }>;
   ping(): Promise<void>;
@@ -52,6 +53,41 @@ export interface StoreKind {
 }
 
 const caller = (actor: string, admin = false): ChangeRequest => ({ actor, admin, requestId: `req-${actor}` });
+
+function desiredSet(overrides: Partial<DesiredSet> = {}): DesiredSet {
+  return {
+    backend: 'scim-groups',
+    groupId: 'g1',
+    members: [
+      { value: 'u1', type: 'User' },
+      { value: 'u2', type: 'User' },
+    ],
+    syncId: 'sync-x',
+    owner: 'okta',
+    appliedAt: '2026-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+function driftRecord(overrides: Partial<DriftRecord> = {}): DriftRecord {
+  return {
+    backend: 'scim-groups',
+    groupId: 'g1',
+    owner: 'okta',
+    status: 'drifted',
+    groupMissing: false,
+    missing: [{ value: 'u2', type: 'User' }],
+    extra: [{ value: 'u9', type: 'User' }],
+    missingCount: 1,
+    extraCount: 1,
+    firstSeenAt: '2026-01-02T00:00:00.000Z',
+    lastCheckedAt: '2026-01-02T00:00:00.000Z',
+    resolvedAt: null,
+    desiredSyncId: 'sync-x',
+    heal: null,
+    ...overrides,
+  };
+}
 const none = new Set<number>();
 
 async function harnessOf(kind: StoreKind): Promise<StoreHarness> {
@@ -286,6 +322,94 @@ export function describeStorageContract(kind: StoreKind): void {
         expect(await one.nextDueAt(none)).toBe(now + lease);
         harness.clock.advance(lease);
         expect(await two.dueDeliveries(harness.clock.now(), 20, none)).toHaveLength(10);
+      });
+    });
+
+    describe('drift', () => {
+      it('when a sync is appended with its desired set, then the set is kept per backend and group, replaced by the next, and listed while recent', async () => {
+        const store = await open(await harnessOf(kind));
+        const first = auditEntry({ groupId: 'g1', createdAt: '2026-01-01T00:00:00.000Z' });
+        await store.append(first, [], desiredSet({ syncId: first.syncId, appliedAt: first.createdAt }));
+        const other = auditEntry({ groupId: 'g1', createdAt: '2026-01-01T00:00:01.000Z' });
+        await store.append(other, [], desiredSet({ backend: 'acd-groups', syncId: other.syncId, appliedAt: other.createdAt, members: [{ value: 'u7', type: 'User' }] }));
+        const second = auditEntry({ groupId: 'g1', actor: 'azure', createdAt: '2026-01-03T00:00:00.000Z' });
+        await store.append(second, [], desiredSet({ syncId: second.syncId, owner: 'azure', appliedAt: second.createdAt, members: [{ value: 'u3', type: 'User' }] }));
+        const old = auditEntry({ groupId: 'g0', createdAt: '2025-12-01T00:00:00.000Z' });
+        await store.append(old, [], desiredSet({ groupId: 'g0', syncId: old.syncId, appliedAt: old.createdAt }));
+        // An append without a desired set (a dry run, a failure) changes nothing.
+        await store.append(auditEntry({ groupId: 'g1', status: 'dry_run' }), []);
+
+        expect(await store.drift.desiredSet('scim-groups', 'g1')).toEqual(desiredSet({ syncId: second.syncId, owner: 'azure', appliedAt: second.createdAt, members: [{ value: 'u3', type: 'User' }] }));
+        expect((await store.drift.desiredSet('acd-groups', 'g1'))?.members).toEqual([{ value: 'u7', type: 'User' }]);
+        expect(await store.drift.desiredSet('teams', 'g1')).toBeUndefined();
+        expect(await store.drift.recentlySynced('scim-groups', '2025-12-25T00:00:00.000Z')).toEqual(['g1']);
+        expect(await store.drift.recentlySynced('scim-groups', '2025-01-01T00:00:00.000Z')).toEqual(['g0', 'g1']);
+        expect(await store.drift.groupDrift('g1')).toEqual({ desired: { backend: 'scim-groups', groupId: 'g1', syncId: second.syncId, owner: 'azure', appliedAt: second.createdAt, memberCount: 1 }, drift: undefined });
+        expect((await store.drift.groupDrift('g1', 'acd-groups'))?.desired.syncId).toBe(other.syncId);
+        expect(await store.drift.groupDrift('nope')).toBeUndefined();
+      });
+
+      it('when the audit trail is pruned, then the desired sets stay', async () => {
+        const store = await open(await harnessOf(kind));
+        const entry = auditEntry({ groupId: 'g1', createdAt: '2026-01-01T00:00:00.000Z' });
+        await store.append(entry, [], desiredSet({ syncId: entry.syncId, appliedAt: entry.createdAt }));
+        await store.append(auditEntry({ createdAt: '2026-02-01T00:00:00.000Z' }), []);
+        expect((await store.pruneAudit(Date.parse('2026-01-15T00:00:00.000Z'))).pruned).toBe(1);
+        expect((await store.drift.desiredSet('scim-groups', 'g1'))?.syncId).toBe(entry.syncId);
+      });
+
+      it('when a drift record is saved with its events, then it reads back, pages by owner and status, counts in the totals, and its events reach the owner’s subscribers only', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness, { adminActors: ['ops'] });
+        const own = await store.createSubscription({ url: 'https://hooks.example.com/own', events: ['group.drift.detected'] }, caller('okta'));
+        await store.createSubscription({ url: 'https://hooks.example.com/other', events: ['group.drift.detected'] }, caller('azure'));
+        await store.createSubscription({ url: 'https://hooks.example.com/admin', events: ['group.drift.detected'] }, caller('ops', true));
+        let woken = 0;
+        const unsubscribe = store.onQueued(() => woken++);
+        const detected = { id: 'msg_drift_1', type: 'group.drift.detected' as const, timestamp: '2026-01-02T00:00:00.000Z', data: { groupId: 'g1' } };
+        await store.drift.saveDrift(driftRecord(), [detected]);
+        unsubscribe();
+        expect(woken).toBe(1);
+        const due = await store.dueDeliveries(harness.clock.now(), 10, none);
+        expect(due.map((d) => d.url).toSorted()).toEqual(['https://hooks.example.com/admin', 'https://hooks.example.com/own']);
+        expect(due.find((d) => d.url.endsWith('/own'))?.subscriptionId).toBe(own.id);
+        expect(JSON.parse(due[0]?.body as string)).toEqual({ type: detected.type, timestamp: detected.timestamp, data: detected.data });
+
+        await store.drift.saveDrift(driftRecord({ groupId: 'g2', owner: 'azure', missingCount: 3, extraCount: 0, missing: [], extra: [], firstSeenAt: '2026-01-01T12:00:00.000Z' }), []);
+        await store.drift.saveDrift(driftRecord({ groupId: 'g3', status: 'in_sync', missing: [], extra: [], missingCount: 0, extraCount: 0, firstSeenAt: null }), []);
+        expect(await store.drift.drift('scim-groups', 'g1')).toEqual(driftRecord());
+        expect(await store.drift.drift('acd-groups', 'g1')).toBeUndefined();
+        expect(await store.drift.driftTotals()).toEqual({ groups: 2, members: 5, oldestFirstSeenAt: '2026-01-01T12:00:00.000Z' });
+
+        const first = await store.drift.listDrift({ limit: 1 });
+        expect(first.items.map((r) => r.groupId)).toEqual(['g1']);
+        const next = await store.drift.listDrift({ limit: 1, cursor: first.nextCursor as string });
+        expect(next.items.map((r) => r.groupId)).toEqual(['g2']);
+        expect(next.nextCursor).toBeNull();
+        expect((await store.drift.listDrift({ limit: 10, status: 'all' })).items.map((r) => r.groupId)).toEqual(['g1', 'g2', 'g3']);
+        expect((await store.drift.listDrift({ limit: 10, owner: 'azure' })).items.map((r) => r.groupId)).toEqual(['g2']);
+        await expect(store.drift.listDrift({ limit: 10, cursor: 'bm9wZTox' })).rejects.toBeInstanceOf(InvalidCursorError);
+
+        // Resolved: it keeps its place in the order, and leaves the totals.
+        await store.drift.saveDrift(driftRecord({ status: 'in_sync', missing: [], extra: [], missingCount: 0, extraCount: 0, firstSeenAt: null, resolvedAt: '2026-01-03T00:00:00.000Z' }), []);
+        expect(await store.drift.driftTotals()).toEqual({ groups: 1, members: 3, oldestFirstSeenAt: '2026-01-01T12:00:00.000Z' });
+        expect((await store.drift.listDrift({ limit: 10, status: 'all' })).items.map((r) => [r.groupId, r.status])).toEqual([
+          ['g1', 'in_sync'],
+          ['g2', 'drifted'],
+          ['g3', 'in_sync'],
+        ]);
+      });
+
+      it('when the store is opened again, then desired sets and drift records are still there', async () => {
+        const harness = await harnessOf(kind);
+        const first = await harness.open();
+        const entry = auditEntry({ groupId: 'g1' });
+        await first.append(entry, [], desiredSet({ syncId: entry.syncId }));
+        await first.drift.saveDrift(driftRecord({ desiredSyncId: entry.syncId }), []);
+        await first.close();
+        const again = await open(harness);
+        expect((await again.drift.desiredSet('scim-groups', 'g1'))?.syncId).toBe(entry.syncId);
+        expect((await again.drift.drift('scim-groups', 'g1'))?.desiredSyncId).toBe(entry.syncId);
       });
     });
 

@@ -167,6 +167,41 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'drift: the desired set each group was last synced to, and the last drift check of each group',
+    sql: `
+      -- As in the SQLite store (../migrations.ts, drift): written with the sync's audit
+      -- record, never pruned by retention.
+      CREATE TABLE IF NOT EXISTS desired_sets (
+        backend      text NOT NULL,
+        group_id     text NOT NULL,
+        members      text NOT NULL,
+        member_count integer NOT NULL,
+        sync_id      text NOT NULL,
+        owner        text NOT NULL,
+        applied_at   text NOT NULL,
+        PRIMARY KEY (backend, group_id)
+      );
+      CREATE INDEX IF NOT EXISTS desired_sets_applied ON desired_sets (backend, applied_at);
+      CREATE INDEX IF NOT EXISTS desired_sets_group ON desired_sets (group_id, applied_at);
+
+      CREATE TABLE IF NOT EXISTS drift_records (
+        id              bigserial PRIMARY KEY,
+        backend         text NOT NULL,
+        group_id        text NOT NULL,
+        owner           text NOT NULL,
+        status          text NOT NULL,
+        members         integer NOT NULL,
+        first_seen_at   text,
+        last_checked_at text NOT NULL,
+        record          text NOT NULL,
+        UNIQUE (backend, group_id)
+      );
+      CREATE INDEX IF NOT EXISTS drift_records_status ON drift_records (status, id);
+      CREATE INDEX IF NOT EXISTS drift_records_owner ON drift_records (owner, id);
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = (POSTGRES_MIGRATIONS.at(-1) as PostgresMigration).version;

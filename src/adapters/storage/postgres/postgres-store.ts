@@ -65,7 +65,10 @@ import type {
   Subscription,
   SubscriptionStore,
   Viewer,
+  DesiredSet,
+  DriftStore,
 } from '../../../core/ports.js';
+import { createPostgresDrift, writeDesiredIn } from './drift-tables.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { PruneResult } from '../sqlite-store.js';
 import { createCxoneTables, type CxoneTables } from './cxone-tables.js';
@@ -93,6 +96,8 @@ export interface PostgresStoreOptions {
 export interface PostgresStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore, CxoneTables {
   /** What the log says the store is: the host and database, never the credentials. */
   readonly file: string;
+  /** The desired sets (written with the audit records) and the drift records (migration 3). */
+  readonly drift: DriftStore;
   auditHead(): Promise<ChainHead | null>;
   pruneAudit(before: number, limit?: number): Promise<PruneResult>;
   ping(): Promise<void>;
@@ -301,7 +306,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
   }
 
   /** Appends one record (and its events' deliveries) to the chain, inside `client`'s transaction, after taking the chain's lock. */
-  async function appendIn(client: PoolClient, entry: AnyAuditEntry, events: readonly DomainEvent[]) {
+  async function appendIn(client: PoolClient, entry: AnyAuditEntry, events: readonly DomainEvent[], desired?: DesiredSet) {
     await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
     const meta = await readMeta(client);
     const anchor = parseAnchor(meta.get('audit_key_anchor'));
@@ -344,33 +349,54 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
     await setMeta(client, 'audit_head_seq', String(seq));
     await setMeta(client, 'audit_counter', String(seq));
     if (key !== undefined) await setMeta(client, 'audit_head_mac', chainMacs.head(key, { seq, hash: record.hash }));
+    if (desired !== undefined) await writeDesiredIn(client, desired);
+    const queued = await queueIn(client, events, entry.actor, entry.syncId);
+    return { record, queued, head: { seq, hash: record.hash } };
+  }
+
+  /**
+   * Writes events to the outbox with one delivery per interested subscriber, inside
+   * `client`'s transaction: a caller's subscription hears of what concerns that caller
+   * (`actor`) only; an administrator's, one without an owner, and every static subscriber
+   * of everything.
+   */
+  async function queueIn(client: PoolClient, events: readonly DomainEvent[], actor: string, syncId: string | null): Promise<number> {
     let queued = 0;
-    if (events.length > 0) {
-      const now = clock.now();
-      const hears = (owner: string | null) => owner === null || adminActors.has(owner) || owner === entry.actor;
-      const { rows } = await client.query<{ id: string; url: string; events: string; owner: string | null }>('SELECT id, url, events, owner FROM subscriptions WHERE disabled_at IS NULL');
-      const subscribers = rows.filter((s) => hears(s.owner)).map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
-      for (const event of events) {
-        await client.query('INSERT INTO outbox_events (event_id, type, sync_id, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
+    if (events.length === 0) return queued;
+    const now = clock.now();
+    const hears = (owner: string | null) => owner === null || adminActors.has(owner) || owner === actor;
+    const { rows } = await client.query<{ id: string; url: string; events: string; owner: string | null }>('SELECT id, url, events, owner FROM subscriptions WHERE disabled_at IS NULL');
+    const subscribers = rows.filter((s) => hears(s.owner)).map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
+    for (const event of events) {
+      await client.query('INSERT INTO outbox_events (event_id, type, sync_id, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        event.id,
+        event.type,
+        syncId,
+        JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }),
+        now,
+      ]);
+      const targets: { id: string | null; url: string }[] = [...subscribers.filter((s) => s.events.includes(event.type)), ...staticSubscribers.map((url) => ({ id: null, url }))];
+      for (const target of targets) {
+        await client.query(`INSERT INTO deliveries (event_id, subscription_id, url, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)`, [
           event.id,
-          event.type,
-          entry.syncId,
-          JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }),
+          target.id,
+          target.url,
           now,
         ]);
-        const targets: { id: string | null; url: string }[] = [...subscribers.filter((s) => s.events.includes(event.type)), ...staticSubscribers.map((url) => ({ id: null, url }))];
-        for (const target of targets) {
-          await client.query(`INSERT INTO deliveries (event_id, subscription_id, url, status, attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, 'pending', 0, $4, $4, $4)`, [
-            event.id,
-            target.id,
-            target.url,
-            now,
-          ]);
-          queued++;
-        }
+        queued++;
       }
     }
-    return { record, queued, head: { seq, hash: record.hash } };
+    return queued;
+  }
+
+  function notifyQueued(): void {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener only wakes the dispatcher.
+      }
+    }
   }
 
   const subscriptionChange = (status: SubscriptionChange, subscription: Subscription, by: ChangeRequest): SubscriptionAuditEntry => ({
@@ -400,24 +426,18 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
       return hash === undefined ? null : { seq: Number(meta.get('audit_head_seq') ?? meta.get('audit_counter') ?? 0), hash };
     },
 
-    async append(entry: AuditEntry, events: readonly DomainEvent[]): Promise<AuditRecord> {
-      const { record, queued, head } = await transaction('appending to the audit trail', (client) => appendIn(client, entry, events));
+    async append(entry: AuditEntry, events: readonly DomainEvent[], desired?: DesiredSet): Promise<AuditRecord> {
+      const { record, queued, head } = await transaction('appending to the audit trail', (client) => appendIn(client, entry, events, desired));
       try {
         options.onHead?.(head);
       } catch {
         // Metrics and logging must not fail a sync that is recorded.
       }
-      if (queued > 0) {
-        for (const listener of listeners) {
-          try {
-            listener();
-          } catch {
-            // A listener only wakes the dispatcher.
-          }
-        }
-      }
+      if (queued > 0) notifyQueued();
       return record as AuditRecord;
     },
+
+    drift: createPostgresDrift({ query, transaction: (what, work) => transaction(what, work) }, queueIn, notifyQueued),
 
     async findSync(syncId) {
       const [row] = await query<AuditRow>('finding a sync', 'SELECT * FROM audit_records WHERE sync_id = $1', [syncId]);

@@ -11,7 +11,7 @@ import { DATABASE_FILE, openSqliteStore, type PruneResult, type SqliteStore } fr
 import { generateSecret } from '../adapters/webhooks/signing.js';
 import type { Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, GroupExternalIds, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../core/ports.js';
 
 export type { DataDirLock, SqliteStore };
 
@@ -31,6 +31,8 @@ export interface ServiceStore extends AuditTrail, SubscriptionStore, Outbox, Ide
   readonly syncedGroups: SyncedGroups;
   /** The admin-API write journal (acd-groups, teams). */
   readonly journal: MembershipJournal;
+  /** The externalIds of the groups of the SCIM front door. */
+  readonly groupExternalIds: GroupExternalIds;
 }
 
 /** Margin of the Idempotency-Key lease past SYNC_DEADLINE_MS + SHUTDOWN_TIMEOUT_MS: the last 10 s a shutdown waits, and the audit append. */

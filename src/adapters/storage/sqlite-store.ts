@@ -71,7 +71,7 @@ import {
   type BackendChoiceStore,
 } from '../../core/ports.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
-import type { JournalEntry, JournalStep, MembershipJournal } from '../../core/ports.js';
+import type { GroupExternalIds, JournalEntry, JournalStep, MembershipJournal } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
@@ -133,6 +133,8 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   readonly agentMap: AgentMapStore;
   /** The groups this service syncs, from the audit trail (the teams backend's member_in_other_team). */
   readonly syncedGroups: SyncedGroups;
+  /** The SCIM front door's group externalIds (migration 7). */
+  readonly groupExternalIds: GroupExternalIds;
 }
 
 interface AuditRow {
@@ -600,6 +602,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     agentMap: createAgentMapStore(db),
     syncedGroups: createSyncedGroups(db),
     journal: journalMethods(db),
+    groupExternalIds: createGroupExternalIds(db),
 
     auditHead() {
       const hash = sql.head.get()?.value;
@@ -1090,6 +1093,31 @@ function journalMethods(db: Database.Database): MembershipJournal {
             openedAt: row.opened_at,
           }),
         );
+    },
+  };
+}
+
+/** The SCIM front door's group externalIds (migration 7): one per (backend, group), unique within a backend. */
+function createGroupExternalIds(db: Database.Database): GroupExternalIds {
+  const setTx = db.transaction((backend: string, groupId: string, externalId: string): boolean => {
+    const other = db.prepare<[string, string, string], { group_id: string }>(`SELECT group_id FROM scim_group_external_ids WHERE backend = ? AND external_id = ? AND group_id <> ?`).get(backend, externalId, groupId);
+    if (other !== undefined) return false;
+    db.prepare(`INSERT INTO scim_group_external_ids (backend, group_id, external_id) VALUES (?, ?, ?) ON CONFLICT (backend, group_id) DO UPDATE SET external_id = excluded.external_id`).run(backend, groupId, externalId);
+    return true;
+  });
+  return {
+    async get(backend, groupId) {
+      return db.prepare<[string, string], { external_id: string }>(`SELECT external_id FROM scim_group_external_ids WHERE backend = ? AND group_id = ?`).get(backend, groupId)?.external_id;
+    },
+    async find(backend, externalId) {
+      return db.prepare<[string, string], { group_id: string }>(`SELECT group_id FROM scim_group_external_ids WHERE backend = ? AND external_id = ?`).get(backend, externalId)?.group_id;
+    },
+    async set(backend, groupId, externalId) {
+      if (externalId === null) {
+        db.prepare(`DELETE FROM scim_group_external_ids WHERE backend = ? AND group_id = ?`).run(backend, groupId);
+        return true;
+      }
+      return setTx.immediate(backend, groupId, externalId);
     },
   };
 }

@@ -10,7 +10,9 @@ import { MemoryIdempotencyStore } from '../adapters/storage/memory-idempotency-s
 import { createWebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
-import { isAuditTrail, type AuditLog, type Clock, type GroupLockService, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import { isAuditTrail, type AuditLog, type Clock, type GroupExternalIds, type GroupLockService, type IdempotencyStore, type MembershipBackend, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import { createScimGroupsBackend } from '../core/scim-groups-backend.js';
+import { MemoryGroupExternalIds } from '../adapters/storage/memory-group-external-ids.js';
 import { buildApp } from '../http/app.js';
 import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
 import type { BackendSource } from './membership.js';
@@ -45,6 +47,8 @@ export interface AppPorts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone. */
   readonly groupLock?: GroupLockService;
+  /** Where the SCIM front door keeps group externalIds. Default: in memory (lost on restart). */
+  readonly groupExternalIds?: GroupExternalIds;
 }
 
 export interface ComposeAppOptions {
@@ -57,6 +61,11 @@ export interface ComposeAppOptions {
 export async function composeApp({ config, ports, logger }: ComposeAppOptions): Promise<FastifyInstance> {
   const clock = ports.clock ?? systemClock;
   const runner = createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger, groupLock: ports.groupLock });
+  // The front door reads and lists through the same backend the syncs write through.
+  let scimGroups: MembershipBackend | undefined;
+  const backend: BackendSource =
+    ports.backend ??
+    (async () => (scimGroups ??= createScimGroupsBackend({ directory: ports.directory, maxDepth: config.maxGroupDepth, writeMode: config.writeMode, patchMaxOperations: config.patchMaxOperations })));
   const subscriptions = ports.subscriptions && {
     store: ports.subscriptions,
     targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),
@@ -72,6 +81,7 @@ export async function composeApp({ config, ports, logger }: ComposeAppOptions): 
       clock: ports.clock,
       readiness: ports.readiness,
       backendStatus: ports.backendStatus,
+      scim: { backend, externalIds: ports.groupExternalIds ?? new MemoryGroupExternalIds() },
     },
     logger,
   });

@@ -115,7 +115,7 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
           async listGroups(query: GroupListQuery, ctx: RequestContext): Promise<readonly GroupSummary[]> {
             const groups = await (adminApi.listGroups as NonNullable<AdminApiClient['listGroups']>)(ctx);
             return groups
-              .filter((group) => group.isActive !== false && (query.displayName === undefined || group.groupName === query.displayName))
+              .filter((group) => group.isActive !== false && (query.displayName === undefined || (group.groupName ?? '').toLowerCase() === query.displayName.toLowerCase()))
               .map((group) => ({ id: String(group.groupId), displayName: group.groupName ?? '' }));
           },
         }

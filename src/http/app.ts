@@ -25,6 +25,8 @@ import { healthRoutes, type BackendStatus, type ReadinessCheck } from './routes/
 import { metricsRoutes } from './routes/metrics.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { syncRoutes } from './routes/sync.js';
+import { registerScim } from './scim/index.js';
+import type { ScimGroupDelete, ScimGroupsParts } from './scim/groups-service.js';
 import { ErrorBody, MemberIdentity } from './schemas/common.js';
 
 declare module 'fastify' {
@@ -51,6 +53,10 @@ export interface HttpSettings {
   readonly authFailureLimit: number;
   readonly inboundRateLimit: number;
   readonly maxMembers: number;
+  /** Tokens of the SCIM front door (SCIM_API_TOKENS); empty or absent: SYNC_API_TOKENS and ADMIN_API_TOKENS call it. */
+  readonly scimApiTokens?: readonly ApiTokenEntry[];
+  /** What SCIM DELETE /Groups/{id} does (SCIM_GROUP_DELETE). Default refuse. */
+  readonly scimGroupDelete?: ScimGroupDelete;
 }
 
 /** What the app serves, all built and wired before it (src/composition). */
@@ -71,6 +77,8 @@ export interface AppParts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The membership backend in use, or why none is chosen yet: shown on /readyz. */
   readonly backendStatus?: () => BackendStatus;
+  /** The SCIM front door (/scim/v2) is served when given: the backend in use, and where group externalIds are kept. */
+  readonly scim?: Pick<ScimGroupsParts, 'backend' | 'externalIds'>;
 }
 
 export interface BuildAppOptions {
@@ -158,7 +166,7 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   app.decorate('groupQueue', { getter: () => runner.queue });
 
   await app.register(errorHandler);
-  await app.register(auth, { tokens: settings.syncApiTokens, adminTokens: settings.adminApiTokens, failureLimit: settings.authFailureLimit, clock });
+  await app.register(auth, { tokens: settings.syncApiTokens, adminTokens: settings.adminApiTokens, scimTokens: settings.scimApiTokens, failureLimit: settings.authFailureLimit, clock });
   if (settings.inboundRateLimit > 0) {
     // Per caller, after authentication (the token's name is the key); public routes are exempt.
     await app.register(rateLimit, {
@@ -178,5 +186,8 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   await app.register(syncRoutes, { maxMembers: settings.maxMembers });
   if (parts.auditQueries) await app.register(auditRoutes, { trail: parts.auditQueries });
   if (parts.subscriptions) await app.register(subscriptionRoutes, { store: parts.subscriptions.store, policy: parts.subscriptions.targets });
+  if (parts.scim) {
+    await registerScim(app, { ...parts.scim, sync: (request) => runner.run(request), deletePolicy: settings.scimGroupDelete ?? 'refuse', maxMembers: settings.maxMembers });
+  }
   return app;
 }

@@ -40,8 +40,8 @@ export function createGroupCatalog({ http, pageSize, maxPages }: GroupCatalogOpt
       for await (const page of pages) {
         for (const resource of page) {
           const summary = shaped(`SCIM GET ${route}`, 200, () => summaryOf(resource, 'a listed group'));
-          // A provider that ignores the filter lists every group: keep the one asked for.
-          if (query.displayName === undefined || summary.displayName === query.displayName) found.push(summary);
+          // A provider that ignores the filter lists every group: keep the one asked for (displayName is caseExact false, RFC 7643 §4.2).
+          if (query.displayName === undefined || summary.displayName.toLowerCase() === query.displayName.toLowerCase()) found.push(summary);
         }
       }
       return found;

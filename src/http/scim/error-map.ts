@@ -34,6 +34,13 @@ export const FRONT_DOOR_CODES = [
   'precondition_failed',
   'uniqueness',
   'not_supported',
+  // Codes of the service's other routes and of its storage: never answered under /scim/v2, mapped all the same.
+  'sync_not_found',
+  'subscription_not_found',
+  'invalid_webhook_url',
+  'invalid_cursor',
+  'storage_unavailable',
+  'data_dir_locked',
   // Later: the mass-removal guard and the group quarantine.
   'removal_guard',
   'group_quarantined',
@@ -74,6 +81,12 @@ export const SCIM_ERROR_MAP: Readonly<Record<ScimErrorCode, ScimErrorEntry>> = {
   precondition_failed: { status: 412 },
   uniqueness: { status: 409, scimType: 'uniqueness' },
   not_supported: { status: 501 },
+  sync_not_found: { status: 404 },
+  subscription_not_found: { status: 404 },
+  invalid_webhook_url: { status: 400, scimType: 'invalidValue' },
+  invalid_cursor: { status: 400, scimType: 'invalidValue' },
+  storage_unavailable: { status: 500 },
+  data_dir_locked: { status: 500 },
   removal_guard: { status: 409, scimType: 'mutability' },
   group_quarantined: { status: 503 },
 };

@@ -83,6 +83,10 @@ describe.each(BACKENDS)('identity provider sequences under %s', (backend) => {
     expect(records.map((r) => r.status)).toEqual(['unchanged', 'applied', 'applied', 'applied', 'applied', 'applied']);
     expect(new Set(records.map((r) => r.actor))).toEqual(new Set(['okta-scim']));
     expect(records[2]).toMatchObject({ added: [{ value: users.lauraGarcia, type: 'User' }], removed: [{ value: users.aliceSmith, type: 'User' }] });
+    // The webhooks: one group.sync.completed per applied change, naming what changed.
+    const completed = rig.events().filter((e) => e.type === 'group.sync.completed' && (e.data as { groupId?: string }).groupId === id);
+    expect(completed.length).toBeGreaterThanOrEqual(5);
+    expect(completed.some((e) => JSON.stringify(e.data).includes(users.lauraGarcia))).toBe(true);
   });
 
   // Source: Microsoft, "Tutorial: Develop and plan provisioning for a SCIM endpoint in
@@ -149,6 +153,9 @@ describe.each(BACKENDS)('identity provider sequences under %s', (backend) => {
 
     const records = rig.records().filter((r) => r.groupId === id);
     expect(records.map((r) => r.status)).toEqual(['unchanged', 'applied', 'applied', 'applied', 'applied', 'validation_failed', 'applied']);
+    const failed = rig.events().filter((e) => e.type === 'group.sync.failed' && (e.data as { groupId?: string }).groupId === id);
+    expect(failed).toHaveLength(1);
+    expect(JSON.stringify(failed[0]?.data)).toContain(users.isabelCosta);
     expect(new Set(records.map((r) => r.actor))).toEqual(new Set(['okta-scim']));
   });
 });

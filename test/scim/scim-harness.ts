@@ -10,7 +10,7 @@ import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-m
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { composeApp, type AppPorts } from '../../src/composition/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { AuditRecord } from '../../src/core/audit.js';
+import type { AuditRecord, DomainEvent } from '../../src/core/audit.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startRig } from '../acd-groups/acd-harness.js';
 import { TOKENS } from '../helpers/build-test-app.js';
@@ -32,6 +32,8 @@ export interface ScimRig {
   displayName(id: string): string | undefined;
   /** The sync records of the audit trail, oldest first. */
   records(): AuditRecord[];
+  /** The webhook events recorded with them (the outbox's input), oldest first. */
+  events(): DomainEvent[];
   /** Upstream requests the simulator has seen since the last reset. */
   upstreamRequests(): number;
   resetStats(): void;
@@ -60,6 +62,7 @@ export async function startScimRig(backend: BackendUnderTest, env: Record<string
       members: (id) => (s.simulator.store.getGroup(id)?.members ?? []).map((m) => m.value).toSorted(),
       displayName: (id) => s.simulator.store.getGroup(id)?.displayName,
       records: () => [...s.audit.records],
+      events: () => [...s.audit.events],
       upstreamRequests: () => s.simulator.stats.total,
       resetStats: () => s.simulator.stats.reset(),
     };
@@ -84,6 +87,7 @@ export async function startScimRig(backend: BackendUnderTest, env: Record<string
         .toSorted(),
     displayName: (id) => rig.simulator.directory.getGroup(Number(id))?.groupName,
     records: () => [...audit.records],
+    events: () => [...audit.events],
     upstreamRequests: () => rig.simulator.stats.total,
     resetStats: () => rig.simulator.stats.reset(),
   };

@@ -121,6 +121,14 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
         }
       : {}),
 
+    /** One `GET /groups/{id}`: the name without the agents' pages. */
+    async describeGroup(groupId, ctx) {
+      const gid = acdGroupId(groupId);
+      const group = gid === null ? null : await adminApi.getGroup(gid, ctx);
+      if (group === null || group.isActive === false) throw new GroupNotFoundError(groupId);
+      return { id: groupId, displayName: group.groupName ?? '' };
+    },
+
     async createGroup(displayName, ctx) {
       return { id: String(await adminApi.createGroup({ groupName: displayName }, ctx)), displayName };
     },

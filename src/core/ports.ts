@@ -243,6 +243,8 @@ export interface MembershipBackend {
    * backend without it cannot list (the teams backend: the admin API lists no teams).
    */
   listGroups?(query: GroupListQuery, ctx: RequestContext): Promise<readonly GroupSummary[]>;
+  /** The group's id and name without its members (a SCIM read with excludedAttributes=members); GroupNotFoundError when there is none. Optional: without it, `read` serves. */
+  describeGroup?(groupId: string, ctx: RequestContext): Promise<GroupSummary>;
   /** Creates an empty group of that name (SCIM POST /Groups); its id. Optional: without it, groups are not created here. */
   createGroup?(displayName: string, ctx: RequestContext): Promise<GroupSummary>;
   /** Removes the group for good, once it is empty (SCIM DELETE with SCIM_GROUP_DELETE=deactivate); false when there was none. Optional. */

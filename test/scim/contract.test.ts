@@ -108,6 +108,13 @@ describe('the SCIM front door against RFC 7644', () => {
     expect(read.statusCode).toBe(200);
     expect(read.headers.etag).toBeUndefined();
     expect((await rig.call('GET', '/scim/v2/ResourceTypes')).json()).toMatchObject({ totalResults: 1, Resources: [{ id: 'Group', endpoint: '/Groups' }] });
+    // Entra reads with excludedAttributes=members: one GET /groups/{id}, not the agents' pages.
+    rig.resetStats();
+    const light = await rig.call('GET', '/scim/v2/Groups/5004?excludedAttributes=members');
+    expect(light.json()).toMatchObject({ id: '5004', displayName: 'Overflow Queue' });
+    expect(rig.simulator.stats.byRoute['GET admin/groups/{groupId}']).toBe(1);
+    expect(rig.simulator.stats.byRoute['GET admin/groups/{groupId}/agents']).toBeUndefined();
+    expect((await rig.call('GET', '/scim/v2/Groups/999999?excludedAttributes=members')).statusCode).toBe(404);
     expect((await rig.call('GET', `/scim/v2/Schemas/${encodeURIComponent('urn:ietf:params:scim:schemas:core:2.0:Group')}`)).json()).toMatchObject({ name: 'Group' });
   });
 

@@ -51,7 +51,8 @@ export interface GroupWriteInput {
 export interface ScimGroups {
   /** The backend in use (503 while none is chosen). */
   backend(): Promise<MembershipBackend>;
-  get(id: string): Promise<ScimGroupView>;
+  /** One group; its members only when `withMembers` (else the backend may read less). */
+  get(id: string, withMembers?: boolean): Promise<ScimGroupView>;
   /** The groups a filter selects (all without one), `members` read only when `withMembers`, and the total. */
   list(filter: GroupFilter | undefined, startIndex: number, count: number, withMembers: boolean): Promise<{ total: number; groups: ScimGroupView[] }>;
   create(input: GroupWriteInput, caller: Caller): Promise<ScimGroupView>;
@@ -91,8 +92,13 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     return (await parts.externalIds.get(name, id)) ?? (typeof upstream === 'string' ? upstream : undefined);
   }
 
-  async function view(chosen: MembershipBackend, id: string): Promise<ScimGroupView> {
+  async function view(chosen: MembershipBackend, id: string, withMembers = true): Promise<ScimGroupView> {
     const ctx = context();
+    if (!withMembers && chosen.describeGroup) {
+      const group = await chosen.describeGroup(id, ctx);
+      const externalId = await externalIdOf(chosen.name, id, group.externalId);
+      return { id, displayName: group.displayName, ...(externalId === undefined ? {} : { externalId }), version: null };
+    }
     const snapshot = await chosen.read(id, ctx);
     const etags = (await chosen.supportsEtags?.(ctx)) ?? false;
     const externalId = await externalIdOf(chosen.name, id, snapshot.group.extra.externalId);
@@ -113,6 +119,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
       const id = filter.attribute === 'id' ? filter.value : await parts.externalIds.find(chosen.name, filter.value);
       if (id === undefined) return [];
       try {
+        if (chosen.describeGroup) return [await chosen.describeGroup(id, ctx)];
         const snapshot = await chosen.read(id, ctx);
         return [{ id, displayName: snapshot.group.displayName }];
       } catch (error) {
@@ -129,8 +136,8 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
   return {
     backend,
 
-    async get(id) {
-      return view(await backend(), id);
+    async get(id, withMembers = true) {
+      return view(await backend(), id, withMembers);
     },
 
     async list(filter, startIndex, count, withMembers) {

@@ -124,7 +124,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
       config: { scim: true },
       schema: { ...common, operationId: 'scimGetGroup', summary: 'Read one group (RFC 7644 §3.4.1)', params: IdParams, querystring: ReadQuery, response: { 200: ScimResource, ...failures } },
     },
-    async (request, reply) => sendGroup(reply, request, await groups.get(request.params.id), 200, request.query),
+    async (request, reply) => sendGroup(reply, request, await groups.get(request.params.id, wantsMembers(projection(request.query.attributes, request.query.excludedAttributes))), 200, request.query),
   );
 
   app.post(

@@ -181,6 +181,20 @@ export const ConfigSchema = Type.Object({
     default: 'off',
     description: 'on: re-apply the last desired set of a drifted group through the normal sync path (audited with actor drift-heal); a heal that fails validation is reported and not tried again until the group is synced anew',
   }),
+  scimApiTokens: Type.Array(ApiTokenSchema, {
+    env: 'SCIM_API_TOKENS',
+    kind: 'tokens',
+    secret: true,
+    default: [],
+    description:
+      'Inbound bearer tokens of the SCIM 2.0 front door (/scim/v2), name:token pairs like SYNC_API_TOKENS; name is the audited actor. A token listed only here may call /scim/v2 only. Unset: the tokens of SYNC_API_TOKENS and ADMIN_API_TOKENS call /scim/v2',
+  }),
+  scimGroupDelete: Type.Union([Type.Literal('refuse'), Type.Literal('empty'), Type.Literal('deactivate')], {
+    env: 'SCIM_GROUP_DELETE',
+    default: 'refuse',
+    description:
+      'What SCIM DELETE /scim/v2/Groups/{id} does. refuse: 403, nothing changes. empty: the group is synced to no members (audited) and stays upstream. deactivate: emptied, then deactivated where the backend can (acd-groups: isActive=false; scim-groups: deleted upstream); refused (403) under teams',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -393,6 +407,20 @@ function checkCombinations(config: Config, serving: boolean, nodeEnv: string | u
   }
   const tokens = new Map<string, string>();
   const names = new Map<string, string>();
+  const scimTokens = new Map<string, string>();
+  for (const { name, token } of config.scimApiTokens) {
+    if (scimTokens.has(token)) throw new ConfigError('SCIM_API_TOKENS: the same token is listed twice');
+    scimTokens.set(token, name);
+  }
+  for (const [variable, list] of [
+    ['SYNC_API_TOKENS', config.syncApiTokens],
+    ['ADMIN_API_TOKENS', config.adminApiTokens],
+  ] as const) {
+    for (const { name, token } of list) {
+      const scimName = scimTokens.get(token);
+      if (scimName !== undefined && scimName !== name) throw new ConfigError(`SCIM_API_TOKENS: a token is also in ${variable} under another name; a token has one name (the audited actor)`);
+    }
+  }
   for (const [variable, list] of [
     ['SYNC_API_TOKENS', config.syncApiTokens],
     ['ADMIN_API_TOKENS', config.adminApiTokens],

@@ -14,12 +14,13 @@ import { databaseFile, lockDataDir, openStore as openConfiguredStore, type DataD
 import { configuredUpstream, type Upstream } from '../composition/upstream.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { DataDirLockedError, StorageError, type MemberError } from '../core/errors.js';
+import type { DesiredMembership } from '../core/membership.js';
 import type { SyncRequest, SyncResult } from '../core/sync-request.js';
 import { DEFAULT_CLIENT } from '../simulator/oauth.js';
 import { CliError, EXIT } from './args.js';
 
 /** One sync, as a command runs it: in this process, or through a running service. */
-export type SyncFunction = (request: SyncRequest) => Promise<SyncResult>;
+export type SyncFunction = (request: SyncRequest & { readonly desired: DesiredMembership }) => Promise<SyncResult>;
 
 /** The actor CLI syncs are audited as. */
 export const CLI_ACTOR = 'cli';

@@ -10,8 +10,10 @@ import { MemoryIdempotencyStore } from '../adapters/storage/memory-idempotency-s
 import { createWebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
-import { isAuditTrail, type AuditLog, type Clock, type DriftStore, type GroupLockService, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import { isAuditTrail, type AuditLog, type Clock, type DriftStore, type GroupExternalIds, type GroupLockService, type IdempotencyStore, type MembershipBackend, type ScimDirectory, type ScimUserGateway, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
 import type { SyncRunner } from '../core/sync-request.js';
+import { createScimGroupsBackend } from '../core/scim-groups-backend.js';
+import { MemoryGroupExternalIds } from '../adapters/storage/memory-group-external-ids.js';
 import { buildApp } from '../http/app.js';
 import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
 import type { BackendSource } from './membership.js';
@@ -48,6 +50,10 @@ export interface AppPorts {
   readonly groupLock?: GroupLockService;
   /** The desired sets and drift records; GET /groups/{groupId}/drift and GET /drift are served only when given. */
   readonly drift?: DriftStore;
+  /** Where the SCIM front door keeps group externalIds. Default: in memory (lost on restart). */
+  readonly groupExternalIds?: GroupExternalIds;
+  /** The upstream's SCIM /Users, for /scim/v2/Users (the SCIM adapter). Without it, the front door serves no /Users. */
+  readonly userGateway?: ScimUserGateway;
 }
 
 export interface ComposeAppOptions {
@@ -66,6 +72,11 @@ export function composeRunner(config: Config, ports: AppPorts, logger?: FastifyB
 
 export async function composeApp({ config, ports, logger, runner: given }: ComposeAppOptions): Promise<FastifyInstance> {
   const runner = given ?? composeRunner(config, ports, logger);
+  // The front door reads and lists through the same backend the syncs write through.
+  let scimGroups: MembershipBackend | undefined;
+  const backend: BackendSource =
+    ports.backend ??
+    (async () => (scimGroups ??= createScimGroupsBackend({ directory: ports.directory, maxDepth: config.maxGroupDepth, writeMode: config.writeMode, patchMaxOperations: config.patchMaxOperations })));
   const subscriptions = ports.subscriptions && {
     store: ports.subscriptions,
     targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),
@@ -82,6 +93,7 @@ export async function composeApp({ config, ports, logger, runner: given }: Compo
       readiness: ports.readiness,
       backendStatus: ports.backendStatus,
       drift: ports.drift,
+      scim: { backend, externalIds: ports.groupExternalIds ?? new MemoryGroupExternalIds(), ...(ports.userGateway ? { users: ports.userGateway } : {}) },
     },
     logger,
   });

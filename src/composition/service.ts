@@ -98,6 +98,8 @@ export async function composeService({ config, store, directory, metrics, policy
     metrics,
     clock,
     groupLock,
+    groupExternalIds: store.groupExternalIds,
+    userGateway: directory,
     readiness: [
       // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
       // What is probed follows the backend (./membership.ts); before `auto` chose one, the probe that chooses.
@@ -230,7 +232,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   }
 
   // The demo token is only for a first run against the embedded simulator with no token configured.
-  const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0;
+  const tokensConfigured = config.syncApiTokens.length > 0 || config.adminApiTokens.length > 0 || config.scimApiTokens.length > 0;
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   // Replicas on one database take a group's lock across processes for each sync (keyed on the group id: LOCK_BACKEND below).
   const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;

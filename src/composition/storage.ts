@@ -11,7 +11,7 @@ import { DATABASE_FILE, openSqliteStore, type PruneResult, type SqliteStore } fr
 import { generateSecret } from '../adapters/webhooks/signing.js';
 import type { Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, DriftStore, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, DriftStore, GroupExternalIds, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../core/ports.js';
 
 export type { DataDirLock, SqliteStore };
 
@@ -33,6 +33,8 @@ export interface ServiceStore extends AuditTrail, SubscriptionStore, Outbox, Ide
   readonly journal: MembershipJournal;
   /** The desired set each group was last synced to, and its drift (the drift scheduler, the drift routes). */
   readonly drift: DriftStore;
+  /** The externalIds of the groups of the SCIM front door. */
+  readonly groupExternalIds: GroupExternalIds;
 }
 
 /** Margin of the Idempotency-Key lease past SYNC_DEADLINE_MS + SHUTDOWN_TIMEOUT_MS: the last 10 s a shutdown waits, and the audit append. */

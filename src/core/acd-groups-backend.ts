@@ -34,7 +34,7 @@ import {
 import { finishEntry, type JournalRecoveryDeps } from './journal-recovery.js';
 import type { DesiredMembership, GroupSnapshot, MemberRef } from './membership.js';
 import { compareMembers } from './plan.js';
-import type { AdminAgent, AdminApiClient, AgentDirectory, Applied, AuditLog, Clock, MembershipBackend, MembershipChange, MembershipJournal, RequestContext } from './ports.js';
+import type { AdminAgent, AdminApiClient, AgentDirectory, Applied, AuditLog, Clock, GroupListQuery, GroupSummary, MembershipBackend, MembershipChange, MembershipJournal, RequestContext } from './ports.js';
 
 export interface AcdGroupsBackendOptions {
   readonly adminApi: AdminApiClient;
@@ -110,6 +110,29 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
 
     read: (groupId, ctx) => readGroup(adminApi, agents, groupId, ctx),
 
+    ...(adminApi.listGroups
+      ? {
+          async listGroups(query: GroupListQuery, ctx: RequestContext): Promise<readonly GroupSummary[]> {
+            const groups = await (adminApi.listGroups as NonNullable<AdminApiClient['listGroups']>)(ctx);
+            return groups
+              .filter((group) => group.isActive !== false && (query.displayName === undefined || (group.groupName ?? '').toLowerCase() === query.displayName.toLowerCase()))
+              .map((group) => ({ id: String(group.groupId), displayName: group.groupName ?? '' }));
+          },
+        }
+      : {}),
+
+    /** One `GET /groups/{id}`: the name without the agents' pages. */
+    async describeGroup(groupId, ctx) {
+      const gid = acdGroupId(groupId);
+      const group = gid === null ? null : await adminApi.getGroup(gid, ctx);
+      if (group === null || group.isActive === false) throw new GroupNotFoundError(groupId);
+      return { id: groupId, displayName: group.groupName ?? '' };
+    },
+
+    async createGroup(displayName, ctx) {
+      return { id: String(await adminApi.createGroup({ groupName: displayName }, ctx)), displayName };
+    },
+
     async plan(_groupId, desired, current, ctx) {
       const read = current as AcdSnapshot;
       return planChange(agents, desired, read.acd ? read : await readGroup(adminApi, agents, current.group.id, ctx), ctx);
@@ -149,6 +172,8 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
       const verdict = await verify(adminApi, gid, ours, before, pageSize, ctx);
       if (verdict.kind === 'held') {
         await journal.close(syncId);
+        // A new name goes last, once the members are verified: a failed rename leaves them written, and a retry only renames.
+        if (ours.displayName !== read.group.displayName) await adminApi.renameGroup(gid, ours.displayName, undefined, ctx);
         return { kind: 'applied', etag: null, writeMode: 'admin-api' };
       }
       if (verdict.kind === 'overtaken') {
@@ -236,8 +261,8 @@ async function readGroup(adminApi: AdminApiClient, agents: AgentDirectory, group
 }
 
 /**
- * The difference by agent. The group's name is kept (this backend does not rename ACD
- * groups: docs/cxone.md). A desired member is reported as the agent's own member value, so
+ * The difference by agent. A displayName asked for renames the ACD group (`PUT
+ * /groups/{id}?groupName=`, once the members are written and verified); none keeps its name. A desired member is reported as the agent's own member value, so
  * the answer and the audit record name the same user whether it was sent by id or userName.
  */
 async function planChange(agents: AgentDirectory, request: DesiredMembership, current: AcdSnapshot, ctx: RequestContext): Promise<AcdChange> {
@@ -287,7 +312,7 @@ async function planChange(agents: AgentDirectory, request: DesiredMembership, cu
   const add = [...agentsAdded.keys()];
   const remove = [...current.acd.agentIds].filter((a) => !target.has(a));
   const removed = remove.map((a) => members.get(a) as MemberRef);
-  const displayName = current.group.displayName;
+  const displayName = request.displayName ?? current.group.displayName;
   return {
     desired,
     plan: { added, removed, unchangedCount: target.size - add.length, duplicates },

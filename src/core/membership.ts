@@ -28,6 +28,42 @@ export interface DesiredMembership {
   readonly members: readonly DesiredMember[];
 }
 
+/**
+ * A change of membership relative to the group as it is read (a SCIM PATCH): the members to
+ * add and those to remove. `add` and `remove` name no member twice and never the same one
+ * (the caller folds its operations into one delta). A member to remove without a type is
+ * matched by its value alone.
+ */
+export interface MembershipDelta {
+  readonly kind: 'delta';
+  /** Absent keeps the group's current displayName. */
+  readonly displayName?: string;
+  readonly add: readonly DesiredMember[];
+  readonly remove: readonly DesiredMember[];
+}
+
+export function isDelta(desired: DesiredMembership | MembershipDelta): desired is MembershipDelta {
+  return (desired as MembershipDelta).kind === 'delta';
+}
+
+/**
+ * The membership a delta asks of the group as read: its members less those removed, with
+ * those added that it does not hold yet (a member it holds keeps the type it has there).
+ * Order: the current members first, as read, then the added ones.
+ */
+export function applyDelta(current: readonly MemberRef[], delta: MembershipDelta): DesiredMembership {
+  const removed = new Set<string>();
+  const removedTyped = new MemberSet();
+  for (const member of delta.remove) {
+    if (member.type === undefined) removed.add(member.value);
+    else removedTyped.add({ type: member.type, value: member.value });
+  }
+  const kept = current.filter((member) => !removed.has(member.value) && !removedTyped.has(member));
+  const held = new Set(kept.map((member) => member.value));
+  const added = delta.add.filter((member) => !held.has(member.value));
+  return { ...(delta.displayName === undefined ? {} : { displayName: delta.displayName }), members: [...kept, ...added] };
+}
+
 /** A SCIM Group as read from the directory, reduced to what the sync needs. */
 export interface GroupResource {
   readonly id: string;

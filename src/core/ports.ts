@@ -190,6 +190,34 @@ export interface GroupDirectory {
   findParentGroups(ids: readonly string[], ctx: RequestContext): Promise<Map<string, string[]>>;
 }
 
+/** A group as a listing names it: no members. */
+export interface GroupSummary {
+  readonly id: string;
+  readonly displayName: string;
+  /** The provider's own externalId, where it keeps one. */
+  readonly externalId?: string;
+}
+
+/** What a listing of groups asks for: all of them, or those of one displayName (RFC 7644 §3.4.2.2 `displayName eq`). */
+export interface GroupListQuery {
+  readonly displayName?: string;
+}
+
+/**
+ * The groups of the directory as a collection (RFC 7644 §3.3 create, §3.4.2 list, §3.6
+ * delete), for the SCIM front door: a provider may offer them or not.
+ *
+ * Errors: as ScimDirectory.
+ */
+export interface GroupCatalog {
+  /** GET /Groups, every page, ids and displayNames only; `displayName` filters upstream. */
+  listGroups(query: GroupListQuery, ctx: RequestContext): Promise<readonly GroupSummary[]>;
+  /** POST /Groups of an empty group. */
+  createGroup(group: { readonly displayName: string; readonly externalId?: string }, ctx: RequestContext): Promise<GroupSummary>;
+  /** DELETE /Groups/{id}; false when there was no such group (404). */
+  deleteGroup(id: string, ctx: RequestContext): Promise<boolean>;
+}
+
 /**
  * A SCIM 2.0 service provider's Users and Groups, as the sync needs them: the membership
  * backend of the sync today (RFC 7644 /Groups). Another backend (a provider that keeps
@@ -200,7 +228,7 @@ export interface GroupDirectory {
  * answers, UpstreamUnavailableError when 429/503 outlast the retry budget,
  * UpstreamTimeoutError when the upstream does not answer in time.
  */
-export interface ScimDirectory extends UserDirectory, GroupDirectory {}
+export interface ScimDirectory extends UserDirectory, GroupDirectory, Partial<GroupCatalog> {}
 
 /**
  * What one attempt of a sync plans, whichever backend runs it. A backend may extend it with
@@ -257,6 +285,33 @@ export interface MembershipBackend {
    * upstream holds the desired members. `signal` is the sync's own (deadline, shutdown).
    */
   apply(groupId: string, current: GroupSnapshot, change: MembershipChange, ctx: RequestContext, trace: WriteTrace, signal?: AbortSignal): Promise<Applied>;
+  /**
+   * The groups there are (ids and names, no members), for SCIM GET /Groups. Optional: a
+   * backend without it cannot list (the teams backend: the admin API lists no teams).
+   */
+  listGroups?(query: GroupListQuery, ctx: RequestContext): Promise<readonly GroupSummary[]>;
+  /** The group's id and name without its members (a SCIM read with excludedAttributes=members); GroupNotFoundError when there is none. Optional: without it, `read` serves. */
+  describeGroup?(groupId: string, ctx: RequestContext): Promise<GroupSummary>;
+  /** Creates an empty group of that name (SCIM POST /Groups); its id. Optional: without it, groups are not created here. */
+  createGroup?(displayName: string, ctx: RequestContext): Promise<GroupSummary>;
+  /** Removes the group for good, once it is empty (SCIM DELETE with SCIM_GROUP_DELETE=deactivate); false when there was none. Optional. */
+  deactivateGroup?(groupId: string, ctx: RequestContext): Promise<boolean>;
+  /** Whether a group's version (`GroupSnapshot.etag`) is an ETag the provider checks on writes (If-Match). Optional: absent is no. */
+  supportsEtags?(ctx: RequestContext): Promise<boolean>;
+}
+
+/**
+ * The externalId an identity provider gives each group it creates through the SCIM front
+ * door (RFC 7643 §3.1), kept by the service for every backend (CXone's groups have none),
+ * per backend and group id. An externalId names one group of a backend at most.
+ */
+export interface GroupExternalIds {
+  /** The externalId of the group, if one is kept. */
+  get(backend: MembershipBackendName, groupId: string): Promise<string | undefined>;
+  /** The group that has this externalId, if any. */
+  find(backend: MembershipBackendName, externalId: string): Promise<string | undefined>;
+  /** Keeps (or, with null, forgets) the group's externalId. Answers false, keeping nothing, when another group of the backend has it. */
+  set(backend: MembershipBackendName, groupId: string, externalId: string | null): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------- CXone's admin API and its agents
@@ -361,6 +416,8 @@ export interface AdminApiClient {
   createGroup(group: { readonly groupName: string; readonly notes?: string }, ctx: RequestContext): Promise<number>;
   /** `PUT /groups/{groupId}?groupName=…&notes=…`. */
   renameGroup(groupId: number, groupName: string, notes: string | undefined, ctx: RequestContext): Promise<void>;
+  /** Every page of `GET /groups` (`skip`, `top`). Optional (clients made before it). */
+  listGroups?(ctx: RequestContext): Promise<readonly AdminGroup[]>;
 }
 
 /**

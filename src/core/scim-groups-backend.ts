@@ -54,6 +54,11 @@ export function createScimGroupsBackend(options: ScimGroupsBackendOptions): Memb
       if (verdict.kind === 'overtaken') return { kind: 'retry', snapshot: verdict.snapshot };
       throw verdict.error;
     },
+    ...(directory.listGroups ? { listGroups: directory.listGroups.bind(directory) } : {}),
+    ...(directory.createGroup ? { createGroup: (displayName: string, ctx: RequestContext) => (directory.createGroup as NonNullable<typeof directory.createGroup>)({ displayName }, ctx) } : {}),
+    ...(directory.deleteGroup ? { deactivateGroup: directory.deleteGroup.bind(directory) } : {}),
+    // An ETag guards a write only when the provider says it supports them (RFC 7643 §5).
+    supportsEtags: async (ctx) => (await directory.capabilities(ctx)).etag,
   };
 }
 

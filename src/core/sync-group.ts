@@ -13,7 +13,7 @@
 import { syncUserAttributes, type AttributeSyncDeps } from './attribute-sync.js';
 import { ConflictError, GroupBusyError, QueueTimeoutError, SyncCancelledError, SyncDeadlineError, SyncError } from './errors.js';
 import { QueueFullError, type KeyedLock } from './keyed-lock.js';
-import { memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
+import { applyDelta, isDelta, memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
 import type { AttributeSyncReport } from './outcome.js';
 import { consistencyRate, isEmptyPlan } from './plan.js';
 import type { GroupLockService, MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
@@ -103,8 +103,9 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
     const snapshot = reread ?? (await backend.read(request.groupId, ctx));
     reread = null;
     trace.etagBefore = snapshot.etag;
-    // Plan.
-    const change = await backend.plan(request.groupId, request.desired, snapshot, ctx);
+    // Plan: a delta is applied to the group as read, so a retry after a lost race applies it again to what won.
+    const desired = isDelta(request.desired) ? applyDelta(snapshot.group.members, request.desired) : request.desired;
+    const change = await backend.plan(request.groupId, desired, snapshot, ctx);
     trace.write = change.write;
     trace.desired = change.desired;
     const summary = { added: change.plan.added, removed: change.plan.removed, memberCount: change.desired.length };

@@ -8,7 +8,7 @@ import type { AuditEntry, AuditError, DomainEvent } from './audit.js';
 import { toAuditErrors } from './audit.js';
 import { canonicalSha256 } from './canonical-json.js';
 import { AgentWriteFailedError, answerCode, AuditUnavailableError, gapFields, RollbackFailedError, SyncError, ValidationFailedError, WriteNotAppliedError, type AgentFailure } from './errors.js';
-import { MemberSet, memberIdentity, type MemberRef } from './membership.js';
+import { isDelta, MemberSet, memberIdentity, type MemberRef } from './membership.js';
 import { isFailureStatus, type AttributeSyncReport, type MembershipBackendName, type SyncOutcomeStatus, type WriteMode } from './outcome.js';
 import type { AuditLog, Clock, DesiredSet, GroupWrite, RequestContext, SyncMetrics } from './ports.js';
 import { groupWriteSha256 } from './scim-group.js';
@@ -125,7 +125,7 @@ export async function recordFailure(deps: RecordDeps, request: SyncRequest, atte
     status: failure.status,
     added: wrong ? wrong.added.map(memberIdentity) : [],
     removed: wrong ? wrong.removed.map(memberIdentity) : [],
-    memberCount: request.desired.members.length,
+    memberCount: isDelta(request.desired) ? (trace.write?.members.length ?? request.desired.add.length) : request.desired.members.length,
     etagAfter: wrong ? wrong.etagAfter : null,
     writeMode: wrong ? wrong.writeMode : null,
     latencyMs,
@@ -189,12 +189,16 @@ function baseEntry(deps: RecordDeps, request: SyncRequest, attempt: Attempt) {
 function payloadDigest(request: SyncRequest, trace: Trace): string {
   try {
     if (trace.write) return groupWriteSha256(trace.write);
-    const members = request.desired.members.map(({ value, type, display }) => ({ value, type, display }));
-    return canonicalSha256({ displayName: request.desired.displayName, members });
+    const { desired } = request;
+    if (isDelta(desired)) return canonicalSha256({ displayName: desired.displayName, add: desired.add.map(pick), remove: desired.remove.map(pick) });
+    return canonicalSha256({ displayName: desired.displayName, members: desired.members.map(pick) });
   } catch {
     return 'unavailable';
   }
 }
+
+/** The member attributes the sync reads, never anything else a caller put in a member. */
+const pick = ({ value, type, display }: { value: string; type?: string; display?: string }) => ({ value, type, display });
 
 /** `error` as one sync's answer: everything inherited from it, with this sync's id as its own. */
 function namingSync(error: SyncError, syncId: string): SyncError {

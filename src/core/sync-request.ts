@@ -4,12 +4,18 @@
  * implements it; src/composition builds the runner.
  */
 import type { KeyedLock } from './keyed-lock.js';
-import type { DesiredMembership, MemberRef } from './membership.js';
+import type { DesiredMembership, MemberRef, MembershipDelta } from './membership.js';
 import type { MembershipBackendName, SyncStatus, WriteMode } from './outcome.js';
 
 export interface SyncRequest {
   readonly groupId: string;
-  readonly desired: DesiredMembership;
+  /**
+   * The members the group is to hold: all of them (a sync), or a delta (members to add and
+   * to remove) applied to the group as read (a SCIM PATCH). Either way the sync reads the
+   * group, plans, validates, writes, verifies and records in the same way; a delta only
+   * changes what is desired, so its write is as small as the difference it makes.
+   */
+  readonly desired: DesiredMembership | MembershipDelta;
   readonly dryRun: boolean;
   readonly actor: string;
   readonly requestId: string;

@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
 import { systemClock } from '../core/clock.js';
 import type { KeyedLock } from '../core/keyed-lock.js';
-import type { AuditQueries, Clock, DriftStore, IdempotencyStore, SubscriptionStore, WebhookTargetCheck } from '../core/ports.js';
+import type { AuditQueries, Clock, DriftStore, IdempotencyStore, ScimUserGateway, SubscriptionStore, WebhookTargetCheck } from '../core/ports.js';
 import type { SyncRequest, SyncResult, SyncRunner } from '../core/sync-request.js';
 import { RateLimitedError } from './errors.js';
 import { auth, type ApiTokenEntry } from './plugins/auth.js';
@@ -26,6 +26,8 @@ import { healthRoutes, type BackendStatus, type ReadinessCheck } from './routes/
 import { metricsRoutes } from './routes/metrics.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { syncRoutes } from './routes/sync.js';
+import { registerScim } from './scim/index.js';
+import type { ScimGroupDelete, ScimGroupsParts } from './scim/groups-service.js';
 import { ErrorBody, MemberIdentity } from './schemas/common.js';
 
 declare module 'fastify' {
@@ -52,6 +54,10 @@ export interface HttpSettings {
   readonly authFailureLimit: number;
   readonly inboundRateLimit: number;
   readonly maxMembers: number;
+  /** Tokens of the SCIM front door (SCIM_API_TOKENS); empty or absent: SYNC_API_TOKENS and ADMIN_API_TOKENS call it. */
+  readonly scimApiTokens?: readonly ApiTokenEntry[];
+  /** What SCIM DELETE /Groups/{id} does (SCIM_GROUP_DELETE). Default refuse. */
+  readonly scimGroupDelete?: ScimGroupDelete;
 }
 
 /** What the app serves, all built and wired before it (src/composition). */
@@ -74,6 +80,8 @@ export interface AppParts {
   readonly backendStatus?: () => BackendStatus;
   /** GET /groups/{groupId}/drift and GET /drift are served when given. */
   readonly drift?: Pick<DriftStore, 'groupDrift' | 'listDrift'>;
+  /** The SCIM front door (/scim/v2) is served when given: the backend in use, and where group externalIds are kept. */
+  readonly scim?: Pick<ScimGroupsParts, 'backend' | 'externalIds'> & { readonly users?: ScimUserGateway };
 }
 
 export interface BuildAppOptions {
@@ -161,7 +169,7 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   app.decorate('groupQueue', { getter: () => runner.queue });
 
   await app.register(errorHandler);
-  await app.register(auth, { tokens: settings.syncApiTokens, adminTokens: settings.adminApiTokens, failureLimit: settings.authFailureLimit, clock });
+  await app.register(auth, { tokens: settings.syncApiTokens, adminTokens: settings.adminApiTokens, scimTokens: settings.scimApiTokens, failureLimit: settings.authFailureLimit, clock });
   if (settings.inboundRateLimit > 0) {
     // Per caller, after authentication (the token's name is the key); public routes are exempt.
     await app.register(rateLimit, {
@@ -182,5 +190,8 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   if (parts.auditQueries) await app.register(auditRoutes, { trail: parts.auditQueries });
   if (parts.drift) await app.register(driftRoutes, { drift: parts.drift });
   if (parts.subscriptions) await app.register(subscriptionRoutes, { store: parts.subscriptions.store, policy: parts.subscriptions.targets });
+  if (parts.scim) {
+    await registerScim(app, { ...parts.scim, sync: (request) => runner.run(request), deletePolicy: settings.scimGroupDelete ?? 'refuse', maxMembers: settings.maxMembers });
+  }
   return app;
 }

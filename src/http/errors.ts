@@ -5,6 +5,8 @@
 export abstract class ApiError extends Error {
   abstract readonly code: string;
   abstract readonly status: number;
+  /** Headers the answer carries (WWW-Authenticate, Retry-After). */
+  readonly headers: Readonly<Record<string, string>> = {};
 
   constructor(message: string) {
     super(message);
@@ -84,5 +86,33 @@ export class RateLimitedError extends ApiError {
   readonly status = 429;
   constructor(limit: number, retryAfterSeconds: number) {
     super(`this caller sent more than ${limit} requests per minute; retry in ${retryAfterSeconds} s`);
+  }
+}
+
+/** No bearer token, a malformed one, or one that is not valid (RFC 6750 §3: with its challenge). */
+export class UnauthorizedError extends ApiError {
+  readonly code = 'unauthorized';
+  readonly status = 401;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(message: string, challenge: string) {
+    super(message);
+    this.headers = { 'www-authenticate': challenge };
+  }
+}
+
+/** The token is valid, but not for this route (a token of SCIM_API_TOKENS alone calls /scim/v2 only). */
+export class ForbiddenError extends ApiError {
+  readonly code = 'forbidden';
+  readonly status = 403;
+}
+
+/** Too many failed authentications from this address (AUTH_FAILURE_LIMIT). */
+export class AuthFailuresLimitedError extends ApiError {
+  readonly code = 'rate_limited';
+  readonly status = 429;
+  override readonly headers: Readonly<Record<string, string>>;
+  constructor(retryAfterSeconds: number) {
+    super(`too many failed authentications from this address; retry in ${retryAfterSeconds} s`);
+    this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }

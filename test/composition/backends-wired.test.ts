@@ -139,4 +139,15 @@ describe('the membership backends as the service wires them', () => {
     expect(lines).toEqual([]);
     expect((await full.directory.adminApi.listGroupAgents(group, ctx()))?.agents.map((a) => a.agentId)).toEqual([agent]);
   });
+
+  it('when the service runs, then its SCIM front door serves /Users through to CXone beside /Groups, and discovery lists both', async () => {
+    const full = await buildFullApp({ env, ...CLIENT, simulator: { scimGroups: false } });
+    const types = await full.app.inject({ method: 'GET', url: '/scim/v2/ResourceTypes', headers: auth });
+    expect(types.statusCode).toBe(200);
+    expect((types.json() as { Resources: { id: string }[] }).Resources.map((r) => r.id)).toEqual(['User', 'Group']);
+    const filter = encodeURIComponent('userName eq "alice.smith@example.com"');
+    const found = await full.app.inject({ method: 'GET', url: `/scim/v2/Users?filter=${filter}`, headers: auth });
+    expect(found.headers['content-type']).toContain('application/scim+json');
+    expect(found.json()).toMatchObject({ totalResults: 1, Resources: [{ id: users.aliceSmith, userName: 'alice.smith@example.com' }] });
+  });
 });

@@ -121,7 +121,9 @@ describe('security: authentication on every route', () => {
           const body = method === 'POST' ? bodies[route.path] : undefined;
           const res = await full.app.inject({ method: method as 'GET', url, headers: { ...headers, 'idempotency-key': 'security-key-1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, payload: body === undefined ? undefined : JSON.stringify(body) });
           expect(res.statusCode, `${method} ${route.path} with ${what}`).toBe(401);
-          const error = method === 'HEAD' ? 'unauthorized' : (res.json() as { error?: string }).error; // a HEAD answer has no body
+          // A HEAD answer has no body; under /scim/v2 the answer is a SCIM error (RFC 7644 §3.12).
+          const answered = method === 'HEAD' ? {} : (res.json() as { error?: string; schemas?: string[]; status?: string });
+          const error = method === 'HEAD' ? 'unauthorized' : route.path.startsWith('/scim/v2') && answered.schemas?.[0] === 'urn:ietf:params:scim:api:messages:2.0:Error' && answered.status === '401' ? 'unauthorized' : answered.error;
           expect(error).toBe('unauthorized');
           expect(String(res.headers['www-authenticate'])).toMatch(/^Bearer realm=/);
           answers.push(`${JSON.stringify(res.headers)}\n${res.body}`);

@@ -285,6 +285,23 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
       throw new UpstreamError(`CXone admin API POST /groups did not create the group (${response.status})${detail ? `: ${detail}` : ''}`, { status: response.status, detail });
     },
 
+    async listGroups(ctx) {
+      const what = 'GET /groups';
+      const groups = new Map<number, AdminGroup>();
+      for (let skip = 0, pages = 0; ; pages++) {
+        if (pages >= maxPages) throw new UpstreamError(`CXone admin API GET /groups took more than ${maxPages} pages`, { status: 200 });
+        const response = await get(`/groups${queryString({ skip: String(skip), top: String(pageSize) })}`, '/groups', 'groups', ctx);
+        if (response.status === 204 || response.text.trim() === '') break;
+        const body = jsonObject(response, what);
+        const page = list(body.groups, what, 'groups').map((entry) => parseGroup(entry, what));
+        for (const group of page) groups.set(group.groupId, group);
+        skip += page.length;
+        const total = optionalCount(body.totalRecords, what, 'totalRecords');
+        if (page.length < pageSize || (total !== undefined && skip >= total)) break;
+      }
+      return [...groups.values()];
+    },
+
     async renameGroup(groupId, groupName, notes, ctx) {
       const id = positiveInteger(groupId, 'groupId');
       const path = `/groups/${id}${queryString({ groupName: groupNameOf(groupName), notes })}`;

@@ -26,6 +26,7 @@ export const REDACT_PATHS = [
   'cxoneAccessKeySecret',
   'syncApiTokens',
   'adminApiTokens',
+  'scimApiTokens',
   '*.token',
   '*.access_token',
   '*.accessToken',
@@ -39,6 +40,7 @@ export const REDACT_PATHS = [
   '*.cxoneAccessKeySecret',
   '*.syncApiTokens',
   '*.adminApiTokens',
+  '*.scimApiTokens',
   // One level deeper, where a secret sits inside a logged object's own object (delivery.subscription.secret).
   '*.*.secret',
   '*.*.clientSecret',

@@ -14,6 +14,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import type { Redactor } from './redactor.js';
 import { DEFAULT_RETRY, type RetryOptions } from './retry-policy.js';
 import { shaped } from './scim-answers.js';
+import { createGroupCatalog } from './scim-group-catalog.js';
 import { createGroupResource } from './scim-group-resource.js';
 import { createScimHttp, type BaseUrlSource, type ScimRequest } from './scim-http.js';
 import { createLookups } from './scim-lookups.js';
@@ -127,6 +128,7 @@ export function createScimDirectory(options: ScimDirectoryOptions): ScimDirector
   return {
     ...groups,
     ...createUserGateway(http),
+    ...createGroupCatalog({ http, pageSize, maxPages }),
 
     findUsers(ids, ctx): Promise<Map<string, UserSummary>> {
       return lookups.lookup('Users', ids, userBatchSize, 'id,active', parseUser, ctx);

@@ -235,6 +235,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS drift_records_owner ON drift_records (owner, id);
     `,
   },
+  {
+    version: 8,
+    description: 'the externalId of each group the SCIM front door created or was told of',
+    sql: `
+      -- GroupExternalIds: one externalId per (backend, group), naming one group of a backend at most.
+      CREATE TABLE IF NOT EXISTS scim_group_external_ids (
+        backend     TEXT NOT NULL,
+        group_id    TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        PRIMARY KEY (backend, group_id),
+        UNIQUE (backend, external_id)
+      ) STRICT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

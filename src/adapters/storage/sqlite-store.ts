@@ -74,7 +74,7 @@ import {
 } from '../../core/ports.js';
 import { createSqliteDrift } from './drift-tables.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
-import type { JournalStep, MembershipJournal } from '../../core/ports.js';
+import type { GroupExternalIds, JournalStep, MembershipJournal } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { AGENT_MAP_POLL_KEY, toAgent, toEntry, toStep, type AgentRow, type JournalEntryRow, type JournalStepRow } from './cxone-rows.js';
 
@@ -139,6 +139,8 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   readonly syncedGroups: SyncedGroups;
   /** The desired sets (written with the audit records) and the drift records (migration 7). */
   readonly drift: DriftStore;
+  /** The SCIM front door's group externalIds (migration 8). */
+  readonly groupExternalIds: GroupExternalIds;
 }
 
 interface AuditRow {
@@ -630,6 +632,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     syncedGroups: createSyncedGroups(db),
     journal: journalMethods(db),
     drift: drift.store,
+    groupExternalIds: createGroupExternalIds(db),
 
     auditHead() {
       const hash = sql.head.get()?.value;
@@ -1052,6 +1055,31 @@ function journalMethods(db: Database.Database): MembershipJournal {
         .all()
         .filter((row) => (filter?.backend === undefined || row.backend === filter.backend) && (filter?.groupId === undefined || row.group_id === filter.groupId))
         .map((row) => toEntry(row, sql.steps.all(row.sync_id).map(toStep)));
+    },
+  };
+}
+
+/** The SCIM front door's group externalIds (migration 8): one per (backend, group), unique within a backend. */
+function createGroupExternalIds(db: Database.Database): GroupExternalIds {
+  const setTx = db.transaction((backend: string, groupId: string, externalId: string): boolean => {
+    const other = db.prepare<[string, string, string], { group_id: string }>(`SELECT group_id FROM scim_group_external_ids WHERE backend = ? AND external_id = ? AND group_id <> ?`).get(backend, externalId, groupId);
+    if (other !== undefined) return false;
+    db.prepare(`INSERT INTO scim_group_external_ids (backend, group_id, external_id) VALUES (?, ?, ?) ON CONFLICT (backend, group_id) DO UPDATE SET external_id = excluded.external_id`).run(backend, groupId, externalId);
+    return true;
+  });
+  return {
+    async get(backend, groupId) {
+      return db.prepare<[string, string], { external_id: string }>(`SELECT external_id FROM scim_group_external_ids WHERE backend = ? AND group_id = ?`).get(backend, groupId)?.external_id;
+    },
+    async find(backend, externalId) {
+      return db.prepare<[string, string], { group_id: string }>(`SELECT group_id FROM scim_group_external_ids WHERE backend = ? AND external_id = ?`).get(backend, externalId)?.group_id;
+    },
+    async set(backend, groupId, externalId) {
+      if (externalId === null) {
+        db.prepare(`DELETE FROM scim_group_external_ids WHERE backend = ? AND group_id = ?`).run(backend, groupId);
+        return true;
+      }
+      return setTx.immediate(backend, groupId, externalId);
     },
   };
 }

@@ -14,10 +14,11 @@
  * speed. A valid token is checked first and is never refused by this limit.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { systemClock } from '../../core/clock.js';
 import type { Clock } from '../../core/ports.js';
+import { AuthFailuresLimitedError, ForbiddenError, UnauthorizedError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,6 +30,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served without a bearer token (health, metrics, docs). */
     public?: boolean;
+    /** A route of the SCIM front door (/scim/v2): the tokens of SCIM_API_TOKENS call it (else those of SYNC_API_TOKENS and ADMIN_API_TOKENS). */
+    scim?: boolean;
   }
 }
 
@@ -41,6 +44,12 @@ export interface AuthOptions {
   tokens: readonly ApiTokenEntry[];
   /** Tokens of administrators (ADMIN_API_TOKENS). */
   adminTokens?: readonly ApiTokenEntry[];
+  /**
+   * Tokens of the SCIM front door (SCIM_API_TOKENS): when given (not empty), they and only
+   * they call the routes marked `config.scim`; a token of this list alone calls nothing
+   * else (403). Empty or absent: `tokens` and `adminTokens` call the SCIM routes too.
+   */
+  scimTokens?: readonly ApiTokenEntry[];
   realm?: string;
   /** Failed authentications per minute per client address before 429 (AUTH_FAILURE_LIMIT); 0 turns the limit off. Default 20. */
   failureLimit?: number;
@@ -114,29 +123,34 @@ export const auth = fp(async (app: FastifyInstance, options: AuthOptions) => {
   app.decorateRequest('actor', '');
   app.decorateRequest('admin', false);
 
-  const deny = (request: FastifyRequest, reply: FastifyReply, description: string, invalid: boolean) => {
+  const scimTokens = options.scimTokens ?? [];
+  const verifyScim = scimTokens.length > 0 ? createTokenVerifier(scimTokens) : verify;
+
+  /** Thrown, so that the error handler of the route's scope answers it (the SCIM front door in its own error format). */
+  const deny = (request: FastifyRequest, description: string, invalid: boolean): never => {
     const retryAfter = failures.blockedFor(request.ip);
-    if (retryAfter !== null) {
-      return reply
-        .code(429)
-        .header('retry-after', String(retryAfter))
-        .send({ error: 'rate_limited', message: `too many failed authentications from this address; retry in ${retryAfter} s` });
-    }
+    if (retryAfter !== null) throw new AuthFailuresLimitedError(retryAfter);
     failures.fail(request.ip);
     const challenge = invalid ? `Bearer realm="${realm}", error="invalid_token", error_description="${description}"` : `Bearer realm="${realm}"`;
-    return reply.code(401).header('www-authenticate', challenge).send({ error: 'unauthorized', message: description });
+    throw new UnauthorizedError(description, challenge);
   };
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onRequest', async (request: FastifyRequest) => {
     if (request.routeOptions.config.public === true) return;
     if (request.routeOptions.url === undefined) return; // unknown route: the 404 handler answers
     const header = request.headers.authorization;
-    if (header === undefined) return deny(request, reply, 'a bearer token is required', false);
+    if (header === undefined) return deny(request, 'a bearer token is required', false);
     const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
-    if (!match) return deny(request, reply, 'the Authorization header must be "Bearer <token>"', true);
-    const caller = verify(match[1] as string);
-    if (caller === null) return deny(request, reply, 'the bearer token is not valid', true);
+    if (!match) return deny(request, 'the Authorization header must be "Bearer <token>"', true);
+    const presented = match[1] as string;
+    const scim = request.routeOptions.config.scim === true;
+    const caller = scim ? verifyScim(presented) : verify(presented);
+    if (caller === null) {
+      // A valid token of the SCIM front door used elsewhere: known, but not allowed here (not a failed authentication).
+      if (!scim && scimTokens.length > 0 && verifyScim(presented) !== null) throw new ForbiddenError('this token may call the SCIM front door (/scim/v2) only');
+      return deny(request, 'the bearer token is not valid', true);
+    }
     request.actor = caller.actor;
-    request.admin = caller.admin;
+    request.admin = scim ? false : caller.admin;
   });
 });

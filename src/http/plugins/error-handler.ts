@@ -36,7 +36,7 @@ export interface HttpError {
 
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof SyncError) return fromSyncError(error);
-  if (error instanceof ApiError) return { status: error.status, body: { error: error.code, message: error.message } };
+  if (error instanceof ApiError) return { status: error.status, body: { error: error.code, message: error.message }, ...(Object.keys(error.headers).length > 0 ? { headers: { ...error.headers } } : {}) };
   if (error instanceof InvalidCursorError) return { status: 400, body: { error: 'invalid_request', message: error.message } };
   const fastifyError = error as Partial<FastifyError> | undefined;
   if (fastifyError?.validation) return fromValidation(fastifyError as FastifyError);

@@ -12,7 +12,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ChainHead } from '../../../src/core/audit.js';
 import { InvalidCursorError, StorageError } from '../../../src/core/errors.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, DesiredSet, DriftRecord, DriftStore, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, DesiredSet, DriftRecord, DriftStore, GroupExternalIds, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 
@@ -26,6 +26,7 @@ export interface ContractStore extends AuditTrail, SubscriptionStore, Outbox, Id
   pruneAudit(before: number, limit?: number): Promise<{ pruned: number; refused?: string }>;
   ping(): Promise<void>;
   close(): void | Promise<void>;
+  readonly groupExternalIds: GroupExternalIds;
 }
 
 export interface ContractOpenOptions {
@@ -543,6 +544,30 @@ export function describeStorageContract(kind: StoreKind): void {
         await store.append(auditEntry({ groupId: '3005', status: 'unchanged' }), []);
         expect([...(await store.syncedGroups.synced('teams', ['3001', '3002', '3003', '3004', '3005']))].toSorted()).toEqual(['3001', '3005']);
         expect(await store.syncedGroups.synced('teams', [])).toEqual(new Set());
+      });
+    });
+
+    describe('group externalIds', () => {
+      it('when an externalId is kept, then it is found both ways, per backend, survives a reopen, and names one group of a backend at most', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        const ids = store.groupExternalIds;
+        expect(await ids.get('acd-groups', '7')).toBeUndefined();
+        expect(await ids.set('acd-groups', '7', 'okta-00g1')).toBe(true);
+        expect(await ids.get('acd-groups', '7')).toBe('okta-00g1');
+        expect(await ids.find('acd-groups', 'okta-00g1')).toBe('7');
+        expect(await ids.find('scim-groups', 'okta-00g1')).toBeUndefined();
+        // Another group of the same backend may not take it; another backend may.
+        expect(await ids.set('acd-groups', '8', 'okta-00g1')).toBe(false);
+        expect(await ids.get('acd-groups', '8')).toBeUndefined();
+        expect(await ids.set('scim-groups', '8', 'okta-00g1')).toBe(true);
+        // The group may change its own; forgetting frees it.
+        expect(await ids.set('acd-groups', '7', 'okta-00g2')).toBe(true);
+        expect(await ids.find('acd-groups', 'okta-00g1')).toBeUndefined();
+        const again = await open(harness);
+        expect(await again.groupExternalIds.get('acd-groups', '7')).toBe('okta-00g2');
+        expect(await again.groupExternalIds.set('acd-groups', '7', null)).toBe(true);
+        expect(await again.groupExternalIds.find('acd-groups', 'okta-00g2')).toBeUndefined();
       });
     });
 

@@ -12,7 +12,7 @@
 import type { PoolClient, QueryResultRow } from 'pg';
 import { StorageError } from '../../../core/errors.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../../core/outcome.js';
-import type { AgentMapStore, BackendChoiceStore, Clock, JournalStep, MembershipJournal, SyncedGroups } from '../../../core/ports.js';
+import type { AgentMapStore, BackendChoiceStore, Clock, GroupExternalIds, JournalStep, MembershipJournal, SyncedGroups } from '../../../core/ports.js';
 import { AGENT_MAP_POLL_KEY, toAgent, toEntry, toStep, type AgentRow, type JournalEntryRow, type JournalStepRow } from '../cxone-rows.js';
 
 export interface CxoneTables {
@@ -20,6 +20,8 @@ export interface CxoneTables {
   readonly agentMap: AgentMapStore;
   readonly syncedGroups: SyncedGroups;
   readonly journal: MembershipJournal;
+  /** The SCIM front door's group externalIds (migration 4). */
+  readonly groupExternalIds: GroupExternalIds;
 }
 
 /** How the store runs a statement and a transaction, each failure a StorageError without the connection string. */
@@ -32,7 +34,39 @@ export interface PgAccess {
 const AGENT_UPSERT_CHUNK = 1000;
 
 export function createCxoneTables(db: PgAccess, clock: Clock): CxoneTables {
-  return { backendChoice: backendChoice(db, clock), agentMap: agentMap(db), syncedGroups: syncedGroups(db), journal: journal(db) };
+  return { backendChoice: backendChoice(db, clock), agentMap: agentMap(db), syncedGroups: syncedGroups(db), journal: journal(db), groupExternalIds: groupExternalIds(db) };
+}
+
+function groupExternalIds(db: PgAccess): GroupExternalIds {
+  return {
+    async get(backend, groupId) {
+      const rows = await db.query<{ external_id: string }>('reading a group externalId', 'SELECT external_id FROM scim_group_external_ids WHERE backend = $1 AND group_id = $2', [backend, groupId]);
+      return rows[0]?.external_id;
+    },
+    async find(backend, externalId) {
+      const rows = await db.query<{ group_id: string }>('finding a group by externalId', 'SELECT group_id FROM scim_group_external_ids WHERE backend = $1 AND external_id = $2', [backend, externalId]);
+      return rows[0]?.group_id;
+    },
+    async set(backend, groupId, externalId) {
+      if (externalId === null) {
+        await db.query('forgetting a group externalId', 'DELETE FROM scim_group_external_ids WHERE backend = $1 AND group_id = $2', [backend, groupId]);
+        return true;
+      }
+      const rows = await db.query<{ group_id: string }>(
+        'keeping a group externalId',
+        `INSERT INTO scim_group_external_ids (backend, group_id, external_id) VALUES ($1, $2, $3)
+         ON CONFLICT (backend, group_id) DO UPDATE SET external_id = EXCLUDED.external_id
+         WHERE NOT EXISTS (SELECT 1 FROM scim_group_external_ids o WHERE o.backend = $1 AND o.external_id = $3 AND o.group_id <> $2)
+         RETURNING group_id`,
+        [backend, groupId, externalId],
+      ).catch((error: unknown) => {
+        // The UNIQUE (backend, external_id) of another group's row: refused, nothing kept.
+        if (error instanceof StorageError && /unique|duplicate/i.test(String((error.cause as { message?: string } | undefined)?.message ?? error.message))) return [];
+        throw error;
+      });
+      return rows.length > 0;
+    },
+  };
 }
 
 function backendChoice(db: PgAccess, clock: Clock): BackendChoiceStore {

@@ -202,6 +202,20 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX IF NOT EXISTS drift_records_owner ON drift_records (owner, id);
     `,
   },
+  {
+    version: 4,
+    description: 'the externalId of each group the SCIM front door created or was told of',
+    sql: `
+      -- GroupExternalIds: one externalId per (backend, group), naming one group of a backend at most.
+      CREATE TABLE IF NOT EXISTS scim_group_external_ids (
+        backend     text NOT NULL,
+        group_id    text NOT NULL,
+        external_id text NOT NULL,
+        PRIMARY KEY (backend, group_id),
+        UNIQUE (backend, external_id)
+      );
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = (POSTGRES_MIGRATIONS.at(-1) as PostgresMigration).version;

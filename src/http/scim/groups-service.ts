@@ -1,0 +1,216 @@
+/**
+ * The Groups of the SCIM front door, on the membership backend in use: reads go to the
+ * backend, every change of members or name goes through the sync use case (the same
+ * plan → validate → write → verify → record path as POST /groups/{id}/sync, so the same
+ * 422 rules, audit trail, events and metrics), and externalIds live in the service's
+ * store. What a backend cannot do (list, create, delete) is answered 501, never faked.
+ */
+import { mapBounded } from '../../core/concurrency.js';
+import { GroupNotFoundError } from '../../core/errors.js';
+import type { DesiredMember, DesiredMembership, MemberRef, MembershipDelta } from '../../core/membership.js';
+import type { GroupExternalIds, GroupSummary, MembershipBackend, RequestContext } from '../../core/ports.js';
+import type { SyncRequest, SyncResult } from '../../core/sync-request.js';
+import { ScimHttpError } from './errors.js';
+import type { GroupFilter } from './filter.js';
+
+export type ScimGroupDelete = 'refuse' | 'empty' | 'deactivate';
+
+export interface ScimGroupsParts {
+  /** The membership backend in use; throws UpstreamUnavailableError (503) while MEMBERSHIP_BACKEND=auto has not chosen one. */
+  readonly backend: (ctx: RequestContext) => Promise<MembershipBackend>;
+  /** The sync use case (the app's runner). */
+  readonly sync: (request: SyncRequest) => Promise<SyncResult>;
+  readonly externalIds: GroupExternalIds;
+  /** SCIM_GROUP_DELETE. */
+  readonly deletePolicy: ScimGroupDelete;
+}
+
+/** A group as the front door shows it. `members` undefined: not read. */
+export interface ScimGroupView {
+  readonly id: string;
+  readonly displayName: string;
+  readonly externalId?: string;
+  readonly members?: readonly MemberRef[];
+  /** The group's ETag, where the backend's writes check one; null otherwise. */
+  readonly version: string | null;
+}
+
+/** Who asks, for the audit trail. */
+export interface Caller {
+  readonly actor: string;
+  readonly requestId: string;
+  readonly callerGone?: AbortSignal;
+}
+
+export interface GroupWriteInput {
+  readonly displayName: string;
+  readonly externalId?: string;
+  readonly members: readonly DesiredMember[];
+}
+
+export interface ScimGroups {
+  /** The backend in use (503 while none is chosen). */
+  backend(): Promise<MembershipBackend>;
+  /** One group; its members only when `withMembers` (else the backend may read less). */
+  get(id: string, withMembers?: boolean): Promise<ScimGroupView>;
+  /** The groups a filter selects (all without one), `members` read only when `withMembers`, and the total. */
+  list(filter: GroupFilter | undefined, startIndex: number, count: number, withMembers: boolean): Promise<{ total: number; groups: ScimGroupView[] }>;
+  create(input: GroupWriteInput, caller: Caller): Promise<ScimGroupView>;
+  replace(id: string, input: GroupWriteInput, ifMatch: string | undefined, caller: Caller): Promise<SyncResult>;
+  patch(id: string, change: { members: MembershipDelta | DesiredMembership | null; displayName?: string; externalId?: string | null }, ifMatch: string | undefined, caller: Caller): Promise<SyncResult | null>;
+  remove(id: string, caller: Caller): Promise<void>;
+}
+
+/** Groups read at once to fill a listed page with members. */
+const LIST_READ_CONCURRENCY = 4;
+
+const context = (): RequestContext => ({ stats: { upstreamRequests: 0 } });
+
+const strip = (tag: string) => tag.trim().replace(/^W\//, '');
+
+/** Entity tags compared weakly (RFC 9110 §8.8.3.2); `*` matches any. */
+function etagMatches(ifMatch: string, current: string | null): boolean {
+  if (ifMatch.trim() === '*') return true;
+  return current !== null && ifMatch.split(',').some((tag) => strip(tag) === strip(current));
+}
+
+/** A group's ETag as of now, checked against If-Match where the backend has ETags (412 when it moved on). */
+async function checkIfMatch(chosen: MembershipBackend, id: string, ifMatch: string | undefined): Promise<void> {
+  if (ifMatch === undefined) return;
+  const ctx = context();
+  if (!((await chosen.supportsEtags?.(ctx)) ?? false)) return;
+  const snapshot = await chosen.read(id, ctx);
+  if (!etagMatches(ifMatch, snapshot.etag)) throw new ScimHttpError(412, undefined, `If-Match ${ifMatch} does not match the group's current version ${snapshot.etag ?? '(none)'}: read it again`);
+}
+
+export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
+  let creating: Promise<unknown> = Promise.resolve();
+
+  const backend = () => parts.backend(context());
+
+  async function externalIdOf(name: MembershipBackend['name'], id: string, upstream: unknown): Promise<string | undefined> {
+    return (await parts.externalIds.get(name, id)) ?? (typeof upstream === 'string' ? upstream : undefined);
+  }
+
+  async function view(chosen: MembershipBackend, id: string, withMembers = true): Promise<ScimGroupView> {
+    const ctx = context();
+    if (!withMembers && chosen.describeGroup) {
+      const group = await chosen.describeGroup(id, ctx);
+      const externalId = await externalIdOf(chosen.name, id, group.externalId);
+      return { id, displayName: group.displayName, ...(externalId === undefined ? {} : { externalId }), version: null };
+    }
+    const snapshot = await chosen.read(id, ctx);
+    const etags = (await chosen.supportsEtags?.(ctx)) ?? false;
+    const externalId = await externalIdOf(chosen.name, id, snapshot.group.extra.externalId);
+    return { id, displayName: snapshot.group.displayName, ...(externalId === undefined ? {} : { externalId }), members: snapshot.group.members, version: etags ? snapshot.etag : null };
+  }
+
+  async function keepExternalId(chosen: MembershipBackend, id: string, externalId: string | null | undefined): Promise<void> {
+    if (externalId === undefined) return;
+    if (!(await parts.externalIds.set(chosen.name, id, externalId))) throw new ScimHttpError(409, 'uniqueness', `externalId ${JSON.stringify(externalId)} belongs to another group`);
+  }
+
+  const sync = (id: string, desired: SyncRequest['desired'], caller: Caller) =>
+    parts.sync({ groupId: id, desired, dryRun: false, actor: caller.actor, requestId: caller.requestId, callerGone: caller.callerGone });
+
+  async function summaries(chosen: MembershipBackend, filter: GroupFilter | undefined): Promise<GroupSummary[]> {
+    const ctx = context();
+    if (filter?.attribute === 'id' || filter?.attribute === 'externalId') {
+      const id = filter.attribute === 'id' ? filter.value : await parts.externalIds.find(chosen.name, filter.value);
+      if (id === undefined) return [];
+      try {
+        if (chosen.describeGroup) return [await chosen.describeGroup(id, ctx)];
+        const snapshot = await chosen.read(id, ctx);
+        return [{ id, displayName: snapshot.group.displayName }];
+      } catch (error) {
+        if (error instanceof GroupNotFoundError) return [];
+        throw error;
+      }
+    }
+    if (!chosen.listGroups) throw new ScimHttpError(501, undefined, `the ${chosen.name} membership backend cannot list its groups; look a group up with filter=id eq "…" or GET /Groups/{id}`);
+    const listed = await chosen.listGroups(filter === undefined ? {} : { displayName: filter.value }, ctx);
+    // displayName is caseExact false (RFC 7643 §4.2).
+    return filter === undefined ? [...listed] : listed.filter((group) => group.displayName.toLowerCase() === filter.value.toLowerCase());
+  }
+
+  return {
+    backend,
+
+    async get(id, withMembers = true) {
+      return view(await backend(), id, withMembers);
+    },
+
+    async list(filter, startIndex, count, withMembers) {
+      const chosen = await backend();
+      const all = await summaries(chosen, filter);
+      const page = all.slice(startIndex - 1, startIndex - 1 + count);
+      const groups = withMembers
+        ? await mapBounded(page, LIST_READ_CONCURRENCY, (group) => view(chosen, group.id))
+        : await Promise.all(
+            page.map(async (group): Promise<ScimGroupView> => {
+              const externalId = await externalIdOf(chosen.name, group.id, group.externalId);
+              return { id: group.id, displayName: group.displayName, ...(externalId === undefined ? {} : { externalId }), version: null };
+            }),
+          );
+      return { total: all.length, groups };
+    },
+
+    async create(input, caller) {
+      // One create at a time in this process: two retries of one create must not both pass the uniqueness check.
+      const run = creating.then(async () => {
+        const chosen = await backend();
+        if (!chosen.createGroup || !chosen.listGroups) throw new ScimHttpError(501, undefined, `the ${chosen.name} membership backend cannot create groups`);
+        const ctx = context();
+        if (input.externalId !== undefined) {
+          const holder = await parts.externalIds.find(chosen.name, input.externalId);
+          if (holder !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group with externalId ${JSON.stringify(input.externalId)} exists already: ${holder}`);
+        }
+        const same = (await chosen.listGroups({ displayName: input.displayName }, ctx)).find((group) => group.displayName.toLowerCase() === input.displayName.toLowerCase());
+        if (same !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group named ${JSON.stringify(input.displayName)} exists already: ${same.id}`);
+        const created = await chosen.createGroup(input.displayName, ctx);
+        if (input.externalId !== undefined) await keepExternalId(chosen, created.id, input.externalId);
+        return { chosen, id: created.id };
+      });
+      creating = run.catch(() => undefined);
+      const { chosen, id } = await run;
+      // The members go through the sync (validated and audited); a group created empty is audited too.
+      await sync(id, { displayName: input.displayName, members: input.members }, caller);
+      return view(chosen, id);
+    },
+
+    async replace(id, input, ifMatch, caller) {
+      const chosen = await backend();
+      await checkIfMatch(chosen, id, ifMatch);
+      const result = await sync(id, { displayName: input.displayName, members: input.members }, caller);
+      await keepExternalId(chosen, id, input.externalId ?? null);
+      return result;
+    },
+
+    async patch(id, change, ifMatch, caller) {
+      const chosen = await backend();
+      await checkIfMatch(chosen, id, ifMatch);
+      const desired: SyncRequest['desired'] | null =
+        change.members ?? (change.displayName === undefined ? null : { kind: 'delta', displayName: change.displayName, add: [], remove: [] });
+      const result = desired === null ? null : await sync(id, desired, caller);
+      if (change.externalId !== undefined) {
+        // The group must exist before its externalId is kept.
+        if (result === null) await chosen.read(id, context());
+        await keepExternalId(chosen, id, change.externalId);
+      }
+      return result;
+    },
+
+    async remove(id, caller) {
+      const chosen = await backend();
+      if (parts.deletePolicy === 'refuse') {
+        throw new ScimHttpError(403, undefined, 'groups are not deleted through the SCIM front door (SCIM_GROUP_DELETE=refuse); remove the group from the identity provider\'s push, or set SCIM_GROUP_DELETE=empty or deactivate');
+      }
+      if (parts.deletePolicy === 'deactivate' && !chosen.deactivateGroup) {
+        throw new ScimHttpError(501, undefined, `the ${chosen.name} membership backend cannot deactivate a group (SCIM_GROUP_DELETE=deactivate); set SCIM_GROUP_DELETE=empty`);
+      }
+      await sync(id, { members: [] }, caller);
+      if (parts.deletePolicy === 'deactivate') await chosen.deactivateGroup?.(id, context());
+      await parts.externalIds.set(chosen.name, id, null);
+    },
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The RFC 7644 rules an identity provider relies on, against the front door over the
+ * embedded simulator: paging, filter results, attributes/excludedAttributes, error
+ * statuses and scimTypes, content type, ETag/If-Match where the backend has them, the
+ * tokens, and the 503 while no backend is chosen. https://www.rfc-editor.org/rfc/rfc7644
+ */
+import { describe, expect, it } from 'vitest';
+import { UpstreamUnavailableError } from '../../src/core/errors.js';
+import { seedIds } from '../../src/simulator/simulator.js';
+import { bearer, buildTestApp, TOKENS } from '../helpers/build-test-app.js';
+import { SCIM_TOKEN, startScimRig } from './scim-harness.js';
+
+const { users, groups } = seedIds;
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const addMember = (value: string) => ({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value }] }] });
+
+describe('the SCIM front door against RFC 7644', () => {
+  it('when groups are listed in pages (§3.4.2.4), then startIndex, count, itemsPerPage and totalResults agree and the pages together list every group once', async () => {
+    const rig = await startScimRig('scim-groups');
+    const all = (await rig.call('GET', '/scim/v2/Groups?excludedAttributes=members')).json();
+    expect(all.totalResults).toBeGreaterThanOrEqual(7);
+    const ids: string[] = [];
+    for (let startIndex = 1; startIndex <= all.totalResults; startIndex += 3) {
+      const page = (await rig.call('GET', `/scim/v2/Groups?startIndex=${startIndex}&count=3&excludedAttributes=members`)).json();
+      expect(page).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], startIndex, totalResults: all.totalResults });
+      expect(page.itemsPerPage).toBe(page.Resources.length);
+      ids.push(...page.Resources.map((g: { id: string }) => g.id));
+    }
+    expect(ids.toSorted()).toEqual(all.Resources.map((g: { id: string }) => g.id).toSorted());
+    expect(new Set(ids).size).toBe(ids.length);
+    // count=0: the total only (§3.4.2.4); startIndex below 1 is 1.
+    const none = (await rig.call('GET', '/scim/v2/Groups?count=0')).json();
+    expect(none).toMatchObject({ totalResults: all.totalResults, itemsPerPage: 0, Resources: [] });
+    expect((await rig.call('GET', '/scim/v2/Groups?startIndex=0&count=1')).json()).toMatchObject({ startIndex: 1, itemsPerPage: 1 });
+    // count above maxResults is cut to it.
+    const spc = (await rig.call('GET', '/scim/v2/ServiceProviderConfig')).json();
+    expect((await rig.call('GET', '/scim/v2/Groups?count=100000&excludedAttributes=members')).json().itemsPerPage).toBeLessThanOrEqual(spc.filter.maxResults);
+  });
+
+  it('when groups are filtered (§3.4.2.2), then displayName matches without regard to case, id and externalId exactly, and an unsupported filter is 400 invalidFilter', async () => {
+    const rig = await startScimRig('scim-groups');
+    const byName = (await rig.call('GET', `/scim/v2/Groups?filter=${encodeURIComponent('displayname EQ "platform"')}`)).json();
+    expect(byName).toMatchObject({ totalResults: 1, Resources: [{ id: groups.platform, displayName: 'Platform' }] });
+    expect(byName.Resources[0].members).toHaveLength(4);
+    expect((await rig.call('GET', `/scim/v2/Groups?filter=${encodeURIComponent(`id eq "${groups.platform}"`)}`)).json()).toMatchObject({ totalResults: 1 });
+    expect((await rig.call('GET', `/scim/v2/Groups?filter=${encodeURIComponent('id eq "no-such-group"')}`)).json()).toMatchObject({ totalResults: 0, Resources: [] });
+    expect((await rig.call('GET', `/scim/v2/Groups?filter=${encodeURIComponent('externalId eq "unknown"')}`)).json()).toMatchObject({ totalResults: 0 });
+    const bad = await rig.call('GET', `/scim/v2/Groups?filter=${encodeURIComponent('displayName sw "Plat"')}`);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidFilter' });
+  });
+
+  it('when attributes or excludedAttributes are asked (§3.9), then only those come back, id and schemas always', async () => {
+    const rig = await startScimRig('scim-groups');
+    const only = (await rig.call('GET', `/scim/v2/Groups/${groups.platform}?attributes=displayName`)).json();
+    expect(Object.keys(only).toSorted()).toEqual(['displayName', 'id', 'schemas']);
+    const values = (await rig.call('GET', `/scim/v2/Groups/${groups.platform}?attributes=members.value`)).json();
+    expect(values.members.every((m: Record<string, unknown>) => Object.keys(m).join() === 'value')).toBe(true);
+    const without = (await rig.call('GET', `/scim/v2/Groups/${groups.platform}?excludedAttributes=members`)).json();
+    expect(without).toMatchObject({ id: groups.platform, displayName: 'Platform', meta: { resourceType: 'Group' } });
+    expect(without.members).toBeUndefined();
+  });
+
+  it('when a request fails anywhere under /scim/v2, then the answer is a SCIM error as application/scim+json with the right status and scimType', async () => {
+    const rig = await startScimRig('scim-groups');
+    const cases: [Promise<{ statusCode: number; headers: Record<string, unknown>; json(): Record<string, unknown> }>, number, string | undefined][] = [
+      [rig.call('GET', '/scim/v2/Groups/no-such-group'), 404, undefined],
+      [rig.call('GET', '/scim/v2/Bulk'), 404, undefined],
+      [rig.call('PUT', '/scim/v2/Groups', {}), 405, undefined],
+      [rig.app.inject({ method: 'POST', url: '/scim/v2/Groups', headers: { authorization: `Bearer ${SCIM_TOKEN}`, 'content-type': 'application/scim+json' }, payload: '{"displayName":' }), 400, 'invalidSyntax'],
+      [rig.app.inject({ method: 'POST', url: '/scim/v2/Groups', headers: { authorization: `Bearer ${SCIM_TOKEN}`, 'content-type': 'text/plain' }, payload: 'x' }), 415, undefined],
+      [rig.call('POST', '/scim/v2/Groups', { members: [] }), 400, 'invalidValue'],
+      [rig.call('GET', '/scim/v2/Groups?sortBy=displayName&color=red'), 400, 'invalidSyntax'],
+      [rig.app.inject({ method: 'GET', url: '/scim/v2/Groups' }), 401, undefined],
+      [rig.call('PATCH', `/scim/v2/Groups/${groups.platform}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove' }] }), 400, 'noTarget'],
+    ];
+    for (const [pending, status, scimType] of cases) {
+      const res = await pending;
+      expect(res.statusCode).toBe(status);
+      expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
+      expect(res.json()).toEqual({ schemas: [ERROR], status: String(status), ...(scimType ? { scimType } : {}), detail: expect.any(String) });
+    }
+    expect((await rig.call('PUT', '/scim/v2/Groups', {})).headers.allow).toBe('GET, HEAD, POST');
+    expect((await rig.app.inject({ method: 'GET', url: '/scim/v2/Groups' })).headers['www-authenticate']).toMatch(/^Bearer realm=/);
+  });
+
+  it('when the backend has ETags (§3.14), then reads carry the ETag and a write with a stale If-Match is 412 and changes nothing', async () => {
+    const rig = await startScimRig('scim-groups');
+    expect((await rig.call('GET', '/scim/v2/ServiceProviderConfig')).json().etag).toEqual({ supported: true });
+    const read = await rig.call('GET', `/scim/v2/Groups/${groups.platform}`);
+    const etag = read.headers.etag as string;
+    expect(etag).toMatch(/^W\/"\d+"$/);
+    expect(read.json().meta.version).toBe(etag);
+    const ok = await rig.call('PATCH', `/scim/v2/Groups/${groups.platform}`, addMember(users.lauraGarcia), { 'if-match': etag });
+    expect(ok.statusCode).toBe(204);
+    const stale = await rig.call('PATCH', `/scim/v2/Groups/${groups.platform}`, addMember(users.nadiaAhmed), { 'if-match': etag });
+    expect(stale.statusCode).toBe(412);
+    expect(rig.members(groups.platform)).not.toContain(users.nadiaAhmed);
+  });
+
+  it('when the backend is acd-groups, then discovery says etag unsupported and no ETag is sent', async () => {
+    const rig = await startScimRig('acd-groups');
+    const spc = (await rig.call('GET', '/scim/v2/ServiceProviderConfig')).json();
+    expect(spc).toMatchObject({ patch: { supported: true }, bulk: { supported: false }, filter: { supported: true, maxResults: 100 }, changePassword: { supported: false }, sort: { supported: false }, etag: { supported: false } });
+    expect(spc.authenticationSchemes[0]).toMatchObject({ type: 'oauthbearertoken' });
+    const read = await rig.call('GET', '/scim/v2/Groups/5002');
+    expect(read.statusCode).toBe(200);
+    expect(read.headers.etag).toBeUndefined();
+    expect((await rig.call('GET', '/scim/v2/ResourceTypes')).json()).toMatchObject({ totalResults: 1, Resources: [{ id: 'Group', endpoint: '/Groups' }] });
+    // Entra reads with excludedAttributes=members: one GET /groups/{id}, not the agents' pages.
+    rig.resetStats();
+    const light = await rig.call('GET', '/scim/v2/Groups/5004?excludedAttributes=members');
+    expect(light.json()).toMatchObject({ id: '5004', displayName: 'Overflow Queue' });
+    expect(rig.simulator.stats.byRoute['GET admin/groups/{groupId}']).toBe(1);
+    expect(rig.simulator.stats.byRoute['GET admin/groups/{groupId}/agents']).toBeUndefined();
+    expect((await rig.call('GET', '/scim/v2/Groups/999999?excludedAttributes=members')).statusCode).toBe(404);
+    expect((await rig.call('GET', `/scim/v2/Schemas/${encodeURIComponent('urn:ietf:params:scim:schemas:core:2.0:Group')}`)).json()).toMatchObject({ name: 'Group' });
+  });
+
+  it('when a token is listed only in SCIM_API_TOKENS, then it calls /scim/v2 but gets 403 on /groups/{id}/sync, and a SYNC_API_TOKENS token gets 401 under /scim/v2', async () => {
+    const rig = await startScimRig('scim-groups');
+    const sync = await rig.app.inject({ method: 'POST', url: `/groups/${groups.platform}/sync`, headers: { authorization: `Bearer ${SCIM_TOKEN}`, 'content-type': 'application/json' }, payload: { members: [] } });
+    expect(sync.statusCode).toBe(403);
+    expect(sync.json()).toMatchObject({ error: 'forbidden' });
+    expect(rig.members(groups.platform)).toHaveLength(4);
+    const syncToken = await rig.app.inject({ method: 'GET', url: '/scim/v2/Groups', headers: bearer(TOKENS.okta) });
+    expect(syncToken.statusCode).toBe(401);
+    expect(syncToken.json()).toMatchObject({ schemas: [ERROR], status: '401' });
+  });
+
+  it('when SCIM_API_TOKENS is unset, then the tokens of SYNC_API_TOKENS call /scim/v2 and are the audited actor', async () => {
+    const rig = await startScimRig('scim-groups', { SCIM_API_TOKENS: '' });
+    const res = await rig.app.inject({ method: 'PATCH', url: `/scim/v2/Groups/${groups.platform}`, headers: { ...bearer(TOKENS.entra), 'content-type': 'application/json' }, payload: addMember(users.lauraGarcia) });
+    expect(res.statusCode).toBe(204);
+    expect(rig.records().at(-1)).toMatchObject({ actor: 'entra', status: 'applied', groupId: groups.platform });
+  });
+
+  it('when an address fails authentication past AUTH_FAILURE_LIMIT under /scim/v2, then it gets 429 with Retry-After in SCIM form, and a valid token still passes', async () => {
+    const rig = await startScimRig('scim-groups', { AUTH_FAILURE_LIMIT: '2' });
+    const wrong = () => rig.app.inject({ method: 'GET', url: '/scim/v2/Groups', headers: bearer('wrong-token-0000000000') });
+    expect((await wrong()).statusCode).toBe(401);
+    expect((await wrong()).statusCode).toBe(401);
+    const limited = await wrong();
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+    expect(limited.json()).toMatchObject({ schemas: [ERROR], status: '429' });
+    expect((await rig.call('GET', '/scim/v2/ServiceProviderConfig')).statusCode).toBe(200);
+  });
+
+  it('when no membership backend is chosen yet (MEMBERSHIP_BACKEND=auto), then everything under /scim/v2, discovery included, is 503 with Retry-After', async () => {
+    const { app } = await buildTestApp({
+      env: { SCIM_API_TOKENS: `idp:${SCIM_TOKEN}` },
+      ports: { backend: async () => Promise.reject(new UpstreamUnavailableError('no membership backend is chosen yet (MEMBERSHIP_BACKEND=auto): SCIM GET /Groups answered 500', 5)) },
+    });
+    for (const url of ['/scim/v2/ServiceProviderConfig', '/scim/v2/Schemas', '/scim/v2/Groups', '/scim/v2/Groups/g1', '/scim/v2/Nothing']) {
+      const res = await app.inject({ method: 'GET', url, headers: bearer(SCIM_TOKEN) });
+      expect({ url, status: res.statusCode }).toEqual({ url, status: 503 });
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json()).toMatchObject({ schemas: [ERROR], status: '503' });
+    }
+  });
+
+  it('when a group is deleted, then SCIM_GROUP_DELETE decides: refuse (403, nothing changes), deactivate (emptied and removed upstream; 501 where the backend cannot)', async () => {
+    const refuse = await startScimRig('scim-groups');
+    expect((await refuse.call('DELETE', `/scim/v2/Groups/${groups.platform}`)).statusCode).toBe(403);
+    expect(refuse.members(groups.platform)).toHaveLength(4);
+
+    const scim = await startScimRig('scim-groups', { SCIM_GROUP_DELETE: 'deactivate' });
+    expect((await scim.call('DELETE', `/scim/v2/Groups/${groups.platform}`)).statusCode).toBe(204);
+    expect(scim.simulator.store.getGroup(groups.platform)).toBeUndefined();
+    expect(scim.records().at(-1)).toMatchObject({ groupId: groups.platform, status: 'applied', actor: 'okta-scim' });
+
+    const acd = await startScimRig('acd-groups', { SCIM_GROUP_DELETE: 'deactivate' });
+    const before = acd.members('5002');
+    const res = await acd.call('DELETE', '/scim/v2/Groups/5002');
+    expect(res.statusCode).toBe(501);
+    expect(acd.members('5002')).toEqual(before);
+  });
+
+  it('when one member is added by PATCH, then the upstream requests equal those of the same change through POST /groups/{id}/sync', async () => {
+    const rig = await startScimRig('scim-groups', { WRITE_MODE: 'patch' });
+    rig.resetStats();
+    expect((await rig.call('PATCH', `/scim/v2/Groups/${groups.supportTier1}`, addMember(users.lauraGarcia))).statusCode).toBe(204);
+    const facade = rig.upstreamRequests();
+    const other = await startScimRig('scim-groups', { WRITE_MODE: 'patch' });
+    const current = (other.simulator.store.getGroup(groups.supportTier1)?.members ?? []).map((m) => ({ value: m.value, type: m.type }));
+    other.resetStats();
+    const sync = await other.app.inject({ method: 'POST', url: `/groups/${groups.supportTier1}/sync`, headers: { ...bearer(), 'content-type': 'application/json' }, payload: { members: [...current, { value: users.lauraGarcia, type: 'User' }] } });
+    expect(sync.json()).toMatchObject({ status: 'applied', writeMode: 'patch' });
+    expect(facade).toBe(other.upstreamRequests());
+  });
+});

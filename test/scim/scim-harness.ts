@@ -1,0 +1,94 @@
+/**
+ * The SCIM front door against the embedded simulator, under either membership backend:
+ * scim-groups (the simulator serves SCIM /Groups) or acd-groups (SCIM /Groups off, as CXone
+ * is published; groups are ACD groups of the admin API, passed in as the acd-groups tests
+ * do). `members(id)` reads the upstream state straight from the simulator.
+ */
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { onTestFinished } from 'vitest';
+import { createPrometheusMetrics } from '../../src/adapters/metrics/prometheus-metrics.js';
+import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
+import { composeApp, type AppPorts } from '../../src/composition/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { AuditRecord, DomainEvent } from '../../src/core/audit.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startRig } from '../acd-groups/acd-harness.js';
+import { TOKENS } from '../helpers/build-test-app.js';
+import { buildSimulatorApp } from '../helpers/simulator-app.js';
+
+export type BackendUnderTest = 'scim-groups' | 'acd-groups';
+
+export const SCIM_TOKEN = 'okta-scim-token-000000001';
+
+export interface ScimRig {
+  readonly backend: BackendUnderTest;
+  readonly app: FastifyInstance;
+  readonly simulator: Simulator;
+  /** Sends a SCIM request with the SCIM token. */
+  call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** The user ids the group holds upstream, sorted. */
+  members(id: string): string[];
+  /** The group's name upstream. */
+  displayName(id: string): string | undefined;
+  /** The sync records of the audit trail, oldest first. */
+  records(): AuditRecord[];
+  /** The webhook events recorded with them (the outbox's input), oldest first. */
+  events(): DomainEvent[];
+  /** Upstream requests the simulator has seen since the last reset. */
+  upstreamRequests(): number;
+  resetStats(): void;
+}
+
+const ENV = { SYNC_API_TOKENS: `okta:${TOKENS.okta},entra:${TOKENS.entra}`, SCIM_API_TOKENS: `okta-scim:${SCIM_TOKEN}` };
+
+function caller(app: FastifyInstance): ScimRig['call'] {
+  return (method, url, body, headers = {}) =>
+    app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${SCIM_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/scim+json' }), ...headers },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+}
+
+export async function startScimRig(backend: BackendUnderTest, env: Record<string, string> = {}, ports: Partial<AppPorts> = {}): Promise<ScimRig> {
+  if (backend === 'scim-groups') {
+    const s = await buildSimulatorApp({ env: { ...ENV, ...env } });
+    return {
+      backend,
+      app: s.app,
+      simulator: s.simulator,
+      call: caller(s.app),
+      members: (id) => (s.simulator.store.getGroup(id)?.members ?? []).map((m) => m.value).toSorted(),
+      displayName: (id) => s.simulator.store.getGroup(id)?.displayName,
+      records: () => [...s.audit.records],
+      events: () => [...s.audit.events],
+      upstreamRequests: () => s.simulator.stats.total,
+      resetStats: () => s.simulator.stats.reset(),
+    };
+  }
+  const rig = await startRig();
+  const config = loadConfig({ ...ENV, MEMBERSHIP_BACKEND: 'acd-groups', ...env });
+  const metrics = createPrometheusMetrics();
+  const backendObject = rig.deps.backend;
+  const audit = rig.audit as MemoryAuditLog;
+  const app = await composeApp({ config, ports: { directory: rig.connection, backend: async () => backendObject as NonNullable<typeof backendObject>, audit, metrics, clock: rig.clock, ...ports } });
+  onTestFinished(() => app.close());
+  rig.simulator.stats.reset();
+  return {
+    backend,
+    app,
+    simulator: rig.simulator,
+    call: caller(app),
+    members: (id) =>
+      rig
+        .members(Number(id))
+        .map((agentId) => rig.simulator.directory.getAgent(agentId)?.userID ?? String(agentId))
+        .toSorted(),
+    displayName: (id) => rig.simulator.directory.getGroup(Number(id))?.groupName,
+    records: () => [...audit.records],
+    events: () => [...audit.events],
+    upstreamRequests: () => rig.simulator.stats.total,
+    resetStats: () => rig.simulator.stats.reset(),
+  };
+}

@@ -20,7 +20,7 @@ export const MAX_CONFLICT_RETRIES = 3;
 /** User PATCHes in flight at once during the attribute sync that follows a write. */
 export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
 
-export type SyncRunnerConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap' | 'groupQueueMax' | 'syncDeadlineMs'>;
+export type SyncRunnerConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap' | 'groupQueueMax' | 'syncDeadlineMs' | 'removalGuardPercent' | 'removalGuardMin'>;
 
 export interface SyncRunnerPorts {
   /** The upstream's SCIM directory: the users under every backend, and the groups of scim-groups. */
@@ -59,6 +59,7 @@ function syncDeps(config: SyncRunnerConfig, ports: SyncRunnerPorts, locks: Keyed
     writeMode: config.writeMode,
     patchMaxOperations: config.patchMaxOperations,
     attributes: { entitlementMap: config.entitlementMap, concurrency: ATTRIBUTE_SYNC_CONCURRENCY },
+    removalGuard: { percent: config.removalGuardPercent, min: config.removalGuardMin },
   };
 }
 

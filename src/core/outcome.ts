@@ -24,6 +24,7 @@ export const FAILURE_STATUSES = [
   'queue_timeout',
   'cancelled',
   'rollback_failed',
+  'removal_guard',
 ] as const;
 export type FailureStatus = (typeof FAILURE_STATUSES)[number];
 

@@ -11,12 +11,13 @@
  * (write_not_applied). Syncs of one group never interleave within this process.
  */
 import { syncUserAttributes, type AttributeSyncDeps } from './attribute-sync.js';
-import { ConflictError, GroupBusyError, QueueTimeoutError, SyncDeadlineError, SyncError } from './errors.js';
+import { ConflictError, GroupBusyError, QueueTimeoutError, RemovalGuardError, SyncDeadlineError, SyncError } from './errors.js';
 import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import { memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
 import type { AttributeSyncReport } from './outcome.js';
 import { consistencyRate, isEmptyPlan } from './plan.js';
 import type { GroupLockService, MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
+import { judgeRemovals, type RemovalGuardLimits } from './removal-guard.js';
 import { createScimGroupsBackend } from './scim-groups-backend.js';
 import { beginAttempt, recordFailure, recordSuccess, type Attempt, type RecordDeps, type Trace } from './sync-record.js';
 import type { SyncRequest, SyncResult } from './sync-request.js';
@@ -50,6 +51,8 @@ export interface SyncGroupDeps extends RecordDeps {
   readonly patchMaxOperations: number;
   /** How the affected users' attributes follow an applied write. */
   readonly attributes: Omit<AttributeSyncDeps, 'directory' | 'maxConflictRetries'>;
+  /** The mass-removal guard (REMOVAL_GUARD_PERCENT, REMOVAL_GUARD_MIN); none: no sync is refused for what it removes. */
+  readonly removalGuard?: RemovalGuardLimits;
 }
 
 /** The backend the deps name, or scim-groups over their directory. */
@@ -107,15 +110,20 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
     const change = await backend.plan(request.groupId, request.desired, snapshot, ctx);
     trace.write = change.write;
     const summary = { added: change.plan.added, removed: change.plan.removed, memberCount: change.desired.length };
+    // Guard: judged on every attempt's plan (a re-plan after a lost race is judged again), before anything is validated or written.
+    const verdict = deps.removalGuard ? judgeRemovals(deps.removalGuard, change.plan) : null;
+    const guarded = verdict !== null && verdict.wouldTrip && request.allowMassRemoval !== true;
+    if (guarded && !request.dryRun) throw new RemovalGuardError(verdict.removing, verdict.of, verdict.percent, deps.removalGuard as RemovalGuardLimits, verdict.emptying);
+    const guard = request.dryRun && verdict !== null ? { removalGuard: { wouldTrip: guarded, removing: verdict.removing, of: verdict.of } } : {};
     // Validate.
     await backend.validate(request.groupId, change, ctx);
 
     const current = snapshot.group;
     if (isEmptyPlan(change.plan) && change.displayName === current.displayName) {
-      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null };
+      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null, ...guard };
     }
     if (request.dryRun) {
-      return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null };
+      return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null, ...guard };
     }
     // Write, and verify.
     const applied = await backend.apply(request.groupId, snapshot, change, ctx, trace, request.signal);

@@ -7,7 +7,7 @@
 import type { AuditEntry, AuditError, DomainEvent } from './audit.js';
 import { toAuditErrors } from './audit.js';
 import { canonicalSha256 } from './canonical-json.js';
-import { AgentWriteFailedError, answerCode, AuditUnavailableError, gapFields, RollbackFailedError, SyncError, ValidationFailedError, WriteNotAppliedError, type AgentFailure } from './errors.js';
+import { AgentWriteFailedError, answerCode, AuditUnavailableError, gapFields, RemovalGuardError, removalGuardFields, RollbackFailedError, SyncError, ValidationFailedError, WriteNotAppliedError, type AgentFailure } from './errors.js';
 import { memberIdentity, type MemberRef } from './membership.js';
 import { isFailureStatus, type AttributeSyncReport, type MembershipBackendName, type SyncOutcomeStatus, type WriteMode } from './outcome.js';
 import type { AuditLog, Clock, GroupWrite, RequestContext, SyncMetrics } from './ports.js';
@@ -147,6 +147,7 @@ export async function recordFailure(deps: RecordDeps, request: SyncRequest, atte
       ...(trace.backend !== null ? { backend: trace.backend } : {}),
       ...(caught instanceof AgentWriteFailedError || caught instanceof RollbackFailedError ? { failed: caught.failures } : {}),
       ...(caught instanceof RollbackFailedError ? { members: caught.members } : {}),
+      ...(caught instanceof RemovalGuardError ? removalGuardFields(caught) : {}),
     },
   };
   // The error may be shared by several syncs (one failed token fetch answers every sync

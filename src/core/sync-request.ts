@@ -11,6 +11,8 @@ export interface SyncRequest {
   readonly groupId: string;
   readonly desired: DesiredMembership;
   readonly dryRun: boolean;
+  /** The caller says the removal is meant: the mass-removal guard lets it through. */
+  readonly allowMassRemoval?: boolean;
   readonly actor: string;
   readonly requestId: string;
   /** Aborts the sync wherever it is (deadline, shutdown): its reason is the answer. */
@@ -38,6 +40,11 @@ export interface SyncResult {
   readonly upstreamRequests: number;
   /** The membership backend the sync ran through (MEMBERSHIP_BACKEND, or what `auto` chose). */
   readonly backend: MembershipBackendName;
+  /**
+   * Dry runs only (with the guard configured): whether the mass-removal guard would refuse
+   * this request without dryRun (allowMassRemoval counts), and the numbers it judged.
+   */
+  readonly removalGuard?: { readonly wouldTrip: boolean; readonly removing: number; readonly of: number };
 }
 
 /**

@@ -350,3 +350,25 @@ export class RemovalGuardError extends SyncError {
 export function removalGuardFields(error: RemovalGuardError) {
   return { removing: error.removing, of: error.of, percent: error.percent, limits: { percent: error.limits.percent, min: error.limits.min } };
 }
+
+/**
+ * The group is quarantined (./quarantine.ts): its syncs failed QUARANTINE_AFTER times in a
+ * row with errors of its own. It is answered at once, without an upstream request, until a
+ * probe read finds the group readable again (or an administrator releases it).
+ */
+export class GroupQuarantinedError extends SyncError {
+  readonly code = 'group_quarantined';
+  constructor(
+    readonly groupId: string,
+    /** When the group was quarantined (epoch ms). */
+    readonly since: number,
+    /** When it is next probed (epoch ms). */
+    readonly nextProbeAt: number,
+    readonly retryAfterSeconds: number,
+    readonly lastError: string | null,
+  ) {
+    super(
+      `group ${JSON.stringify(groupId)} is quarantined since ${new Date(since).toISOString()} after repeated failures of its own${lastError ? ` (last: ${lastError})` : ''}; nothing was sent upstream. It is probed again at ${new Date(nextProbeAt).toISOString()}; an administrator can release it (POST /groups/{groupId}/quarantine/release)`,
+    );
+  }
+}

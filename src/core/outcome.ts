@@ -25,6 +25,7 @@ export const FAILURE_STATUSES = [
   'cancelled',
   'rollback_failed',
   'removal_guard',
+  'group_quarantined',
 ] as const;
 export type FailureStatus = (typeof FAILURE_STATUSES)[number];
 

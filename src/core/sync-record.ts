@@ -55,7 +55,7 @@ export function beginAttempt(deps: RecordDeps, request: SyncRequest): Attempt {
 }
 
 /** Records a sync that succeeded (applied, unchanged, dry_run) with what the attribute sync did after it. */
-export async function recordSuccess(deps: RecordDeps, request: SyncRequest, attempt: Attempt, result: SyncResult, attributes: AttributeSyncReport | null): Promise<void> {
+export async function recordSuccess(deps: RecordDeps, request: SyncRequest, attempt: Attempt, result: SyncResult, attributes: AttributeSyncReport | null, extraEvents: readonly DomainEvent[] = []): Promise<void> {
   const { syncId } = attempt;
   const entry: AuditEntry = {
     ...baseEntry(deps, request, attempt),
@@ -95,6 +95,7 @@ export async function recordSuccess(deps: RecordDeps, request: SyncRequest, atte
       data: { syncId, groupId: result.groupId, users: attributes.users, groupsInconsistent: attributes.groupsInconsistent, entitlementsUpdated: attributes.entitlementsUpdated, failed: attributes.failed },
     });
   }
+  events.push(...extraEvents);
   await record(deps, entry, events, syncId);
   deps.metrics.observeSync({
     status: result.status,
@@ -111,7 +112,7 @@ export async function recordSuccess(deps: RecordDeps, request: SyncRequest, atte
  * after this sync. An audit trail that cannot take the record turns the answer into
  * audit_unavailable.
  */
-export async function recordFailure(deps: RecordDeps, request: SyncRequest, attempt: Attempt, caught: unknown): Promise<unknown> {
+export async function recordFailure(deps: RecordDeps, request: SyncRequest, attempt: Attempt, caught: unknown, extraEvents: readonly DomainEvent[] = []): Promise<unknown> {
   const { syncId, trace } = attempt;
   const failure = describeFailure(caught);
   const latencyMs = attempt.elapsedMs();
@@ -153,7 +154,7 @@ export async function recordFailure(deps: RecordDeps, request: SyncRequest, atte
   // The error may be shared by several syncs (one failed token fetch answers every sync
   // waiting on it): name this sync on a view of its own, never on the shared object.
   const answer = caught instanceof SyncError ? namingSync(caught, syncId) : caught;
-  await record(deps, entry, request.dryRun ? [] : [failed], syncId);
+  await record(deps, entry, [...(request.dryRun ? [] : [failed]), ...extraEvents], syncId);
   deps.metrics.observeSync({
     status: failure.status,
     durationSeconds: latencyMs / 1000,

@@ -35,6 +35,7 @@ import {
   type DomainEvent,
   type EventType,
   isSubscriptionChange,
+  isSyncRecord,
   sha256Hex,
   type AnyAuditEntry,
   type AnyAuditRecord,
@@ -42,6 +43,7 @@ import {
   type SubscriptionChange,
 } from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';
+import { createSqliteHeldChanges, createSqliteQuarantineStore } from './consistency-tables.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 import { StorageError } from '../../core/errors.js';
 import {
@@ -71,7 +73,7 @@ import {
   type BackendChoiceStore,
 } from '../../core/ports.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
-import type { JournalEntry, JournalStep, MembershipJournal } from '../../core/ports.js';
+import type { HeldChangeStore, JournalEntry, JournalStep, MembershipJournal, QuarantineStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
@@ -133,6 +135,10 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   readonly agentMap: AgentMapStore;
   /** The groups this service syncs, from the audit trail (the teams backend's member_in_other_team). */
   readonly syncedGroups: SyncedGroups;
+  /** Each group's run of failures and its quarantine (migration 7). */
+  readonly quarantine: QuarantineStore;
+  /** Changes the mass-removal guard holds for an administrator (migration 7). */
+  readonly heldChanges: HeldChangeStore;
 }
 
 interface AuditRow {
@@ -593,9 +599,32 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     sql.failPendingOf.run(now, id);
   });
 
+  /** After an append committed: the new head to its observer, and the dispatcher woken when deliveries were queued. */
+  const announce = (head: ChainHead, queued: number) => {
+    try {
+      options.onHead?.(head);
+    } catch {
+      // Metrics and logging must not fail a sync that is recorded.
+    }
+    if (queued > 0) {
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch {
+          // A listener only wakes the dispatcher; it must not fail the sync.
+        }
+      }
+    }
+  };
+
   return {
     file,
     backendChoice: createBackendChoice(db, clock),
+    quarantine: createSqliteQuarantineStore(db, (note) => {
+      const { head, queued } = appendTx(note.entry, note.events);
+      return () => announce(head, queued);
+    }),
+    heldChanges: createSqliteHeldChanges(db),
 
     agentMap: createAgentMapStore(db),
     syncedGroups: createSyncedGroups(db),
@@ -613,26 +642,13 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
 
     async append(entry, events) {
       const { record, queued, head } = appendTx.immediate(entry, events);
-      try {
-        options.onHead?.(head);
-      } catch {
-        // Metrics and logging must not fail a sync that is recorded.
-      }
-      if (queued > 0) {
-        for (const listener of listeners) {
-          try {
-            listener();
-          } catch {
-            // A listener only wakes the dispatcher; it must not fail the sync.
-          }
-        }
-      }
+      announce(head, queued);
       return record as AuditRecord; // sealed from an AuditEntry
     },
 
     async findSync(syncId) {
       const row = sql.recordBySyncId.get(syncId);
-      if (!row || isSubscriptionChange(row.status)) return undefined;
+      if (!row || !isSyncRecord(row.status)) return undefined;
       return toRecord(row) as AuditRecord;
     },
 

@@ -105,7 +105,7 @@ export async function admit(deps: QuarantineDeps, groupId: string): Promise<Grou
 export async function afterSuccess(deps: QuarantineDeps, groupId: string, health: GroupHealth | undefined, context: { syncId: string; at: string }): Promise<DomainEvent[]> {
   if (health === undefined) return [];
   const was = await deps.store.clear(groupId);
-  if (was?.phase == null) return [];
+  if (was === undefined || was.phase === null) return [];
   deps.observer?.left();
   return [releasedEvent(deps, groupId, was, 'sync_succeeded', context.at, { syncId: context.syncId })];
 }

@@ -93,7 +93,7 @@ export function createSqliteQuarantineStore(db: Database, appendNote: (note: Qua
   });
   const clearTx = db.transaction((groupId: string, note: QuarantineNote | undefined): { was: GroupHealthRow | undefined; after: () => void } => {
     const was = sql.clear.get(groupId);
-    return { was, after: was?.phase != null && note ? appendNote(note) : () => {} };
+    return { was, after: was !== undefined && was.phase !== null && note ? appendNote(note) : () => {} };
   });
   return {
     async health(groupId) {

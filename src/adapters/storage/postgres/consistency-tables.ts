@@ -80,7 +80,7 @@ function quarantine(db: PgAccess, appendIn: Parameters<typeof createConsistencyT
       const { was, after } = await db.transaction('clearing a group\'s quarantine', async (client) => {
         const { rows } = await client.query<GroupHealthRow>('DELETE FROM group_health WHERE group_id = $1 RETURNING *', [groupId]);
         const row = rows[0];
-        return { was: row, after: row?.phase != null && note ? await appendIn(client, note.entry, note.events) : () => {} };
+        return { was: row, after: row !== undefined && row.phase !== null && note ? await appendIn(client, note.entry, note.events) : () => {} };
       });
       after();
       return was && toHealth(was);

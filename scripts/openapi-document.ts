@@ -8,7 +8,7 @@ import { createPrometheusMetrics } from '../src/adapters/metrics/prometheus-metr
 import { MemoryAuditLog } from '../src/adapters/storage/memory-audit-log.js';
 import { composeApp } from '../src/composition/app.js';
 import { loadConfig } from '../src/config.js';
-import type { ScimDirectory, SubscriptionStore } from '../src/core/ports.js';
+import type { HeldChangeStore, QuarantineStore, ScimDirectory, SubscriptionStore } from '../src/core/ports.js';
 
 export const OPENAPI_DIR = fileURLToPath(new URL('../openapi/', import.meta.url));
 export const OPENAPI_FILES = { json: 'openapi.json', yaml: 'openapi.yaml' } as const;
@@ -38,6 +38,8 @@ export async function generateOpenApi(): Promise<OpenApiDocument> {
       directory: unused<ScimDirectory>('upstream'),
       audit: new MemoryAuditLog(),
       subscriptions: unused<SubscriptionStore>('storage'),
+      quarantine: unused<QuarantineStore>('storage'),
+      heldChanges: unused<HeldChangeStore>('storage'),
       metrics: createPrometheusMetrics({ defaultMetrics: false }),
     },
   });

@@ -6,11 +6,25 @@
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { v7 as uuidv7 } from 'uuid';
+import type { QuarantineMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { MemoryIdempotencyStore } from '../adapters/storage/memory-idempotency-store.js';
 import { createWebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
-import { isAuditTrail, type AuditLog, type Clock, type GroupLockService, type IdempotencyStore, type ScimDirectory, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import {
+  isAuditTrail,
+  type AuditLog,
+  type Clock,
+  type GroupLockService,
+  type HeldChangeStore,
+  type IdempotencyStore,
+  type QuarantineStore,
+  type ScimDirectory,
+  type SubscriptionStore,
+  type SyncMetrics,
+  type WebhookTargetCheck,
+} from '../core/ports.js';
 import { buildApp } from '../http/app.js';
 import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
 import type { BackendSource } from './membership.js';
@@ -22,6 +36,8 @@ export interface AppMetrics {
   readonly sync: SyncMetrics;
   /** This app's own registry, served at GET /metrics. */
   readonly registry: Registry;
+  /** Groups entering and leaving quarantine, and the number quarantined. */
+  readonly quarantine?: QuarantineMetrics;
 }
 
 export interface AppPorts {
@@ -45,6 +61,10 @@ export interface AppPorts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone. */
   readonly groupLock?: GroupLockService;
+  /** Each group's failures and quarantine (QUARANTINE_AFTER); the quarantine routes are served when given. */
+  readonly quarantine?: QuarantineStore;
+  /** Changes the mass-removal guard holds for an administrator; the /guard/held routes are served when given. */
+  readonly heldChanges?: HeldChangeStore;
 }
 
 export interface ComposeAppOptions {
@@ -56,7 +76,27 @@ export interface ComposeAppOptions {
 
 export async function composeApp({ config, ports, logger }: ComposeAppOptions): Promise<FastifyInstance> {
   const clock = ports.clock ?? systemClock;
-  const runner = createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock, log: logger, groupLock: ports.groupLock });
+  if (ports.quarantine) ports.metrics.quarantine?.watch(() => (ports.quarantine as QuarantineStore).countQuarantined());
+  const runner = createSyncRunner(config, {
+    directory: ports.directory,
+    backend: ports.backend,
+    audit: ports.audit,
+    metrics: ports.metrics.sync,
+    clock,
+    log: logger,
+    groupLock: ports.groupLock,
+    quarantine: ports.quarantine,
+    quarantineObserver: ports.metrics.quarantine,
+  });
+  const consistency =
+    ports.quarantine || ports.heldChanges
+      ? {
+          quarantine: ports.quarantine && { store: ports.quarantine, observer: ports.metrics.quarantine },
+          heldChanges: ports.heldChanges,
+          newId: () => uuidv7(),
+          newEventId: () => `msg_${uuidv7()}`,
+        }
+      : undefined;
   const subscriptions = ports.subscriptions && {
     store: ports.subscriptions,
     targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),
@@ -72,6 +112,7 @@ export async function composeApp({ config, ports, logger }: ComposeAppOptions): 
       clock: ports.clock,
       readiness: ports.readiness,
       backendStatus: ports.backendStatus,
+      consistency,
     },
     logger,
   });

@@ -7,12 +7,15 @@
  * (fault, crash, security) build the same thing with composeService.
  */
 import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createLogger } from '../adapters/logging/logger.js';
 import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { createAuditRetention } from '../adapters/storage/audit-retention.js';
 import { createPostgresGroupLocks } from '../adapters/storage/postgres/group-lock.js';
+import { createPostgresRunnerLock, SOLE_RUNNER, type RunnerLock } from '../adapters/storage/postgres/runner-lock.js';
+import { createQuarantineProber, type QuarantineProber } from '../adapters/storage/quarantine-prober.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { ApiToken, Config } from '../config.js';
@@ -58,6 +61,8 @@ export interface ServiceParts {
   readonly clock?: Clock;
   /** The per-group lock across replicas (STORE=postgres). */
   readonly groupLock?: GroupLockService;
+  /** Which replica probes quarantined groups (STORE=postgres: an advisory lock); default: this process. */
+  readonly runnerLock?: RunnerLock;
 }
 
 export interface ComposedService {
@@ -66,10 +71,12 @@ export interface ComposedService {
   readonly membership: ProcessMembership;
   /** Not started: start it once the app listens. */
   readonly dispatcher: OutboxDispatcher;
+  /** Not started: probes quarantined groups (on one replica at a time: `runnerLock`). */
+  readonly prober: QuarantineProber;
 }
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
-export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock }: ServiceParts): Promise<ComposedService> {
+export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock, runnerLock }: ServiceParts): Promise<ComposedService> {
   const membership = createProcessMembership({ config, upstream: directory, store: store.backendChoice, clock: clock ?? systemClock, log: logger.child({ component: 'membership' }) });
   const app = await composeApp({
     config,
@@ -84,6 +91,8 @@ export async function composeService({ config, store, directory, metrics, policy
       metrics,
       clock,
       groupLock,
+      quarantine: store.quarantine,
+      heldChanges: store.heldChanges,
       readiness: [
         // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
         // What is probed follows the backend (./membership.ts); before `auto` chose one, the probe that chooses.
@@ -103,7 +112,18 @@ export async function composeService({ config, store, directory, metrics, policy
     log: logger.child({ component: 'webhooks' }),
     random: dispatchRandom,
   });
-  return { app, dispatcher, membership };
+  const prober = createQuarantineProber({
+    store: store.quarantine,
+    policy: { after: config.quarantineAfter, backoff: config.quarantineBackoff },
+    clock: clock ?? systemClock,
+    newEventId: () => `msg_${uuidv7()}`,
+    newRecordId: () => uuidv7(),
+    observer: metrics.quarantine,
+    backend: membership.source,
+    lock: runnerLock ?? SOLE_RUNNER,
+    log: logger.child({ component: 'quarantine' }),
+  });
+  return { app, dispatcher, membership, prober };
 }
 
 /** The service could not be opened for a reason the operator must fix: `line` says it, `kind` picks the exit code. */
@@ -197,7 +217,9 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   // Replicas on one database take a group's lock across processes for each sync (keyed on the backend and the group).
   const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
-  const { app, dispatcher, membership } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks });
+  // One replica probes quarantined groups at a time (PostgreSQL); SQLite has one process.
+  const runnerLock = config.store === 'postgres' ? createPostgresRunnerLock({ connectionString: config.databaseUrl as string, name: 'quarantine-prober' }) : undefined;
+  const { app, dispatcher, membership, prober } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks, runnerLock });
   return {
     app,
     logger,
@@ -206,6 +228,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     start() {
       dispatcher.start();
       retention.start();
+      prober.start();
       // MEMBERSHIP_BACKEND=auto chooses now (or reads the kept choice); a probe that cannot tell is logged and tried again.
       void membership.selector.resolve().then((selection) => {
         if (selection.state === 'chosen') logger.info({ membershipBackend: selection.name, chosenBy: selection.by, setting: config.membershipBackend }, 'membership backend');
@@ -214,6 +237,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
     async close() {
       await dispatcher.stop();
       await retention.stop();
+      await prober.stop();
       await groupLocks?.close();
       await store.close();
       lock?.release();

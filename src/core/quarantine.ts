@@ -193,3 +193,33 @@ export async function runDueProbes(deps: ProbeDeps, limit: number, signal?: Abor
   }
   return ran;
 }
+
+/** An administrator's release: the group's failures and quarantine are forgotten, audited with group.quarantine.released. Answers what it was (undefined: it was healthy). */
+export async function releaseByHand(deps: Pick<QuarantineDeps, 'store' | 'clock' | 'newEventId' | 'observer'>, groupId: string, by: { actor: string; requestId: string }, recordId: string): Promise<GroupHealth | undefined> {
+  const current = await deps.store.health(groupId);
+  const at = new Date(deps.clock.now()).toISOString();
+  const note = current?.phase
+    ? {
+        entry: { syncId: recordId, requestId: by.requestId, actor: by.actor, groupId, status: 'quarantine_released' as const, reason: `released by hand by ${by.actor}`, createdAt: at },
+        events: [releasedEvent(deps, groupId, current, 'released_by_hand', at, { by: by.actor })],
+      }
+    : undefined;
+  const was = await deps.store.clear(groupId, note);
+  if (was?.phase === 'quarantined' || was?.phase === 'half_open') deps.observer?.left();
+  return was;
+}
+
+/** How a group stands, as GET /groups/{groupId}/quarantine shows it. */
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+export function describeHealth(groupId: string, health: GroupHealth | undefined) {
+  return {
+    groupId,
+    state: health?.phase ?? 'closed',
+    failures: health?.failures ?? 0,
+    lastError: health?.lastError ?? null,
+    since: iso(health?.since),
+    nextProbeAt: iso(health?.nextProbeAt),
+    step: health?.step ?? 0,
+  };
+}

@@ -23,6 +23,7 @@ import { strictBodyValidation, strictQuery } from './plugins/validation.js';
 import { auditRoutes } from './routes/audit.js';
 import { healthRoutes, type BackendStatus, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { consistencyRoutes, type ConsistencyRouteOptions } from './routes/consistency.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { syncRoutes } from './routes/sync.js';
 import { ErrorBody, MemberIdentity } from './schemas/common.js';
@@ -71,6 +72,8 @@ export interface AppParts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The membership backend in use, or why none is chosen yet: shown on /readyz. */
   readonly backendStatus?: () => BackendStatus;
+  /** The quarantine and held-change routes are served when given. */
+  readonly consistency?: Omit<ConsistencyRouteOptions, 'clock'>;
 }
 
 export interface BuildAppOptions {
@@ -178,5 +181,6 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   await app.register(syncRoutes, { maxMembers: settings.maxMembers });
   if (parts.auditQueries) await app.register(auditRoutes, { trail: parts.auditQueries });
   if (parts.subscriptions) await app.register(subscriptionRoutes, { store: parts.subscriptions.store, policy: parts.subscriptions.targets });
+  if (parts.consistency) await app.register(consistencyRoutes, { ...parts.consistency, clock });
   return app;
 }

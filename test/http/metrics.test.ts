@@ -112,6 +112,10 @@ describe('GET /metrics', () => {
       scim_user_groups_inconsistent_total: { type: 'counter', labels: [] },
       // the audit chain head's sequence number, to anchor the trail outside
       scim_audit_chain_head_sequence: { type: 'gauge', labels: [] },
+      // quarantine: no per-group labels
+      scim_groups_quarantined: { type: 'gauge', labels: [] },
+      scim_quarantine_entered_total: { type: 'counter', labels: [] },
+      scim_quarantine_left_total: { type: 'counter', labels: [] },
     };
     for (const [name, { type, labels }] of Object.entries(expected)) {
       const family = m.get(name);

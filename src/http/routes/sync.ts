@@ -4,7 +4,7 @@ import { callerGoneSignal } from '../caller-gone.js';
 
 import { canonicalSyncRequest } from '../plugins/validation.js';
 import { errorResponse } from '../schemas/common.js';
-import { GroupIdParams, SyncConflictBody, SyncHeaders, SyncQuery, SyncResponse, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
+import { GroupIdParams, SyncConflictBody, SyncHeaders, SyncQuery, SyncResponse, SyncUnavailableBody, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
   maxMembers: number;
@@ -45,9 +45,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
           429: errorResponse('group_busy: GROUP_QUEUE_MAX syncs of this group already wait behind the one running (audited); rate_limited: this caller is over INBOUND_RATE_LIMIT. Both with Retry-After'),
           500: errorResponse('Internal error; the details are in the service log'),
           502: SyncUpstreamFailureBody,
-          503: errorResponse(
-            'upstream_unavailable: upstream rate limit or outage outlasted the retry budget; queue_timeout: the deadline passed while the sync waited behind other syncs of its group, nothing was sent upstream; audit_unavailable: the sync could not be recorded; interrupted: cut off by a shutdown. All with Retry-After',
-          ),
+          503: SyncUnavailableBody,
           504: errorResponse('upstream_timeout: the upstream did not answer in time, or the sync passed SYNC_DEADLINE_MS after it started (with Retry-After)'),
         },
       },

@@ -301,6 +301,21 @@ export const SyncConflictBody = Type.Object(
   },
 );
 
+/** The 503 of the sync route: the upstream, the queue, the audit trail, a shutdown, or the group's quarantine. */
+export const SyncUnavailableBody = Type.Object(
+  {
+    error: Type.String({ description: 'upstream_unavailable, queue_timeout, audit_unavailable, interrupted, or group_quarantined' }),
+    message: Type.String(),
+    syncId: Type.Optional(Type.String({ description: 'The sync this error belongs to (UUIDv7)' })),
+    quarantinedSince: Type.Optional(Type.String({ format: 'date-time', description: 'group_quarantined: when the group was quarantined' })),
+    nextProbeAt: Type.Optional(Type.String({ format: 'date-time', description: 'group_quarantined: when a probe reads it next (Retry-After counts down to it)' })),
+  },
+  {
+    description:
+      'upstream_unavailable: upstream rate limit or outage outlasted the retry budget; queue_timeout: the deadline passed while the sync waited behind other syncs of its group, nothing was sent upstream; audit_unavailable: the sync could not be recorded; interrupted: cut off by a shutdown; group_quarantined: the group failed QUARANTINE_AFTER times in a row with errors of its own and is refused without an upstream request until a probe reads it (or an administrator releases it; docs/consistency.md). All with Retry-After',
+  },
+);
+
 /** The 502 of the sync route: the upstream answered with an error, or did not apply a write it answered as done. */
 export const SyncUpstreamFailureBody = Type.Object(
   {

@@ -316,7 +316,7 @@ describe('cli: audit verify', () => {
   it('when the chain is intact, then it says ok and exits 0; when a record is edited, then it names the record and exits 1', async () => {
     const s = await setup();
     const file = s.file('export.json', JSON.stringify([{ groupId: groups.contactCenterAgents, members: [{ value: users.aliceSmith, type: 'User' }] }, { groupId: groups.platform, members: [] }]));
-    expect((await runCli(['reconcile', '--file', file, ...s.simulatorArgs], { env: s.env })).code).toBe(0);
+    expect((await runCli(['reconcile', '--file', file, '--allow-mass-removal', ...s.simulatorArgs], { env: s.env })).code).toBe(0);
 
     const intact = await runCli(['audit', 'verify'], { env: s.env });
     expect(intact.code).toBe(0);
@@ -336,7 +336,7 @@ describe('cli: audit verify', () => {
     const s = await setup();
     const key = 'cli-audit-hmac-key-0123456789abcdef';
     const file = s.file('export.json', JSON.stringify([{ groupId: groups.contactCenterAgents, members: [{ value: users.aliceSmith, type: 'User' }] }, { groupId: groups.platform, members: [] }]));
-    expect((await runCli(['reconcile', '--file', file, ...s.simulatorArgs], { env: { ...s.env, AUDIT_HMAC_KEY: key } })).code).toBe(0);
+    expect((await runCli(['reconcile', '--file', file, '--allow-mass-removal', ...s.simulatorArgs], { env: { ...s.env, AUDIT_HMAC_KEY: key } })).code).toBe(0);
 
     const withKey = await runCli(['audit', 'verify'], { env: { ...s.env, AUDIT_HMAC_KEY: key } });
     expect(withKey.stdout).toMatch(/^ok: the audit chain of 2 records is intact \(/);

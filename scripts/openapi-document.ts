@@ -8,7 +8,7 @@ import { createPrometheusMetrics } from '../src/adapters/metrics/prometheus-metr
 import { MemoryAuditLog } from '../src/adapters/storage/memory-audit-log.js';
 import { composeApp } from '../src/composition/app.js';
 import { loadConfig } from '../src/config.js';
-import type { DriftStore, ScimDirectory, SubscriptionStore } from '../src/core/ports.js';
+import type { DriftStore, HeldChangeStore, QuarantineStore, ScimDirectory, SubscriptionStore } from '../src/core/ports.js';
 
 export const OPENAPI_DIR = fileURLToPath(new URL('../openapi/', import.meta.url));
 export const OPENAPI_FILES = { json: 'openapi.json', yaml: 'openapi.yaml' } as const;
@@ -39,6 +39,8 @@ export async function generateOpenApi(): Promise<OpenApiDocument> {
       audit: new MemoryAuditLog(),
       subscriptions: unused<SubscriptionStore>('storage'),
       drift: unused<DriftStore>('storage'),
+      quarantine: unused<QuarantineStore>('storage'),
+      heldChanges: unused<HeldChangeStore>('storage'),
       metrics: createPrometheusMetrics({ defaultMetrics: false }),
     },
   });

@@ -195,6 +195,34 @@ export const ConfigSchema = Type.Object({
     description:
       'What SCIM DELETE /scim/v2/Groups/{id} does. refuse: 403, nothing changes. empty: the group is synced to no members (audited) and stays upstream. deactivate: emptied, then deactivated where the backend can (acd-groups: isActive=false; scim-groups: deleted upstream); refused (403) under teams',
   }),
+  removalGuardPercent: Type.Number({
+    env: 'REMOVAL_GUARD_PERCENT',
+    minimum: 0,
+    maximum: 100,
+    default: 30,
+    description: 'Mass-removal guard: a sync that would remove more than this percentage of a group\'s members, and more than REMOVAL_GUARD_MIN of them, is refused (409 removal_guard) unless asked with ?allowMassRemoval=true',
+  }),
+  removalGuardMin: Type.Integer({
+    env: 'REMOVAL_GUARD_MIN',
+    minimum: 0,
+    maximum: 1_000_000,
+    default: 10,
+    description: 'Mass-removal guard: the number of removals a sync must exceed (besides REMOVAL_GUARD_PERCENT) to be refused; emptying a non-empty group is always refused without ?allowMassRemoval=true',
+  }),
+  quarantineAfter: Type.Integer({
+    env: 'QUARANTINE_AFTER',
+    minimum: 0,
+    maximum: 1000,
+    default: 5,
+    description: "Consecutive failures of a group with errors of its own (not validation, not tenant-wide 429/503 or sign-in failures) after which it is quarantined: its syncs answer 503 group_quarantined without upstream requests until a probe read succeeds; 0 turns quarantine off",
+  }),
+  quarantineBackoff: Type.Array(Type.Integer({ minimum: 1000 }), {
+    env: 'QUARANTINE_BACKOFF',
+    kind: 'durations',
+    minItems: 1,
+    default: [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000],
+    description: 'Delays between the probe reads of a quarantined group, e.g. 1m,5m,30m,2h,6h; the last repeats',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

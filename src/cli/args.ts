@@ -11,6 +11,8 @@ export const EXIT = {
   failed: 1,
   /** Bad options or a bad input file. */
   usage: 2,
+  /** reconcile: the mass-removal guard held back at least one group (the summary lists them). */
+  guarded: 3,
   storage: 74,
   config: 78,
   /** Stopped by SIGINT / SIGTERM (128 + the signal number). */

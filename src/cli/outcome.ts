@@ -1,5 +1,5 @@
 /** What became of one group in a CLI sync, whatever the way it ended, and how to say it in one line. */
-import { answerCode, SyncError, UpstreamError, ValidationFailedError, type MemberError } from '../core/errors.js';
+import { answerCode, RemovalGuardError, SyncError, UpstreamError, ValidationFailedError, type MemberError } from '../core/errors.js';
 import type { SyncResult } from '../core/sync-request.js';
 import { RemoteSyncError } from './runtime.js';
 
@@ -27,6 +27,9 @@ export interface OutcomeError {
   /** Refused members beyond those listed in `errors`. */
   readonly errorsOmitted?: number;
   readonly upstreamStatus?: number;
+  /** removal_guard: members the sync would have removed, of the group's members. */
+  readonly removing?: number;
+  readonly of?: number;
 }
 
 export function fromResult(result: SyncResult): GroupOutcome {
@@ -45,12 +48,21 @@ export function fromResult(result: SyncResult): GroupOutcome {
 /** The error as the API would name it; anything that is not a SyncError is an internal error, its message kept for the operator. */
 export function describeError(error: unknown): OutcomeError & { syncId?: string } {
   if (error instanceof RemoteSyncError) {
-    const { error: code, message, syncId, errors, errorsOmitted, upstreamStatus } = error.body;
-    return { code, message, ...(errors ? { errors } : {}), ...(errorsOmitted ? { errorsOmitted } : {}), ...(upstreamStatus === undefined ? {} : { upstreamStatus }), ...(syncId === undefined ? {} : { syncId }) };
+    const { error: code, message, syncId, errors, errorsOmitted, upstreamStatus, removing, of } = error.body;
+    return {
+      code,
+      message,
+      ...(errors ? { errors } : {}),
+      ...(errorsOmitted ? { errorsOmitted } : {}),
+      ...(upstreamStatus === undefined ? {} : { upstreamStatus }),
+      ...(removing === undefined || of === undefined ? {} : { removing, of }),
+      ...(syncId === undefined ? {} : { syncId }),
+    };
   }
   if (error instanceof ValidationFailedError) {
     return { code: error.code, message: error.message, errors: error.errors, ...(error.errorsOmitted > 0 ? { errorsOmitted: error.errorsOmitted } : {}), syncId: error.syncId };
   }
+  if (error instanceof RemovalGuardError) return { code: error.code, message: error.message, removing: error.removing, of: error.of, syncId: error.syncId };
   if (error instanceof UpstreamError) return { code: answerCode(error), message: error.message, upstreamStatus: error.status, syncId: error.syncId };
   if (error instanceof SyncError) return { code: error.code, message: error.message, syncId: error.syncId };
   return { code: 'internal_error', message: error instanceof Error ? error.message : String(error) };

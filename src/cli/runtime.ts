@@ -153,7 +153,7 @@ export function openSyncRuntime(config: Readonly<Config>, upstream: Upstream, co
 export class RemoteSyncError extends Error {
   constructor(
     readonly status: number,
-    readonly body: { error: string; message: string; syncId?: string; errors?: MemberError[]; errorsOmitted?: number; upstreamStatus?: number },
+    readonly body: { error: string; message: string; syncId?: string; errors?: MemberError[]; errorsOmitted?: number; upstreamStatus?: number; removing?: number; of?: number },
   ) {
     super(body.message);
     this.name = 'RemoteSyncError';
@@ -179,7 +179,8 @@ export function openRemoteRuntime(serverUrl: string, env: Readonly<Record<string
   const sync: SyncFunction = async (request) => {
     let response: Response;
     try {
-      response = await fetch(`${origin}/groups/${encodeURIComponent(request.groupId)}/sync${request.dryRun ? '?dryRun=true' : ''}`, {
+      const query = new URLSearchParams({ ...(request.dryRun ? { dryRun: 'true' } : {}), ...(request.allowMassRemoval ? { allowMassRemoval: 'true' } : {}) }).toString();
+      response = await fetch(`${origin}/groups/${encodeURIComponent(request.groupId)}/sync${query === '' ? '' : `?${query}`}`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-request-id': request.requestId },
         body: JSON.stringify({ ...(request.desired.displayName === undefined ? {} : { displayName: request.desired.displayName }), members: request.desired.members }),

@@ -6,13 +6,32 @@
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { v7 as uuidv7 } from 'uuid';
+import type { QuarantineMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { MemoryIdempotencyStore } from '../adapters/storage/memory-idempotency-store.js';
 import { createWebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
-import { isAuditTrail, type AuditLog, type Clock, type DriftStore, type GroupExternalIds, type GroupLockService, type IdempotencyStore, type MembershipBackend, type ScimDirectory, type ScimUserGateway, type SubscriptionStore, type SyncMetrics, type WebhookTargetCheck } from '../core/ports.js';
+import {
+  isAuditTrail,
+  type AuditLog,
+  type Clock,
+  type DriftStore,
+  type GroupExternalIds,
+  type GroupLockService,
+  type HeldChangeStore,
+  type IdempotencyStore,
+  type MembershipBackend,
+  type QuarantineStore,
+  type ScimDirectory,
+  type ScimUserGateway,
+  type SubscriptionStore,
+  type SyncMetrics,
+  type WebhookTargetCheck,
+} from '../core/ports.js';
 import type { SyncRunner } from '../core/sync-request.js';
 import { createScimGroupsBackend } from '../core/scim-groups-backend.js';
+import { holdOrPass } from '../core/held-changes.js';
 import { MemoryGroupExternalIds } from '../adapters/storage/memory-group-external-ids.js';
 import { buildApp } from '../http/app.js';
 import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
@@ -25,6 +44,8 @@ export interface AppMetrics {
   readonly sync: SyncMetrics;
   /** This app's own registry, served at GET /metrics. */
   readonly registry: Registry;
+  /** Groups entering and leaving quarantine, and the number quarantined. */
+  readonly quarantine?: QuarantineMetrics;
 }
 
 export interface AppPorts {
@@ -54,6 +75,10 @@ export interface AppPorts {
   readonly groupExternalIds?: GroupExternalIds;
   /** The upstream's SCIM /Users, for /scim/v2/Users (the SCIM adapter). Without it, the front door serves no /Users. */
   readonly userGateway?: ScimUserGateway;
+  /** Each group's failures and quarantine (QUARANTINE_AFTER); the quarantine routes are served when given. */
+  readonly quarantine?: QuarantineStore;
+  /** Changes the mass-removal guard holds for an administrator; the /guard/held routes are served when given. */
+  readonly heldChanges?: HeldChangeStore;
 }
 
 export interface ComposeAppOptions {
@@ -67,16 +92,36 @@ export interface ComposeAppOptions {
 
 /** The runner an app built from these ports uses: one per process (it owns the per-group queue). */
 export function composeRunner(config: Config, ports: AppPorts, logger?: FastifyBaseLogger): SyncRunner {
-  return createSyncRunner(config, { directory: ports.directory, backend: ports.backend, audit: ports.audit, metrics: ports.metrics.sync, clock: ports.clock ?? systemClock, log: logger, groupLock: ports.groupLock });
+  return createSyncRunner(config, {
+    directory: ports.directory,
+    backend: ports.backend,
+    audit: ports.audit,
+    metrics: ports.metrics.sync,
+    clock: ports.clock ?? systemClock,
+    log: logger,
+    groupLock: ports.groupLock,
+    quarantine: ports.quarantine,
+    quarantineObserver: ports.metrics.quarantine,
+  });
 }
 
 export async function composeApp({ config, ports, logger, runner: given }: ComposeAppOptions): Promise<FastifyInstance> {
+  if (ports.quarantine) ports.metrics.quarantine?.watch(() => (ports.quarantine as QuarantineStore).countQuarantined());
   const runner = given ?? composeRunner(config, ports, logger);
   // The front door reads and lists through the same backend the syncs write through.
   let scimGroups: MembershipBackend | undefined;
   const backend: BackendSource =
     ports.backend ??
     (async () => (scimGroups ??= createScimGroupsBackend({ directory: ports.directory, maxDepth: config.maxGroupDepth, writeMode: config.writeMode, patchMaxOperations: config.patchMaxOperations })));
+  const consistency =
+    ports.quarantine || ports.heldChanges
+      ? {
+          quarantine: ports.quarantine && { store: ports.quarantine, observer: ports.metrics.quarantine },
+          heldChanges: ports.heldChanges,
+          newId: () => uuidv7(),
+          newEventId: () => `msg_${uuidv7()}`,
+        }
+      : undefined;
   const subscriptions = ports.subscriptions && {
     store: ports.subscriptions,
     targets: ports.webhookPolicy ?? createWebhookTargetPolicy({ allowPrivate: config.webhookAllowPrivate }),
@@ -93,7 +138,14 @@ export async function composeApp({ config, ports, logger, runner: given }: Compo
       readiness: ports.readiness,
       backendStatus: ports.backendStatus,
       drift: ports.drift,
-      scim: { backend, externalIds: ports.groupExternalIds ?? new MemoryGroupExternalIds(), ...(ports.userGateway ? { users: ports.userGateway } : {}) },
+      scim: {
+        backend,
+        externalIds: ports.groupExternalIds ?? new MemoryGroupExternalIds(),
+        ...(ports.userGateway ? { users: ports.userGateway } : {}),
+        // A change the mass-removal guard refuses through the front door is held for an administrator.
+        ...(ports.heldChanges ? { hold: (groupId, change, actor) => holdOrPass({ store: ports.heldChanges as HeldChangeStore, clock: ports.clock ?? systemClock, newId: () => uuidv7() }, groupId, change, actor) } : {}),
+      },
+      consistency,
     },
     logger,
   });

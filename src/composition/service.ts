@@ -7,6 +7,7 @@
  * (fault, crash, security) build the same thing with composeService.
  */
 import { randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createLogger } from '../adapters/logging/logger.js';
@@ -14,6 +15,8 @@ import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } f
 import { createAuditRetention } from '../adapters/storage/audit-retention.js';
 import { createPostgresGroupLocks } from '../adapters/storage/postgres/group-lock.js';
 import { createPostgresLease } from '../adapters/storage/postgres/scheduler-lease.js';
+import { createPostgresRunnerLock, SOLE_RUNNER, type RunnerLock } from '../adapters/storage/postgres/runner-lock.js';
+import { createQuarantineProber, type QuarantineProber } from '../adapters/storage/quarantine-prober.js';
 import { createOutboxDispatcher, type OutboxDispatcher } from '../adapters/webhooks/outbox-dispatcher.js';
 import { createWebhookTargetPolicy, type WebhookTargetPolicy } from '../adapters/webhooks/ssrf-guard.js';
 import type { ApiToken, Config } from '../config.js';
@@ -24,7 +27,6 @@ import type { Clock, GroupLockService, SchedulerLease } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp, composeRunner, type AppPorts } from './app.js';
 import { createDriftScheduler, type DriftScheduler } from '../core/drift.js';
-import { v7 as uuidv7 } from 'uuid';
 import { createProcessMembership, type ProcessMembership } from './membership.js';
 import { lockDataDir, openServiceStore, type DataDirLock, type ServiceStore } from './storage.js';
 import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream, type UpstreamDirectory } from './upstream.js';
@@ -65,6 +67,8 @@ export interface ServiceParts {
   readonly schedulerLease?: SchedulerLease;
   /** The drift scheduler's clock (its spreading, request budget and records). Default: `clock`, else the system clock. */
   readonly driftClock?: Clock;
+  /** Which replica probes quarantined groups (STORE=postgres: an advisory lock); default: this process. */
+  readonly runnerLock?: RunnerLock;
 }
 
 export interface ComposedService {
@@ -75,10 +79,12 @@ export interface ComposedService {
   readonly dispatcher: OutboxDispatcher;
   /** The drift scheduler, not started; undefined when DRIFT_MAX_RPS=0 turns drift detection off. */
   readonly drift: DriftScheduler | undefined;
+  /** Not started: probes quarantined groups (on one replica at a time: `runnerLock`). */
+  readonly prober: QuarantineProber;
 }
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
-export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock, schedulerLease, driftClock }: ServiceParts): Promise<ComposedService> {
+export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock, schedulerLease, driftClock, runnerLock }: ServiceParts): Promise<ComposedService> {
   const membership = createProcessMembership({
     config,
     upstream: directory,
@@ -100,6 +106,8 @@ export async function composeService({ config, store, directory, metrics, policy
     groupLock,
     groupExternalIds: store.groupExternalIds,
     userGateway: directory,
+    quarantine: store.quarantine,
+    heldChanges: store.heldChanges,
     readiness: [
       // Public and costly (a token, an upstream request): cached, so that probes cannot load the upstream.
       // What is probed follows the backend (./membership.ts); before `auto` chose one, the probe that chooses.
@@ -141,7 +149,18 @@ export async function composeService({ config, store, directory, metrics, policy
     log: logger.child({ component: 'webhooks' }),
     random: dispatchRandom,
   });
-  return { app, dispatcher, membership, drift };
+  const prober = createQuarantineProber({
+    store: store.quarantine,
+    policy: { after: config.quarantineAfter, backoff: config.quarantineBackoff },
+    clock: clock ?? systemClock,
+    newEventId: () => `msg_${uuidv7()}`,
+    newRecordId: () => uuidv7(),
+    observer: metrics.quarantine,
+    backend: membership.source,
+    lock: runnerLock ?? SOLE_RUNNER,
+    log: logger.child({ component: 'quarantine' }),
+  });
+  return { app, dispatcher, membership, drift, prober };
 }
 
 /** The service could not be opened for a reason the operator must fix: `line` says it, `kind` picks the exit code. */
@@ -236,9 +255,10 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   // Replicas on one database take a group's lock across processes for each sync (keyed on the group id: LOCK_BACKEND below).
   const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
-  // Replicas on one database: one of them at a time runs the drift scheduler.
+  // Replicas on one database: one of them at a time runs the drift scheduler, and one probes quarantined groups.
   const schedulerLease = config.store === 'postgres' ? createPostgresLease({ connectionString: config.databaseUrl as string, name: 'drift-scheduler' }) : undefined;
-  const { app, dispatcher, membership, drift } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks, schedulerLease });
+  const runnerLock = config.store === 'postgres' ? createPostgresRunnerLock({ connectionString: config.databaseUrl as string, name: 'quarantine-prober' }) : undefined;
+  const { app, dispatcher, membership, drift, prober } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks, schedulerLease, runnerLock });
   // Admin-API writes a crash left open are finished before syncs are taken (docs/cxone.md "After a crash").
   await membership.recoverOpenWrites(logger.child({ component: 'recovery' }), AbortSignal.timeout(3 * config.upstreamTimeoutMs), groupLocks);
   return {
@@ -250,6 +270,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
       dispatcher.start();
       retention.start();
       drift?.start();
+      prober.start();
       // MEMBERSHIP_BACKEND=auto chooses now (or reads the kept choice); a probe that cannot tell is logged and tried again.
       void membership.selector.resolve().then((selection) => {
         if (selection.state === 'chosen') logger.info({ membershipBackend: selection.name, chosenBy: selection.by, setting: config.membershipBackend }, 'membership backend');
@@ -260,6 +281,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
       await dispatcher.stop();
       await retention.stop();
       await schedulerLease?.close();
+      await prober.stop();
       await groupLocks?.close();
       await store.close();
       lock?.release();

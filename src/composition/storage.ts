@@ -11,7 +11,7 @@ import { DATABASE_FILE, openSqliteStore, type PruneResult, type SqliteStore } fr
 import { generateSecret } from '../adapters/webhooks/signing.js';
 import type { Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, DriftStore, GroupExternalIds, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, DriftStore, GroupExternalIds, HeldChangeStore, IdempotencyStore, MembershipJournal, Outbox, QuarantineStore, SubscriptionStore, SyncedGroups } from '../core/ports.js';
 
 export type { DataDirLock, SqliteStore };
 
@@ -35,6 +35,10 @@ export interface ServiceStore extends AuditTrail, SubscriptionStore, Outbox, Ide
   readonly drift: DriftStore;
   /** The externalIds of the groups of the SCIM front door. */
   readonly groupExternalIds: GroupExternalIds;
+  /** Each group's run of failures and its quarantine. */
+  readonly quarantine: QuarantineStore;
+  /** Changes the mass-removal guard holds for an administrator (the SCIM front door). */
+  readonly heldChanges: HeldChangeStore;
 }
 
 /** Margin of the Idempotency-Key lease past SYNC_DEADLINE_MS + SHUTDOWN_TIMEOUT_MS: the last 10 s a shutdown waits, and the audit append. */

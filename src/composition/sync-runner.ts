@@ -10,7 +10,8 @@ import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import { SyncDeadlineError, SyncInterruptedError } from '../core/errors.js';
 import { KeyedLock } from '../core/keyed-lock.js';
-import type { AuditLog, Clock, GroupLockService, MembershipBackend, RequestContext, ScimDirectory, SyncMetrics } from '../core/ports.js';
+import type { AuditLog, Clock, GroupLockService, MembershipBackend, QuarantineStore, RequestContext, ScimDirectory, SyncMetrics } from '../core/ports.js';
+import type { QuarantineObserver } from '../core/quarantine.js';
 import { syncGroup, type SyncGroupDeps } from '../core/sync-group.js';
 import { YieldedToSyncError, type SyncRequest, type SyncResult, type SyncRunner } from '../core/sync-request.js';
 
@@ -20,7 +21,8 @@ export const MAX_CONFLICT_RETRIES = 3;
 /** User PATCHes in flight at once during the attribute sync that follows a write. */
 export const ATTRIBUTE_SYNC_CONCURRENCY = 8;
 
-export type SyncRunnerConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap' | 'groupQueueMax' | 'syncDeadlineMs'>;
+export type SyncRunnerConfig = Pick<Config, 'maxGroupDepth' | 'writeMode' | 'patchMaxOperations' | 'entitlementMap' | 'groupQueueMax' | 'syncDeadlineMs' | 'removalGuardPercent' | 'removalGuardMin'> &
+  Partial<Pick<Config, 'quarantineAfter' | 'quarantineBackoff'>>;
 
 export interface SyncRunnerPorts {
   /** The upstream's SCIM directory: the users under every backend, and the groups of scim-groups. */
@@ -39,26 +41,39 @@ export interface SyncRunnerPorts {
   readonly clock?: Clock;
   /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone orders a group's syncs. */
   readonly groupLock?: GroupLockService;
+  /** Where each group's failures and quarantine are kept (QUARANTINE_AFTER); none: no group is quarantined. */
+  readonly quarantine?: QuarantineStore;
+  /** Told of each group entering and leaving quarantine (the metrics). */
+  readonly quarantineObserver?: QuarantineObserver;
 }
 
 const SILENT: SyncLog = { info() {}, warn() {}, error() {} };
 
+const newEventId = () => `msg_${uuidv7()}`;
+
 /** syncGroup's dependencies, from the configuration and the ports: one per-group queue for the process. */
 function syncDeps(config: SyncRunnerConfig, ports: SyncRunnerPorts, locks: KeyedLock): SyncGroupDeps {
+  const clock = ports.clock ?? systemClock;
+  const after = config.quarantineAfter ?? 0;
   return {
     directory: ports.directory,
     chooseBackend: ports.backend,
-    clock: ports.clock ?? systemClock,
+    clock,
     locks,
     audit: withSyncLog(ports.audit, ports.log ?? SILENT),
     metrics: ports.metrics,
     newSyncId: () => uuidv7(),
-    newEventId: () => `msg_${uuidv7()}`,
+    newEventId,
     maxDepth: config.maxGroupDepth,
     maxConflictRetries: MAX_CONFLICT_RETRIES,
     writeMode: config.writeMode,
     patchMaxOperations: config.patchMaxOperations,
     attributes: { entitlementMap: config.entitlementMap, concurrency: ATTRIBUTE_SYNC_CONCURRENCY },
+    removalGuard: { percent: config.removalGuardPercent, min: config.removalGuardMin },
+    quarantine:
+      ports.quarantine && after > 0
+        ? { store: ports.quarantine, policy: { after, backoff: config.quarantineBackoff ?? [60_000] }, clock, newEventId, observer: ports.quarantineObserver }
+        : undefined,
   };
 }
 

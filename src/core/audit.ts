@@ -89,9 +89,48 @@ export interface SubscriptionAuditRecord extends SubscriptionAuditEntry {
   readonly hash: string;
 }
 
-/** Anything the trail holds: a sync attempt or a subscription change. */
-export type AnyAuditEntry = AuditEntry | SubscriptionAuditEntry;
-export type AnyAuditRecord = AuditRecord | SubscriptionAuditRecord;
+/** How a change to a group's quarantine that no sync made is recorded: a probe that found it readable, a release by hand. */
+export type QuarantineChange = 'quarantine_half_open' | 'quarantine_released';
+
+/**
+ * A change to a group's quarantine made outside a sync (./quarantine.ts), in the same chain:
+ * a probe read that moved it to half-open, or an administrator's release. (Entering
+ * quarantine, and leaving it by a good sync, ride on that sync's own record and events.)
+ */
+export interface QuarantineAuditEntry {
+  /** The record's own id (UUIDv7); no sync is involved. */
+  readonly syncId: string;
+  readonly requestId: string;
+  /** The administrator who released it, or `quarantine-probe`. */
+  readonly actor: string;
+  readonly groupId: string;
+  readonly status: QuarantineChange;
+  /** Why, in words. */
+  readonly reason: string;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface QuarantineAuditRecord extends QuarantineAuditEntry {
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Anything the trail holds: a sync attempt, a subscription change or a quarantine change. */
+export type AnyAuditEntry = AuditEntry | SubscriptionAuditEntry | QuarantineAuditEntry;
+export type AnyAuditRecord = AuditRecord | SubscriptionAuditRecord | QuarantineAuditRecord;
+
+const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<QuarantineChange>(['quarantine_half_open', 'quarantine_released']);
+
+/** Whether a record (or entry) is a quarantine change rather than a sync attempt. */
+export function isQuarantineChange(status: string): status is QuarantineChange {
+  return QUARANTINE_CHANGES.has(status);
+}
+
+/** Whether a record is the record of a sync (not a subscription or quarantine change). */
+export function isSyncRecord(status: string): boolean {
+  return !isSubscriptionChange(status) && !isQuarantineChange(status);
+}
 
 const SUBSCRIPTION_CHANGES: ReadonlySet<string> = new Set<SubscriptionChange>(['subscription_created', 'subscription_deleted']);
 
@@ -262,9 +301,19 @@ export class ChainVerifier {
 
 /**
  * The events the service emits (a sync; the drift scheduler: a drift found, gone, or a heal
- * that failed for good), and the types a webhook subscription may ask for.
+ * that failed for good; a group entering or leaving quarantine), and the types a webhook
+ * subscription may ask for.
  */
-export const EVENT_TYPES = ['group.sync.completed', 'group.sync.failed', 'user.attributes.synced', 'group.drift.detected', 'group.drift.resolved', 'group.drift.heal_failed'] as const;
+export const EVENT_TYPES = [
+  'group.sync.completed',
+  'group.sync.failed',
+  'user.attributes.synced',
+  'group.drift.detected',
+  'group.drift.resolved',
+  'group.drift.heal_failed',
+  'group.quarantined',
+  'group.quarantine.released',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** A fact worth telling subscribers; written to the outbox in the same transaction as its audit record. */

@@ -323,3 +323,52 @@ export class DataDirLockedError extends Error {
     this.name = 'DataDirLockedError';
   }
 }
+
+/**
+ * The mass-removal guard (./removal-guard.ts) refused the sync: it would remove more of the
+ * group than REMOVAL_GUARD_PERCENT and REMOVAL_GUARD_MIN allow, or empty it. Nothing was
+ * written; the caller repeats it with allowMassRemoval when the removal is meant.
+ */
+export class RemovalGuardError extends SyncError {
+  readonly code = 'removal_guard';
+  constructor(
+    readonly removing: number,
+    readonly of: number,
+    readonly percent: number,
+    readonly limits: { readonly percent: number; readonly min: number },
+    readonly emptying: boolean,
+  ) {
+    super(
+      emptying
+        ? `the sync would remove all ${of} members of the group (an empty members list); nothing was written: repeat it with ?allowMassRemoval=true if that is meant`
+        : `the sync would remove ${removing} of the group's ${of} members (${percent}%), more than REMOVAL_GUARD_PERCENT (${limits.percent}%) and REMOVAL_GUARD_MIN (${limits.min}) allow; nothing was written: repeat it with ?allowMassRemoval=true if that is meant`,
+    );
+  }
+}
+
+/** The numbers of a removal_guard, as the answer, the event and the audit record carry them. */
+export function removalGuardFields(error: RemovalGuardError) {
+  return { removing: error.removing, of: error.of, percent: error.percent, limits: { percent: error.limits.percent, min: error.limits.min } };
+}
+
+/**
+ * The group is quarantined (./quarantine.ts): its syncs failed QUARANTINE_AFTER times in a
+ * row with errors of its own. It is answered at once, without an upstream request, until a
+ * probe read finds the group readable again (or an administrator releases it).
+ */
+export class GroupQuarantinedError extends SyncError {
+  readonly code = 'group_quarantined';
+  constructor(
+    readonly groupId: string,
+    /** When the group was quarantined (epoch ms). */
+    readonly since: number,
+    /** When it is next probed (epoch ms). */
+    readonly nextProbeAt: number,
+    readonly retryAfterSeconds: number,
+    readonly lastError: string | null,
+  ) {
+    super(
+      `group ${JSON.stringify(groupId)} is quarantined since ${new Date(since).toISOString()} after repeated failures of its own${lastError ? ` (last: ${lastError})` : ''}; nothing was sent upstream. It is probed again at ${new Date(nextProbeAt).toISOString()}; an administrator can release it (POST /groups/{groupId}/quarantine/release)`,
+    );
+  }
+}

@@ -24,6 +24,8 @@ export const FAILURE_STATUSES = [
   'queue_timeout',
   'cancelled',
   'rollback_failed',
+  'removal_guard',
+  'group_quarantined',
 ] as const;
 export type FailureStatus = (typeof FAILURE_STATUSES)[number];
 

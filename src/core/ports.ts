@@ -12,7 +12,7 @@
  *   even where the embedded SQLite store answers synchronously, so that a server
  *   database can implement them later without touching the core or the routes.
  */
-import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType } from './audit.js';
+import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType, QuarantineAuditEntry } from './audit.js';
 import type { MemberErrorCode } from './errors.js';
 import type { DesiredMembership, GroupResource, GroupSnapshot, MemberRef, MembershipPlan } from './membership.js';
 import type { AttributeOutcome, MembershipBackendName, SyncOutcomeStatus, WriteMode } from './outcome.js';
@@ -932,4 +932,102 @@ export interface DriftMetrics {
   setLag(seconds: number): void;
   /** A cycle ended: how long it took, and the upstream requests its reads sent. */
   observeCycle(durationSeconds: number, upstreamRequests: number): void;
+}
+
+// ---------------------------------------------------------------- quarantine and held changes
+
+/** Where a group stands in quarantine: refused (`quarantined`) or on trial (`half_open`: the next sync runs). */
+export type QuarantinePhase = 'quarantined' | 'half_open';
+
+/** A group's run of failures and its quarantine, as the store keeps them (no row: healthy). */
+export interface GroupHealth {
+  readonly groupId: string;
+  /** Consecutive failures of the group with errors of its own (./quarantine.ts belongsToGroup). */
+  readonly failures: number;
+  /** The code of the last of them. */
+  readonly lastError: string | null;
+  /** null: counting failures, not quarantined. */
+  readonly phase: QuarantinePhase | null;
+  /** The step of QUARANTINE_BACKOFF the current quarantine is at (0: the first delay). */
+  readonly step: number;
+  /** When the group was quarantined (epoch ms); null when it is not. */
+  readonly since: number | null;
+  /** When it is next probed (epoch ms); null unless quarantined. */
+  readonly nextProbeAt: number | null;
+  /** Epoch ms of the last change. */
+  readonly updatedAt: number;
+}
+
+/** What a quarantine change outside a sync appends to the audit trail with it, in the same transaction. */
+export interface QuarantineNote {
+  readonly entry: QuarantineAuditEntry;
+  readonly events: readonly DomainEvent[];
+}
+
+/**
+ * Each group's run of failures and its quarantine (the store: both survive a restart and are
+ * shared by the replicas of one database). Every change is one statement, or one transaction
+ * with its note, so replicas never lose a count; the transitions are conditional (they answer
+ * whether they happened), so that one replica emits each event.
+ */
+export interface QuarantineStore {
+  health(groupId: string): Promise<GroupHealth | undefined>;
+  /** Groups quarantined or half-open, longest quarantined first. */
+  listQuarantined(): Promise<readonly GroupHealth[]>;
+  /** How many groups are quarantined or half-open. */
+  countQuarantined(): Promise<number>;
+  /** Counts one more failure of the group, atomically (one statement); answers the state after it. */
+  countFailure(groupId: string, error: string, at: number): Promise<GroupHealth>;
+  /** Quarantines the group at backoff `step` unless it is quarantined already; true when it was not. */
+  enter(groupId: string, step: number, nextProbeAt: number, error: string, at: number): Promise<boolean>;
+  /** A good probe: quarantined → half-open (with the note); false when it was not quarantined. */
+  halfOpen(groupId: string, at: number, note?: QuarantineNote): Promise<boolean>;
+  /** A failed probe: stays quarantined, at `step`, probed again at `nextProbeAt`; false when it was not quarantined. */
+  probeFailed(groupId: string, step: number, nextProbeAt: number, error: string, at: number): Promise<boolean>;
+  /**
+   * Forgets the group's failures and quarantine (a good sync, a release by hand), answering
+   * what they were; the note is appended, in the same transaction, only when the group was
+   * quarantined or half-open.
+   */
+  clear(groupId: string, note?: QuarantineNote): Promise<GroupHealth | undefined>;
+  /** Quarantined groups whose probe is due at `now`, soonest first. */
+  dueProbes(now: number, limit: number): Promise<readonly GroupHealth[]>;
+  /** When the next probe falls due (epoch ms), or null when no group is quarantined. */
+  nextProbeAt(): Promise<number | null>;
+}
+
+/** A guarded change the SCIM front door holds for an administrator (the IdP cannot add allowMassRemoval). */
+export interface HeldChange {
+  readonly id: string;
+  readonly groupId: string;
+  /** Who sent it (the token's name). */
+  readonly actor: string;
+  /** SHA-256 of the change (./held-changes.ts changeFingerprint): the IdP's retry of the same change matches it. */
+  readonly fingerprint: string;
+  readonly removing: number;
+  readonly of: number;
+  /** `held` until decided; `approved` lets the next matching retry through once (then `used`); `rejected` keeps refusing it. */
+  readonly state: 'held' | 'approved' | 'rejected' | 'used';
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly decidedAt: string | null;
+  readonly decidedBy: string | null;
+}
+
+/** What holdOrPass answers the front door: go ahead (an approval is used up), or still held/rejected under `id`. */
+export type HoldDecision = { readonly kind: 'approved'; readonly id: string } | { readonly kind: 'held' | 'rejected'; readonly id: string; readonly created: boolean };
+
+/** The held changes (the store). */
+export interface HeldChangeStore {
+  /**
+   * In one transaction: an approved change of this group with this fingerprint is used up
+   * (answers approved); else a held or rejected one is answered as it is; else a new one is
+   * held with `id`.
+   */
+  holdOrPass(change: Omit<HeldChange, 'state' | 'decidedAt' | 'decidedBy'>): Promise<HoldDecision>;
+  /** Newest first; only those in `state` when given. */
+  listHeld(state?: HeldChange['state'], limit?: number): Promise<readonly HeldChange[]>;
+  getHeld(id: string): Promise<HeldChange | undefined>;
+  /** held → approved or rejected; undefined when there is no such change, the change as it is when it was decided already. */
+  decide(id: string, decision: 'approved' | 'rejected', by: string, at: string): Promise<HeldChange | undefined>;
 }

@@ -11,12 +11,15 @@
  * (write_not_applied). Syncs of one group never interleave within this process.
  */
 import { syncUserAttributes, type AttributeSyncDeps } from './attribute-sync.js';
-import { ConflictError, GroupBusyError, QueueTimeoutError, SyncCancelledError, SyncDeadlineError, SyncError } from './errors.js';
+import { ConflictError, GroupBusyError, QueueTimeoutError, RemovalGuardError, SyncCancelledError, SyncDeadlineError, SyncError } from './errors.js';
 import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import { applyDelta, isDelta, memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
 import type { AttributeSyncReport } from './outcome.js';
 import { consistencyRate, isEmptyPlan } from './plan.js';
-import type { GroupLockService, MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
+import type { DomainEvent } from './audit.js';
+import type { GroupHealth, GroupLockService, MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
+import { admit, afterFailure, afterSuccess, type QuarantineDeps } from './quarantine.js';
+import { judgeRemovals, type RemovalGuardLimits } from './removal-guard.js';
 import { createScimGroupsBackend } from './scim-groups-backend.js';
 import { beginAttempt, recordFailure, recordSuccess, type Attempt, type RecordDeps, type Trace } from './sync-record.js';
 import type { SyncRequest, SyncResult } from './sync-request.js';
@@ -50,6 +53,10 @@ export interface SyncGroupDeps extends RecordDeps {
   readonly patchMaxOperations: number;
   /** How the affected users' attributes follow an applied write. */
   readonly attributes: Omit<AttributeSyncDeps, 'directory' | 'maxConflictRetries'>;
+  /** The mass-removal guard (REMOVAL_GUARD_PERCENT, REMOVAL_GUARD_MIN); none: no sync is refused for what it removes. */
+  readonly removalGuard?: RemovalGuardLimits;
+  /** Quarantine of groups that keep failing (./quarantine.ts); none: every sync runs. */
+  readonly quarantine?: QuarantineDeps;
 }
 
 /** The backend the deps name, or scim-groups over their directory. */
@@ -67,11 +74,24 @@ async function backendOf(deps: SyncGroupDeps, ctx: RequestContext): Promise<Memb
 export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Promise<SyncResult> {
   const attempt = beginAttempt(deps, request);
   let result: SyncResult;
+  /** What the sync did to its group's quarantine: the events go out with its record. */
+  let quarantineEvents: DomainEvent[] = [];
   try {
     const { backend, outcome } = await inTurn(deps, request, attempt, async () => {
-      const chosen = await backendOf(deps, attempt.ctx);
-      attempt.trace.backend = chosen.name;
-      return { backend: chosen, outcome: await reconcile(deps, chosen, request, attempt.ctx, attempt.trace) };
+      // A quarantined group is refused here, in its turn, before anything is sent upstream.
+      const health = deps.quarantine ? await admitted(deps.quarantine, request.groupId) : undefined;
+      const context = { syncId: attempt.syncId, at: new Date(deps.clock.now()).toISOString() };
+      let done: { backend: MembershipBackend; outcome: Outcome };
+      try {
+        const chosen = await backendOf(deps, attempt.ctx);
+        attempt.trace.backend = chosen.name;
+        done = { backend: chosen, outcome: await reconcile(deps, chosen, request, attempt.ctx, attempt.trace) };
+      } catch (error) {
+        if (deps.quarantine) quarantineEvents = await afterFailure(deps.quarantine, request.groupId, health, error, context).catch(() => []);
+        throw error;
+      }
+      if (deps.quarantine) quarantineEvents = await afterSuccess(deps.quarantine, request.groupId, health, context).catch(() => []);
+      return done;
     });
     result = {
       syncId: attempt.syncId,
@@ -84,11 +104,21 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       backend: backend.name,
     };
   } catch (caught) {
-    throw await recordFailure(deps, request, attempt, caught);
+    throw await recordFailure(deps, request, attempt, caught, quarantineEvents);
   }
   const attributes = result.status === 'applied' ? await followAttributes(deps, request, result, attempt.trace) : null;
-  await recordSuccess(deps, request, attempt, result, attributes);
+  await recordSuccess(deps, request, attempt, result, attributes, quarantineEvents);
   return result;
+}
+
+/** admit(), except that a store that cannot be read lets the sync run (it is refused only when the store says so). */
+async function admitted(quarantine: QuarantineDeps, groupId: string): Promise<GroupHealth | undefined> {
+  try {
+    return await admit(quarantine, groupId);
+  } catch (error) {
+    if (error instanceof SyncError) throw error;
+    return undefined;
+  }
 }
 
 type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests' | 'backend'>;
@@ -109,15 +139,20 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
     trace.write = change.write;
     trace.desired = change.desired;
     const summary = { added: change.plan.added, removed: change.plan.removed, memberCount: change.desired.length };
+    // Guard: judged on every attempt's plan (a re-plan after a lost race is judged again), before anything is validated or written.
+    const verdict = deps.removalGuard ? judgeRemovals(deps.removalGuard, change.plan) : null;
+    const guarded = verdict !== null && verdict.wouldTrip && request.allowMassRemoval !== true;
+    if (guarded && !request.dryRun) throw new RemovalGuardError(verdict.removing, verdict.of, verdict.percent, deps.removalGuard as RemovalGuardLimits, verdict.emptying);
+    const guard = request.dryRun && verdict !== null ? { removalGuard: { wouldTrip: guarded, removing: verdict.removing, of: verdict.of } } : {};
     // Validate.
     await backend.validate(request.groupId, change, ctx);
 
     const current = snapshot.group;
     if (isEmptyPlan(change.plan) && change.displayName === current.displayName) {
-      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null };
+      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null, ...guard };
     }
     if (request.dryRun) {
-      return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null };
+      return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null, ...guard };
     }
     // Write, and verify.
     const applied = await backend.apply(request.groupId, snapshot, change, ctx, trace, request.signal);

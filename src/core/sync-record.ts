@@ -7,7 +7,7 @@
 import type { AuditEntry, AuditError, DomainEvent } from './audit.js';
 import { toAuditErrors } from './audit.js';
 import { canonicalSha256 } from './canonical-json.js';
-import { AgentWriteFailedError, answerCode, AuditUnavailableError, gapFields, RollbackFailedError, SyncError, ValidationFailedError, WriteNotAppliedError, type AgentFailure } from './errors.js';
+import { AgentWriteFailedError, answerCode, AuditUnavailableError, gapFields, RemovalGuardError, removalGuardFields, RollbackFailedError, SyncError, ValidationFailedError, WriteNotAppliedError, type AgentFailure } from './errors.js';
 import { isDelta, MemberSet, memberIdentity, type MemberRef } from './membership.js';
 import { isFailureStatus, type AttributeSyncReport, type MembershipBackendName, type SyncOutcomeStatus, type WriteMode } from './outcome.js';
 import type { AuditLog, Clock, DesiredSet, GroupWrite, RequestContext, SyncMetrics } from './ports.js';
@@ -57,7 +57,7 @@ export function beginAttempt(deps: RecordDeps, request: SyncRequest): Attempt {
 }
 
 /** Records a sync that succeeded (applied, unchanged, dry_run) with what the attribute sync did after it. */
-export async function recordSuccess(deps: RecordDeps, request: SyncRequest, attempt: Attempt, result: SyncResult, attributes: AttributeSyncReport | null): Promise<void> {
+export async function recordSuccess(deps: RecordDeps, request: SyncRequest, attempt: Attempt, result: SyncResult, attributes: AttributeSyncReport | null, extraEvents: readonly DomainEvent[] = []): Promise<void> {
   const { syncId } = attempt;
   const entry: AuditEntry = {
     ...baseEntry(deps, request, attempt),
@@ -97,6 +97,7 @@ export async function recordSuccess(deps: RecordDeps, request: SyncRequest, atte
       data: { syncId, groupId: result.groupId, users: attributes.users, groupsInconsistent: attributes.groupsInconsistent, entitlementsUpdated: attributes.entitlementsUpdated, failed: attributes.failed },
     });
   }
+  events.push(...extraEvents);
   await record(deps, entry, events, syncId, desiredSet(request, attempt, result, entry.createdAt));
   deps.metrics.observeSync({
     status: result.status,
@@ -113,7 +114,7 @@ export async function recordSuccess(deps: RecordDeps, request: SyncRequest, atte
  * after this sync. An audit trail that cannot take the record turns the answer into
  * audit_unavailable.
  */
-export async function recordFailure(deps: RecordDeps, request: SyncRequest, attempt: Attempt, caught: unknown): Promise<unknown> {
+export async function recordFailure(deps: RecordDeps, request: SyncRequest, attempt: Attempt, caught: unknown, extraEvents: readonly DomainEvent[] = []): Promise<unknown> {
   const { syncId, trace } = attempt;
   const failure = describeFailure(caught);
   const latencyMs = attempt.elapsedMs();
@@ -149,12 +150,13 @@ export async function recordFailure(deps: RecordDeps, request: SyncRequest, atte
       ...(trace.backend !== null ? { backend: trace.backend } : {}),
       ...(caught instanceof AgentWriteFailedError || caught instanceof RollbackFailedError ? { failed: caught.failures } : {}),
       ...(caught instanceof RollbackFailedError ? { members: caught.members } : {}),
+      ...(caught instanceof RemovalGuardError ? removalGuardFields(caught) : {}),
     },
   };
   // The error may be shared by several syncs (one failed token fetch answers every sync
   // waiting on it): name this sync on a view of its own, never on the shared object.
   const answer = caught instanceof SyncError ? namingSync(caught, syncId) : caught;
-  await record(deps, entry, request.dryRun ? [] : [failed], syncId);
+  await record(deps, entry, [...(request.dryRun ? [] : [failed]), ...extraEvents], syncId);
   deps.metrics.observeSync({
     status: failure.status,
     durationSeconds: latencyMs / 1000,

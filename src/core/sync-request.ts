@@ -17,6 +17,8 @@ export interface SyncRequest {
    */
   readonly desired: DesiredMembership | MembershipDelta;
   readonly dryRun: boolean;
+  /** The caller says the removal is meant: the mass-removal guard lets it through. */
+  readonly allowMassRemoval?: boolean;
   readonly actor: string;
   readonly requestId: string;
   /** Aborts the sync wherever it is (deadline, shutdown): its reason is the answer. */
@@ -55,6 +57,11 @@ export interface SyncResult {
   readonly upstreamRequests: number;
   /** The membership backend the sync ran through (MEMBERSHIP_BACKEND, or what `auto` chose). */
   readonly backend: MembershipBackendName;
+  /**
+   * Dry runs only (with the guard configured): whether the mass-removal guard would refuse
+   * this request without dryRun (allowMassRemoval counts), and the numbers it judged.
+   */
+  readonly removalGuard?: { readonly wouldTrip: boolean; readonly removing: number; readonly of: number };
 }
 
 /**

@@ -24,6 +24,7 @@ import { auditRoutes } from './routes/audit.js';
 import { driftRoutes } from './routes/drift.js';
 import { healthRoutes, type BackendStatus, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { consistencyRoutes, type ConsistencyRouteOptions } from './routes/consistency.js';
 import { subscriptionRoutes } from './routes/subscriptions.js';
 import { syncRoutes } from './routes/sync.js';
 import { registerScim } from './scim/index.js';
@@ -81,7 +82,9 @@ export interface AppParts {
   /** GET /groups/{groupId}/drift and GET /drift are served when given. */
   readonly drift?: Pick<DriftStore, 'groupDrift' | 'listDrift'>;
   /** The SCIM front door (/scim/v2) is served when given: the backend in use, and where group externalIds are kept. */
-  readonly scim?: Pick<ScimGroupsParts, 'backend' | 'externalIds'> & { readonly users?: ScimUserGateway };
+  readonly scim?: Pick<ScimGroupsParts, 'backend' | 'externalIds' | 'hold'> & { readonly users?: ScimUserGateway };
+  /** The quarantine and held-change routes are served when given. */
+  readonly consistency?: Omit<ConsistencyRouteOptions, 'clock'>;
 }
 
 export interface BuildAppOptions {
@@ -193,5 +196,6 @@ export async function buildApp({ settings, parts, logger }: BuildAppOptions): Pr
   if (parts.scim) {
     await registerScim(app, { ...parts.scim, sync: (request) => runner.run(request), deletePolicy: settings.scimGroupDelete ?? 'refuse', maxMembers: settings.maxMembers });
   }
+  if (parts.consistency) await app.register(consistencyRoutes, { ...parts.consistency, clock });
   return app;
 }

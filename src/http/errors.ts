@@ -116,3 +116,29 @@ export class AuthFailuresLimitedError extends ApiError {
     this.headers = { 'retry-after': String(retryAfterSeconds) };
   }
 }
+
+/** A route for administrators (ADMIN_API_TOKENS) asked with another token. */
+export class AdminRequiredError extends ApiError {
+  readonly code = 'forbidden';
+  readonly status = 403;
+  constructor() {
+    super('this route needs an administrator token (ADMIN_API_TOKENS)');
+  }
+}
+
+export class HeldChangeNotFoundError extends ApiError {
+  readonly code = 'held_change_not_found';
+  readonly status = 404;
+  constructor(id: string) {
+    super(`no held change ${JSON.stringify(id)}`);
+  }
+}
+
+/** A held change that was decided already cannot be decided again. */
+export class HeldChangeDecidedError extends ApiError {
+  readonly code = 'held_change_decided';
+  readonly status = 409;
+  constructor(id: string, state: string) {
+    super(`held change ${JSON.stringify(id)} is ${state} already`);
+  }
+}

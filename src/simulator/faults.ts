@@ -46,6 +46,11 @@ export interface Faults {
    * `count` times (null: every time while set).
    */
   pageShift: { groupId: number | null; change: 'add' | 'remove'; agentId: number | null; count: number | null } | null;
+  /**
+   * SCIM /Groups/{id} of the named groups (every method) answers `status` (a 4xx or 5xx),
+   * while every other group answers normally: one broken group among healthy ones.
+   */
+  groupErrors: { groupIds: string[]; status: number } | null;
 }
 
 export type AgentOperation = 'add' | 'remove' | 'update';
@@ -66,6 +71,7 @@ export const NO_FAULTS: Faults = {
   crash: null,
   agentFailures: null,
   pageShift: null,
+  groupErrors: null,
 };
 
 export type FaultOutcome = { kind: 'pass' } | { kind: 'drop' } | { kind: 'error' } | { kind: 'rateLimited'; retryAfterSeconds: number | null };
@@ -87,6 +93,8 @@ export interface FaultInjector {
   takeCrash(route: string, when: 'before' | 'after'): boolean;
   /** The injected error of this agent in this write, or null. */
   agentFailure(operation: AgentOperation, agentId: number): string | null;
+  /** The status SCIM /Groups/{groupId} answers now (groupErrors), or null when it answers normally. */
+  groupError(groupId: string): number | null;
   /** After a page of this group with a next page: the change to make now (counting it), or null. */
   takePageShift(groupId: number): { change: 'add' | 'remove'; agentId: number | null } | null;
 }
@@ -224,6 +232,18 @@ export function mergeFaults(current: Faults, patch: unknown): Faults {
         next.pageShift = { groupId: groupId as number | null, change: change as 'add' | 'remove', agentId: agentId as number | null, count: count as number | null };
         break;
       }
+      case 'groupErrors': {
+        if (value === null) {
+          next.groupErrors = null;
+          break;
+        }
+        const { groupIds, status = 500, ...rest } = (typeof value === 'object' ? value : {}) as Record<string, unknown>;
+        const valid =
+          Array.isArray(groupIds) && groupIds.length > 0 && groupIds.every((g) => typeof g === 'string' && g !== '') && Number.isSafeInteger(status) && (status as number) >= 400 && (status as number) <= 599;
+        if (!valid || Object.keys(rest).length > 0) throw new RangeError('groupErrors must be null or { groupIds: non-empty group ids, status?: 400–599 (default 500) }');
+        next.groupErrors = { groupIds: [...(groupIds as string[])], status: status as number };
+        break;
+      }
       default:
         throw new RangeError(`unknown fault ${JSON.stringify(key)}; expected ${Object.keys(NO_FAULTS).join(', ')}`);
     }
@@ -291,6 +311,10 @@ export function createFaultInjector(initial: unknown, now: () => number, random:
       if (!fail.agentIds.includes(agentId) && !draw(fail.ratio)) return null;
       const what = { add: 'assigned to this group', remove: 'removed from this group', update: 'updated' }[operation];
       return fail.error ?? `Agent ${agentId} could not be ${what} (injected failure)`;
+    },
+    groupError(groupId) {
+      const errors = faults.groupErrors;
+      return errors !== null && errors.groupIds.includes(groupId) ? errors.status : null;
     },
     takePageShift(groupId) {
       const shift = faults.pageShift;

@@ -815,6 +815,8 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
       case 'pass':
         break;
     }
+    const groupError = resource === 'Groups' && id !== null && authRoute === undefined && adminRoute === null ? faults.groupError(id) : null;
+    if (groupError !== null) return sendError(groupError, 'error', `group ${JSON.stringify(id)} answers ${groupError} (injected fault)`);
     if (write && faults.takeCrash(routeKey, 'before')) {
       stats.record(method, resource, path, 0);
       req.socket.destroy();

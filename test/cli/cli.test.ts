@@ -210,7 +210,8 @@ describe('cli: reconcile', () => {
         `${groups.platform},,\r\n` +
         `"${groups.contactCenterAgents}",${users.davidKim},\r\n`,
     );
-    const run = await runCli(['reconcile', '--file', file, '--json', ...s.simulatorArgs], { env: s.env });
+    // Emptying a group is a mass removal: said explicitly.
+    const run = await runCli(['reconcile', '--file', file, '--json', '--allow-mass-removal', ...s.simulatorArgs], { env: s.env });
     expect(run.stderr).not.toContain('failed');
     expect(run.code).toBe(0);
     const summary = JSON.parse(run.stdout) as { totals: Record<string, number>; groups: { groupId: string; status: string; added: number; removed: number }[] };
@@ -221,6 +222,30 @@ describe('cli: reconcile', () => {
     ]);
     expect(memberIds(s.simulator, groups.contactCenterAgents)).toEqual([users.aliceSmith, users.davidKim].toSorted());
     expect(memberIds(s.simulator, groups.platform)).toEqual([]);
+  });
+
+  it('when the mass-removal guard holds back a group, then the others are applied, the summary lists it under guarded with its numbers, nothing is written to it, and it exits 3', async () => {
+    const s = await setup();
+    const file = s.file(
+      'export.json',
+      JSON.stringify({
+        groups: [
+          { groupId: groups.contactCenterAgents, members: [{ value: users.aliceSmith, type: 'User' }] },
+          { groupId: groups.platform, members: [] },
+        ],
+      }),
+    );
+    const run = await runCli(['reconcile', '--file', file, ...s.simulatorArgs], { env: s.env });
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('guarded (the mass-removal guard held back 1 group');
+    expect(run.stdout).toContain(`  ${groups.platform}: would remove 4 of 4 members`);
+    expect(memberIds(s.simulator, groups.platform)).toHaveLength(4);
+    expect(memberIds(s.simulator, groups.contactCenterAgents)).toEqual([users.aliceSmith]);
+    expect(auditRows(s.dataDir).map((r) => `${r.group_id} ${r.status}`).toSorted()).toEqual([`${groups.contactCenterAgents} applied`, `${groups.platform} removal_guard`].toSorted());
+
+    const json = await runCli(['reconcile', '--file', file, '--json', ...s.simulatorArgs], { env: s.env });
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ guarded: [{ groupId: groups.platform, removing: 4, of: 4 }] });
   });
 
   it('when a CSV export without member_type is a dry run with a failing group, then nothing is written and it still exits 1 naming the reason', async () => {
@@ -291,7 +316,7 @@ describe('cli: audit verify', () => {
   it('when the chain is intact, then it says ok and exits 0; when a record is edited, then it names the record and exits 1', async () => {
     const s = await setup();
     const file = s.file('export.json', JSON.stringify([{ groupId: groups.contactCenterAgents, members: [{ value: users.aliceSmith, type: 'User' }] }, { groupId: groups.platform, members: [] }]));
-    expect((await runCli(['reconcile', '--file', file, ...s.simulatorArgs], { env: s.env })).code).toBe(0);
+    expect((await runCli(['reconcile', '--file', file, '--allow-mass-removal', ...s.simulatorArgs], { env: s.env })).code).toBe(0);
 
     const intact = await runCli(['audit', 'verify'], { env: s.env });
     expect(intact.code).toBe(0);
@@ -311,7 +336,7 @@ describe('cli: audit verify', () => {
     const s = await setup();
     const key = 'cli-audit-hmac-key-0123456789abcdef';
     const file = s.file('export.json', JSON.stringify([{ groupId: groups.contactCenterAgents, members: [{ value: users.aliceSmith, type: 'User' }] }, { groupId: groups.platform, members: [] }]));
-    expect((await runCli(['reconcile', '--file', file, ...s.simulatorArgs], { env: { ...s.env, AUDIT_HMAC_KEY: key } })).code).toBe(0);
+    expect((await runCli(['reconcile', '--file', file, '--allow-mass-removal', ...s.simulatorArgs], { env: { ...s.env, AUDIT_HMAC_KEY: key } })).code).toBe(0);
 
     const withKey = await runCli(['audit', 'verify'], { env: { ...s.env, AUDIT_HMAC_KEY: key } });
     expect(withKey.stdout).toMatch(/^ok: the audit chain of 2 records is intact \(/);

@@ -46,9 +46,9 @@ describe('the membership backends as the service wires them', () => {
 
   it('when an ACD group sync names an inactive user, an unknown one and a group, then 422 lists all three and nothing is written', async () => {
     const full = await buildFullApp({ env: { ...env, MEMBERSHIP_BACKEND: 'acd-groups' }, ...CLIENT, simulator: { scimGroups: false } });
-    const before = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.tier1Support, ctx());
+    const before = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.contactCenterAgents, ctx());
     full.simulator.stats.reset();
-    const answer = await sync(full.app, seedIds.acdGroups.tier1Support, [
+    const answer = await sync(full.app, seedIds.acdGroups.contactCenterAgents, [
       { value: users.isabelCosta, type: 'User' },
       { value: 'u-404', type: 'User' },
       { value: String(seedIds.acdGroups.escalations), type: 'Group' },
@@ -57,7 +57,7 @@ describe('the membership backends as the service wires them', () => {
     expect((answer.body.errors as { code: string }[]).map((e) => e.code).toSorted()).toEqual(['group_member_not_supported', 'user_inactive', 'user_not_found']);
     const writes = Object.keys(full.simulator.stats.byRoute).filter((key) => /^(POST|PUT|DELETE|PATCH) /.test(key) && !/token|oauth/.test(key));
     expect(writes).toEqual([]);
-    const after = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.tier1Support, ctx());
+    const after = await full.directory.adminApi.listGroupAgents(seedIds.acdGroups.contactCenterAgents, ctx());
     expect(after?.agents.map((a) => a.agentId)).toEqual(before?.agents.map((a) => a.agentId));
   });
 
@@ -149,5 +149,35 @@ describe('the membership backends as the service wires them', () => {
     const found = await full.app.inject({ method: 'GET', url: `/scim/v2/Users?filter=${filter}`, headers: auth });
     expect(found.headers['content-type']).toContain('application/scim+json');
     expect(found.json()).toMatchObject({ totalResults: 1, Resources: [{ id: users.aliceSmith, userName: 'alice.smith@example.com' }] });
+  });
+
+  it('when an identity provider sends a mass removal through the SCIM front door, then it is held (409 naming it) until an administrator approves it, and its next retry goes through once', async () => {
+    const admin = 'admin-token-value-0123456789';
+    const full = await buildFullApp({ env: { ...env, ADMIN_API_TOKENS: `ops:${admin}`, MEMBERSHIP_BACKEND: 'acd-groups' }, ...CLIENT, simulator: { scimGroups: false } });
+    const group = String(seedIds.acdGroups.tier1Support);
+    const read = await full.app.inject({ method: 'GET', url: `/scim/v2/Groups/${group}?excludedAttributes=members`, headers: auth });
+    const displayName = (read.json() as { displayName: string }).displayName;
+    const put = () =>
+      full.app.inject({
+        method: 'PUT',
+        url: `/scim/v2/Groups/${group}`,
+        headers: { ...auth, 'content-type': 'application/scim+json' },
+        payload: { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName, members: [{ value: users.aliceSmith }] },
+      });
+
+    const held = await put();
+    expect(held.statusCode).toBe(409);
+    const detail = (held.json() as { detail: string; scimType: string }).detail;
+    expect(held.json()).toMatchObject({ status: '409', scimType: 'mutability' });
+    const id = /held for an administrator as (\S+) /.exec(detail)?.[1] as string;
+    expect(id).toBeDefined();
+    expect((await full.directory.adminApi.listGroupAgents(Number(group), ctx()))?.agents).toHaveLength(12);
+    expect((await put()).statusCode).toBe(409); // still held: the retry names the same change
+
+    const approved = await full.app.inject({ method: 'POST', url: `/guard/held/${id}/approve`, headers: { authorization: `Bearer ${admin}` } });
+    expect(approved.statusCode).toBe(200);
+    const through = await put();
+    expect(through.statusCode).toBe(200);
+    expect((await full.directory.adminApi.listGroupAgents(Number(group), ctx()))?.agents.map((a) => a.agentId)).toEqual([seedIds.agents.aliceSmith]);
   });
 });

@@ -118,10 +118,12 @@ for (const backend of BACKENDS) {
       expect(await backend.held(full, backend.group)).toEqual([]);
     });
 
-    it('when the desired set is empty, then every member is removed', async () => {
+    it('when the desired set is empty, then the mass-removal guard refuses it, and with allowMassRemoval every member is removed', async () => {
       const full = await start();
       await sync(full, [user(users.aliceSmith), user(users.davidKim)]);
-      const emptied = await sync(full, []);
+      expect(await sync(full, [])).toMatchObject({ status: 409, body: { error: 'removal_guard' } });
+      expect(sorted(await backend.held(full, backend.group))).toEqual(sorted([users.aliceSmith, users.davidKim]));
+      const emptied = await sync(full, [], '?allowMassRemoval=true');
       expect(emptied.body).toMatchObject({ status: 'applied', memberCount: 0 });
       expect(await backend.held(full, backend.group)).toEqual([]);
     });

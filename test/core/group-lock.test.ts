@@ -14,7 +14,7 @@ import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { RecordingMetrics } from '../fakes/recording-metrics.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
-const CONFIG: SyncRunnerConfig = { maxGroupDepth: 3, writeMode: 'put', patchMaxOperations: 100, entitlementMap: {}, groupQueueMax: 10, syncDeadlineMs: 30_000 };
+const CONFIG: SyncRunnerConfig = { maxGroupDepth: 3, writeMode: 'put', patchMaxOperations: 100, entitlementMap: {}, groupQueueMax: 10, syncDeadlineMs: 30_000, removalGuardPercent: 30, removalGuardMin: 10 };
 
 /** A lock service in memory that logs what happens to it into `events`, and whose held locks a test can lose. */
 class RecordingLocks implements GroupLockService {

@@ -204,7 +204,7 @@ describe('drift', () => {
     const [ada] = users as [string];
     await sync(full, group, [ada]);
     const hold = full.simulator.holdNextWrite();
-    const running = full.app.inject({ method: 'POST', url: `/groups/${group}/sync`, headers: as('okta'), payload: { members: [] } });
+    const running = full.app.inject({ method: 'POST', url: `/groups/${group}/sync?allowMassRemoval=true`, headers: as('okta'), payload: { members: [] } });
     await hold.held;
     expect((await drift.runCycle()).outcomes).toMatchObject({ skipped: 1, drifted: 0 });
     hold.release();

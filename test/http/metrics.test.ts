@@ -121,6 +121,10 @@ describe('GET /metrics', () => {
       scim_drift_checks_total: { type: 'counter', labels: ['outcome'] },
       scim_drift_heals_total: { type: 'counter', labels: ['outcome'] },
       scim_drift_upstream_requests_total: { type: 'counter', labels: [] },
+      // quarantine: no per-group labels
+      scim_groups_quarantined: { type: 'gauge', labels: [] },
+      scim_quarantine_entered_total: { type: 'counter', labels: [] },
+      scim_quarantine_left_total: { type: 'counter', labels: [] },
     };
     for (const [name, { type, labels }] of Object.entries(expected)) {
       const family = m.get(name);

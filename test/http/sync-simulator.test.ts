@@ -265,7 +265,7 @@ describe('PATCH write mode against the simulator', () => {
     const big = await bigGroup(s, 1000);
     const small = await post(s, big.id, { members: [...big.userIds.slice(1).map(user), user(users.aliceSmith)] });
     expect(small.json()).toMatchObject({ status: 'applied', writeMode: 'patch', consistencyRate: 1 });
-    const large = await post(s, big.id, { members: [user(users.aliceSmith), user(users.davidKim)] });
+    const large = await post(s, big.id, { members: [user(users.aliceSmith), user(users.davidKim)] }, '?allowMassRemoval=true');
     expect(large.json()).toMatchObject({ status: 'applied', writeMode: 'put', consistencyRate: 1 });
     expect(s.simulator.stats.byRoute['GET ServiceProviderConfig']).toBe(1);
   });

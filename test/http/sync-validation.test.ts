@@ -159,9 +159,9 @@ describe('query parameters', () => {
     const { app, directory, audit } = await buildTestApp({ directory: seeded() });
     const res = await post(app, 'g1', { members: [user('bob')] }, '?dryrun=true');
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: 'invalid_request', message: 'unknown query parameter "dryrun": this route takes dryRun' });
+    expect(res.json()).toEqual({ error: 'invalid_request', message: 'unknown query parameter "dryrun": this route takes dryRun, allowMassRemoval' });
     const several = await post(app, 'g1', { members: [user('bob')] }, '?dryRun=true&x=1&DRYRUN=true');
-    expect(several.json().message).toBe('unknown query parameters "x", "DRYRUN": this route takes dryRun');
+    expect(several.json().message).toBe('unknown query parameters "x", "DRYRUN": this route takes dryRun, allowMassRemoval');
     expect(directory.calls).toEqual([]);
     expect(directory.membersOf('g1')).toEqual([user('alice')]);
     expect(audit.records).toEqual([]);

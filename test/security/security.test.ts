@@ -59,8 +59,8 @@ async function securityApp(env: Record<string, string> = {}, resolve?: (host: st
   return full;
 }
 
-function sync(full: FullApp, headers: Record<string, string>, members: string[] = [USER]) {
-  return full.app.inject({ method: 'POST', url: `/groups/${GROUP}/sync`, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify({ members: members.map((value) => ({ value, type: 'User' })) }) });
+function sync(full: FullApp, headers: Record<string, string>, members: string[] = [USER], query = '') {
+  return full.app.inject({ method: 'POST', url: `/groups/${GROUP}/sync${query}`, headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify({ members: members.map((value) => ({ value, type: 'User' })) }) });
 }
 
 /** Every route the app serves, with its methods, read from Fastify's route tree. */
@@ -135,7 +135,8 @@ describe('security: authentication on every route', () => {
     expect((await full.store.verifyChain()).records, 'audit records').toBe(recordsBefore);
     expect((await full.store.listSubscriptions()).map((s) => s.id)).toEqual([subscription.id]);
     // The Idempotency-Key sent with every refused request was never claimed: a real request with it runs.
-    const keyed = await sync(full, { authorization: `Bearer ${TOKENS.okta}`, 'idempotency-key': 'security-key-1' }, []);
+    // Emptying the group is a mass removal: said explicitly.
+    const keyed = await sync(full, { authorization: `Bearer ${TOKENS.okta}`, 'idempotency-key': 'security-key-1' }, [], '?allowMassRemoval=true');
     expect(keyed.statusCode).toBe(200);
     expect(keyed.headers['idempotent-replayed']).toBeUndefined();
 
@@ -154,7 +155,7 @@ describe('security: authentication on every route', () => {
   it('when two tokens of different names sync, then each audit record and request log line names its token, never the token itself', async () => {
     const full = await securityApp();
     const byOkta = await sync(full, { authorization: `Bearer ${TOKENS.okta}`, 'x-request-id': 'actor-okta' });
-    const byEntra = await sync(full, { authorization: `Bearer ${TOKENS.entra}`, 'x-request-id': 'actor-entra' }, []);
+    const byEntra = await sync(full, { authorization: `Bearer ${TOKENS.entra}`, 'x-request-id': 'actor-entra' }, [], '?allowMassRemoval=true');
     expect([byOkta.statusCode, byEntra.statusCode]).toEqual([200, 200]);
     for (const [res, actor] of [
       [byOkta, 'okta'],

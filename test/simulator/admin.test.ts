@@ -30,9 +30,9 @@ describe('simulator admin endpoints', () => {
 
   it('when faults are read and written, then PUT merges and validates them, and admin calls are never faulted', async () => {
     const { url, simulator } = await startSimulator();
-    expect((await admin(url, 'GET', '/faults')).body).toEqual({ latencyMs: 0, rateLimit: null, errorRatio: 0, dropRatio: 0, failWrites: null, throttle: null, crash: null, agentFailures: null, pageShift: null });
+    expect((await admin(url, 'GET', '/faults')).body).toEqual({ latencyMs: 0, rateLimit: null, errorRatio: 0, dropRatio: 0, failWrites: null, throttle: null, crash: null, agentFailures: null, pageShift: null, groupErrors: null });
     const put = await admin(url, 'PUT', '/faults', { errorRatio: 1, rateLimit: { requestsPerSecond: 10 } });
-    expect(put.body).toEqual({ latencyMs: 0, rateLimit: { requestsPerSecond: 10 }, errorRatio: 1, dropRatio: 0, failWrites: null, throttle: null, crash: null, agentFailures: null, pageShift: null });
+    expect(put.body).toEqual({ latencyMs: 0, rateLimit: { requestsPerSecond: 10 }, errorRatio: 1, dropRatio: 0, failWrites: null, throttle: null, crash: null, agentFailures: null, pageShift: null, groupErrors: null });
     expect(simulator.faults.errorRatio).toBe(1);
     expect((await admin(url, 'GET', '/stats')).status).toBe(200);
     const bad = await admin(url, 'PUT', '/faults', { dropRatio: -1 });

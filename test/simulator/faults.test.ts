@@ -56,7 +56,7 @@ describe('simulator fault injection and the onRequest hook', () => {
 
   it('when a latency is configured, then it is part of the faults and requests still succeed', async () => {
     const { request, simulator } = await startSimulator({ faults: { latencyMs: 3 } });
-    expect(simulator.faults).toEqual({ latencyMs: 3, rateLimit: null, errorRatio: 0, dropRatio: 0, failWrites: null, throttle: null, crash: null, agentFailures: null, pageShift: null });
+    expect(simulator.faults).toEqual({ latencyMs: 3, rateLimit: null, errorRatio: 0, dropRatio: 0, failWrites: null, throttle: null, crash: null, agentFailures: null, pageShift: null, groupErrors: null });
     expect((await request('GET', groupPath)).status).toBe(200);
     simulator.setFaults({ latencyMs: [0, 0] });
     expect(simulator.faults.latencyMs).toEqual([0, 0]);

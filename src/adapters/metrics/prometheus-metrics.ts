@@ -11,6 +11,7 @@ import { EVENT_TYPES, type EventType } from '../../core/audit.js';
 import { MEMBER_ERROR_CODES } from '../../core/errors.js';
 import { ATTRIBUTE_OUTCOMES, SYNC_OUTCOME_STATUSES } from '../../core/outcome.js';
 import type { DriftMetrics, DriftTotals, SyncMetrics, SyncObservation } from '../../core/ports.js';
+import type { QuarantineObserver } from '../../core/quarantine.js';
 import type { RetryReason, UpstreamObserver, UpstreamRequestEvent, UpstreamResource } from '../scim/index.js';
 import type { DeliveryOutcome, WebhookObserver } from '../webhooks/webhook-observer.js';
 
@@ -27,6 +28,8 @@ export interface PrometheusMetrics {
   readonly audit: AuditObserver;
   /** For the drift scheduler; and where the drift gauges read their totals from at each scrape. */
   readonly drift: DriftObserver;
+  /** For quarantine: groups entering and leaving it, and where the number quarantined is read. */
+  readonly quarantine: QuarantineMetrics;
 }
 
 export interface DriftObserver extends DriftMetrics {
@@ -35,6 +38,11 @@ export interface DriftObserver extends DriftMetrics {
    * scrape, so that every replica shows the same figures whichever one runs the scheduler.
    */
   track(totals: () => Promise<DriftTotals>, now: () => number): void;
+}
+
+export interface QuarantineMetrics extends QuarantineObserver {
+  /** Where scim_groups_quarantined is read from at each scrape (the store). */
+  watch(count: () => Promise<number>): void;
 }
 
 export interface AuditObserver {
@@ -119,9 +127,34 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     onHead: guarded((head: { readonly seq: number }) => auditHead.set(head.seq)),
   };
 
+  const quarantineEntered = new Counter({ name: 'scim_quarantine_entered_total', help: 'Groups that entered quarantine (QUARANTINE_AFTER failures of their own in a row, or a failure while half-open)', registers });
+  const quarantineLeft = new Counter({ name: 'scim_quarantine_left_total', help: 'Groups that left quarantine (a good sync after a good probe, or a release by hand)', registers });
+  let quarantineSource: (() => Promise<number>) | undefined;
+  const quarantinedGroups = new Gauge({
+    name: 'scim_groups_quarantined',
+    help: 'Groups quarantined or half-open now, as the store says (every replica reports the same number)',
+    registers,
+    async collect() {
+      if (quarantineSource === undefined) return;
+      try {
+        this.set(await quarantineSource());
+      } catch {
+        // The store cannot answer: the gauge keeps its last value (storage failures show on /readyz).
+      }
+    },
+  });
+  void quarantinedGroups;
+  const quarantine: QuarantineMetrics = {
+    entered: guarded(() => quarantineEntered.inc()),
+    left: guarded(() => quarantineLeft.inc()),
+    watch(count) {
+      quarantineSource = count;
+    },
+  };
+
   const drift = createDriftObserver(registers);
 
-  return { registry, sync, upstream, webhooks, audit, drift };
+  return { registry, sync, upstream, webhooks, audit, drift, quarantine };
 }
 
 const DRIFT_CHECK_OUTCOMES = ['in_sync', 'drifted', 'skipped', 'discarded', 'failed'];

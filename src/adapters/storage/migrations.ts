@@ -249,6 +249,41 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 9,
+    description: "each group's run of failures and its quarantine; changes the mass-removal guard holds for an administrator",
+    sql: `
+      -- One row per group with failures of its own counted, or quarantined (QuarantineStore);
+      -- no row: healthy. Times are epoch milliseconds.
+      CREATE TABLE IF NOT EXISTS group_health (
+        group_id      TEXT PRIMARY KEY,
+        failures      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        phase         TEXT CHECK (phase IN ('quarantined', 'half_open')),
+        step          INTEGER NOT NULL DEFAULT 0,
+        since         INTEGER,
+        next_probe_at INTEGER,
+        updated_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS group_health_probe ON group_health (next_probe_at) WHERE phase = 'quarantined';
+
+      -- Guarded changes the SCIM front door holds until an administrator decides (HeldChangeStore).
+      CREATE TABLE IF NOT EXISTS held_changes (
+        id          TEXT PRIMARY KEY,
+        group_id    TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        removing    INTEGER NOT NULL,
+        of_members  INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('held', 'approved', 'rejected', 'used')),
+        created_at  TEXT NOT NULL,
+        decided_at  TEXT,
+        decided_by  TEXT
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS held_changes_match ON held_changes (group_id, fingerprint, state);
+      CREATE INDEX IF NOT EXISTS held_changes_created ON held_changes (created_at, id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

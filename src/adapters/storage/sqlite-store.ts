@@ -35,6 +35,7 @@ import {
   type DomainEvent,
   type EventType,
   isSubscriptionChange,
+  isSyncRecord,
   sha256Hex,
   type AnyAuditEntry,
   type AnyAuditRecord,
@@ -42,6 +43,7 @@ import {
   type SubscriptionChange,
 } from '../../core/audit.js';
 import { systemClock } from '../../core/clock.js';
+import { createSqliteHeldChanges, createSqliteQuarantineStore } from './consistency-tables.js';
 import { migrate, SCHEMA_VERSION } from './migrations.js';
 import { StorageError } from '../../core/errors.js';
 import {
@@ -74,7 +76,7 @@ import {
 } from '../../core/ports.js';
 import { createSqliteDrift } from './drift-tables.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
-import type { GroupExternalIds, JournalStep, MembershipJournal } from '../../core/ports.js';
+import type { GroupExternalIds, HeldChangeStore, JournalStep, MembershipJournal, QuarantineStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { AGENT_MAP_POLL_KEY, toAgent, toEntry, toStep, type AgentRow, type JournalEntryRow, type JournalStepRow } from './cxone-rows.js';
 
@@ -141,6 +143,10 @@ export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, Idem
   readonly drift: DriftStore;
   /** The SCIM front door's group externalIds (migration 8). */
   readonly groupExternalIds: GroupExternalIds;
+  /** Each group's run of failures and its quarantine (migration 9). */
+  readonly quarantine: QuarantineStore;
+  /** Changes the mass-removal guard holds for an administrator (migration 9). */
+  readonly heldChanges: HeldChangeStore;
 }
 
 interface AuditRow {
@@ -624,9 +630,32 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     sql.failPendingOf.run(now, id);
   });
 
+  /** After an append committed: the new head to its observer, and the dispatcher woken when deliveries were queued. */
+  const announce = (head: ChainHead, queued: number) => {
+    try {
+      options.onHead?.(head);
+    } catch {
+      // Metrics and logging must not fail a sync that is recorded.
+    }
+    if (queued > 0) {
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch {
+          // A listener only wakes the dispatcher; it must not fail the sync.
+        }
+      }
+    }
+  };
+
   return {
     file,
     backendChoice: createBackendChoice(db, clock),
+    quarantine: createSqliteQuarantineStore(db, (note) => {
+      const { head, queued } = appendTx(note.entry, note.events);
+      return () => announce(head, queued);
+    }),
+    heldChanges: createSqliteHeldChanges(db),
 
     agentMap: createAgentMapStore(db),
     syncedGroups: createSyncedGroups(db),
@@ -646,18 +675,13 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
 
     async append(entry, events, desired) {
       const { record, queued, head } = appendTx.immediate(entry, events, desired);
-      try {
-        options.onHead?.(head);
-      } catch {
-        // Metrics and logging must not fail a sync that is recorded.
-      }
-      if (queued > 0) notifyQueued();
+      announce(head, queued);
       return record as AuditRecord; // sealed from an AuditEntry
     },
 
     async findSync(syncId) {
       const row = sql.recordBySyncId.get(syncId);
-      if (!row || isSubscriptionChange(row.status)) return undefined;
+      if (!row || !isSyncRecord(row.status)) return undefined;
       return toRecord(row) as AuditRecord;
     },
 

@@ -2,7 +2,8 @@
  * `cxone-scim-sync reconcile`: many groups at once, from an IdP export (JSON or CSV). Each
  * group is one ordinary sync (validated, atomic, audited as actor "cli"), N at a time;
  * one group's failure never stops the others. A progress bar (or plain lines) on stderr,
- * the summary on stdout, exit 1 when any group failed.
+ * the summary on stdout, exit 1 when any group failed, 3 when the mass-removal guard held
+ * any back.
  */
 import { v7 as uuidv7 } from 'uuid';
 import { EXIT, integerOption, parseOptions, required, UsageError, type Io } from '../args.js';
@@ -35,6 +36,9 @@ Options:
   --concurrency N       groups synced at once, 1-64 (default 4); upstream requests are
                         paced further by UPSTREAM_MAX_CONCURRENCY and UPSTREAM_MAX_RPS
   --dry-run             validate every group and show the differences; write nothing
+  --allow-mass-removal  let the mass-removal guard pass: without it, a group whose sync
+                        would remove more than REMOVAL_GUARD_PERCENT of its members and
+                        more than REMOVAL_GUARD_MIN, or empty it, is held back (removal_guard)
   --json                print the summary as JSON instead of a table
   --simulator-url URL   sync against a running simulator (\`cxone-scim-sync simulator\`)
                         instead of CXONE_BASE_URL, with its demo client (or
@@ -51,8 +55,11 @@ Progress goes to stderr: a bar on a terminal, one line per group otherwise. The 
 (every group: applied, unchanged, dry_run, failed with the reason, skipped) goes to stdout.
 
 Exit status: 0 every group applied or unchanged (or dry run); 1 at least one group
-failed; 2 bad options or file (nothing is synced); 74 storage error; 78 configuration
-error; 130/143 stopped by SIGINT/SIGTERM (the summary says which groups were done).
+failed; 3 the mass-removal guard held back at least one group (listed under "guarded";
+takes precedence over 1: nothing was written to those groups, run them again with
+--allow-mass-removal once the removal is checked); 2 bad options or file (nothing is
+synced); 74 storage error; 78 configuration error; 130/143 stopped by SIGINT/SIGTERM (the
+summary says which groups were done).
 `;
 
 export interface ReconcileSummary {
@@ -60,6 +67,8 @@ export interface ReconcileSummary {
   readonly dryRun: boolean;
   readonly totals: Record<OutcomeStatus, number> & { groups: number; upstreamRequests: number; elapsedMs: number };
   readonly groups: readonly GroupOutcome[];
+  /** The groups the mass-removal guard held back (removal_guard), with its numbers. */
+  readonly guarded: readonly { readonly groupId: string; readonly removing: number; readonly of: number }[];
 }
 
 export async function reconcileCommand(args: readonly string[], io: Io): Promise<number> {
@@ -68,6 +77,7 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
     format: { type: 'string' },
     concurrency: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'allow-mass-removal': { type: 'boolean' },
     json: { type: 'boolean' },
     'simulator-url': { type: 'string' },
     server: { type: 'string' },
@@ -83,6 +93,7 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
   }
   const concurrency = integerOption('reconcile', 'concurrency', values.concurrency, 4, 1, 64);
   const dryRun = values['dry-run'] === true;
+  const allowMassRemoval = values['allow-mass-removal'] === true;
   const config = loadCliConfig(io.env, { dataDir: values['data-dir'] });
   let groups: GroupInput[];
   try {
@@ -112,7 +123,7 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
     const begun = performance.now();
     try {
       // One request id for the whole run: the audit trail shows which syncs came together.
-      return fromResult(await runtime.sync({ groupId: group.groupId, desired: group.desired, dryRun, actor: CLI_ACTOR, requestId: `reconcile-${runId}`, signal: interrupt.signal }));
+      return fromResult(await runtime.sync({ groupId: group.groupId, desired: group.desired, dryRun, allowMassRemoval, actor: CLI_ACTOR, requestId: `reconcile-${runId}`, signal: interrupt.signal }));
     } catch (error) {
       const outcome = fromError(group.groupId, group.desired.members.length, error, Math.round(performance.now() - begun));
       // The audit record knows what the failed attempt cost upstream.
@@ -130,7 +141,7 @@ export async function reconcileCommand(args: readonly string[], io: Io): Promise
 
   const summary = summarize(runId, dryRun, outcomes, Math.round(performance.now() - started));
   io.stdout.write(values.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary, runtime.auditedIn));
-  return interrupt.exitCode() ?? (summary.totals.failed > 0 ? EXIT.failed : EXIT.ok);
+  return interrupt.exitCode() ?? (summary.guarded.length > 0 ? EXIT.guarded : summary.totals.failed > 0 ? EXIT.failed : EXIT.ok);
 }
 
 function skipped(group: GroupInput): GroupOutcome {
@@ -143,7 +154,8 @@ function summarize(runId: string, dryRun: boolean, groups: readonly GroupOutcome
     totals[group.status]++;
     totals.upstreamRequests += group.upstreamRequests;
   }
-  return { runId, dryRun, totals, groups };
+  const guarded = groups.flatMap((group) => (group.error?.code === 'removal_guard' ? [{ groupId: group.groupId, removing: group.error.removing ?? 0, of: group.error.of ?? 0 }] : []));
+  return { runId, dryRun, totals, groups, guarded };
 }
 
 export function formatSummary(summary: ReconcileSummary, auditFile: string): string {
@@ -164,6 +176,10 @@ export function formatSummary(summary: ReconcileSummary, auditFile: string): str
     `\n${table}\n` +
     `${totals.groups} group${totals.groups === 1 ? '' : 's'}: ${counts}; ${totals.upstreamRequests} upstream requests in ${(totals.elapsedMs / 1000).toFixed(1)} s` +
     `${summary.dryRun ? '; dry run, nothing written' : ''}\n` +
+    (summary.guarded.length > 0
+      ? `guarded (the mass-removal guard held back ${summary.guarded.length} group${summary.guarded.length === 1 ? '' : 's'}; nothing was written to ${summary.guarded.length === 1 ? 'it' : 'them'}; repeat with --allow-mass-removal once checked):\n` +
+        summary.guarded.map((g) => `  ${g.groupId}: would remove ${g.removing} of ${g.of} members\n`).join('')
+      : '') +
     `run ${summary.runId}: audited as actor "${CLI_ACTOR}", request id reconcile-${summary.runId}, in ${auditFile}\n`
   );
 }

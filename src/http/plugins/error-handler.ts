@@ -24,6 +24,9 @@ import {
   InvalidCursorError,
   RollbackFailedError,
   AgentWriteFailedError,
+  RemovalGuardError,
+  removalGuardFields,
+  GroupQuarantinedError,
 } from '../../core/errors.js';
 import { ApiError } from '../errors.js';
 import { quotedName } from '../schemas/sync.js';
@@ -68,6 +71,15 @@ function fromSyncError(error: SyncError): HttpError {
   if (error instanceof WriteNotAppliedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, ...gapFields(error.gap) } };
   if (error instanceof AgentWriteFailedError) return { status: 502, body: { error: 'upstream_error', message: error.message, ...ids, upstreamStatus: error.status, detail: error.detail, failed: error.failures } };
   if (error instanceof RollbackFailedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, members: error.members, failed: error.failures } };
+  // Not kept under an Idempotency-Key (a 409): the caller repeats it with allowMassRemoval.
+  if (error instanceof RemovalGuardError) return { status: 409, body: { error: error.code, message: error.message, ...ids, ...removalGuardFields(error) } };
+  if (error instanceof GroupQuarantinedError) {
+    return {
+      status: 503,
+      body: { error: error.code, message: error.message, ...ids, quarantinedSince: new Date(error.since).toISOString(), nextProbeAt: new Date(error.nextProbeAt).toISOString() },
+      headers: { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterSeconds))) },
+    };
+  }
   if (error instanceof GroupBusyError || error instanceof QueueTimeoutError) {
     const retryAfter = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
     return { status: error instanceof GroupBusyError ? 429 : 503, body: { error: error.code, message: error.message, ...ids }, headers: { 'retry-after': retryAfter } };

@@ -4,7 +4,9 @@
  * first answer for a key (a 200 or a 4xx) is stored and replayed to a retry with the same
  * route, query and body, without running it again; the same key with anything else is a
  * 422; a retry while the first is still running is a 409. Transient answers (409
- * conflict, 429, 499 cancelled, 5xx) are not stored, so a retry runs again.
+ * conflict, 429, 499 cancelled, 5xx) are not stored, so a retry runs again; nor is a 409
+ * removal_guard, so that the caller can repeat it with ?allowMassRemoval=true under the
+ * same key.
  *
  * The fingerprint is the SHA-256 of the canonical JSON of method, route, params, query
  * and body, so key order and white space in the body do not matter.
@@ -63,6 +65,7 @@ export const idempotency = fp(async (app: FastifyInstance, { store, ttlMs }: Ide
     request.idempotencyKey = undefined;
     const status = reply.statusCode;
     // 499: the caller went away and its sync was cancelled; a retry must run it.
+    // 409: a lost race, a key in use, or removal_guard (the caller repeats it with allowMassRemoval).
     const final = status === 200 || (status >= 400 && status < 500 && status !== 409 && status !== 429 && status !== 499);
     if (final && typeof payload === 'string') {
       await store.complete(request.actor, key, { statusCode: status, contentType: String(reply.getHeader('content-type') ?? 'application/json; charset=utf-8'), body: payload });

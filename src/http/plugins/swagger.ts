@@ -34,6 +34,7 @@ export const swagger = fp(async (app: FastifyInstance) => {
         { name: 'audit', description: 'The audit trail of every sync attempt' },
         { name: 'webhooks', description: 'Event subscriptions and their deliveries' },
         { name: 'drift', description: 'Groups changed upstream out of band since their last sync (docs/consistency.md)' },
+        { name: 'consistency', description: 'Quarantine of groups that keep failing, and changes the mass-removal guard holds for an administrator' },
         { name: 'operations', description: 'Health, readiness, metrics and this document' },
       ],
       components: {

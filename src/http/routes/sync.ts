@@ -4,7 +4,7 @@ import { callerGoneSignal } from '../caller-gone.js';
 
 import { canonicalSyncRequest } from '../plugins/validation.js';
 import { errorResponse } from '../schemas/common.js';
-import { GroupIdParams, SyncHeaders, SyncQuery, SyncResponse, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
+import { GroupIdParams, SyncConflictBody, SyncHeaders, SyncQuery, SyncResponse, SyncUnavailableBody, SyncUpstreamFailureBody, syncBodySchema, ValidationFailedBody } from '../schemas/sync.js';
 
 export interface SyncRouteOptions {
   maxMembers: number;
@@ -26,7 +26,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         operationId: 'syncGroup',
         summary: 'Replace the membership of one SCIM group',
         description:
-          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match), or as PATCH requests (WRITE_MODE, or a PUT the provider refused with 413). `applied` is only answered once the upstream is seen to hold the desired members (from the write answer when it holds them and an ETag guards the group, else from a fresh read). Syncs of one group run one at a time; at most GROUP_QUEUE_MAX wait, and a waiting sync whose caller disconnects is cancelled. `?dryRun=true` validates and computes the diff without writing. A member may come without `type` (it is resolved: from the group, else as a user, else as a group); attribute names are case-insensitive; an unknown attribute is a 400 naming it.',
+          'Validates the desired members (users exist and are active, groups exist, no cycles, nested depth within MAX_GROUP_DEPTH, no duplicates) and writes the whole membership with one PUT guarded by the group ETag (If-Match), or as PATCH requests (WRITE_MODE, or a PUT the provider refused with 413). `applied` is only answered once the upstream is seen to hold the desired members (from the write answer when it holds them and an ETag guards the group, else from a fresh read). Syncs of one group run one at a time; at most GROUP_QUEUE_MAX wait, and a waiting sync whose caller disconnects is cancelled. `?dryRun=true` validates and computes the diff without writing (and reports what the mass-removal guard makes of it). A sync that would remove more than REMOVAL_GUARD_PERCENT of the group and more than REMOVAL_GUARD_MIN members, or empty it, is refused with 409 removal_guard unless `?allowMassRemoval=true`. A member may come without `type` (it is resolved: from the group, else as a user, else as a group); attribute names are case-insensitive; an unknown attribute is a 400 naming it.',
         security: [{ bearerAuth: [] }],
         consumes: ['application/json', 'application/scim+json'],
         params: GroupIdParams,
@@ -35,21 +35,17 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         body: syncBodySchema(maxMembers),
         response: {
           200: SyncResponse,
-          400: errorResponse('Malformed JSON, wrong types, a bad groupId, an unknown attribute or one sent twice in two cases, a query parameter other than dryRun (named in the message)'),
+          400: errorResponse('Malformed JSON, wrong types, a bad groupId, an unknown attribute or one sent twice in two cases, a query parameter other than dryRun and allowMassRemoval (named in the message)'),
           401: errorResponse('Missing or wrong bearer token'),
           404: errorResponse('The group does not exist upstream'),
-          409: errorResponse(
-            'conflict: the group kept changing under us after the retries (lost races, or another writer overwriting our verified write); idempotency_key_in_use: a request with this Idempotency-Key is still running',
-          ),
+          409: SyncConflictBody,
           413: errorResponse('Body over the limit, or more than MAX_MEMBERS members'),
           415: errorResponse('Body is not JSON'),
           422: ValidationFailedBody,
           429: errorResponse('group_busy: GROUP_QUEUE_MAX syncs of this group already wait behind the one running (audited); rate_limited: this caller is over INBOUND_RATE_LIMIT. Both with Retry-After'),
           500: errorResponse('Internal error; the details are in the service log'),
           502: SyncUpstreamFailureBody,
-          503: errorResponse(
-            'upstream_unavailable: upstream rate limit or outage outlasted the retry budget; queue_timeout: the deadline passed while the sync waited behind other syncs of its group, nothing was sent upstream; audit_unavailable: the sync could not be recorded; interrupted: cut off by a shutdown. All with Retry-After',
-          ),
+          503: SyncUnavailableBody,
           504: errorResponse('upstream_timeout: the upstream did not answer in time, or the sync passed SYNC_DEADLINE_MS after it started (with Retry-After)'),
         },
       },
@@ -59,6 +55,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<SyncRouteOptions> = async (ap
         groupId: request.params.groupId,
         desired: request.body,
         dryRun: request.query.dryRun ?? false,
+        allowMassRemoval: request.query.allowMassRemoval ?? false,
         actor: request.actor,
         requestId: request.id,
         callerGone: callerGoneSignal(reply),

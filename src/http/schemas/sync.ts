@@ -27,6 +27,13 @@ export const SyncHeaders = Type.Object({
 
 export const SyncQuery = Type.Object({
   dryRun: Type.Optional(Type.Boolean({ default: false, description: 'Validate and compute the diff, write nothing upstream' })),
+  allowMassRemoval: Type.Optional(
+    Type.Boolean({
+      default: false,
+      description:
+        'Let the mass-removal guard pass: without it, a sync that would remove more than REMOVAL_GUARD_PERCENT of the group and more than REMOVAL_GUARD_MIN members, or empty a non-empty group, is refused with 409 removal_guard',
+    }),
+  ),
 });
 
 const MemberInput = Type.Object(
@@ -191,6 +198,16 @@ export const SyncResponse = Type.Object(
     backend: Type.Union(MEMBERSHIP_BACKENDS.map((name) => Type.Literal(name)), {
       description: 'The membership backend the sync ran through: scim-groups (RFC 7644 /Groups), acd-groups (CXone ACD groups) or teams (CXone teams); MEMBERSHIP_BACKEND, or what auto chose',
     }),
+    removalGuard: Type.Optional(
+      Type.Object(
+        {
+          wouldTrip: Type.Boolean({ description: 'Whether this request without dryRun would be refused with 409 removal_guard (allowMassRemoval counts)' }),
+          removing: Type.Integer({ minimum: 0, description: 'Members the sync would remove' }),
+          of: Type.Integer({ minimum: 0, description: 'Members the group holds now' }),
+        },
+        { description: 'Dry runs only: what the mass-removal guard makes of the plan' },
+      ),
+    ),
   },
   {
     description: 'The sync ran: applied, unchanged (nothing to write) or dry_run',
@@ -244,6 +261,55 @@ export const ValidationFailedBody = Type.Object(
         ],
       },
     ],
+  },
+);
+
+/** The 409 of the sync route: a lost race, a key in use, or the mass-removal guard with its numbers. */
+export const SyncConflictBody = Type.Object(
+  {
+    error: Type.String({ description: 'conflict, idempotency_key_in_use, or removal_guard' }),
+    message: Type.String(),
+    syncId: Type.Optional(Type.String({ description: 'The sync this error belongs to (UUIDv7)' })),
+    removing: Type.Optional(Type.Integer({ minimum: 0, description: 'removal_guard: members the sync would remove' })),
+    of: Type.Optional(Type.Integer({ minimum: 0, description: 'removal_guard: members the group holds now' })),
+    percent: Type.Optional(Type.Number({ minimum: 0, maximum: 100, description: 'removal_guard: removing / of, in percent (one decimal)' })),
+    limits: Type.Optional(
+      Type.Object(
+        { percent: Type.Number({ description: 'REMOVAL_GUARD_PERCENT' }), min: Type.Integer({ description: 'REMOVAL_GUARD_MIN' }) },
+        { description: 'removal_guard: the limits the sync went over' },
+      ),
+    ),
+  },
+  {
+    description:
+      'conflict: the group kept changing under us after the retries (lost races, or another writer overwriting our verified write); idempotency_key_in_use: a request with this Idempotency-Key is still running; removal_guard: the sync would remove more than REMOVAL_GUARD_PERCENT of the group and more than REMOVAL_GUARD_MIN members, or empty it; nothing was written, it is audited, and the answer is not kept under the Idempotency-Key: repeat it with ?allowMassRemoval=true if the removal is meant',
+    examples: [
+      {
+        syncId: '0193b8a4-7c1e-7000-8000-3f2a9d1c0b11',
+        error: 'removal_guard',
+        message:
+          "the sync would remove 480 of the group's 500 members (96%), more than REMOVAL_GUARD_PERCENT (30%) and REMOVAL_GUARD_MIN (10) allow; nothing was written: repeat it with ?allowMassRemoval=true if that is meant",
+        removing: 480,
+        of: 500,
+        percent: 96,
+        limits: { percent: 30, min: 10 },
+      },
+    ],
+  },
+);
+
+/** The 503 of the sync route: the upstream, the queue, the audit trail, a shutdown, or the group's quarantine. */
+export const SyncUnavailableBody = Type.Object(
+  {
+    error: Type.String({ description: 'upstream_unavailable, queue_timeout, audit_unavailable, interrupted, or group_quarantined' }),
+    message: Type.String(),
+    syncId: Type.Optional(Type.String({ description: 'The sync this error belongs to (UUIDv7)' })),
+    quarantinedSince: Type.Optional(Type.String({ format: 'date-time', description: 'group_quarantined: when the group was quarantined' })),
+    nextProbeAt: Type.Optional(Type.String({ format: 'date-time', description: 'group_quarantined: when a probe reads it next (Retry-After counts down to it)' })),
+  },
+  {
+    description:
+      'upstream_unavailable: upstream rate limit or outage outlasted the retry budget; queue_timeout: the deadline passed while the sync waited behind other syncs of its group, nothing was sent upstream; audit_unavailable: the sync could not be recorded; interrupted: cut off by a shutdown; group_quarantined: the group failed QUARANTINE_AFTER times in a row with errors of its own and is refused without an upstream request until a probe reads it (or an administrator releases it; docs/consistency.md). All with Retry-After',
   },
 );
 

@@ -42,6 +42,8 @@ export const FRONT_DOOR_CODES = [
   'storage_unavailable',
   'data_dir_locked',
   'drift_not_found',
+  'held_change_not_found',
+  'held_change_decided',
   // Later: the mass-removal guard and the group quarantine.
   'removal_guard',
   'group_quarantined',
@@ -89,6 +91,8 @@ export const SCIM_ERROR_MAP: Readonly<Record<ScimErrorCode, ScimErrorEntry>> = {
   storage_unavailable: { status: 500 },
   data_dir_locked: { status: 500 },
   drift_not_found: { status: 404 },
+  held_change_not_found: { status: 404 },
+  held_change_decided: { status: 409 },
   removal_guard: { status: 409, scimType: 'mutability' },
   group_quarantined: { status: 503 },
 };

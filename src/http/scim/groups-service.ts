@@ -6,9 +6,9 @@
  * store. What a backend cannot do (list, create, delete) is answered 501, never faked.
  */
 import { mapBounded } from '../../core/concurrency.js';
-import { GroupNotFoundError } from '../../core/errors.js';
-import type { DesiredMember, DesiredMembership, MemberRef, MembershipDelta } from '../../core/membership.js';
-import type { GroupExternalIds, GroupSummary, MembershipBackend, RequestContext } from '../../core/ports.js';
+import { GroupNotFoundError, RemovalGuardError } from '../../core/errors.js';
+import { isDelta, type DesiredMember, type DesiredMembership, type MemberRef, type MembershipDelta } from '../../core/membership.js';
+import type { GroupExternalIds, GroupSummary, HoldDecision, MembershipBackend, RequestContext } from '../../core/ports.js';
 import type { SyncRequest, SyncResult } from '../../core/sync-request.js';
 import { ScimHttpError } from './errors.js';
 import type { GroupFilter } from './filter.js';
@@ -23,6 +23,12 @@ export interface ScimGroupsParts {
   readonly externalIds: GroupExternalIds;
   /** SCIM_GROUP_DELETE. */
   readonly deletePolicy: ScimGroupDelete;
+  /**
+   * A change the mass-removal guard refused is held for an administrator (an IdP cannot add
+   * allowMassRemoval): answers whether an approval lets it through now (../../core/held-changes.ts).
+   * Without it, the guard's 409 is answered as it is.
+   */
+  readonly hold?: (groupId: string, change: { readonly members: readonly { readonly value: string; readonly type?: string }[]; readonly removing: number; readonly of: number }, actor: string) => Promise<HoldDecision>;
 }
 
 /** A group as the front door shows it. `members` undefined: not read. */
@@ -110,8 +116,33 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     if (!(await parts.externalIds.set(chosen.name, id, externalId))) throw new ScimHttpError(409, 'uniqueness', `externalId ${JSON.stringify(externalId)} belongs to another group`);
   }
 
-  const sync = (id: string, desired: SyncRequest['desired'], caller: Caller) =>
-    parts.sync({ groupId: id, desired, dryRun: false, actor: caller.actor, requestId: caller.requestId, callerGone: caller.callerGone });
+  /**
+   * The sync of a change. One the mass-removal guard refuses is held (parts.hold): refused
+   * with 409 naming the held change until an administrator approves it, then run once with
+   * allowMassRemoval. `allowMassRemoval`: the change is explicit (a DELETE under
+   * SCIM_GROUP_DELETE=empty or deactivate, which the operator chose).
+   */
+  const sync = async (id: string, desired: SyncRequest['desired'], caller: Caller, allowMassRemoval = false): Promise<SyncResult> => {
+    const run = (allow: boolean) =>
+      parts.sync({ groupId: id, desired, dryRun: false, actor: caller.actor, requestId: caller.requestId, callerGone: caller.callerGone, ...(allow ? { allowMassRemoval: true } : {}) });
+    if (allowMassRemoval || parts.hold === undefined) return run(allowMassRemoval);
+    try {
+      return await run(false);
+    } catch (error) {
+      if (!(error instanceof RemovalGuardError)) throw error;
+      const members = isDelta(desired)
+        ? [...desired.add.map((m) => ({ value: `+${m.value}`, type: m.type })), ...desired.remove.map((m) => ({ value: `-${m.value}`, type: m.type }))]
+        : desired.members;
+      const decision = await parts.hold(id, { members, removing: error.removing, of: error.of }, caller.actor);
+      if (decision.kind === 'approved') return run(true);
+      const what = error.emptying ? `it would remove all ${error.of} members` : `it would remove ${error.removing} of ${error.of} members (${error.percent}%)`;
+      throw new ScimHttpError(
+        409,
+        'mutability',
+        `the mass-removal guard refused the change: ${what}. Nothing was written; the change is ${decision.kind === 'held' ? 'held for an administrator' : 'rejected by an administrator'} as ${decision.id} (POST /guard/held/${decision.id}/approve lets its next retry through once)`,
+      );
+    }
+  };
 
   async function summaries(chosen: MembershipBackend, filter: GroupFilter | undefined): Promise<GroupSummary[]> {
     const ctx = context();
@@ -208,7 +239,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
       if (parts.deletePolicy === 'deactivate' && !chosen.deactivateGroup) {
         throw new ScimHttpError(501, undefined, `the ${chosen.name} membership backend cannot deactivate a group (SCIM_GROUP_DELETE=deactivate); set SCIM_GROUP_DELETE=empty`);
       }
-      await sync(id, { members: [] }, caller);
+      await sync(id, { members: [] }, caller, true);
       if (parts.deletePolicy === 'deactivate') await chosen.deactivateGroup?.(id, context());
       await parts.externalIds.set(chosen.name, id, null);
     },

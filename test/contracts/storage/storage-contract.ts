@@ -12,7 +12,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ChainHead } from '../../../src/core/audit.js';
 import { InvalidCursorError, StorageError } from '../../../src/core/errors.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, DesiredSet, DriftRecord, DriftStore, GroupExternalIds, IdempotencyStore, MembershipJournal, Outbox, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, DesiredSet, DriftRecord, DriftStore, GroupExternalIds, HeldChangeStore, IdempotencyStore, MembershipJournal, Outbox, QuarantineNote, QuarantineStore, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 
@@ -27,6 +27,8 @@ export interface ContractStore extends AuditTrail, SubscriptionStore, Outbox, Id
   ping(): Promise<void>;
   close(): void | Promise<void>;
   readonly groupExternalIds: GroupExternalIds;
+  readonly quarantine: QuarantineStore;
+  readonly heldChanges: HeldChangeStore;
 }
 
 export interface ContractOpenOptions {
@@ -51,6 +53,15 @@ export interface StoreKind {
   readonly idempotencyLeaseMs?: number;
   /** How long a claimed delivery stays with the handle that claimed it (shared stores). */
   readonly deliveryLeaseMs?: number;
+}
+
+let noteCounter = 0;
+/** A quarantine change's audit record, with one event when `withEvent`. */
+function quarantineNote(groupId: string, status: QuarantineNote['entry']['status'], withEvent = false): QuarantineNote {
+  noteCounter++;
+  const entry = { syncId: `qnote-${noteCounter}`, requestId: `req-q-${noteCounter}`, actor: 'admin', groupId, status, reason: 'test', createdAt: '2026-01-01T00:00:00.000Z' };
+  const events = withEvent ? [{ id: `msg_q_${noteCounter}`, type: 'group.quarantine.released' as const, timestamp: entry.createdAt, data: { groupId } }] : [];
+  return { entry, events };
 }
 
 const caller = (actor: string, admin = false): ChangeRequest => ({ actor, admin, requestId: `req-${actor}` });
@@ -568,6 +579,118 @@ export function describeStorageContract(kind: StoreKind): void {
         expect(await again.groupExternalIds.get('acd-groups', '7')).toBe('okta-00g2');
         expect(await again.groupExternalIds.set('acd-groups', '7', null)).toBe(true);
         expect(await again.groupExternalIds.find('acd-groups', 'okta-00g2')).toBeUndefined();
+      });
+    });
+
+    describe('quarantine', () => {
+      it('when failures of a group are counted, then each adds one, per group, and the count survives a reopen', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        expect(await store.quarantine.health('g1')).toBeUndefined();
+        await store.quarantine.countFailure('g1', 'upstream_error', 1000);
+        await store.quarantine.countFailure('g2', 'upstream_error', 1000);
+        expect(await store.quarantine.countFailure('g1', 'write_not_applied', 2000)).toMatchObject({ groupId: 'g1', failures: 2, lastError: 'write_not_applied', phase: null, updatedAt: 2000 });
+        const reopened = await open(harness);
+        expect(await reopened.quarantine.health('g1')).toMatchObject({ failures: 2, phase: null });
+        expect(await reopened.quarantine.health('g2')).toMatchObject({ failures: 1 });
+      });
+
+      it('when a group is quarantined, then only the first transition happens, it is listed and due at its probe time, and a reopen keeps it', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        await store.quarantine.countFailure('g1', 'upstream_error', 1000);
+        expect(await store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000)).toBe(true);
+        expect(await store.quarantine.enter('g1', 0, 99_000, 'upstream_error', 1500)).toBe(false);
+        await store.quarantine.countFailure('g2', 'upstream_error', 1000);
+        await store.quarantine.enter('g2', 2, 31_000, 'upstream_error', 2000);
+        const reopened = await open(harness);
+        expect(await reopened.quarantine.health('g1')).toMatchObject({ phase: 'quarantined', step: 0, since: 1000, nextProbeAt: 61_000 });
+        expect((await reopened.quarantine.listQuarantined()).map((h) => h.groupId)).toEqual(['g1', 'g2']);
+        expect(await reopened.quarantine.countQuarantined()).toBe(2);
+        expect(await reopened.quarantine.nextProbeAt()).toBe(31_000);
+        expect((await reopened.quarantine.dueProbes(30_999, 10)).map((h) => h.groupId)).toEqual([]);
+        expect((await reopened.quarantine.dueProbes(61_000, 10)).map((h) => h.groupId)).toEqual(['g2', 'g1']);
+        expect((await reopened.quarantine.dueProbes(61_000, 1)).map((h) => h.groupId)).toEqual(['g2']);
+      });
+
+      it('when a probe fails, then the group stays quarantined at the new step; when one succeeds, then it is half-open, audited in the chain (not as a sync), and no longer due', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.quarantine.countFailure('g1', 'upstream_error', 1000);
+        await store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000);
+        expect(await store.quarantine.probeFailed('g1', 1, 361_000, 'upstream_error', 61_000)).toBe(true);
+        expect(await store.quarantine.health('g1')).toMatchObject({ phase: 'quarantined', step: 1, nextProbeAt: 361_000 });
+        const note = quarantineNote('g1', 'quarantine_half_open');
+        expect(await store.quarantine.halfOpen('g1', 361_000, note)).toBe(true);
+        expect(await store.quarantine.halfOpen('g1', 361_000, quarantineNote('g1', 'quarantine_half_open'))).toBe(false);
+        expect(await store.quarantine.probeFailed('g1', 2, 999_000, 'upstream_error', 361_000)).toBe(false);
+        expect(await store.quarantine.health('g1')).toMatchObject({ phase: 'half_open', nextProbeAt: null });
+        expect(await store.quarantine.dueProbes(10_000_000, 10)).toEqual([]);
+        const { items } = await store.listRecords({ limit: 10 });
+        expect(items.map((r) => [r.syncId, r.status])).toEqual([[note.entry.syncId, 'quarantine_half_open']]);
+        expect(await store.findSync(note.entry.syncId)).toBeUndefined();
+        expect(await store.verifyChain()).toMatchObject({ ok: true, records: 1 });
+      });
+
+      it('when a half-open group fails again, then it is quarantined again, keeping when it was first quarantined', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.quarantine.countFailure('g1', 'upstream_error', 1000);
+        await store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000);
+        await store.quarantine.halfOpen('g1', 61_000);
+        expect(await store.quarantine.countFailure('g1', 'upstream_error', 70_000)).toMatchObject({ phase: 'half_open', failures: 2 });
+        expect(await store.quarantine.enter('g1', 1, 370_000, 'upstream_error', 70_000)).toBe(true);
+        expect(await store.quarantine.health('g1')).toMatchObject({ phase: 'quarantined', step: 1, since: 1000, nextProbeAt: 370_000 });
+      });
+
+      it('when a group is cleared, then it answers what it was, and its note (with its events) is appended only when it was quarantined or half-open', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.quarantine.countFailure('g1', 'upstream_error', 1000);
+        expect(await store.quarantine.clear('g1', quarantineNote('g1', 'quarantine_released', true))).toMatchObject({ failures: 1, phase: null });
+        expect(await store.quarantine.clear('g1', quarantineNote('g1', 'quarantine_released', true))).toBeUndefined();
+        expect((await store.listRecords({ limit: 10 })).items).toEqual([]);
+        await store.quarantine.countFailure('g2', 'upstream_error', 1000);
+        await store.quarantine.enter('g2', 0, 61_000, 'upstream_error', 1000);
+        const note = quarantineNote('g2', 'quarantine_released', true);
+        expect(await store.quarantine.clear('g2', note)).toMatchObject({ phase: 'quarantined' });
+        expect(await store.quarantine.health('g2')).toBeUndefined();
+        expect((await store.listRecords({ limit: 10 })).items.map((r) => r.status)).toEqual(['quarantine_released']);
+        expect(await store.quarantine.countQuarantined()).toBe(0);
+      });
+
+      it.skipIf(!kind.shared)('when two replicas count failures of one group at once, then no count is lost, and one of them quarantines it', async () => {
+        const harness = await harnessOf(kind);
+        const [one, two] = [await open(harness), await open(harness)];
+        await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).quarantine.countFailure('g1', 'upstream_error', 1000 + i)));
+        expect(await one.quarantine.health('g1')).toMatchObject({ failures: 20 });
+        const entered = await Promise.all([one.quarantine.enter('g1', 0, 61_000, 'upstream_error', 2000), two.quarantine.enter('g1', 0, 61_000, 'upstream_error', 2000)]);
+        expect(entered.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('held changes', () => {
+      const change = (id: string, fingerprint = 'fp1') => ({ id, groupId: 'g1', actor: 'entra', fingerprint, removing: 40, of: 50, createdAt: `2026-01-01T00:00:0${id.length % 10}.000Z` });
+
+      it('when a guarded change is held, then the same change is answered with the same id, an approval lets it through once, and a reopen keeps them', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        expect(await store.heldChanges.holdOrPass(change('h1'))).toEqual({ kind: 'held', id: 'h1', created: true });
+        expect(await store.heldChanges.holdOrPass(change('h2'))).toEqual({ kind: 'held', id: 'h1', created: false });
+        expect(await store.heldChanges.holdOrPass(change('h3', 'fp2'))).toEqual({ kind: 'held', id: 'h3', created: true });
+        const reopened = await open(harness);
+        expect(await reopened.heldChanges.decide('h1', 'approved', 'admin', '2026-01-01T01:00:00.000Z')).toMatchObject({ id: 'h1', state: 'approved', decidedBy: 'admin' });
+        expect(await reopened.heldChanges.decide('h1', 'rejected', 'admin', '2026-01-01T02:00:00.000Z')).toMatchObject({ state: 'approved' });
+        expect(await reopened.heldChanges.holdOrPass(change('h4'))).toEqual({ kind: 'approved', id: 'h1' });
+        expect(await reopened.heldChanges.getHeld('h1')).toMatchObject({ state: 'used', removing: 40, of: 50, actor: 'entra' });
+        expect(await reopened.heldChanges.holdOrPass(change('h5'))).toEqual({ kind: 'held', id: 'h5', created: true });
+        expect((await reopened.heldChanges.listHeld('held')).map((h) => h.id).toSorted()).toEqual(['h3', 'h5']);
+        expect(await reopened.heldChanges.getHeld('nope')).toBeUndefined();
+        expect(await reopened.heldChanges.decide('nope', 'approved', 'admin', '2026-01-01T01:00:00.000Z')).toBeUndefined();
+      });
+
+      it('when a held change is rejected, then the same change stays refused under that id', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.heldChanges.holdOrPass(change('h1'));
+        await store.heldChanges.decide('h1', 'rejected', 'admin', '2026-01-01T01:00:00.000Z');
+        expect(await store.heldChanges.holdOrPass(change('h2'))).toEqual({ kind: 'rejected', id: 'h1', created: false });
       });
     });
 

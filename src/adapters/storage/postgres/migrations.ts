@@ -216,6 +216,38 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    description: "each group's run of failures and its quarantine; changes the mass-removal guard holds for an administrator",
+    sql: `
+      CREATE TABLE IF NOT EXISTS group_health (
+        group_id      text PRIMARY KEY,
+        failures      integer NOT NULL DEFAULT 0,
+        last_error    text,
+        phase         text CHECK (phase IN ('quarantined', 'half_open')),
+        step          integer NOT NULL DEFAULT 0,
+        since         bigint,
+        next_probe_at bigint,
+        updated_at    bigint NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS group_health_probe ON group_health (next_probe_at) WHERE phase = 'quarantined';
+
+      CREATE TABLE IF NOT EXISTS held_changes (
+        id          text PRIMARY KEY,
+        group_id    text NOT NULL,
+        actor       text NOT NULL,
+        fingerprint text NOT NULL,
+        removing    integer NOT NULL,
+        of_members  integer NOT NULL,
+        state       text NOT NULL CHECK (state IN ('held', 'approved', 'rejected', 'used')),
+        created_at  text NOT NULL,
+        decided_at  text,
+        decided_by  text
+      );
+      CREATE INDEX IF NOT EXISTS held_changes_match ON held_changes (group_id, fingerprint, state);
+      CREATE INDEX IF NOT EXISTS held_changes_created ON held_changes (created_at, id);
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = (POSTGRES_MIGRATIONS.at(-1) as PostgresMigration).version;

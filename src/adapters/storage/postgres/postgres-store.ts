@@ -29,6 +29,7 @@ import {
   ChainVerifier,
   GENESIS_HASH,
   isSubscriptionChange,
+  isSyncRecord,
   sealRecord,
   sha256Hex,
   type AnyAuditEntry,
@@ -71,6 +72,7 @@ import type {
 import { createPostgresDrift, writeDesiredIn } from './drift-tables.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import type { PruneResult } from '../sqlite-store.js';
+import { createConsistencyTables, type ConsistencyTables } from './consistency-tables.js';
 import { createCxoneTables, type CxoneTables } from './cxone-tables.js';
 import { advisoryKey } from './advisory-key.js';
 import { migratePostgres } from './migrations.js';
@@ -93,7 +95,7 @@ export interface PostgresStoreOptions {
   readonly deliveryLeaseMs?: number;
 }
 
-export interface PostgresStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore, CxoneTables {
+export interface PostgresStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore, CxoneTables, ConsistencyTables {
   /** What the log says the store is: the host and database, never the credentials. */
   readonly file: string;
   /** The desired sets (written with the audit records) and the drift records (migration 3). */
@@ -414,9 +416,31 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
 
   const subscriptionColumns = 'id, owner, url, events, description, created_at, disabled_at';
 
+  /** After an append committed: the new head to its observer, and the dispatcher woken when deliveries were queued. */
+  const announce = (head: ChainHead, queued: number) => {
+    try {
+      options.onHead?.(head);
+    } catch {
+      // Metrics and logging must not fail a sync that is recorded.
+    }
+    if (queued > 0) {
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch {
+          // A listener only wakes the dispatcher.
+        }
+      }
+    }
+  };
+
   return {
     file: describeDatabase(options.connectionString),
     ...createCxoneTables({ query, transaction: (what, work) => transaction(what, work) }, clock),
+    ...createConsistencyTables({ query, transaction: (what, work) => transaction(what, work) }, async (client, entry, events) => {
+      const { head, queued } = await appendIn(client, entry, events);
+      return () => announce(head, queued);
+    }),
 
     async auditHead() {
       const meta = await readMeta(pool).catch((error: unknown) => {
@@ -428,12 +452,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
 
     async append(entry: AuditEntry, events: readonly DomainEvent[], desired?: DesiredSet): Promise<AuditRecord> {
       const { record, queued, head } = await transaction('appending to the audit trail', (client) => appendIn(client, entry, events, desired));
-      try {
-        options.onHead?.(head);
-      } catch {
-        // Metrics and logging must not fail a sync that is recorded.
-      }
-      if (queued > 0) notifyQueued();
+      announce(head, queued);
       return record as AuditRecord;
     },
 
@@ -441,7 +460,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
 
     async findSync(syncId) {
       const [row] = await query<AuditRow>('finding a sync', 'SELECT * FROM audit_records WHERE sync_id = $1', [syncId]);
-      if (!row || isSubscriptionChange(row.status)) return undefined;
+      if (!row || !isSyncRecord(row.status)) return undefined;
       return toRecord(row) as AuditRecord;
     },
 

@@ -1,0 +1,79 @@
+/**
+ * The quarantine prober: reads each quarantined group through the membership backend when
+ * its probe falls due (QUARANTINE_BACKOFF), on the injected clock (tests never sleep). It
+ * sleeps until the next probe is due, at most `pollMs` (a group quarantined by another
+ * replica, or by a sync here, is picked up by then). With several replicas on PostgreSQL
+ * only the one holding the runner lock probes; the others check again at each poll.
+ */
+import { runDueProbes, type ProbeDeps } from '../../core/quarantine.js';
+import type { RunnerLock } from './postgres/runner-lock.js';
+
+export interface ProberLog {
+  info(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface QuarantineProberOptions extends ProbeDeps {
+  readonly lock: RunnerLock;
+  readonly log: ProberLog;
+  /** The longest sleep between two looks at the store. Default 30 s. */
+  readonly pollMs?: number;
+  /** Probes per round. Default 20. */
+  readonly batch?: number;
+}
+
+export interface QuarantineProber {
+  /** One round: the probes due now, if this process holds the runner lock. Resolves with how many ran. */
+  runOnce(): Promise<number>;
+  start(): void;
+  /** Stops the loop, waits for a round in progress and gives the lock back. */
+  stop(): Promise<void>;
+}
+
+export function createQuarantineProber(options: QuarantineProberOptions): QuarantineProber {
+  const pollMs = options.pollMs ?? 30_000;
+  const batch = options.batch ?? 20;
+  const controller = new AbortController();
+  let loop: Promise<void> | undefined;
+
+  async function runOnce(): Promise<number> {
+    if (!(await options.lock.tryHold())) return 0;
+    const ran = await runDueProbes(options, batch, controller.signal);
+    if (ran > 0) options.log.info({ probes: ran }, 'quarantine: probed quarantined groups');
+    return ran;
+  }
+
+  async function sleepMs(): Promise<number> {
+    const next = await options.store.nextProbeAt().catch(() => null);
+    if (next === null) return pollMs;
+    return Math.min(pollMs, Math.max(0, next - options.clock.now()));
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (loop || options.policy.after <= 0) return;
+      loop = (async () => {
+        while (!controller.signal.aborted) {
+          let ran = 0;
+          try {
+            ran = await runOnce();
+          } catch (error) {
+            options.log.error({ err: error }, 'quarantine probes failed; they run again at the next round');
+          }
+          try {
+            // A full batch: more may be due now.
+            await options.clock.sleep(ran >= batch ? 0 : Math.max(1, await sleepMs()), controller.signal);
+          } catch {
+            return;
+          }
+        }
+      })();
+    },
+    async stop() {
+      controller.abort();
+      await loop;
+      await options.lock.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * Quarantine and the changes the mass-removal guard holds (docs/consistency.md):
+ * GET /quarantine, GET /groups/{groupId}/quarantine, POST /groups/{groupId}/quarantine/release,
+ * GET /guard/held, POST /guard/held/{id}/approve and /reject. Administrators (ADMIN_API_TOKENS)
+ * only, except a group's own quarantine state, which any caller may read (its syncs' 503s say as
+ * much).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import type { Clock, HeldChangeStore, QuarantineStore } from '../../core/ports.js';
+import { describeHealth, releaseByHand, type QuarantineObserver } from '../../core/quarantine.js';
+import { AdminRequiredError, HeldChangeDecidedError, HeldChangeNotFoundError } from '../errors.js';
+import { errorResponse } from '../schemas/common.js';
+import { GroupParams, GroupQuarantineSchema, HeldChangeSchema, HeldList, HeldParams, HeldQuery, QuarantineList, ReleaseAnswer } from '../schemas/consistency.js';
+
+export interface ConsistencyRouteOptions {
+  readonly quarantine?: { readonly store: QuarantineStore; readonly observer?: QuarantineObserver };
+  readonly heldChanges?: HeldChangeStore;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  readonly newEventId: () => string;
+}
+
+const security = [{ bearerAuth: [] }];
+const unauthorized = errorResponse('Missing or wrong bearer token');
+const forbidden = errorResponse('forbidden: the token is not an administrator token (ADMIN_API_TOKENS)');
+
+function requireAdmin(request: FastifyRequest): void {
+  if (!request.admin) throw new AdminRequiredError();
+}
+
+export const consistencyRoutes: FastifyPluginAsyncTypebox<ConsistencyRouteOptions> = async (app, options) => {
+  const { quarantine, heldChanges, clock } = options;
+  if (quarantine) {
+    const { store } = quarantine;
+    app.get(
+      '/quarantine',
+      {
+        schema: {
+          tags: ['consistency'],
+          operationId: 'listQuarantine',
+          summary: 'Groups quarantined or half-open (administrators)',
+          security,
+          response: { 200: QuarantineList, 401: unauthorized, 403: forbidden },
+        },
+      },
+      async (request) => {
+        requireAdmin(request);
+        return { items: (await store.listQuarantined()).map((health) => describeHealth(health.groupId, health)) };
+      },
+    );
+    app.get(
+      '/groups/:groupId/quarantine',
+      {
+        schema: {
+          tags: ['consistency'],
+          operationId: 'getGroupQuarantine',
+          summary: "A group's quarantine: closed, quarantined or half-open, with its failures and next probe",
+          security,
+          params: GroupParams,
+          response: { 200: GroupQuarantineSchema, 400: errorResponse('A bad groupId'), 401: unauthorized },
+        },
+      },
+      async (request) => describeHealth(request.params.groupId, await store.health(request.params.groupId)),
+    );
+    app.post(
+      '/groups/:groupId/quarantine/release',
+      {
+        schema: {
+          tags: ['consistency'],
+          operationId: 'releaseGroupQuarantine',
+          summary: 'Release a group from quarantine by hand (administrators): its next sync runs; audited, with group.quarantine.released',
+          security,
+          params: GroupParams,
+          response: { 200: ReleaseAnswer, 400: errorResponse('A bad groupId'), 401: unauthorized, 403: forbidden },
+        },
+      },
+      async (request) => {
+        requireAdmin(request);
+        const { groupId } = request.params;
+        const was = await releaseByHand({ store, clock, newEventId: options.newEventId, observer: quarantine.observer }, groupId, { actor: request.actor, requestId: request.id }, options.newId());
+        return { groupId, released: was?.phase === 'quarantined' || was?.phase === 'half_open', was: describeHealth(groupId, was) };
+      },
+    );
+  }
+  if (heldChanges) {
+    app.get(
+      '/guard/held',
+      {
+        schema: {
+          tags: ['consistency'],
+          operationId: 'listHeldChanges',
+          summary: 'Changes the mass-removal guard held for an administrator (administrators), newest first',
+          security,
+          querystring: HeldQuery,
+          response: { 200: HeldList, 400: errorResponse('A bad state'), 401: unauthorized, 403: forbidden },
+        },
+      },
+      async (request) => {
+        requireAdmin(request);
+        return { items: await heldChanges.listHeld(request.query.state, 500) };
+      },
+    );
+    for (const decision of ['approve', 'reject'] as const) {
+      app.post(
+        `/guard/held/:id/${decision}`,
+        {
+          schema: {
+            tags: ['consistency'],
+            operationId: decision === 'approve' ? 'approveHeldChange' : 'rejectHeldChange',
+            summary:
+              decision === 'approve'
+                ? 'Approve a held change (administrators): the next retry of the same change goes through, once'
+                : 'Reject a held change (administrators): retries of the same change keep being refused',
+            security,
+            params: HeldParams,
+            response: {
+              200: HeldChangeSchema,
+              401: unauthorized,
+              403: forbidden,
+              404: errorResponse('held_change_not_found'),
+              409: errorResponse('held_change_decided: it was approved, rejected or used already'),
+            },
+          },
+        },
+        async (request) => {
+          requireAdmin(request);
+          const { id } = request.params;
+          const state = decision === 'approve' ? 'approved' : 'rejected';
+          const before = await heldChanges.getHeld(id);
+          if (!before) throw new HeldChangeNotFoundError(id);
+          if (before.state !== 'held') throw new HeldChangeDecidedError(id, before.state);
+          const after = await heldChanges.decide(id, state, request.actor, new Date(clock.now()).toISOString());
+          if (!after) throw new HeldChangeNotFoundError(id);
+          if (after.state !== state || after.decidedBy !== request.actor) throw new HeldChangeDecidedError(id, after.state);
+          request.log.info({ heldChange: id, groupId: after.groupId, decision: state }, 'held change decided');
+          return after;
+        },
+      );
+    }
+  }
+};

@@ -89,8 +89,12 @@ export interface SubscriptionAuditRecord extends SubscriptionAuditEntry {
   readonly hash: string;
 }
 
-/** How a change to a group's quarantine that no sync made is recorded: a probe that found it readable, a release by hand. */
-export type QuarantineChange = 'quarantine_half_open' | 'quarantine_released';
+/**
+ * How a change to a group's standing that no sync made is recorded: a probe that found a
+ * quarantined group readable, a release by hand, an administrator's decision on a change the
+ * mass-removal guard held.
+ */
+export type QuarantineChange = 'quarantine_half_open' | 'quarantine_released' | 'held_change_approved' | 'held_change_rejected';
 
 /**
  * A change to a group's quarantine made outside a sync (./quarantine.ts), in the same chain:
@@ -101,7 +105,7 @@ export interface QuarantineAuditEntry {
   /** The record's own id (UUIDv7); no sync is involved. */
   readonly syncId: string;
   readonly requestId: string;
-  /** The administrator who released it, or `quarantine-probe`. */
+  /** The administrator who released it or decided the held change, or `quarantine-probe`. */
   readonly actor: string;
   readonly groupId: string;
   readonly status: QuarantineChange;
@@ -120,7 +124,7 @@ export interface QuarantineAuditRecord extends QuarantineAuditEntry {
 export type AnyAuditEntry = AuditEntry | SubscriptionAuditEntry | QuarantineAuditEntry;
 export type AnyAuditRecord = AuditRecord | SubscriptionAuditRecord | QuarantineAuditRecord;
 
-const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<QuarantineChange>(['quarantine_half_open', 'quarantine_released']);
+const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<QuarantineChange>(['quarantine_half_open', 'quarantine_released', 'held_change_approved', 'held_change_rejected']);
 
 /** Whether a record (or entry) is a quarantine change rather than a sync attempt. */
 export function isQuarantineChange(status: string): status is QuarantineChange {

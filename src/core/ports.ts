@@ -1028,6 +1028,10 @@ export interface HeldChangeStore {
   /** Newest first; only those in `state` when given. */
   listHeld(state?: HeldChange['state'], limit?: number): Promise<readonly HeldChange[]>;
   getHeld(id: string): Promise<HeldChange | undefined>;
-  /** held → approved or rejected; undefined when there is no such change, the change as it is when it was decided already. */
-  decide(id: string, decision: 'approved' | 'rejected', by: string, at: string): Promise<HeldChange | undefined>;
+  /**
+   * held → approved or rejected; undefined when there is no such change, the change as it is
+   * when it was decided already. The note (its audit record) is appended in the same
+   * transaction, only when this call decided it.
+   */
+  decide(id: string, decision: 'approved' | 'rejected', by: string, at: string, note?: QuarantineNote): Promise<HeldChange | undefined>;
 }

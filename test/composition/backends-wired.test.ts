@@ -176,6 +176,10 @@ describe('the membership backends as the service wires them', () => {
 
     const approved = await full.app.inject({ method: 'POST', url: `/guard/held/${id}/approve`, headers: { authorization: `Bearer ${admin}` } });
     expect(approved.statusCode).toBe(200);
+    // The decision is in the audit chain, and the chain still verifies.
+    const records = (await full.store.listRecords({ limit: 20 })).items;
+    expect(records.find((r) => r.status === 'held_change_approved')).toMatchObject({ actor: 'ops', groupId: group, reason: expect.stringContaining(id) });
+    expect(await full.store.verifyChain()).toMatchObject({ ok: true });
     const through = await put();
     expect(through.statusCode).toBe(200);
     expect((await full.directory.adminApi.listGroupAgents(Number(group), ctx()))?.agents.map((a) => a.agentId)).toEqual([seedIds.agents.aliceSmith]);

@@ -135,7 +135,8 @@ export function createSqliteQuarantineStore(db: Database, appendNote: (note: Qua
   };
 }
 
-export function createSqliteHeldChanges(db: Database): HeldChangeStore {
+/** `appendNote` as for the quarantine store: a decision's audit record, in the decision's transaction. */
+export function createSqliteHeldChanges(db: Database, appendNote: (note: QuarantineNote) => () => void): HeldChangeStore {
   const sql = {
     match: db.prepare<[string, string], HeldChangeRow>(
       `SELECT * FROM held_changes WHERE group_id = ? AND fingerprint = ? AND state IN ('approved', 'held', 'rejected')
@@ -148,6 +149,11 @@ export function createSqliteHeldChanges(db: Database): HeldChangeStore {
     listIn: db.prepare<[string, number], HeldChangeRow>('SELECT * FROM held_changes WHERE state = ? ORDER BY created_at DESC, id DESC LIMIT ?'),
     decide: db.prepare<[string, string, string, string], HeldChangeRow>(`UPDATE held_changes SET state = ?, decided_at = ?, decided_by = ? WHERE id = ? AND state = 'held' RETURNING *`),
   };
+  const decideTx = db.transaction((id: string, decision: string, by: string, at: string, note: QuarantineNote | undefined): { row: HeldChangeRow | undefined; after: () => void } => {
+    const decided = sql.decide.get(decision, at, by, id);
+    if (decided) return { row: decided, after: note ? appendNote(note) : () => {} };
+    return { row: sql.get.get(id), after: () => {} };
+  });
   const holdTx = db.transaction((change: Parameters<HeldChangeStore['holdOrPass']>[0]): HoldDecision => {
     const found = sql.match.get(change.groupId, change.fingerprint);
     if (found?.state === 'approved') {
@@ -169,8 +175,9 @@ export function createSqliteHeldChanges(db: Database): HeldChangeStore {
       const row = sql.get.get(id);
       return row && toHeld(row);
     },
-    async decide(id, decision, by, at) {
-      const row = sql.decide.get(decision, at, by, id) ?? sql.get.get(id);
+    async decide(id, decision, by, at, note) {
+      const { row, after } = decideTx.immediate(id, decision, by, at, note);
+      after();
       return row && toHeld(row);
     },
   };

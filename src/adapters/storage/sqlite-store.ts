@@ -76,7 +76,7 @@ import {
 } from '../../core/ports.js';
 import { createSqliteDrift } from './drift-tables.js';
 import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outcome.js';
-import type { GroupExternalIds, HeldChangeStore, JournalStep, MembershipJournal, QuarantineStore } from '../../core/ports.js';
+import type { GroupExternalIds, HeldChangeStore, JournalStep, MembershipJournal, QuarantineNote, QuarantineStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { AGENT_MAP_POLL_KEY, toAgent, toEntry, toStep, type AgentRow, type JournalEntryRow, type JournalStepRow } from './cxone-rows.js';
 
@@ -648,14 +648,17 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     }
   };
 
+  /** A note of the quarantine or held-change tables, appended inside their transaction; what to do once it committed. */
+  const appendNote = (note: QuarantineNote) => {
+    const { head, queued } = appendTx(note.entry, note.events);
+    return () => announce(head, queued);
+  };
+
   return {
     file,
     backendChoice: createBackendChoice(db, clock),
-    quarantine: createSqliteQuarantineStore(db, (note) => {
-      const { head, queued } = appendTx(note.entry, note.events);
-      return () => announce(head, queued);
-    }),
-    heldChanges: createSqliteHeldChanges(db),
+    quarantine: createSqliteQuarantineStore(db, appendNote),
+    heldChanges: createSqliteHeldChanges(db, appendNote),
 
     agentMap: createAgentMapStore(db),
     syncedGroups: createSyncedGroups(db),

@@ -130,7 +130,21 @@ export const consistencyRoutes: FastifyPluginAsyncTypebox<ConsistencyRouteOption
           const before = await heldChanges.getHeld(id);
           if (!before) throw new HeldChangeNotFoundError(id);
           if (before.state !== 'held') throw new HeldChangeDecidedError(id, before.state);
-          const after = await heldChanges.decide(id, state, request.actor, new Date(clock.now()).toISOString());
+          const at = new Date(clock.now()).toISOString();
+          // The decision's own record in the audit chain, appended with it.
+          const note = {
+            entry: {
+              syncId: options.newId(),
+              requestId: request.id,
+              actor: request.actor,
+              groupId: before.groupId,
+              status: decision === 'approve' ? ('held_change_approved' as const) : ('held_change_rejected' as const),
+              reason: `held change ${id} (removing ${before.removing} of ${before.of} members, asked by ${before.actor}) ${state} by ${request.actor}`,
+              createdAt: at,
+            },
+            events: [],
+          };
+          const after = await heldChanges.decide(id, state, request.actor, at, note);
           if (!after) throw new HeldChangeNotFoundError(id);
           if (after.state !== state || after.decidedBy !== request.actor) throw new HeldChangeDecidedError(id, after.state);
           request.log.info({ heldChange: id, groupId: after.groupId, decision: state }, 'held change decided');

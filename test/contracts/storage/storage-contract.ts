@@ -692,6 +692,20 @@ export function describeStorageContract(kind: StoreKind): void {
         await store.heldChanges.decide('h1', 'rejected', 'admin', '2026-01-01T01:00:00.000Z');
         expect(await store.heldChanges.holdOrPass(change('h2'))).toEqual({ kind: 'rejected', id: 'h1', created: false });
       });
+
+      it('when a held change is decided with its note, then the note is in the chain once; deciding it again appends nothing', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.heldChanges.holdOrPass(change('h1'));
+        const note = (syncId: string) => ({
+          entry: { syncId, requestId: 'req-1', actor: 'admin', groupId: 'g1', status: 'held_change_approved' as const, reason: 'held change h1 approved by admin', createdAt: '2026-01-01T01:00:00.000Z' },
+          events: [],
+        });
+        expect(await store.heldChanges.decide('h1', 'approved', 'admin', '2026-01-01T01:00:00.000Z', note('n1'))).toMatchObject({ state: 'approved' });
+        expect(await store.heldChanges.decide('h1', 'rejected', 'admin', '2026-01-01T01:00:01.000Z', note('n2'))).toMatchObject({ state: 'approved' });
+        const records = (await store.listRecords({ limit: 10 })).items;
+        expect(records.map((r) => [r.syncId, r.status])).toEqual([['n1', 'held_change_approved']]);
+        expect(await store.verifyChain()).toMatchObject({ ok: true });
+      });
     });
 
     it('when the store is asked whether it answers, then it does', async () => {

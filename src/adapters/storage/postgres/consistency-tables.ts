@@ -23,7 +23,7 @@ export interface ConsistencyTables {
 
 /** `appendIn` appends a note inside the transaction of `client`; answers what to do once it committed. */
 export function createConsistencyTables(db: PgAccess, appendIn: (client: PoolClient, entry: QuarantineNote['entry'], events: readonly DomainEvent[]) => Promise<() => void>): ConsistencyTables {
-  return { quarantine: quarantine(db, appendIn), heldChanges: heldChanges(db) };
+  return { quarantine: quarantine(db, appendIn), heldChanges: heldChanges(db, appendIn) };
 }
 
 function quarantine(db: PgAccess, appendIn: Parameters<typeof createConsistencyTables>[1]): QuarantineStore {
@@ -97,7 +97,7 @@ function quarantine(db: PgAccess, appendIn: Parameters<typeof createConsistencyT
   };
 }
 
-function heldChanges(db: PgAccess): HeldChangeStore {
+function heldChanges(db: PgAccess, appendIn: Parameters<typeof createConsistencyTables>[1]): HeldChangeStore {
   return {
     async holdOrPass(change) {
       return db.transaction('holding a guarded change', async (client): Promise<HoldDecision> => {
@@ -137,8 +137,14 @@ function heldChanges(db: PgAccess): HeldChangeStore {
       const [row] = await db.query<HeldChangeRow>('reading a held change', 'SELECT * FROM held_changes WHERE id = $1', [id]);
       return row && toHeld(row);
     },
-    async decide(id, decision, by, at) {
-      const [changed] = await db.query<HeldChangeRow>('deciding a held change', `UPDATE held_changes SET state = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND state = 'held' RETURNING *`, [decision, at, by, id]);
+    async decide(id, decision, by, at, note) {
+      const decided = await db.transaction('deciding a held change', async (client) => {
+        const { rows } = await client.query<HeldChangeRow>(`UPDATE held_changes SET state = $1, decided_at = $2, decided_by = $3 WHERE id = $4 AND state = 'held' RETURNING *`, [decision, at, by, id]);
+        const row = rows[0];
+        return { row, after: row && note ? await appendIn(client, note.entry, note.events) : () => {} };
+      });
+      decided.after();
+      const changed = decided.row;
       if (changed) return toHeld(changed);
       const [row] = await db.query<HeldChangeRow>('reading a held change', 'SELECT * FROM held_changes WHERE id = $1', [id]);
       return row && toHeld(row);

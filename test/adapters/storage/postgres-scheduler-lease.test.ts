@@ -38,7 +38,8 @@ describe.skipIf(!postgres.available)('PostgreSQL scheduler lease', () => {
     const admin = new Client({ connectionString });
     await admin.connect();
     onTestFinished(() => admin.end());
-    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted`);
+    // Only this test's database: other test files share the cluster.
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
     await lost;
     expect(held?.lost.aborted).toBe(true);
     const taken = await two.tryAcquire();

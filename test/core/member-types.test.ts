@@ -6,33 +6,17 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { ValidationFailedError } from '../../src/core/errors.js';
-import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { DesiredMember, MemberRef } from '../../src/core/membership.js';
-import { syncGroup, type SyncGroupDeps, type SyncRequest } from '../../src/core/sync-group.js';
-import { FakeClock } from '../fakes/fake-clock.js';
+import { syncGroup, type SyncRequest } from '../../src/core/sync-group.js';
+import { syncDeps } from '../fakes/sync-deps.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
-import { RecordingMetrics } from '../fakes/recording-metrics.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
 const group = (value: string): MemberRef => ({ value, type: 'Group' });
 
 function setup(directory: InMemoryDirectory) {
-  let n = 0;
   const audit = new MemoryAuditLog();
-  const deps: SyncGroupDeps = {
-    directory,
-    clock: new FakeClock(),
-    locks: new KeyedLock(),
-    audit,
-    metrics: new RecordingMetrics(),
-    newSyncId: () => `sync-${++n}`,
-    newEventId: () => `evt-${n}`,
-    maxDepth: 3,
-    maxConflictRetries: 3,
-    writeMode: 'put',
-    patchMaxOperations: 100,
-    attributes: { entitlementMap: {}, concurrency: 4 },
-  };
+  const deps = syncDeps({ directory, audit });
   const run = (members: DesiredMember[], extra: Partial<SyncRequest> = {}) =>
     syncGroup(deps, { groupId: 't', desired: { members }, dryRun: false, actor: 'okta', requestId: 'r', ...extra });
   return { run, audit, directory };

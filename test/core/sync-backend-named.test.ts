@@ -8,36 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { openSqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import { UpstreamUnavailableError } from '../../src/core/errors.js';
-import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { DesiredMember } from '../../src/core/membership.js';
 import type { MembershipBackend } from '../../src/core/ports.js';
 import { createScimGroupsBackend } from '../../src/core/scim-groups-backend.js';
 import { syncGroup, type SyncGroupDeps, type SyncRequest } from '../../src/core/sync-group.js';
 import { auditEntry } from '../fakes/audit-entry.js';
-import { FakeClock } from '../fakes/fake-clock.js';
+import { syncDeps } from '../fakes/sync-deps.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
-import { RecordingMetrics } from '../fakes/recording-metrics.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 function setup(extra: Partial<SyncGroupDeps> = {}) {
-  let n = 0;
   const directory = new InMemoryDirectory().addUser('u1').addUser('u2').addGroup('g', [{ value: 'u1', type: 'User' }]);
   const audit = new MemoryAuditLog();
-  const deps: SyncGroupDeps = {
-    directory,
-    clock: new FakeClock(),
-    locks: new KeyedLock(),
-    audit,
-    metrics: new RecordingMetrics(),
-    newSyncId: () => `sync-${++n}`,
-    newEventId: () => `evt-${n}`,
-    maxDepth: 3,
-    maxConflictRetries: 3,
-    writeMode: 'put',
-    patchMaxOperations: 100,
-    attributes: { entitlementMap: {}, concurrency: 4 },
-    ...extra,
-  };
+  const deps = syncDeps({ directory, audit, ...extra });
   const run = (members: DesiredMember[], more: Partial<SyncRequest> = {}) => syncGroup(deps, { groupId: 'g', desired: { members }, dryRun: false, actor: 'okta', requestId: 'r', ...more });
   return { run, audit, directory };
 }

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { ValidationFailedError } from '../../src/core/errors.js';
-import { KeyedLock } from '../../src/core/keyed-lock.js';
 import { applyDelta, type MemberRef, type MembershipDelta } from '../../src/core/membership.js';
-import { syncGroup, type SyncGroupDeps } from '../../src/core/sync-group.js';
-import { FakeClock } from '../fakes/fake-clock.js';
+import { syncGroup } from '../../src/core/sync-group.js';
+import { syncDeps } from '../fakes/sync-deps.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
-import { RecordingMetrics } from '../fakes/recording-metrics.js';
 
 const user = (value: string): MemberRef => ({ value, type: 'User' });
 const delta = (add: string[], remove: string[], displayName?: string): MembershipDelta => ({
@@ -17,22 +15,8 @@ const delta = (add: string[], remove: string[], displayName?: string): Membershi
 });
 
 function setup(directory: InMemoryDirectory, writeMode: 'put' | 'patch' = 'patch') {
-  let n = 0;
   const audit = new MemoryAuditLog();
-  const deps: SyncGroupDeps = {
-    directory,
-    clock: new FakeClock(),
-    locks: new KeyedLock(),
-    audit,
-    metrics: new RecordingMetrics(),
-    newSyncId: () => `sync-${++n}`,
-    newEventId: () => `evt-${n}`,
-    maxDepth: 3,
-    maxConflictRetries: 3,
-    writeMode,
-    patchMaxOperations: 100,
-    attributes: { entitlementMap: {}, concurrency: 4 },
-  };
+  const deps = syncDeps({ directory, audit, writeMode });
   const run = (desired: MembershipDelta) => syncGroup(deps, { groupId: 't', desired, dryRun: false, actor: 'okta-scim', requestId: 'r' });
   return { run, audit, directory };
 }

@@ -3,13 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import type { AuditEntry, AuditRecord, DomainEvent } from '../../src/core/audit.js';
 import { ValidationFailedError } from '../../src/core/errors.js';
-import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { DesiredMember } from '../../src/core/membership.js';
 import type { DesiredSet } from '../../src/core/ports.js';
-import { syncGroup, type SyncGroupDeps, type SyncRequest } from '../../src/core/sync-group.js';
+import { syncGroup, type SyncRequest } from '../../src/core/sync-group.js';
 import { FakeClock } from '../fakes/fake-clock.js';
+import { syncDeps } from '../fakes/sync-deps.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
-import { RecordingMetrics } from '../fakes/recording-metrics.js';
 
 /** The audit log the sync sees, noting what each append carried. */
 class RecordingAudit extends MemoryAuditLog {
@@ -21,24 +20,10 @@ class RecordingAudit extends MemoryAuditLog {
 }
 
 function setup() {
-  let n = 0;
   const directory = new InMemoryDirectory().addUser('u1').addUser('u2').addUser('off', false).addGroup('g', [{ value: 'u1', type: 'User' }]);
   const audit = new RecordingAudit();
   const clock = new FakeClock();
-  const deps: SyncGroupDeps = {
-    directory,
-    clock,
-    locks: new KeyedLock(),
-    audit,
-    metrics: new RecordingMetrics(),
-    newSyncId: () => `sync-${++n}`,
-    newEventId: () => `evt-${n}`,
-    maxDepth: 3,
-    maxConflictRetries: 3,
-    writeMode: 'put',
-    patchMaxOperations: 100,
-    attributes: { entitlementMap: {}, concurrency: 4 },
-  };
+  const deps = syncDeps({ directory, clock, audit });
   const run = (members: DesiredMember[], extra: Partial<SyncRequest> = {}) => syncGroup(deps, { groupId: 'g', desired: { members }, dryRun: false, actor: 'okta', requestId: 'r', ...extra });
   return { run, audit, clock };
 }

@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryAuditLog } from '../../src/adapters/storage/memory-audit-log.js';
 import { AgentWriteFailedError, RollbackFailedError, UpstreamError, ValidationFailedError, WriteNotAppliedError } from '../../src/core/errors.js';
-import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { DesiredMember } from '../../src/core/membership.js';
-import { syncGroup, type SyncGroupDeps } from '../../src/core/sync-group.js';
+import { syncGroup } from '../../src/core/sync-group.js';
 import { createTeamsBackend, type TeamsBackendOptions } from '../../src/core/teams-backend.js';
 import { FakeClock } from '../fakes/fake-clock.js';
+import { syncDeps } from '../fakes/sync-deps.js';
 import { FakeTeamsTenant } from '../fakes/fake-teams-tenant.js';
 import { InMemoryDirectory } from '../fakes/in-memory-directory.js';
 import { MemorySyncedGroups } from '../fakes/memory-synced-groups.js';
-import { RecordingMetrics } from '../fakes/recording-metrics.js';
 import { TeamsJournal } from '../fakes/teams-journal.js';
 
 const TEAM = 10;
@@ -23,7 +22,6 @@ function tenant(): FakeTeamsTenant {
 }
 
 function setup(upstream = tenant(), options: Partial<TeamsBackendOptions> = {}) {
-  let n = 0;
   const journal = new TeamsJournal();
   const synced = new MemorySyncedGroups();
   const agents = upstream.agentMap();
@@ -38,21 +36,7 @@ function setup(upstream = tenant(), options: Partial<TeamsBackendOptions> = {}) 
     ...options,
   });
   const audit = new MemoryAuditLog();
-  const deps: SyncGroupDeps = {
-    directory: new InMemoryDirectory(),
-    backend,
-    clock: new FakeClock(),
-    locks: new KeyedLock(),
-    audit,
-    metrics: new RecordingMetrics(),
-    newSyncId: () => `sync-${++n}`,
-    newEventId: () => `evt-${n}`,
-    maxDepth: 3,
-    maxConflictRetries: 3,
-    writeMode: 'put',
-    patchMaxOperations: 100,
-    attributes: { entitlementMap: {}, concurrency: 4 },
-  };
+  const deps = syncDeps({ directory: new InMemoryDirectory(), backend, audit });
   const run = (members: DesiredMember[], groupId = String(TEAM)) => syncGroup(deps, { groupId, desired: { members }, dryRun: false, actor: 'okta', requestId: 'r' });
   return { upstream, journal, synced, run, audit, backend };
 }

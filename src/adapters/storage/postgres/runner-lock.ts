@@ -2,10 +2,11 @@
  * "One replica runs this at a time" on PostgreSQL: a session-level advisory lock
  * (pg_try_advisory_lock) on a connection of its own, held while the replica runs the work
  * (the quarantine probes). A replica that dies leaves it as soon as PostgreSQL notices its
- * session is gone; a dropped connection loses it, and the next tryHold opens a new one.
+ * session is gone; a dropped connection loses it, and the next tryHold asks again. Built on
+ * the scheduler lease (./scheduler-lease.ts), which also pings a held lease's connection.
  */
-import { Client } from 'pg';
-import { advisoryKey } from './advisory-key.js';
+import type { HeldGroupLock } from '../../../core/ports.js';
+import { createPostgresLease } from './scheduler-lease.js';
 
 export interface RunnerLock {
   /** Whether this process holds the lock now: taken if it is free (never waits). */
@@ -15,43 +16,26 @@ export interface RunnerLock {
 }
 
 export function createPostgresRunnerLock(options: { readonly connectionString: string; readonly name: string }): RunnerLock {
-  const key = advisoryKey('cxone-scim-sync/runner', options.name);
-  let client: Client | null = null;
-  let holding = false;
-  const drop = () => {
-    holding = false;
-    const old = client;
-    client = null;
-    void old?.end().catch(() => {});
-  };
+  // The same lease as the drift scheduler's (./scheduler-lease.ts), asked for without waiting and kept while it holds.
+  const lease = createPostgresLease(options);
+  let held: HeldGroupLock | null = null;
   return {
     async tryHold() {
-      if (holding && client !== null) return true;
+      if (held !== null && !held.lost.aborted) return true;
+      // A lease that was lost (its connection dropped) is given up; a new one is asked for.
+      await held?.release();
+      held = null;
       try {
-        if (client === null) {
-          const fresh = new Client({ connectionString: options.connectionString, keepAlive: true, connectionTimeoutMillis: 10_000 });
-          fresh.on('error', () => {
-            if (client === fresh) drop();
-          });
-          fresh.on('end', () => {
-            if (client === fresh) drop();
-          });
-          client = fresh;
-          await fresh.connect();
-        }
-        const { rows } = await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1) AS held', [key]);
-        holding = rows[0]?.held === true;
-        return holding;
+        held = await lease.tryAcquire();
       } catch {
-        drop();
-        return false;
+        held = null;
       }
+      return held !== null;
     },
     async close() {
-      const old = client;
-      client = null;
-      holding = false;
-      await old?.end().catch(() => {});
+      await held?.release();
+      held = null;
+      await lease.close();
     },
   };
 }

@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 20_000,
     pool: 'forks',
     // A throwaway PostgreSQL cluster for the tests of the PostgreSQL store (skipped loudly without its binaries).
-    globalSetup: ['test/setup/postgres.global.ts'],
+    globalSetup: ['test/setup/postgres.global.ts', 'test/setup/compiled-source.global.ts'],
   },
 });

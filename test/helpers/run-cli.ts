@@ -1,8 +1,7 @@
-/** The CLI (src/cli.ts under tsx) as a child process, as a user runs it; resolves when it exits. */
+/** The CLI (src/cli.ts, as compiled for this test run) as a child process, as a user runs it; resolves when it exits. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { onTestFinished } from 'vitest';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
+import { entryArgs, ROOT } from './compiled-source.js';
 
 export interface CliRun {
   readonly code: number | null;
@@ -16,7 +15,7 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
 
 /** The CLI started: its process (to signal it) and its exit. */
 export function startCli(args: readonly string[], options: { env?: Record<string, string>; stdin?: string } = {}): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...entryArgs('cli'), ...args], {
     cwd: ROOT,
     // Only what the test gives: no CXONE_BASE_URL or DATA_DIR leaks in from the developer's shell.
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', ...options.env },

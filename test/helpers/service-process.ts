@@ -1,5 +1,5 @@
 /**
- * The real service (src/main.ts under tsx) as a child process on port 0, for process-level
+ * The real service (src/main.ts, as compiled for this test run) as a child process on port 0, for process-level
  * tests: its address is read from the "cxone-scim-sync listening" log line, and it is
  * killed when the test finishes if it is still running.
  */
@@ -7,8 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { onTestFinished } from 'vitest';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
+import { entryArgs, ROOT } from './compiled-source.js';
 
 export interface Service {
   readonly url: string;
@@ -25,7 +24,7 @@ export interface Service {
 }
 
 export function spawnService(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...entryArgs('main')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 /**
- * The stand-alone CXone SCIM simulator (src/simulator/main.ts under tsx) as a child process
+ * The stand-alone CXone SCIM simulator (src/simulator/main.ts, as compiled for this test run) as a child process
  * on port 0, for tests where several service processes share one upstream. Its address is
  * read from its startup line; it is killed when the test finishes if it is still running.
  */
@@ -7,8 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { onTestFinished } from 'vitest';
-
-const ROOT = new URL('../../', import.meta.url).pathname;
+import { entryArgs, ROOT } from './compiled-source.js';
 
 export interface SimulatorProcess {
   /** e.g. http://127.0.0.1:41234 */
@@ -19,7 +18,7 @@ export interface SimulatorProcess {
 }
 
 export async function startSimulatorProcess(env: Record<string, string> = {}): Promise<SimulatorProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/main.ts'], {
+  const child = spawn(process.execPath, [...entryArgs('simulator/main')], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', SIMULATOR_PORT: '0', SIMULATOR_HOST: '127.0.0.1', SIM_SCIM_GROUPS: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,18 +2,14 @@
  * NICE CXone's defaults (./defaults.ts: paths, scopes) wired into the plain SCIM 2.0
  * adapter. One keep-alive Agent serves both the token endpoint and SCIM.
  */
-import { Agent, type Dispatcher } from 'undici';
-import { systemClock } from '../../core/clock.js';
-import type { Clock } from '../../core/ports.js';
 import { CXONE_DEFAULTS } from './defaults.js';
-import { createRedactor, type Redactor } from './redactor.js';
 import type { RetryOptions } from './retry-policy.js';
-import { createRateLimiter } from './rate-limiter.js';
 import { createScimDirectory, type ScimDirectoryAdapter } from './scim-directory.js';
+import { createTenantPlumbing, type TenantPlumbingOptions } from './tenant-plumbing.js';
 import { createTokenSource, type TokenAuthMethod, type TokenSource } from './token-source.js';
 import type { UpstreamObserver } from './upstream-observer.js';
 
-export interface CxoneDirectoryOptions {
+export interface CxoneDirectoryOptions extends TenantPlumbingOptions {
   /** `https://{tenant}.api.nicecxone.com`, or any SCIM provider's origin. */
   readonly baseUrl: string;
   /** Default `${baseUrl}/oauth/token`. */
@@ -26,31 +22,16 @@ export interface CxoneDirectoryOptions {
   readonly scope?: string;
   /** Default `basic`. */
   readonly tokenAuth?: TokenAuthMethod;
-  readonly clock?: Clock;
-  /** Default: one keep-alive Agent owned by the directory, closed by close(). */
-  readonly dispatcher?: Dispatcher;
   readonly observer?: UpstreamObserver;
   readonly random?: () => number;
-  /** Per attempt, also the token request's timeout. Default 10 s. */
-  readonly requestTimeoutMs?: number;
   readonly retry?: Partial<RetryOptions>;
   readonly userBatchSize?: number;
   readonly groupBatchSize?: number;
   readonly pageSize?: number;
   readonly batchConcurrency?: number;
   readonly lookupConcurrency?: number;
-  /**
-   * Client-side pacing shared by every SCIM request: requests per second (0 or absent:
-   * none until the first 429 teaches one) and requests in flight. Default: adaptive, 16.
-   */
-  readonly rateLimit?: { readonly requestsPerSecond?: number; readonly maxConcurrency?: number };
   /** Members of the groups kept for conditional reads; 0 keeps none. Default 200,000. */
   readonly groupCacheMembers?: number;
-  /**
-   * Blanks secrets out of upstream error text (SCIM and OAuth); the token source adds the
-   * client credentials and every access token it obtains. Default: a redactor knowing only those.
-   */
-  readonly redactor?: Redactor;
 }
 
 export interface CxoneDirectory extends ScimDirectoryAdapter {
@@ -58,13 +39,8 @@ export interface CxoneDirectory extends ScimDirectoryAdapter {
 }
 
 export function createCxoneDirectory(options: CxoneDirectoryOptions): CxoneDirectory {
-  const clock = options.clock ?? systemClock;
-  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const { clock, requestTimeoutMs, dispatcher, limiter, redactor, close } = createTenantPlumbing(options);
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher =
-    options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 32, connect: { timeout: requestTimeoutMs } });
-  const redactor = options.redactor ?? createRedactor();
   const tokenSource = createTokenSource({
     tokenUrl: options.tokenUrl ?? `${baseUrl}${CXONE_DEFAULTS.tokenPath}`,
     clientId: options.clientId,
@@ -94,17 +70,7 @@ export function createCxoneDirectory(options: CxoneDirectoryOptions): CxoneDirec
     lookupConcurrency: options.lookupConcurrency,
     groupCacheMembers: options.groupCacheMembers,
     redactor,
-    limiter: createRateLimiter({
-      requestsPerSecond: options.rateLimit?.requestsPerSecond || Infinity,
-      maxConcurrency: options.rateLimit?.maxConcurrency ?? 16,
-      clock,
-    }),
+    limiter,
   });
-  return {
-    ...directory,
-    tokenSource,
-    async close() {
-      if (ownsDispatcher) await dispatcher.close();
-    },
-  };
+  return { ...directory, tokenSource, close };
 }

@@ -140,7 +140,8 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
     trace.desired = change.desired;
     const summary = { added: change.plan.added, removed: change.plan.removed, memberCount: change.desired.length };
     // Guard: judged on every attempt's plan (a re-plan after a lost race is judged again), before anything is validated or written.
-    const verdict = deps.removalGuard ? judgeRemovals(deps.removalGuard, change.plan) : null;
+    // A delta names each member it removes: removing the last ones by name is not an empty desired set.
+    const verdict = deps.removalGuard ? judgeRemovals(deps.removalGuard, change.plan, { named: isDelta(request.desired) }) : null;
     const guarded = verdict !== null && verdict.wouldTrip && request.allowMassRemoval !== true;
     if (guarded && !request.dryRun) throw new RemovalGuardError(verdict.removing, verdict.of, verdict.percent, deps.removalGuard as RemovalGuardLimits, verdict.emptying);
     const guard = request.dryRun && verdict !== null ? { removalGuard: { wouldTrip: guarded, removing: verdict.removing, of: verdict.of } } : {};

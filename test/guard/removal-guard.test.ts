@@ -43,6 +43,14 @@ describe('the mass-removal guard, judged alone', () => {
     expect(judge(3, 0)).toMatchObject({ wouldTrip: true, emptying: true });
     expect(judge(0, 0)).toMatchObject({ wouldTrip: false, removing: 0, of: 0 });
   });
+
+  it('when the request names each member it removes (a delta), then removing the last ones is no emptying; over both limits it still trips', () => {
+    const named = (size: number, keep: number) => judgeRemovals(limits, planMembership(users('u', size), users('u', size).slice(0, keep)), { named: true });
+    expect(named(1, 0)).toMatchObject({ wouldTrip: false, removing: 1, of: 1, emptying: false });
+    expect(named(10, 0)).toMatchObject({ wouldTrip: false, removing: 10, of: 10 }); // at the count
+    expect(named(11, 0)).toMatchObject({ wouldTrip: true, removing: 11, of: 11 });
+    expect(named(100, 69)).toMatchObject({ wouldTrip: true, removing: 31, of: 100 });
+  });
 });
 
 describe('POST /groups/{groupId}/sync and the mass-removal guard', () => {

@@ -26,6 +26,8 @@ export interface ScimRig {
   readonly simulator: Simulator;
   /** Sends a SCIM request with the SCIM token. */
   call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers?: Record<string, string>): Promise<LightMyRequestResponse>;
+  /** Sends a body byte for byte as given (a published request with its placeholders filled), with the SCIM token. */
+  send(method: 'POST' | 'PUT' | 'PATCH', url: string, raw: string, contentType?: string): Promise<LightMyRequestResponse>;
   /** The user ids the group holds upstream, sorted. */
   members(id: string): string[];
   /** The group's name upstream. */
@@ -51,14 +53,20 @@ function caller(app: FastifyInstance): ScimRig['call'] {
     });
 }
 
+function sender(app: FastifyInstance): ScimRig['send'] {
+  return (method, url, raw, contentType = 'application/scim+json') =>
+    app.inject({ method, url, headers: { authorization: `Bearer ${SCIM_TOKEN}`, 'content-type': contentType }, payload: raw });
+}
+
 export async function startScimRig(backend: BackendUnderTest, env: Record<string, string> = {}, ports: Partial<AppPorts> = {}): Promise<ScimRig> {
   if (backend === 'scim-groups') {
-    const s = await buildSimulatorApp({ env: { ...ENV, ...env } });
+    const s = await buildSimulatorApp({ env: { ...ENV, ...env }, ports });
     return {
       backend,
       app: s.app,
       simulator: s.simulator,
       call: caller(s.app),
+      send: sender(s.app),
       members: (id) => (s.simulator.store.getGroup(id)?.members ?? []).map((m) => m.value).toSorted(),
       displayName: (id) => s.simulator.store.getGroup(id)?.displayName,
       records: () => [...s.audit.records],
@@ -80,6 +88,7 @@ export async function startScimRig(backend: BackendUnderTest, env: Record<string
     app,
     simulator: rig.simulator,
     call: caller(app),
+    send: sender(app),
     members: (id) =>
       rig
         .members(Number(id))

@@ -46,6 +46,8 @@ export const GROUP_SCHEMA_DEFINITION: Json = {
   description: 'A group whose members the service syncs into the membership backend in use (MEMBERSHIP_BACKEND)',
   attributes: [
     attribute('displayName', 'string', { required: true, uniqueness: 'server', description: 'The group name; unique among the groups of the backend (case-insensitive)' }),
+    // A common attribute (RFC 7643 §3.1), listed because Entra's schema discovery looks for each attribute it maps here.
+    attribute('externalId', 'string', { caseExact: true, uniqueness: 'server', description: 'The identity provider\'s id of the group, kept by the service; unique among the groups of the backend' }),
     attribute('members', 'complex', {
       multiValued: true,
       description: 'The members: users (and groups, where the backend nests groups)',

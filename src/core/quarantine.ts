@@ -49,6 +49,8 @@ export interface QuarantineDeps {
 export interface QuarantineObserver {
   entered(): void;
   left(): void;
+  /** A probe read of a quarantined group ran here: it succeeded (half_open) or failed. */
+  probed?(outcome: 'half_open' | 'failed'): void;
 }
 
 /** Upstream statuses that speak for the tenant, not for one group: sign-in and permissions, rate limiting, outages. */
@@ -171,6 +173,7 @@ export async function probe(deps: ProbeDeps, health: GroupHealth, signal?: Abort
     const step = health.step + 1;
     const code = error instanceof SyncError ? answerCode(error) : 'internal_error';
     const moved = await deps.store.probeFailed(health.groupId, step, now() + backoffDelay(deps.policy.backoff, step), code, now());
+    if (moved) deps.observer?.probed?.('failed');
     return moved ? 'failed' : 'skipped';
   }
   const at = new Date(now()).toISOString();
@@ -179,6 +182,7 @@ export async function probe(deps: ProbeDeps, health: GroupHealth, signal?: Abort
     entry: { syncId: recordId, requestId: `probe-${recordId}`, actor: PROBE_ACTOR, groupId: health.groupId, status: 'quarantine_half_open', reason: 'a probe read the group: its next sync runs', createdAt: at },
     events: [],
   });
+  if (moved) deps.observer?.probed?.('half_open');
   return moved ? 'half_open' : 'skipped';
 }
 

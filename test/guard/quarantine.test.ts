@@ -215,6 +215,9 @@ describe('quarantine of a group that keeps failing', () => {
     const metrics = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/^scim_groups_quarantined 0$/m);
     expect(metrics).toMatch(/^scim_quarantine_left_total 1$/m);
+    // The probes this process ran, by outcome: it shows which replica probes.
+    expect(metrics).toMatch(/^scim_quarantine_probes_total\{outcome="failed"\} 4$/m);
+    expect(metrics).toMatch(/^scim_quarantine_probes_total\{outcome="half_open"\} 1$/m);
   });
 
   it('when a half-open group fails once more, then it is quarantined again at the next backoff step', async () => {

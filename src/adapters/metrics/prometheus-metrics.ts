@@ -129,6 +129,13 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
 
   const quarantineEntered = new Counter({ name: 'scim_quarantine_entered_total', help: 'Groups that entered quarantine (QUARANTINE_AFTER failures of their own in a row, or a failure while half-open)', registers });
   const quarantineLeft = new Counter({ name: 'scim_quarantine_left_total', help: 'Groups that left quarantine (a good sync after a good probe, or a release by hand)', registers });
+  const quarantineProbes = new Counter({
+    name: 'scim_quarantine_probes_total',
+    help: 'Probe reads of quarantined groups this process ran, by outcome (half_open: the read succeeded; failed); only the replica holding the prober lock probes',
+    labelNames: ['outcome'],
+    registers,
+  });
+  for (const outcome of ['half_open', 'failed']) quarantineProbes.labels(outcome).inc(0);
   let quarantineSource: (() => Promise<number>) | undefined;
   const quarantinedGroups = new Gauge({
     name: 'scim_groups_quarantined',
@@ -147,6 +154,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
   const quarantine: QuarantineMetrics = {
     entered: guarded(() => quarantineEntered.inc()),
     left: guarded(() => quarantineLeft.inc()),
+    probed: guarded((outcome: string) => quarantineProbes.labels(oneOf(outcome, ['half_open', 'failed'], 'failed')).inc()),
     watch(count) {
       quarantineSource = count;
     },

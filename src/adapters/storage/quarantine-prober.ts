@@ -3,7 +3,11 @@
  * its probe falls due (QUARANTINE_BACKOFF), on the injected clock (tests never sleep). It
  * sleeps until the next probe is due, at most `pollMs` (a group quarantined by another
  * replica, or by a sync here, is picked up by then). With several replicas on PostgreSQL
- * only the one holding the runner lock probes; the others check again at each poll.
+ * only the one holding the runner lock probes; the others ask for it again when the next
+ * probe falls due (or at the poll), but no sooner than `retryMs`: a probe already due is
+ * the holder's to run, and asking again at once would open a PostgreSQL session a
+ * millisecond until it has. So a holder that dies is replaced by the time the next probe is
+ * due, or `retryMs` after it.
  */
 import { runDueProbes, type ProbeDeps } from '../../core/quarantine.js';
 import type { RunnerLock } from './postgres/runner-lock.js';
@@ -20,6 +24,8 @@ export interface QuarantineProberOptions extends ProbeDeps {
   readonly pollMs?: number;
   /** Probes per round. Default 20. */
   readonly batch?: number;
+  /** The shortest wait of a replica without the runner lock before it asks again. Default 1 s. */
+  readonly retryMs?: number;
 }
 
 export interface QuarantineProber {
@@ -33,11 +39,13 @@ export interface QuarantineProber {
 export function createQuarantineProber(options: QuarantineProberOptions): QuarantineProber {
   const pollMs = options.pollMs ?? 30_000;
   const batch = options.batch ?? 20;
+  const retryMs = Math.min(pollMs, options.retryMs ?? 1_000);
   const controller = new AbortController();
   let loop: Promise<void> | undefined;
 
-  async function runOnce(): Promise<number> {
-    if (!(await options.lock.tryHold())) return 0;
+  /** How many probes ran; null: another replica holds the runner lock. */
+  async function round(): Promise<number | null> {
+    if (!(await options.lock.tryHold())) return null;
     const ran = await runDueProbes(options, batch, controller.signal);
     if (ran > 0) options.log.info({ probes: ran }, 'quarantine: probed quarantined groups');
     return ran;
@@ -50,20 +58,21 @@ export function createQuarantineProber(options: QuarantineProberOptions): Quaran
   }
 
   return {
-    runOnce,
+    runOnce: async () => (await round()) ?? 0,
     start() {
       if (loop || options.policy.after <= 0) return;
       loop = (async () => {
         while (!controller.signal.aborted) {
-          let ran = 0;
+          let ran: number | null = 0;
           try {
-            ran = await runOnce();
+            ran = await round();
           } catch (error) {
             options.log.error({ err: error }, 'quarantine probes failed; they run again at the next round');
           }
           try {
-            // A full batch: more may be due now.
-            await options.clock.sleep(ran >= batch ? 0 : Math.max(1, await sleepMs()), controller.signal);
+            // A full batch: more may be due now. Not the holder: the holder runs what is due.
+            const floor = ran === null ? retryMs : 1;
+            await options.clock.sleep(ran !== null && ran >= batch ? 0 : Math.max(floor, await sleepMs()), controller.signal);
           } catch {
             return;
           }

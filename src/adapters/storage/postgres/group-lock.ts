@@ -8,10 +8,10 @@
  * lock by then. A ping on the connection every `pingMs` notices a silent drop. A lock
  * given back normally leaves its connection open for the next sync (up to IDLE_MAX idle).
  */
-import { Client } from 'pg';
 import { SyncInterruptedError } from '../../../core/errors.js';
 import type { GroupLockService, HeldGroupLock } from '../../../core/ports.js';
 import { advisoryKey } from './advisory-key.js';
+import { openLockSession, type LockSession } from './lock-session.js';
 import { describePgError } from './postgres-store.js';
 
 export interface PostgresGroupLockOptions {
@@ -34,66 +34,55 @@ export function groupLockKey(backend: string, groupId: string): string {
   return advisoryKey('cxone-scim-sync/group-lock', backend, groupId);
 }
 
-/** A lock connection, kept between syncs: taking a lock then costs one round trip, not a new session. */
-interface LockConnection {
-  readonly client: Client;
-  dead: boolean;
-  /** Told when the connection fails or ends while a lock is held on it. */
-  onLost: ((why: string) => void) | null;
-}
-
 /** Idle lock connections kept for the next syncs. */
 const IDLE_MAX = 8;
 
 export function createPostgresGroupLocks(options: PostgresGroupLockOptions): PostgresGroupLocks {
   const pingMs = options.pingMs ?? 5_000;
-  const open = new Set<LockConnection>();
-  const idle: LockConnection[] = [];
+  // Lock connections, kept between syncs: taking a lock then costs one round trip, not a new session.
+  const open = new Set<LockSession>();
+  const idle: LockSession[] = [];
   let held = 0;
 
-  function connection(): LockConnection {
-    const client = new Client({ connectionString: options.connectionString, keepAlive: true, connectionTimeoutMillis: 10_000 });
-    const entry: LockConnection = { client, dead: false, onLost: null };
-    const lose = (why: string) => {
-      entry.dead = true;
-      const at = idle.indexOf(entry);
-      if (at >= 0) idle.splice(at, 1);
-      open.delete(entry);
-      entry.onLost?.(why);
-    };
-    client.on('error', (error) => lose(`its PostgreSQL connection failed: ${describePgError(error)}`));
-    client.on('end', () => lose('its PostgreSQL connection ended'));
-    open.add(entry);
-    return entry;
+  function connection(): LockSession {
+    const session = openLockSession({
+      connectionString: options.connectionString,
+      onGone(gone) {
+        const at = idle.indexOf(gone);
+        if (at >= 0) idle.splice(at, 1);
+        open.delete(gone);
+      },
+    });
+    open.add(session);
+    return session;
   }
 
-  async function discard(entry: LockConnection): Promise<void> {
-    entry.onLost = null;
-    entry.dead = true;
-    open.delete(entry);
-    await entry.client.end().catch(() => {});
+  async function discard(session: LockSession): Promise<void> {
+    session.onLost = null;
+    open.delete(session);
+    await session.end();
   }
 
   async function acquire(groupId: string, signal?: AbortSignal): Promise<HeldGroupLock> {
     if (signal?.aborted) throw signal.reason;
     const key = groupLockKey(options.backend, groupId);
-    let entry = idle.pop();
-    const fresh = entry === undefined;
-    entry ??= connection();
-    const { client } = entry;
+    let session = idle.pop();
+    const fresh = session === undefined;
+    session ??= connection();
+    const entry = session;
     // Waiting ends when the signal aborts: the server is told to cancel the request for the
     // lock (a backend waiting for a lock does not notice its client going away).
     let connected = !fresh;
     const giveUp = () => {
-      if (connected) void cancelBackend(options.connectionString, client);
-      else void client.end().catch(() => {});
+      if (connected) void entry.cancel();
+      else void entry.end();
     };
     signal?.addEventListener('abort', giveUp, { once: true });
     try {
-      if (fresh) await client.connect();
+      if (fresh) await entry.connect();
       connected = true;
       if (signal?.aborted) throw signal.reason;
-      await client.query('SELECT pg_advisory_lock($1)', [key]);
+      await entry.lock(key);
     } catch (error) {
       await discard(entry);
       if (signal?.aborted) throw signal.reason;
@@ -114,34 +103,23 @@ export function createPostgresGroupLocks(options: PostgresGroupLockOptions): Pos
     };
     entry.onLost = loseIt;
     if (entry.dead) loseIt('its PostgreSQL connection ended');
-    let pinging = false;
-    const ping = setInterval(() => {
-      if (pinging) return;
-      pinging = true;
-      client
-        .query('SELECT 1')
-        .catch((error: unknown) => loseIt(`its PostgreSQL connection does not answer: ${describePgError(error)}`))
-        .finally(() => (pinging = false));
-    }, pingMs);
-    ping.unref();
-    const owner = entry;
+    const unwatch = entry.watch(pingMs);
     return {
       lost: lost.signal,
       async release() {
         if (!holding) return;
         holding = false;
         held--;
-        clearInterval(ping);
-        owner.onLost = null;
-        if (owner.dead || lost.signal.aborted || idle.length >= IDLE_MAX) return discard(owner);
+        unwatch();
+        entry.onLost = null;
+        if (entry.dead || lost.signal.aborted || idle.length >= IDLE_MAX) return discard(entry);
         try {
           // Given back on the same session, which then waits for the next sync.
-          const { rows } = await client.query<{ unlocked: boolean }>('SELECT pg_advisory_unlock($1) AS unlocked', [key]);
-          if (rows[0]?.unlocked !== true || owner.dead) return await discard(owner);
-          idle.push(owner);
+          if (!(await entry.unlock(key)) || entry.dead) return await discard(entry);
+          idle.push(entry);
         } catch {
           // Ending the session gives the lock back, whatever state the connection is in.
-          await discard(owner);
+          await discard(entry);
         }
       },
     };
@@ -155,23 +133,7 @@ export function createPostgresGroupLocks(options: PostgresGroupLockOptions): Pos
     async close() {
       const all = [...open];
       idle.length = 0;
-      await Promise.all(all.map((entry) => discard(entry)));
+      await Promise.all(all.map((session) => discard(session)));
     },
   };
-}
-
-/** Cancels what `client` runs now (its request for a lock), from a connection of its own; the caller then ends `client`. */
-async function cancelBackend(connectionString: string, client: Client): Promise<void> {
-  const pid = (client as Client & { processID?: number }).processID;
-  if (pid === undefined) return;
-  const canceller = new Client({ connectionString, connectionTimeoutMillis: 10_000 });
-  try {
-    await canceller.connect();
-    await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
-  } catch {
-    // The waiter's own connection is ended anyway; the server drops its request when it notices.
-    await client.end().catch(() => {});
-  } finally {
-    await canceller.end().catch(() => {});
-  }
 }

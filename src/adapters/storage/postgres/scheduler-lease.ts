@@ -1,15 +1,14 @@
 /**
  * The lease of a background job across the replicas (SchedulerLease) on PostgreSQL: a
- * session-level advisory lock taken with pg_try_advisory_lock on a connection of its own,
- * held as long as that session lives. One replica holds it; the others find it taken and
- * ask again later. A replica that dies leaves it as soon as PostgreSQL notices its session
- * is gone; a connection that drops or stops answering (a ping every `pingMs`) aborts `lost`
- * at once, so the holder stops before another replica may take over.
+ * session-level advisory lock taken with pg_try_advisory_lock on a connection of its own
+ * (./lock-session.ts), held as long as that session lives. One replica holds it; the others
+ * find it taken and ask again later. A replica that dies leaves it as soon as PostgreSQL
+ * notices its session is gone; a connection that drops or stops answering (a ping every
+ * `pingMs`) aborts `lost` at once, so the holder stops before another replica may take over.
  */
-import { Client } from 'pg';
 import type { HeldGroupLock, SchedulerLease } from '../../../core/ports.js';
 import { advisoryKey } from './advisory-key.js';
-import { describePgError } from './postgres-store.js';
+import { openLockSession, type LockSession } from './lock-session.js';
 
 export interface PostgresLeaseOptions {
   /** DATABASE_URL. */
@@ -28,59 +27,47 @@ export interface PostgresLease extends SchedulerLease {
 export function createPostgresLease(options: PostgresLeaseOptions): PostgresLease {
   const key = advisoryKey('cxone-scim-sync/lease', options.name);
   const pingMs = options.pingMs ?? 5_000;
-  const open = new Set<Client>();
+  const open = new Set<LockSession>();
 
-  async function end(client: Client): Promise<void> {
-    open.delete(client);
-    await client.end().catch(() => {});
+  async function end(session: LockSession): Promise<void> {
+    open.delete(session);
+    await session.end();
   }
 
   return {
     async tryAcquire(): Promise<HeldGroupLock | null> {
-      const client = new Client({ connectionString: options.connectionString, keepAlive: true, connectionTimeoutMillis: 10_000 });
+      const session = openLockSession({ connectionString: options.connectionString });
       const lost = new AbortController();
-      let holding = false;
-      const lose = (why: string) => {
-        if (holding && !lost.signal.aborted) lost.abort(new Error(`the ${options.name} lease was lost (${why})`));
-      };
-      client.on('error', (error) => lose(`its PostgreSQL connection failed: ${describePgError(error)}`));
-      client.on('end', () => lose('its PostgreSQL connection ended'));
-      open.add(client);
+      open.add(session);
       try {
-        await client.connect();
-        const { rows } = await client.query<{ taken: boolean }>('SELECT pg_try_advisory_lock($1) AS taken', [key]);
-        if (rows[0]?.taken !== true) {
-          await end(client);
+        await session.connect();
+        if (!(await session.tryLock(key))) {
+          await end(session);
           return null;
         }
       } catch (error) {
-        await end(client);
+        await end(session);
         throw error;
       }
-      holding = true;
-      let pinging = false;
-      const ping = setInterval(() => {
-        if (pinging) return;
-        pinging = true;
-        client
-          .query('SELECT 1')
-          .catch((error: unknown) => lose(`its PostgreSQL connection does not answer: ${describePgError(error)}`))
-          .finally(() => (pinging = false));
-      }, pingMs);
-      ping.unref();
+      let holding = true;
+      session.onLost = (why) => {
+        if (holding && !lost.signal.aborted) lost.abort(new Error(`the ${options.name} lease was lost (${why})`));
+      };
+      if (session.dead) session.onLost('its PostgreSQL connection ended');
+      const unwatch = session.watch(pingMs);
       return {
         lost: lost.signal,
         async release() {
           if (!holding) return;
           holding = false;
-          clearInterval(ping);
+          unwatch();
           // Ending the session gives the lock back.
-          await end(client);
+          await end(session);
         },
       };
     },
     async close() {
-      await Promise.all([...open].map((client) => end(client)));
+      await Promise.all([...open].map((session) => end(session)));
     },
   };
 }

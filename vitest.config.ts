@@ -7,6 +7,10 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // One test file per core. Vitest's default keeps a core free (numCpus - 1), which on a
+    // 2-core CI machine runs the files one at a time while most of them wait on child
+    // processes, sockets and PostgreSQL rather than compute.
+    maxWorkers: '100%',
     // A throwaway PostgreSQL cluster for the tests of the PostgreSQL store (skipped loudly without its binaries).
     globalSetup: ['test/setup/postgres.global.ts', 'test/setup/compiled-source.global.ts'],
   },

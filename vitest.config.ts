@@ -11,7 +11,8 @@ export default defineConfig({
     // 2-core CI machine runs the files one at a time while most of them wait on child
     // processes, sockets and PostgreSQL rather than compute.
     maxWorkers: '100%',
-    // A throwaway PostgreSQL cluster for the tests of the PostgreSQL store (skipped loudly without its binaries).
+    // Once per run: a throwaway PostgreSQL cluster for the PostgreSQL store's tests (skipped loudly
+    // without its binaries), and src/ transpiled for the tests that start child processes.
     globalSetup: ['test/setup/postgres.global.ts', 'test/setup/compiled-source.global.ts'],
   },
 });

@@ -6,7 +6,7 @@
  * store. What a backend cannot do (list, create, delete) is answered 501, never faked.
  */
 import { mapBounded } from '../../core/concurrency.js';
-import { GroupNotFoundError, RemovalGuardError } from '../../core/errors.js';
+import { GroupNotFoundError, ifMatchHolds, RemovalGuardError, VersionMismatchError } from '../../core/errors.js';
 import { isDelta, type DesiredMember, type DesiredMembership, type MemberRef, type MembershipDelta } from '../../core/membership.js';
 import type { GroupExternalIds, GroupSummary, HoldDecision, MembershipBackend, RequestContext } from '../../core/ports.js';
 import type { SyncRequest, SyncResult } from '../../core/sync-request.js';
@@ -62,7 +62,8 @@ export interface ScimGroups {
   /** The groups a filter selects (all without one), `members` read only when `withMembers`, and the total. */
   list(filter: GroupFilter | undefined, startIndex: number, count: number, withMembers: boolean): Promise<{ total: number; groups: ScimGroupView[] }>;
   create(input: GroupWriteInput, caller: Caller): Promise<ScimGroupView>;
-  replace(id: string, input: GroupWriteInput, ifMatch: string | undefined, caller: Caller): Promise<SyncResult>;
+  /** The group as the sync left it (verified), without reading it again. */
+  replace(id: string, input: GroupWriteInput, ifMatch: string | undefined, caller: Caller): Promise<ScimGroupView>;
   patch(id: string, change: { members: MembershipDelta | DesiredMembership | null; displayName?: string; externalId?: string | null }, ifMatch: string | undefined, caller: Caller): Promise<SyncResult | null>;
   remove(id: string, caller: Caller): Promise<void>;
 }
@@ -71,23 +72,6 @@ export interface ScimGroups {
 const LIST_READ_CONCURRENCY = 4;
 
 const context = (): RequestContext => ({ stats: { upstreamRequests: 0 } });
-
-const strip = (tag: string) => tag.trim().replace(/^W\//, '');
-
-/** Entity tags compared weakly (RFC 9110 §8.8.3.2); `*` matches any. */
-function etagMatches(ifMatch: string, current: string | null): boolean {
-  if (ifMatch.trim() === '*') return true;
-  return current !== null && ifMatch.split(',').some((tag) => strip(tag) === strip(current));
-}
-
-/** A group's ETag as of now, checked against If-Match where the backend has ETags (412 when it moved on). */
-async function checkIfMatch(chosen: MembershipBackend, id: string, ifMatch: string | undefined): Promise<void> {
-  if (ifMatch === undefined) return;
-  const ctx = context();
-  if (!((await chosen.supportsEtags?.(ctx)) ?? false)) return;
-  const snapshot = await chosen.read(id, ctx);
-  if (!etagMatches(ifMatch, snapshot.etag)) throw new ScimHttpError(412, undefined, `If-Match ${ifMatch} does not match the group's current version ${snapshot.etag ?? '(none)'}: read it again`);
-}
 
 export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
   let creating: Promise<unknown> = Promise.resolve();
@@ -111,6 +95,13 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     return { id, displayName: snapshot.group.displayName, ...(externalId === undefined ? {} : { externalId }), members: snapshot.group.members, version: etags ? snapshot.etag : null };
   }
 
+  /** The group as the sync left it (SyncResult.group: verified after a write, as read when unchanged), read again only when the sync did not say. */
+  async function viewOf(chosen: MembershipBackend, id: string, result: SyncResult, externalId: string | undefined): Promise<ScimGroupView> {
+    if (result.group === undefined) return view(chosen, id);
+    const etags = (await chosen.supportsEtags?.(context())) ?? false;
+    return { id, displayName: result.group.displayName, ...(externalId === undefined ? {} : { externalId }), members: result.group.members, version: etags ? result.etag : null };
+  }
+
   async function keepExternalId(chosen: MembershipBackend, id: string, externalId: string | null | undefined): Promise<void> {
     if (externalId === undefined) return;
     if (!(await parts.externalIds.set(chosen.name, id, externalId))) throw new ScimHttpError(409, 'uniqueness', `externalId ${JSON.stringify(externalId)} belongs to another group`);
@@ -120,11 +111,22 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
    * The sync of a change. One the mass-removal guard refuses is held (parts.hold): refused
    * with 409 naming the held change until an administrator approves it, then run once with
    * allowMassRemoval. `allowMassRemoval`: the change is explicit (a DELETE under
-   * SCIM_GROUP_DELETE=empty or deactivate, which the operator chose).
+   * SCIM_GROUP_DELETE=empty or deactivate, which the operator chose). `ifMatch`: the
+   * request's If-Match, carried into the sync (SyncRequest.expectedVersion).
    */
-  const sync = async (id: string, desired: SyncRequest['desired'], caller: Caller, allowMassRemoval = false): Promise<SyncResult> => {
+  const sync = async (id: string, desired: SyncRequest['desired'], caller: Caller, allowMassRemoval = false, ifMatch?: string): Promise<SyncResult> => {
     const run = (allow: boolean) =>
-      parts.sync({ groupId: id, desired, dryRun: false, actor: caller.actor, requestId: caller.requestId, callerGone: caller.callerGone, ...(allow ? { allowMassRemoval: true } : {}) });
+      parts.sync({
+        groupId: id,
+        desired,
+        dryRun: false,
+        actor: caller.actor,
+        requestId: caller.requestId,
+        callerGone: caller.callerGone,
+        ...(allow ? { allowMassRemoval: true } : {}),
+        // If-Match is checked by the sync itself, in the group's turn, and guards its write upstream.
+        ...(ifMatch === undefined ? {} : { expectedVersion: ifMatch }),
+      });
     if (allowMassRemoval || parts.hold === undefined) return run(allowMassRemoval);
     try {
       return await run(false);
@@ -205,27 +207,29 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
       creating = run.catch(() => undefined);
       const { chosen, id } = await run;
       // The members go through the sync (validated and audited); a group created empty is audited too.
-      await sync(id, { displayName: input.displayName, members: input.members }, caller);
-      return view(chosen, id);
+      const result = await sync(id, { displayName: input.displayName, members: input.members }, caller);
+      return viewOf(chosen, id, result, input.externalId);
     },
 
     async replace(id, input, ifMatch, caller) {
       const chosen = await backend();
-      await checkIfMatch(chosen, id, ifMatch);
-      const result = await sync(id, { displayName: input.displayName, members: input.members }, caller);
+      const result = await sync(id, { displayName: input.displayName, members: input.members }, caller, false, ifMatch);
       await keepExternalId(chosen, id, input.externalId ?? null);
-      return result;
+      return viewOf(chosen, id, result, input.externalId);
     },
 
     async patch(id, change, ifMatch, caller) {
       const chosen = await backend();
-      await checkIfMatch(chosen, id, ifMatch);
       const desired: SyncRequest['desired'] | null =
         change.members ?? (change.displayName === undefined ? null : { kind: 'delta', displayName: change.displayName, add: [], remove: [] });
-      const result = desired === null ? null : await sync(id, desired, caller);
+      const result = desired === null ? null : await sync(id, desired, caller, false, ifMatch);
       if (change.externalId !== undefined) {
-        // The group must exist before its externalId is kept.
-        if (result === null) await chosen.read(id, context());
+        if (result === null) {
+          // The group must exist before its externalId is kept; If-Match is checked on that read (the externalId lives here, not upstream).
+          const ctx = context();
+          const snapshot = await chosen.read(id, ctx);
+          if (ifMatch !== undefined && ((await chosen.supportsEtags?.(ctx)) ?? false) && !ifMatchHolds(ifMatch, snapshot.etag)) throw new VersionMismatchError(id, ifMatch, snapshot.etag);
+        }
         await keepExternalId(chosen, id, change.externalId);
       }
       return result;

@@ -22,6 +22,7 @@ import {
   type HeldChangeStore,
   type IdempotencyStore,
   type MembershipBackend,
+  type NameLockService,
   type QuarantineStore,
   type ScimDirectory,
   type ScimUserGateway,
@@ -69,6 +70,8 @@ export interface AppPorts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone. */
   readonly groupLock?: GroupLockService;
+  /** The names the SCIM front door's creates hold across replicas (STORE=postgres); none: its creates are serialised in this process alone. */
+  readonly nameLock?: NameLockService;
   /** The desired sets and drift records; GET /groups/{groupId}/drift and GET /drift are served only when given. */
   readonly drift?: DriftStore;
   /** Where the SCIM front door keeps group externalIds. Default: in memory (lost on restart). */
@@ -141,6 +144,7 @@ export async function composeApp({ config, ports, logger, runner: given }: Compo
       scim: {
         backend,
         externalIds: ports.groupExternalIds ?? new MemoryGroupExternalIds(),
+        ...(ports.nameLock ? { nameLock: ports.nameLock } : {}),
         ...(ports.userGateway ? { users: ports.userGateway } : {}),
         // A change the mass-removal guard refuses through the front door is held for an administrator.
         ...(ports.heldChanges ? { hold: (groupId, change, actor) => holdOrPass({ store: ports.heldChanges as HeldChangeStore, clock: ports.clock ?? systemClock, newId: () => uuidv7() }, groupId, change, actor) } : {}),

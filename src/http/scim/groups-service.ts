@@ -8,7 +8,7 @@
 import { mapBounded } from '../../core/concurrency.js';
 import { GroupNotFoundError, ifMatchHolds, RemovalGuardError, VersionMismatchError } from '../../core/errors.js';
 import { isDelta, type DesiredMember, type DesiredMembership, type MemberRef, type MembershipDelta } from '../../core/membership.js';
-import type { GroupExternalIds, GroupSummary, HoldDecision, MembershipBackend, RequestContext } from '../../core/ports.js';
+import type { GroupExternalIds, GroupSummary, HoldDecision, MembershipBackend, NameLockService, RequestContext } from '../../core/ports.js';
 import type { SyncRequest, SyncResult } from '../../core/sync-request.js';
 import { ScimHttpError } from './errors.js';
 import type { GroupFilter } from './filter.js';
@@ -28,6 +28,12 @@ export interface ScimGroupsParts {
    * allowMassRemoval): answers whether an approval lets it through now (../../core/held-changes.ts).
    * Without it, the guard's 409 is answered as it is.
    */
+  /**
+   * The names a create holds across replicas (STORE=postgres) from its uniqueness check
+   * until the group and its externalId are kept. None: this process is the only creator
+   * (its own creates run one at a time).
+   */
+  readonly nameLock?: NameLockService;
   readonly hold?: (groupId: string, change: { readonly members: readonly { readonly value: string; readonly type?: string }[]; readonly removing: number; readonly of: number }, actor: string) => Promise<HoldDecision>;
 }
 
@@ -66,6 +72,11 @@ export interface ScimGroups {
   replace(id: string, input: GroupWriteInput, ifMatch: string | undefined, caller: Caller): Promise<ScimGroupView>;
   patch(id: string, change: { members: MembershipDelta | DesiredMembership | null; displayName?: string; externalId?: string | null }, ifMatch: string | undefined, caller: Caller): Promise<SyncResult | null>;
   remove(id: string, caller: Caller): Promise<void>;
+}
+
+/** The names a create of `input` holds (NameLockService): its displayName without regard to case (RFC 7643 §4.2), and its externalId, within the backend. */
+export function createNames(backend: MembershipBackend['name'], input: Pick<GroupWriteInput, 'displayName' | 'externalId'>): string[] {
+  return [`${backend}\u0000displayName\u0000${input.displayName.toLowerCase()}`, ...(input.externalId === undefined ? [] : [`${backend}\u0000externalId\u0000${input.externalId}`])];
 }
 
 /** Groups read at once to fill a listed page with members. */
@@ -189,20 +200,28 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     },
 
     async create(input, caller) {
-      // One create at a time in this process: two retries of one create must not both pass the uniqueness check.
+      // One create at a time in this process, and across replicas one create of a name at a
+      // time: two retries of one create must not both pass the uniqueness check.
       const run = creating.then(async () => {
         const chosen = await backend();
         if (!chosen.createGroup || !chosen.listGroups) throw new ScimHttpError(501, undefined, `the ${chosen.name} membership backend cannot create groups`);
-        const ctx = context();
-        if (input.externalId !== undefined) {
-          const holder = await parts.externalIds.find(chosen.name, input.externalId);
-          if (holder !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group with externalId ${JSON.stringify(input.externalId)} exists already: ${holder}`);
+        const held = await parts.nameLock?.acquire(createNames(chosen.name, input), caller.callerGone);
+        try {
+          const ctx = context();
+          if (input.externalId !== undefined) {
+            const holder = await parts.externalIds.find(chosen.name, input.externalId);
+            if (holder !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group with externalId ${JSON.stringify(input.externalId)} exists already: ${holder}`);
+          }
+          const same = (await chosen.listGroups({ displayName: input.displayName }, ctx)).find((group) => group.displayName.toLowerCase() === input.displayName.toLowerCase());
+          if (same !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group named ${JSON.stringify(input.displayName)} exists already: ${same.id}`);
+          // Lost since the check (its connection dropped): another replica may hold the names now.
+          if (held?.lost.aborted) throw held.lost.reason;
+          const created = await chosen.createGroup(input.displayName, ctx);
+          if (input.externalId !== undefined) await keepExternalId(chosen, created.id, input.externalId);
+          return { chosen, id: created.id };
+        } finally {
+          await held?.release();
         }
-        const same = (await chosen.listGroups({ displayName: input.displayName }, ctx)).find((group) => group.displayName.toLowerCase() === input.displayName.toLowerCase());
-        if (same !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group named ${JSON.stringify(input.displayName)} exists already: ${same.id}`);
-        const created = await chosen.createGroup(input.displayName, ctx);
-        if (input.externalId !== undefined) await keepExternalId(chosen, created.id, input.externalId);
-        return { chosen, id: created.id };
       });
       creating = run.catch(() => undefined);
       const { chosen, id } = await run;

@@ -12,7 +12,7 @@
  *   even where the embedded SQLite store answers synchronously, so that a server
  *   database can implement them later without touching the core or the routes.
  */
-import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType, QuarantineAuditEntry } from './audit.js';
+import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType, FrontDoorAuditEntry, QuarantineAuditEntry } from './audit.js';
 import type { MemberErrorCode } from './errors.js';
 import type { DesiredMembership, GroupResource, GroupSnapshot, MemberRef, MembershipPlan } from './membership.js';
 import type { AttributeOutcome, MembershipBackendName, SyncOutcomeStatus, WriteMode } from './outcome.js';
@@ -589,6 +589,19 @@ export interface NameLockService {
  */
 export interface AuditLog {
   append(entry: AuditEntry, events: readonly DomainEvent[], desired?: DesiredSet): Promise<AuditRecord>;
+}
+
+/**
+ * The records of what the SCIM front door changes outside a sync (FrontDoorAuditEntry),
+ * appended to the same chain as the syncs' (durable before it resolves).
+ * Errors: StorageError when the trail cannot take it.
+ */
+export interface ChangeAudit {
+  appendChange(entry: FrontDoorAuditEntry): Promise<void>;
+}
+
+export function isChangeAudit(audit: object): audit is ChangeAudit {
+  return typeof (audit as Partial<ChangeAudit>).appendChange === 'function';
 }
 
 export interface SyncObservation {

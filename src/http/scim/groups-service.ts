@@ -10,6 +10,7 @@ import { GroupNotFoundError, ifMatchHolds, RemovalGuardError, VersionMismatchErr
 import { isDelta, type DesiredMember, type DesiredMembership, type MemberRef, type MembershipDelta } from '../../core/membership.js';
 import type { GroupExternalIds, GroupSummary, HoldDecision, MembershipBackend, NameLockService, RequestContext } from '../../core/ports.js';
 import type { SyncRequest, SyncResult } from '../../core/sync-request.js';
+import { UNRECORDED, type ChangeRecorder } from './change-audit.js';
 import { ScimHttpError } from './errors.js';
 import type { GroupFilter } from './filter.js';
 
@@ -34,6 +35,8 @@ export interface ScimGroupsParts {
    * (its own creates run one at a time).
    */
   readonly nameLock?: NameLockService;
+  /** The audit records of the changes made outside a sync (a group created, an externalId); none: not recorded. */
+  readonly changes?: ChangeRecorder;
   readonly hold?: (groupId: string, change: { readonly members: readonly { readonly value: string; readonly type?: string }[]; readonly removing: number; readonly of: number }, actor: string) => Promise<HoldDecision>;
 }
 
@@ -88,6 +91,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
   let creating: Promise<unknown> = Promise.resolve();
 
   const backend = () => parts.backend(context());
+  const changes = parts.changes ?? UNRECORDED;
 
   async function externalIdOf(name: MembershipBackend['name'], id: string, upstream: unknown): Promise<string | undefined> {
     return (await parts.externalIds.get(name, id)) ?? (typeof upstream === 'string' ? upstream : undefined);
@@ -113,9 +117,15 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     return { id, displayName: result.group.displayName, ...(externalId === undefined ? {} : { externalId }), members: result.group.members, version: etags ? result.etag : null };
   }
 
-  async function keepExternalId(chosen: MembershipBackend, id: string, externalId: string | null | undefined): Promise<void> {
+  /** Keeps (or with null forgets) the group's externalId; a change is audited for `caller`. 409 uniqueness when another group has it. */
+  async function keepExternalId(chosen: MembershipBackend, id: string, externalId: string | null | undefined, caller?: Caller): Promise<void> {
     if (externalId === undefined) return;
-    if (!(await parts.externalIds.set(chosen.name, id, externalId))) throw new ScimHttpError(409, 'uniqueness', `externalId ${JSON.stringify(externalId)} belongs to another group`);
+    const keep = async () => {
+      if (!(await parts.externalIds.set(chosen.name, id, externalId))) throw new ScimHttpError(409, 'uniqueness', `externalId ${JSON.stringify(externalId)} belongs to another group`);
+    };
+    if (caller === undefined) return keep();
+    if ((await parts.externalIds.get(chosen.name, id)) === (externalId ?? undefined)) return;
+    await changes.audited(caller, () => ({ status: 'scim_group_external_id_set', resourceType: 'Group', resourceId: id, groupId: id, attributes: ['externalId'], externalId }), keep);
   }
 
   /**
@@ -216,8 +226,24 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
           if (same !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group named ${JSON.stringify(input.displayName)} exists already: ${same.id}`);
           // Lost since the check (its connection dropped): another replica may hold the names now.
           if (held?.lost.aborted) throw held.lost.reason;
-          const created = await chosen.createGroup(input.displayName, ctx);
-          if (input.externalId !== undefined) await keepExternalId(chosen, created.id, input.externalId);
+          const createGroup = chosen.createGroup.bind(chosen);
+          const created = await changes.audited(
+            caller,
+            (group) => ({
+              status: 'scim_group_created',
+              resourceType: 'Group',
+              resourceId: group?.id ?? null,
+              ...(group === undefined ? {} : { groupId: group.id }),
+              attributes: input.externalId === undefined ? ['displayName'] : ['displayName', 'externalId'],
+              displayName: input.displayName,
+              ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
+            }),
+            async () => {
+              const group = await createGroup(input.displayName, ctx);
+              if (input.externalId !== undefined) await keepExternalId(chosen, group.id, input.externalId);
+              return group;
+            },
+          );
           return { chosen, id: created.id };
         } finally {
           await held?.release();
@@ -233,7 +259,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     async replace(id, input, ifMatch, caller) {
       const chosen = await backend();
       const result = await sync(id, { displayName: input.displayName, members: input.members }, caller, false, ifMatch);
-      await keepExternalId(chosen, id, input.externalId ?? null);
+      await keepExternalId(chosen, id, input.externalId ?? null, caller);
       return viewOf(chosen, id, result, input.externalId);
     },
 
@@ -249,7 +275,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
           const snapshot = await chosen.read(id, ctx);
           if (ifMatch !== undefined && ((await chosen.supportsEtags?.(ctx)) ?? false) && !ifMatchHolds(ifMatch, snapshot.etag)) throw new VersionMismatchError(id, ifMatch, snapshot.etag);
         }
-        await keepExternalId(chosen, id, change.externalId);
+        await keepExternalId(chosen, id, change.externalId, caller);
       }
       return result;
     },
@@ -264,7 +290,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
       }
       await sync(id, { members: [] }, caller, true);
       if (parts.deletePolicy === 'deactivate') await chosen.deactivateGroup?.(id, context());
-      await parts.externalIds.set(chosen.name, id, null);
+      await keepExternalId(chosen, id, null, caller);
     },
   };
 }

@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import { systemClock } from '../core/clock.js';
 import {
   isAuditTrail,
+  isChangeAudit,
   type AuditLog,
   type Clock,
   type DriftStore,
@@ -22,6 +23,7 @@ import {
   type HeldChangeStore,
   type IdempotencyStore,
   type MembershipBackend,
+  type NameLockService,
   type QuarantineStore,
   type ScimDirectory,
   type ScimUserGateway,
@@ -34,6 +36,7 @@ import { createScimGroupsBackend } from '../core/scim-groups-backend.js';
 import { holdOrPass } from '../core/held-changes.js';
 import { MemoryGroupExternalIds } from '../adapters/storage/memory-group-external-ids.js';
 import { buildApp } from '../http/app.js';
+import { createChangeRecorder } from '../http/scim/change-audit.js';
 import type { BackendStatus, ReadinessCheck } from '../http/routes/health.js';
 import type { BackendSource } from './membership.js';
 import { createSyncRunner } from './sync-runner.js';
@@ -69,6 +72,8 @@ export interface AppPorts {
   readonly readiness?: readonly ReadinessCheck[];
   /** The per-group lock across replicas (STORE=postgres); none: the in-process queue alone. */
   readonly groupLock?: GroupLockService;
+  /** The names the SCIM front door's creates hold across replicas (STORE=postgres); none: its creates are serialised in this process alone. */
+  readonly nameLock?: NameLockService;
   /** The desired sets and drift records; GET /groups/{groupId}/drift and GET /drift are served only when given. */
   readonly drift?: DriftStore;
   /** Where the SCIM front door keeps group externalIds. Default: in memory (lost on restart). */
@@ -141,6 +146,9 @@ export async function composeApp({ config, ports, logger, runner: given }: Compo
       scim: {
         backend,
         externalIds: ports.groupExternalIds ?? new MemoryGroupExternalIds(),
+        ...(ports.nameLock ? { nameLock: ports.nameLock } : {}),
+        // What the front door changes outside a sync is audited in the same chain, where the trail takes such records.
+        ...(isChangeAudit(ports.audit) ? { changes: createChangeRecorder({ audit: ports.audit, clock: ports.clock ?? systemClock, newId: () => uuidv7() }) } : {}),
         ...(ports.userGateway ? { users: ports.userGateway } : {}),
         // A change the mass-removal guard refuses through the front door is held for an administrator.
         ...(ports.heldChanges ? { hold: (groupId, change, actor) => holdOrPass({ store: ports.heldChanges as HeldChangeStore, clock: ports.clock ?? systemClock, newId: () => uuidv7() }, groupId, change, actor) } : {}),

@@ -14,6 +14,7 @@ import { createLogger } from '../adapters/logging/logger.js';
 import { createPrometheusMetrics, type AuditObserver, type PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { createAuditRetention } from '../adapters/storage/audit-retention.js';
 import { createPostgresGroupLocks } from '../adapters/storage/postgres/group-lock.js';
+import { createPostgresNameLocks } from '../adapters/storage/postgres/name-lock.js';
 import { createPostgresLease } from '../adapters/storage/postgres/scheduler-lease.js';
 import { createPostgresRunnerLock, SOLE_RUNNER, type RunnerLock } from '../adapters/storage/postgres/runner-lock.js';
 import { createQuarantineProber, type QuarantineProber } from '../adapters/storage/quarantine-prober.js';
@@ -23,7 +24,7 @@ import type { ApiToken, Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
 import { systemClock } from '../core/clock.js';
 import { DataDirLockedError, StorageError } from '../core/errors.js';
-import type { Clock, GroupLockService, SchedulerLease } from '../core/ports.js';
+import type { Clock, GroupLockService, NameLockService, SchedulerLease } from '../core/ports.js';
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp, composeRunner, type AppPorts } from './app.js';
 import { createDriftScheduler, type DriftScheduler } from '../core/drift.js';
@@ -63,6 +64,8 @@ export interface ServiceParts {
   readonly clock?: Clock;
   /** The per-group lock across replicas (STORE=postgres). */
   readonly groupLock?: GroupLockService;
+  /** The names the SCIM front door's creates hold across replicas (STORE=postgres). */
+  readonly nameLock?: NameLockService;
   /** Which replica runs the drift scheduler (STORE=postgres); none: this process does. */
   readonly schedulerLease?: SchedulerLease;
   /** The drift scheduler's clock (its spreading, request budget and records). Default: `clock`, else the system clock. */
@@ -84,7 +87,7 @@ export interface ComposedService {
 }
 
 /** The app with every port on the store, and the webhook dispatcher draining the same store's outbox. */
-export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock, schedulerLease, driftClock, runnerLock }: ServiceParts): Promise<ComposedService> {
+export async function composeService({ config, store, directory, metrics, policy, logger, dispatchRandom, clock, groupLock, nameLock, schedulerLease, driftClock, runnerLock }: ServiceParts): Promise<ComposedService> {
   const membership = createProcessMembership({
     config,
     upstream: directory,
@@ -104,6 +107,7 @@ export async function composeService({ config, store, directory, metrics, policy
     metrics,
     clock,
     groupLock,
+    nameLock,
     groupExternalIds: store.groupExternalIds,
     userGateway: directory,
     quarantine: store.quarantine,
@@ -255,10 +259,12 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
   const syncApiTokens = tokensConfigured ? config.syncApiTokens : [DEMO_TOKEN];
   // Replicas on one database take a group's lock across processes for each sync (keyed on the group id: LOCK_BACKEND below).
   const groupLocks = config.store === 'postgres' ? createPostgresGroupLocks({ connectionString: config.databaseUrl as string, backend: LOCK_BACKEND }) : undefined;
+  // …and the SCIM front door's create of a group holds its displayName and externalId across them (one process per DATA_DIR on SQLite: its own creates are serialised).
+  const nameLocks = config.store === 'postgres' ? createPostgresNameLocks({ connectionString: config.databaseUrl as string, scope: LOCK_BACKEND }) : undefined;
   // Replicas on one database: one of them at a time runs the drift scheduler, and one probes quarantined groups.
   const schedulerLease = config.store === 'postgres' ? createPostgresLease({ connectionString: config.databaseUrl as string, name: 'drift-scheduler' }) : undefined;
   const runnerLock = config.store === 'postgres' ? createPostgresRunnerLock({ connectionString: config.databaseUrl as string, name: 'quarantine-prober' }) : undefined;
-  const { app, dispatcher, membership, drift, prober } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks, schedulerLease, runnerLock });
+  const { app, dispatcher, membership, drift, prober } = await composeService({ config: { ...config, syncApiTokens }, store, directory, metrics, policy: webhookPolicy, logger, groupLock: groupLocks, nameLock: nameLocks, schedulerLease, runnerLock });
   // Admin-API writes a crash left open are finished before syncs are taken (docs/cxone.md "After a crash").
   await membership.recoverOpenWrites(logger.child({ component: 'recovery' }), AbortSignal.timeout(3 * config.upstreamTimeoutMs), groupLocks);
   return {
@@ -283,6 +289,7 @@ export async function openService(config: Readonly<Config>, logger: Logger = cre
       await schedulerLease?.close();
       await prober.stop();
       await groupLocks?.close();
+      await nameLocks?.close();
       await store.close();
       lock?.release();
       await directory.close();

@@ -11,12 +11,12 @@ import { DATABASE_FILE, openSqliteStore, type PruneResult, type SqliteStore } fr
 import { generateSecret } from '../adapters/webhooks/signing.js';
 import type { Config } from '../config.js';
 import type { ChainHead } from '../core/audit.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, DriftStore, GroupExternalIds, HeldChangeStore, IdempotencyStore, MembershipJournal, Outbox, QuarantineStore, SubscriptionStore, SyncedGroups } from '../core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeAudit, DriftStore, GroupExternalIds, HeldChangeStore, IdempotencyStore, MembershipJournal, Outbox, QuarantineStore, SubscriptionStore, SyncedGroups } from '../core/ports.js';
 
 export type { DataDirLock, SqliteStore };
 
 /** What the service needs of its store, whichever it is. */
-export interface ServiceStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
+export interface ServiceStore extends AuditTrail, ChangeAudit, SubscriptionStore, Outbox, IdempotencyStore {
   /** Where it is, for the log: the database file, or the PostgreSQL host and database (never the credentials). */
   readonly file: string;
   auditHead(): ChainHead | null | Promise<ChainHead | null>;

@@ -120,9 +120,71 @@ export interface QuarantineAuditRecord extends QuarantineAuditEntry {
   readonly hash: string;
 }
 
-/** Anything the trail holds: a sync attempt, a subscription change or a quarantine change. */
-export type AnyAuditEntry = AuditEntry | SubscriptionAuditEntry | QuarantineAuditEntry;
-export type AnyAuditRecord = AuditRecord | SubscriptionAuditRecord | QuarantineAuditRecord;
+/**
+ * What the SCIM front door changes outside a sync: a group created (its members follow in
+ * the sync's own record), a group's externalId kept or forgotten (it lives in the service's
+ * store), a user created, replaced, patched or deactivated in CXone.
+ */
+export const FRONT_DOOR_CHANGES = ['scim_group_created', 'scim_group_external_id_set', 'scim_user_created', 'scim_user_replaced', 'scim_user_patched', 'scim_user_deactivated'] as const;
+export type FrontDoorChange = (typeof FRONT_DOOR_CHANGES)[number];
+
+/**
+ * A change the SCIM front door made (or tried) outside a sync, in the same chain. A user
+ * record names the attributes the request set, never their values (names, e-mail
+ * addresses, passwords, roles: personal or secret, and the trail cannot be scrubbed). A
+ * group record carries its displayName and externalId: identifiers of the group that an
+ * identity provider chose, neither personal nor secret.
+ */
+export interface FrontDoorAuditEntry {
+  /** The record's own id (UUIDv7); no sync is involved. */
+  readonly syncId: string;
+  readonly requestId: string;
+  /** The name of the SCIM token that asked. */
+  readonly actor: string;
+  readonly status: FrontDoorChange;
+  readonly resourceType: 'Group' | 'User';
+  /** The group's or user's id; null when a create failed before one was given. */
+  readonly resourceId: string | null;
+  /** Group records with an id: the group's (GET /audit?groupId= finds them). */
+  readonly groupId?: string;
+  /** The attributes the request set (users: their names only, sub-attributes and filters left out), sorted. */
+  readonly attributes: readonly string[];
+  /** Group records: the group's name as created. */
+  readonly displayName?: string;
+  /** Group records: the externalId kept (null: forgotten). */
+  readonly externalId?: string | null;
+  /** applied: the upstream (or the store, for an externalId) holds the change; failed: it was refused or failed (`error`). */
+  readonly outcome: 'applied' | 'failed';
+  /** The code the request was answered with, when it failed. */
+  readonly error?: string;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface FrontDoorAuditRecord extends FrontDoorAuditEntry {
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+const FRONT_DOOR_CHANGE_SET: ReadonlySet<string> = new Set<string>(FRONT_DOOR_CHANGES);
+
+/** Whether a record (or entry) is a change of the SCIM front door made outside a sync. */
+export function isFrontDoorChange(status: string): status is FrontDoorChange {
+  return FRONT_DOOR_CHANGE_SET.has(status);
+}
+
+/** Anything the trail holds: a sync attempt, a subscription change, a quarantine change or a front-door change. */
+export type AnyAuditEntry = AuditEntry | SubscriptionAuditEntry | QuarantineAuditEntry | FrontDoorAuditEntry;
+export type AnyAuditRecord = AuditRecord | SubscriptionAuditRecord | QuarantineAuditRecord | FrontDoorAuditRecord;
+
+/**
+ * The group id a stored record reads back from its group_id column: the column overlays
+ * the JSON wherever either has one, so an edit to either shows in the hash; records
+ * without a group (subscription changes, user changes, a failed group create) keep it empty.
+ */
+export function storedGroupId(entry: object, column: string): { readonly groupId?: string } {
+  return 'groupId' in entry || column !== '' ? { groupId: column } : {};
+}
 
 const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<QuarantineChange>(['quarantine_half_open', 'quarantine_released', 'held_change_approved', 'held_change_rejected']);
 
@@ -131,9 +193,9 @@ export function isQuarantineChange(status: string): status is QuarantineChange {
   return QUARANTINE_CHANGES.has(status);
 }
 
-/** Whether a record is the record of a sync (not a subscription or quarantine change). */
+/** Whether a record is the record of a sync (not a subscription, quarantine or front-door change). */
 export function isSyncRecord(status: string): boolean {
-  return !isSubscriptionChange(status) && !isQuarantineChange(status);
+  return !isSubscriptionChange(status) && !isQuarantineChange(status) && !isFrontDoorChange(status);
 }
 
 const SUBSCRIPTION_CHANGES: ReadonlySet<string> = new Set<SubscriptionChange>(['subscription_created', 'subscription_deleted']);

@@ -372,3 +372,27 @@ export class GroupQuarantinedError extends SyncError {
     );
   }
 }
+
+/**
+ * The caller's If-Match (RFC 7644 §3.14) names a version the group no longer has: compared
+ * in the group's turn with the version the sync read, or the provider refused the write
+ * guarded by it because another writer got in between. Nothing of this request was written.
+ */
+export class VersionMismatchError extends SyncError {
+  readonly code = 'version_mismatch';
+  constructor(
+    readonly groupId: string,
+    readonly expected: string,
+    readonly current: string | null,
+  ) {
+    super(`If-Match ${expected} does not match the group's current version ${current ?? '(none)'}; nothing was written: read the group again`);
+  }
+}
+
+const opaqueTag = (tag: string) => tag.trim().replace(/^W\//, '');
+
+/** Entity tags compared weakly (RFC 9110 §8.8.3.2): `W/"3"` and `"3"` are one version; an If-Match list matches when one of its tags does; `*` matches any. */
+export function ifMatchHolds(ifMatch: string, current: string | null): boolean {
+  if (ifMatch.trim() === '*') return true;
+  return current !== null && ifMatch.split(',').some((tag) => opaqueTag(tag) === opaqueTag(current));
+}

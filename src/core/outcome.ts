@@ -26,6 +26,7 @@ export const FAILURE_STATUSES = [
   'rollback_failed',
   'removal_guard',
   'group_quarantined',
+  'version_mismatch',
 ] as const;
 export type FailureStatus = (typeof FAILURE_STATUSES)[number];
 

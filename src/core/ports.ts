@@ -12,7 +12,7 @@
  *   even where the embedded SQLite store answers synchronously, so that a server
  *   database can implement them later without touching the core or the routes.
  */
-import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType, QuarantineAuditEntry } from './audit.js';
+import type { AnyAuditRecord, AuditEntry, AuditRecord, ChainVerdict, DomainEvent, EventType, FrontDoorAuditEntry, QuarantineAuditEntry } from './audit.js';
 import type { MemberErrorCode } from './errors.js';
 import type { DesiredMembership, GroupResource, GroupSnapshot, MemberRef, MembershipPlan } from './membership.js';
 import type { AttributeOutcome, MembershipBackendName, SyncOutcomeStatus, WriteMode } from './outcome.js';
@@ -564,6 +564,23 @@ export interface GroupLockService {
 }
 
 /**
+ * Names held exclusively across the replicas of the service (STORE=postgres) around a
+ * check-and-create: the SCIM front door's create of a group holds the name of its
+ * displayName (case-insensitive) and of its externalId from the uniqueness check until the
+ * group and its externalId are kept, so that two replicas never both create one group.
+ * None: this process is the only one that creates (it serialises its own creates).
+ */
+export interface NameLockService {
+  /**
+   * Waits for the lock of every name, taken in one order (two callers never wait on each
+   * other in a cycle); the lock given back releases them all. Rejects with the signal's
+   * reason when it aborts while waiting, and with SyncInterruptedError when a lock cannot
+   * be had. `lost` aborts when one of them is lost while held.
+   */
+  acquire(names: readonly string[], signal?: AbortSignal): Promise<HeldGroupLock>;
+}
+
+/**
  * The audit trail. append() writes the record and, in the same transaction, the events
  * it causes (the webhook outbox) and, for a sync that applied its desired set or found it
  * held, that desired set (the drift scheduler's reference; DriftStore), and resolves only
@@ -572,6 +589,19 @@ export interface GroupLockService {
  */
 export interface AuditLog {
   append(entry: AuditEntry, events: readonly DomainEvent[], desired?: DesiredSet): Promise<AuditRecord>;
+}
+
+/**
+ * The records of what the SCIM front door changes outside a sync (FrontDoorAuditEntry),
+ * appended to the same chain as the syncs' (durable before it resolves).
+ * Errors: StorageError when the trail cannot take it.
+ */
+export interface ChangeAudit {
+  appendChange(entry: FrontDoorAuditEntry): Promise<void>;
+}
+
+export function isChangeAudit(audit: object): audit is ChangeAudit {
+  return typeof (audit as Partial<ChangeAudit>).appendChange === 'function';
 }
 
 export interface SyncObservation {

@@ -11,7 +11,7 @@
  * (write_not_applied). Syncs of one group never interleave within this process.
  */
 import { syncUserAttributes, type AttributeSyncDeps } from './attribute-sync.js';
-import { ConflictError, GroupBusyError, QueueTimeoutError, RemovalGuardError, SyncCancelledError, SyncDeadlineError, SyncError } from './errors.js';
+import { ConflictError, GroupBusyError, ifMatchHolds, QueueTimeoutError, RemovalGuardError, SyncCancelledError, SyncDeadlineError, SyncError, VersionMismatchError } from './errors.js';
 import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import { applyDelta, isDelta, memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
 import type { AttributeSyncReport } from './outcome.js';
@@ -126,6 +126,8 @@ type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRe
 /** The story of one sync: read → plan → validate → write → verify, again from a fresh read after a lost race. */
 async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, request: SyncRequest, ctx: RequestContext, trace: Trace): Promise<Outcome> {
   await backend.prepare?.(request.groupId, ctx);
+  // If-Match: only where the group's version is an ETag the provider checks on writes.
+  const expected = request.expectedVersion !== undefined && ((await backend.supportsEtags?.(ctx)) ?? false) ? request.expectedVersion : undefined;
   /** A fresh read the next attempt starts from (the backend read one while finding another writer's change). */
   let reread: GroupSnapshot | null = null;
   for (let attempt = 0; attempt <= deps.maxConflictRetries; attempt++) {
@@ -133,6 +135,10 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
     const snapshot = reread ?? (await backend.read(request.groupId, ctx));
     reread = null;
     trace.etagBefore = snapshot.etag;
+    // The caller's version, compared with the one read in the group's turn (and, after a
+    // write the provider refused or another writer overtook, with the one read again):
+    // the write below is guarded by this same version upstream.
+    if (expected !== undefined && !ifMatchHolds(expected, snapshot.etag)) throw new VersionMismatchError(request.groupId, expected, snapshot.etag);
     // Plan: a delta is applied to the group as read, so a retry after a lost race applies it again to what won.
     const desired = isDelta(request.desired) ? applyDelta(snapshot.group.members, request.desired) : request.desired;
     const change = await backend.plan(request.groupId, desired, snapshot, ctx);
@@ -150,7 +156,7 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
 
     const current = snapshot.group;
     if (isEmptyPlan(change.plan) && change.displayName === current.displayName) {
-      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null, ...guard };
+      return { status: 'unchanged', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null, ...guard, group: { displayName: current.displayName, members: current.members } };
     }
     if (request.dryRun) {
       return { status: 'dry_run', ...summary, consistencyRate: consistencyRate(change.desired, current.members), etag: snapshot.etag, writeMode: null, ...guard };
@@ -161,7 +167,8 @@ async function reconcile(deps: SyncGroupDeps, backend: MembershipBackend, reques
       reread = applied.snapshot;
       continue;
     }
-    return { status: 'applied', ...summary, consistencyRate: 1, etag: applied.etag, writeMode: applied.writeMode };
+    // Verified: the upstream holds the desired members under the new name.
+    return { status: 'applied', ...summary, consistencyRate: 1, etag: applied.etag, writeMode: applied.writeMode, group: { displayName: change.displayName, members: change.desired } };
   }
   throw new ConflictError(deps.maxConflictRetries + 1);
 }

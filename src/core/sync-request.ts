@@ -40,6 +40,17 @@ export interface SyncRequest {
    * about to re-apply is still the group's, so that it never undoes a newer sync.
    */
   readonly stillWanted?: () => Promise<boolean>;
+  /**
+   * If-Match (RFC 7644 §3.14): the version of the group the caller last read (an entity-tag
+   * list, or `*`). Where the backend's versions are ETags the provider checks on writes
+   * (MembershipBackend.supportsEtags), it is compared in the group's turn with the version
+   * the sync reads, and a mismatch ends the sync with version_mismatch, nothing written; the
+   * write itself is guarded upstream by that same version, so a change landing between the
+   * read and the write is refused by the provider, and the retry then finds the version
+   * moved on (version_mismatch again, never a write over the other change). Ignored where
+   * the backend has no ETags (acd-groups, teams).
+   */
+  readonly expectedVersion?: string;
 }
 
 export interface SyncResult {
@@ -62,6 +73,13 @@ export interface SyncResult {
    * this request without dryRun (allowMassRemoval counts), and the numbers it judged.
    */
   readonly removalGuard?: { readonly wouldTrip: boolean; readonly removing: number; readonly of: number };
+  /**
+   * The group as the sync leaves it: its name and members as verified after an applied
+   * write, or as read when unchanged; absent for a dry run. For callers that answer with the
+   * group (the SCIM front door) without reading it again; POST /groups/{id}/sync does not
+   * answer it.
+   */
+  readonly group?: { readonly displayName: string; readonly members: readonly MemberRef[] };
 }
 
 /**

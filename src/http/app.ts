@@ -82,7 +82,7 @@ export interface AppParts {
   /** GET /groups/{groupId}/drift and GET /drift are served when given. */
   readonly drift?: Pick<DriftStore, 'groupDrift' | 'listDrift'>;
   /** The SCIM front door (/scim/v2) is served when given: the backend in use, and where group externalIds are kept. */
-  readonly scim?: Pick<ScimGroupsParts, 'backend' | 'externalIds' | 'hold'> & { readonly users?: ScimUserGateway };
+  readonly scim?: Pick<ScimGroupsParts, 'backend' | 'externalIds' | 'hold' | 'nameLock' | 'changes'> & { readonly users?: ScimUserGateway };
   /** The quarantine and held-change routes are served when given. */
   readonly consistency?: Omit<ConsistencyRouteOptions, 'clock'>;
 }

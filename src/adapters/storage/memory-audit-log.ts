@@ -3,19 +3,31 @@
  * store, gone when the process ends. For tests and for one-shot tools that need no
  * history; the service uses the SQLite store.
  */
-import { ChainVerifier, GENESIS_HASH, sealRecord, type AuditEntry, type AuditRecord, type ChainVerdict, type DomainEvent } from '../../core/audit.js';
-import type { AuditListQuery, AuditTrail, Page } from '../../core/ports.js';
+import { ChainVerifier, GENESIS_HASH, sealRecord, type AnyAuditRecord, type AuditEntry, type AuditRecord, type ChainVerdict, type DomainEvent, type FrontDoorAuditEntry, type FrontDoorAuditRecord } from '../../core/audit.js';
+import type { AuditListQuery, AuditTrail, ChangeAudit, Page } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
-export class MemoryAuditLog implements AuditTrail {
+export class MemoryAuditLog implements AuditTrail, ChangeAudit {
   readonly records: AuditRecord[] = [];
   readonly events: DomainEvent[] = [];
 
   async append(entry: AuditEntry, events: readonly DomainEvent[]): Promise<AuditRecord> {
-    const record = sealRecord(entry, this.records.at(-1)?.hash ?? GENESIS_HASH);
+    const record = sealRecord(entry, this.chain.at(-1)?.hash ?? GENESIS_HASH);
     this.records.push(record);
+    this.chain.push(record);
     this.events.push(...events);
     return record;
+  }
+
+  /** The SCIM front door's changes outside a sync, in the same chain (`records` holds the syncs only). */
+  readonly changes: FrontDoorAuditRecord[] = [];
+  /** The chain as appended, every kind of record, oldest first. */
+  readonly chain: AnyAuditRecord[] = [];
+
+  async appendChange(entry: FrontDoorAuditEntry): Promise<void> {
+    const record = sealRecord(entry, this.chain.at(-1)?.hash ?? GENESIS_HASH);
+    this.changes.push(record);
+    this.chain.push(record);
   }
 
   get(syncId: string): AuditRecord | undefined {
@@ -24,7 +36,7 @@ export class MemoryAuditLog implements AuditTrail {
 
   verify(): ChainVerdict {
     const verifier = new ChainVerifier();
-    for (const record of this.records) if (!verifier.add(record)) break;
+    for (const record of this.chain) if (!verifier.add(record)) break;
     return verifier.verdict();
   }
 
@@ -32,17 +44,17 @@ export class MemoryAuditLog implements AuditTrail {
     return this.get(syncId);
   }
 
-  async listRecords(query: AuditListQuery): Promise<Page<AuditRecord>> {
-    // The position in `records` plus one plays the part of the SQLite row sequence.
-    const before = query.cursor === undefined ? this.records.length + 1 : decodeCursor('audit', query.cursor);
+  async listRecords(query: AuditListQuery): Promise<Page<AnyAuditRecord>> {
+    // The position in `chain` plus one plays the part of the SQLite row sequence.
+    const before = query.cursor === undefined ? this.chain.length + 1 : decodeCursor('audit', query.cursor);
     const since = query.since === undefined ? undefined : new Date(query.since).toISOString();
-    const items: AuditRecord[] = [];
+    const items: AnyAuditRecord[] = [];
     let lastSeq = 0;
-    for (let seq = Math.min(before - 1, this.records.length); seq >= 1; seq--) {
-      const record = this.records[seq - 1] as AuditRecord;
+    for (let seq = Math.min(before - 1, this.chain.length); seq >= 1; seq--) {
+      const record = this.chain[seq - 1] as AnyAuditRecord;
       if (since !== undefined && record.createdAt < since) continue;
       if (query.actor !== undefined && record.actor !== query.actor) continue;
-      if (query.groupId !== undefined && record.groupId !== query.groupId) continue;
+      if (query.groupId !== undefined && (!('groupId' in record) || record.groupId !== query.groupId)) continue;
       if (items.length === query.limit) return { items, nextCursor: encodeCursor('audit', lastSeq) };
       items.push(record);
       lastSeq = seq;

@@ -34,7 +34,7 @@ import {
   type ChainVerdict,
   type DomainEvent,
   type EventType,
-  isSubscriptionChange,
+  storedGroupId,
   isSyncRecord,
   sha256Hex,
   type AnyAuditEntry,
@@ -53,6 +53,7 @@ import {
   type AttemptResult,
   type AuditListQuery,
   type AuditTrail,
+  type ChangeAudit,
   type ChangeRequest,
   type CreatedSubscription,
   type Delivery,
@@ -117,7 +118,7 @@ export interface PruneResult {
   readonly refused?: string;
 }
 
-export interface SqliteStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
+export interface SqliteStore extends AuditTrail, ChangeAudit, SubscriptionStore, Outbox, IdempotencyStore {
   /** The database file. */
   readonly file: string;
   /** The admin-API write journal (acd-groups, teams): open writes, kept across restarts. */
@@ -676,6 +677,11 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       return pruneTx.immediate(new Date(before).toISOString(), limit);
     },
 
+    async appendChange(entry) {
+      const { queued, head } = appendTx.immediate(entry, []);
+      announce(head, queued);
+    },
+
     async append(entry, events, desired) {
       const { record, queued, head } = appendTx.immediate(entry, events, desired);
       announce(head, queued);
@@ -882,7 +888,7 @@ function fail(failure: ChainFailure, reason: string): ChainVerdict {
  */
 function toRecord(row: AuditRow): AnyAuditRecord {
   const entry = JSON.parse(row.entry) as AnyAuditEntry;
-  const group = isSubscriptionChange(row.status) ? {} : { groupId: row.group_id };
+  const group = storedGroupId(entry, row.group_id);
   return { ...entry, ...group, syncId: row.sync_id, status: row.status as AuditEntry['status'], createdAt: row.created_at, prevHash: row.prev_hash, hash: row.hash } as AnyAuditRecord;
 }
 

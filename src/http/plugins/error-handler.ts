@@ -27,6 +27,7 @@ import {
   RemovalGuardError,
   removalGuardFields,
   GroupQuarantinedError,
+  VersionMismatchError,
 } from '../../core/errors.js';
 import { ApiError } from '../errors.js';
 import { quotedName } from '../schemas/sync.js';
@@ -73,6 +74,7 @@ function fromSyncError(error: SyncError): HttpError {
   if (error instanceof RollbackFailedError) return { status: 502, body: { error: error.code, message: error.message, ...ids, members: error.members, failed: error.failures } };
   // Not kept under an Idempotency-Key (a 409): the caller repeats it with allowMassRemoval.
   if (error instanceof RemovalGuardError) return { status: 409, body: { error: error.code, message: error.message, ...ids, ...removalGuardFields(error) } };
+  if (error instanceof VersionMismatchError) return { status: 412, body: { error: error.code, message: error.message, ...ids } };
   if (error instanceof GroupQuarantinedError) {
     return {
       status: 503,

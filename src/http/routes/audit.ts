@@ -55,7 +55,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteOptions> = async (
         tags: ['audit'],
         operationId: 'listAudit',
         summary: 'Your audit records (an administrator: every record), newest first, with cursor pagination',
-        description: 'Sync attempts and webhook subscription changes (status subscription_created or subscription_deleted), those whose actor is your token\'s name; an administrator (ADMIN_API_TOKENS) sees every caller\'s.',
+        description: 'Sync attempts, webhook subscription changes (status subscription_created or subscription_deleted), quarantine and held-change decisions, and what the SCIM front door changed outside a sync (status scim_group_created, scim_group_external_id_set, scim_user_created, scim_user_replaced, scim_user_patched, scim_user_deactivated), those whose actor is your token\'s name; an administrator (ADMIN_API_TOKENS) sees every caller\'s.',
         security,
         querystring: AuditQuery,
         response: { 200: AuditPage, 400: errorResponse('Bad query (limit over 500, since not ISO 8601, unknown cursor)'), 401: unauthorized, 429: rateLimited, 500: errorResponse('Internal error') },

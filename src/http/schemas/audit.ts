@@ -1,5 +1,6 @@
 /** Schemas of GET /syncs/{syncId}, GET /audit and GET /audit/verify: the source of their OpenAPI. */
 import { Type } from 'typebox';
+import { FRONT_DOOR_CHANGES } from '../../core/audit.js';
 import { AUDIT_PAGE_MAX } from '../../core/ports.js';
 
 const AuditMember = Type.Object(
@@ -64,9 +65,32 @@ export const SubscriptionAuditRecordSchema = Type.Object(
   { additionalProperties: true, description: 'A webhook subscription created or deleted, in the same hash chain as the syncs' },
 );
 
-/** What GET /audit lists: sync attempts and subscription changes, told apart by `status`. */
-export const AnyAuditRecordSchema = Type.Union([AuditRecordSchema, SubscriptionAuditRecordSchema], {
-  description: 'A sync attempt (AuditRecord) or a subscription change (SubscriptionAuditRecord: status subscription_created or subscription_deleted)',
+/** A change the SCIM front door made outside a sync: a record of the same chain (src/core/audit.ts FrontDoorAuditEntry). */
+export const FrontDoorAuditRecordSchema = Type.Object(
+  {
+    syncId: Type.String({ description: "The record's own id (UUIDv7); no sync is involved" }),
+    requestId: Type.String({ description: 'The X-Request-Id of the request' }),
+    actor: Type.String({ description: 'The name of the SCIM token that asked' }),
+    status: Type.Union(FRONT_DOOR_CHANGES.map((change) => Type.Literal(change))),
+    resourceType: Type.Union([Type.Literal('Group'), Type.Literal('User')]),
+    resourceId: Type.Union([Type.String(), Type.Null()], { description: "The group's or user's id; null when a create failed before one was given" }),
+    groupId: Type.Optional(Type.String({ description: 'Group records with an id: the group (GET /audit?groupId= finds them)' })),
+    attributes: Type.Array(Type.String(), { description: 'The attributes the request set: names only, never values (a user\'s are personal, some secret)' }),
+    displayName: Type.Optional(Type.String({ description: 'Group records: the name the group was created with' })),
+    externalId: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Group records: the externalId kept (null: forgotten)' })),
+    outcome: Type.Union([Type.Literal('applied'), Type.Literal('failed')]),
+    error: Type.Optional(Type.String({ description: 'The code the request was answered with, when it failed' })),
+    createdAt: Type.String({ format: 'date-time' }),
+    prevHash: Type.String(),
+    hash: Type.String({ description: 'SHA-256 (hex) of the canonical JSON of this record without `hash`, with `prevHash`' }),
+  },
+  { additionalProperties: true, description: 'A change the SCIM front door made outside a sync (a group created, an externalId kept, a user written), in the same hash chain as the syncs' },
+);
+
+/** What GET /audit lists: sync attempts, subscription changes and front-door changes, told apart by `status`. */
+export const AnyAuditRecordSchema = Type.Union([AuditRecordSchema, SubscriptionAuditRecordSchema, FrontDoorAuditRecordSchema], {
+  description:
+    'A sync attempt (AuditRecord), a subscription change (SubscriptionAuditRecord: status subscription_created or subscription_deleted) or a SCIM front-door change (FrontDoorAuditRecord: status scim_group_created, scim_group_external_id_set, scim_user_created, scim_user_replaced, scim_user_patched or scim_user_deactivated)',
 });
 
 export const SyncIdParams = Type.Object({

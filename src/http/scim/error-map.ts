@@ -95,6 +95,8 @@ export const SCIM_ERROR_MAP: Readonly<Record<ScimErrorCode, ScimErrorEntry>> = {
   held_change_decided: { status: 409 },
   removal_guard: { status: 409, scimType: 'mutability' },
   group_quarantined: { status: 503 },
+  // RFC 7644 §3.14: If-Match names another version; no scimType.
+  version_mismatch: { status: 412 },
 };
 
 /** The scimType of a refused member, by its code (all are values the group cannot take). */

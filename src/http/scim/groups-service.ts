@@ -6,10 +6,11 @@
  * store. What a backend cannot do (list, create, delete) is answered 501, never faked.
  */
 import { mapBounded } from '../../core/concurrency.js';
-import { GroupNotFoundError, RemovalGuardError } from '../../core/errors.js';
+import { GroupNotFoundError, ifMatchHolds, RemovalGuardError, VersionMismatchError } from '../../core/errors.js';
 import { isDelta, type DesiredMember, type DesiredMembership, type MemberRef, type MembershipDelta } from '../../core/membership.js';
-import type { GroupExternalIds, GroupSummary, HoldDecision, MembershipBackend, RequestContext } from '../../core/ports.js';
+import type { GroupExternalIds, GroupSummary, HoldDecision, MembershipBackend, NameLockService, RequestContext } from '../../core/ports.js';
 import type { SyncRequest, SyncResult } from '../../core/sync-request.js';
+import { UNRECORDED, type ChangeRecorder } from './change-audit.js';
 import { ScimHttpError } from './errors.js';
 import type { GroupFilter } from './filter.js';
 
@@ -28,6 +29,14 @@ export interface ScimGroupsParts {
    * allowMassRemoval): answers whether an approval lets it through now (../../core/held-changes.ts).
    * Without it, the guard's 409 is answered as it is.
    */
+  /**
+   * The names a create holds across replicas (STORE=postgres) from its uniqueness check
+   * until the group and its externalId are kept. None: this process is the only creator
+   * (its own creates run one at a time).
+   */
+  readonly nameLock?: NameLockService;
+  /** The audit records of the changes made outside a sync (a group created, an externalId); none: not recorded. */
+  readonly changes?: ChangeRecorder;
   readonly hold?: (groupId: string, change: { readonly members: readonly { readonly value: string; readonly type?: string }[]; readonly removing: number; readonly of: number }, actor: string) => Promise<HoldDecision>;
 }
 
@@ -62,9 +71,15 @@ export interface ScimGroups {
   /** The groups a filter selects (all without one), `members` read only when `withMembers`, and the total. */
   list(filter: GroupFilter | undefined, startIndex: number, count: number, withMembers: boolean): Promise<{ total: number; groups: ScimGroupView[] }>;
   create(input: GroupWriteInput, caller: Caller): Promise<ScimGroupView>;
-  replace(id: string, input: GroupWriteInput, ifMatch: string | undefined, caller: Caller): Promise<SyncResult>;
+  /** The group as the sync left it (verified), without reading it again. */
+  replace(id: string, input: GroupWriteInput, ifMatch: string | undefined, caller: Caller): Promise<ScimGroupView>;
   patch(id: string, change: { members: MembershipDelta | DesiredMembership | null; displayName?: string; externalId?: string | null }, ifMatch: string | undefined, caller: Caller): Promise<SyncResult | null>;
   remove(id: string, caller: Caller): Promise<void>;
+}
+
+/** The names a create of `input` holds (NameLockService): its displayName without regard to case (RFC 7643 §4.2), and its externalId, within the backend. */
+export function createNames(backend: MembershipBackend['name'], input: Pick<GroupWriteInput, 'displayName' | 'externalId'>): string[] {
+  return [`${backend}\u0000displayName\u0000${input.displayName.toLowerCase()}`, ...(input.externalId === undefined ? [] : [`${backend}\u0000externalId\u0000${input.externalId}`])];
 }
 
 /** Groups read at once to fill a listed page with members. */
@@ -72,27 +87,11 @@ const LIST_READ_CONCURRENCY = 4;
 
 const context = (): RequestContext => ({ stats: { upstreamRequests: 0 } });
 
-const strip = (tag: string) => tag.trim().replace(/^W\//, '');
-
-/** Entity tags compared weakly (RFC 9110 §8.8.3.2); `*` matches any. */
-function etagMatches(ifMatch: string, current: string | null): boolean {
-  if (ifMatch.trim() === '*') return true;
-  return current !== null && ifMatch.split(',').some((tag) => strip(tag) === strip(current));
-}
-
-/** A group's ETag as of now, checked against If-Match where the backend has ETags (412 when it moved on). */
-async function checkIfMatch(chosen: MembershipBackend, id: string, ifMatch: string | undefined): Promise<void> {
-  if (ifMatch === undefined) return;
-  const ctx = context();
-  if (!((await chosen.supportsEtags?.(ctx)) ?? false)) return;
-  const snapshot = await chosen.read(id, ctx);
-  if (!etagMatches(ifMatch, snapshot.etag)) throw new ScimHttpError(412, undefined, `If-Match ${ifMatch} does not match the group's current version ${snapshot.etag ?? '(none)'}: read it again`);
-}
-
 export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
   let creating: Promise<unknown> = Promise.resolve();
 
   const backend = () => parts.backend(context());
+  const changes = parts.changes ?? UNRECORDED;
 
   async function externalIdOf(name: MembershipBackend['name'], id: string, upstream: unknown): Promise<string | undefined> {
     return (await parts.externalIds.get(name, id)) ?? (typeof upstream === 'string' ? upstream : undefined);
@@ -111,20 +110,44 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     return { id, displayName: snapshot.group.displayName, ...(externalId === undefined ? {} : { externalId }), members: snapshot.group.members, version: etags ? snapshot.etag : null };
   }
 
-  async function keepExternalId(chosen: MembershipBackend, id: string, externalId: string | null | undefined): Promise<void> {
+  /** The group as the sync left it (SyncResult.group: verified after a write, as read when unchanged), read again only when the sync did not say. */
+  async function viewOf(chosen: MembershipBackend, id: string, result: SyncResult, externalId: string | undefined): Promise<ScimGroupView> {
+    if (result.group === undefined) return view(chosen, id);
+    const etags = (await chosen.supportsEtags?.(context())) ?? false;
+    return { id, displayName: result.group.displayName, ...(externalId === undefined ? {} : { externalId }), members: result.group.members, version: etags ? result.etag : null };
+  }
+
+  /** Keeps (or with null forgets) the group's externalId; a change is audited for `caller`. 409 uniqueness when another group has it. */
+  async function keepExternalId(chosen: MembershipBackend, id: string, externalId: string | null | undefined, caller?: Caller): Promise<void> {
     if (externalId === undefined) return;
-    if (!(await parts.externalIds.set(chosen.name, id, externalId))) throw new ScimHttpError(409, 'uniqueness', `externalId ${JSON.stringify(externalId)} belongs to another group`);
+    const keep = async () => {
+      if (!(await parts.externalIds.set(chosen.name, id, externalId))) throw new ScimHttpError(409, 'uniqueness', `externalId ${JSON.stringify(externalId)} belongs to another group`);
+    };
+    if (caller === undefined) return keep();
+    if ((await parts.externalIds.get(chosen.name, id)) === (externalId ?? undefined)) return;
+    await changes.audited(caller, () => ({ status: 'scim_group_external_id_set', resourceType: 'Group', resourceId: id, groupId: id, attributes: ['externalId'], externalId }), keep);
   }
 
   /**
    * The sync of a change. One the mass-removal guard refuses is held (parts.hold): refused
    * with 409 naming the held change until an administrator approves it, then run once with
    * allowMassRemoval. `allowMassRemoval`: the change is explicit (a DELETE under
-   * SCIM_GROUP_DELETE=empty or deactivate, which the operator chose).
+   * SCIM_GROUP_DELETE=empty or deactivate, which the operator chose). `ifMatch`: the
+   * request's If-Match, carried into the sync (SyncRequest.expectedVersion).
    */
-  const sync = async (id: string, desired: SyncRequest['desired'], caller: Caller, allowMassRemoval = false): Promise<SyncResult> => {
+  const sync = async (id: string, desired: SyncRequest['desired'], caller: Caller, allowMassRemoval = false, ifMatch?: string): Promise<SyncResult> => {
     const run = (allow: boolean) =>
-      parts.sync({ groupId: id, desired, dryRun: false, actor: caller.actor, requestId: caller.requestId, callerGone: caller.callerGone, ...(allow ? { allowMassRemoval: true } : {}) });
+      parts.sync({
+        groupId: id,
+        desired,
+        dryRun: false,
+        actor: caller.actor,
+        requestId: caller.requestId,
+        callerGone: caller.callerGone,
+        ...(allow ? { allowMassRemoval: true } : {}),
+        // If-Match is checked by the sync itself, in the group's turn, and guards its write upstream.
+        ...(ifMatch === undefined ? {} : { expectedVersion: ifMatch }),
+      });
     if (allowMassRemoval || parts.hold === undefined) return run(allowMassRemoval);
     try {
       return await run(false);
@@ -187,46 +210,72 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
     },
 
     async create(input, caller) {
-      // One create at a time in this process: two retries of one create must not both pass the uniqueness check.
+      // One create at a time in this process, and across replicas one create of a name at a
+      // time: two retries of one create must not both pass the uniqueness check.
       const run = creating.then(async () => {
         const chosen = await backend();
         if (!chosen.createGroup || !chosen.listGroups) throw new ScimHttpError(501, undefined, `the ${chosen.name} membership backend cannot create groups`);
-        const ctx = context();
-        if (input.externalId !== undefined) {
-          const holder = await parts.externalIds.find(chosen.name, input.externalId);
-          if (holder !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group with externalId ${JSON.stringify(input.externalId)} exists already: ${holder}`);
+        const held = await parts.nameLock?.acquire(createNames(chosen.name, input), caller.callerGone);
+        try {
+          const ctx = context();
+          if (input.externalId !== undefined) {
+            const holder = await parts.externalIds.find(chosen.name, input.externalId);
+            if (holder !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group with externalId ${JSON.stringify(input.externalId)} exists already: ${holder}`);
+          }
+          const same = (await chosen.listGroups({ displayName: input.displayName }, ctx)).find((group) => group.displayName.toLowerCase() === input.displayName.toLowerCase());
+          if (same !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group named ${JSON.stringify(input.displayName)} exists already: ${same.id}`);
+          // Lost since the check (its connection dropped): another replica may hold the names now.
+          if (held?.lost.aborted) throw held.lost.reason;
+          const createGroup = chosen.createGroup.bind(chosen);
+          const created = await changes.audited(
+            caller,
+            (group) => ({
+              status: 'scim_group_created',
+              resourceType: 'Group',
+              resourceId: group?.id ?? null,
+              ...(group === undefined ? {} : { groupId: group.id }),
+              attributes: input.externalId === undefined ? ['displayName'] : ['displayName', 'externalId'],
+              displayName: input.displayName,
+              ...(input.externalId === undefined ? {} : { externalId: input.externalId }),
+            }),
+            async () => {
+              const group = await createGroup(input.displayName, ctx);
+              if (input.externalId !== undefined) await keepExternalId(chosen, group.id, input.externalId);
+              return group;
+            },
+          );
+          return { chosen, id: created.id };
+        } finally {
+          await held?.release();
         }
-        const same = (await chosen.listGroups({ displayName: input.displayName }, ctx)).find((group) => group.displayName.toLowerCase() === input.displayName.toLowerCase());
-        if (same !== undefined) throw new ScimHttpError(409, 'uniqueness', `a group named ${JSON.stringify(input.displayName)} exists already: ${same.id}`);
-        const created = await chosen.createGroup(input.displayName, ctx);
-        if (input.externalId !== undefined) await keepExternalId(chosen, created.id, input.externalId);
-        return { chosen, id: created.id };
       });
       creating = run.catch(() => undefined);
       const { chosen, id } = await run;
       // The members go through the sync (validated and audited); a group created empty is audited too.
-      await sync(id, { displayName: input.displayName, members: input.members }, caller);
-      return view(chosen, id);
+      const result = await sync(id, { displayName: input.displayName, members: input.members }, caller);
+      return viewOf(chosen, id, result, input.externalId);
     },
 
     async replace(id, input, ifMatch, caller) {
       const chosen = await backend();
-      await checkIfMatch(chosen, id, ifMatch);
-      const result = await sync(id, { displayName: input.displayName, members: input.members }, caller);
-      await keepExternalId(chosen, id, input.externalId ?? null);
-      return result;
+      const result = await sync(id, { displayName: input.displayName, members: input.members }, caller, false, ifMatch);
+      await keepExternalId(chosen, id, input.externalId ?? null, caller);
+      return viewOf(chosen, id, result, input.externalId);
     },
 
     async patch(id, change, ifMatch, caller) {
       const chosen = await backend();
-      await checkIfMatch(chosen, id, ifMatch);
       const desired: SyncRequest['desired'] | null =
         change.members ?? (change.displayName === undefined ? null : { kind: 'delta', displayName: change.displayName, add: [], remove: [] });
-      const result = desired === null ? null : await sync(id, desired, caller);
+      const result = desired === null ? null : await sync(id, desired, caller, false, ifMatch);
       if (change.externalId !== undefined) {
-        // The group must exist before its externalId is kept.
-        if (result === null) await chosen.read(id, context());
-        await keepExternalId(chosen, id, change.externalId);
+        if (result === null) {
+          // The group must exist before its externalId is kept; If-Match is checked on that read (the externalId lives here, not upstream).
+          const ctx = context();
+          const snapshot = await chosen.read(id, ctx);
+          if (ifMatch !== undefined && ((await chosen.supportsEtags?.(ctx)) ?? false) && !ifMatchHolds(ifMatch, snapshot.etag)) throw new VersionMismatchError(id, ifMatch, snapshot.etag);
+        }
+        await keepExternalId(chosen, id, change.externalId, caller);
       }
       return result;
     },
@@ -241,7 +290,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
       }
       await sync(id, { members: [] }, caller, true);
       if (parts.deletePolicy === 'deactivate') await chosen.deactivateGroup?.(id, context());
-      await parts.externalIds.set(chosen.name, id, null);
+      await keepExternalId(chosen, id, null, caller);
     },
   };
 }

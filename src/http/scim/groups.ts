@@ -37,7 +37,9 @@ const ListQuery = Type.Object({
   ...Projection,
 });
 const ReadQuery = Type.Object(Projection);
-const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'The ETag read (only where ServiceProviderConfig says etag.supported)' })) });
+const IfMatch = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 1024, description: 'The ETag read: the write is made only if the group still has that version (412 otherwise). Ignored where ServiceProviderConfig says etag.supported false (acd-groups, teams)' })),
+});
 const Body = Type.Object({}, { additionalProperties: true, description: 'A SCIM Group (create, replace) or PatchOp (patch), as application/scim+json or application/json' });
 
 const common = { tags: ['scim'], security: [{ bearerAuth: [] }], consumes: ['application/scim+json', 'application/json'] };
@@ -46,7 +48,7 @@ const failures = {
   401: ScimErrorResponse('Missing or wrong bearer token'),
   404: ScimErrorResponse('No such group'),
   409: ScimErrorResponse('uniqueness: a group of that displayName or externalId exists; or the group kept changing under the retries'),
-  412: ScimErrorResponse('If-Match does not match the group\'s version'),
+  412: ScimErrorResponse('If-Match does not match the group\'s version (version_mismatch, audited); nothing was written'),
   413: ScimErrorResponse('Body over the limit, or more than MAX_MEMBERS members'),
   415: ScimErrorResponse('Body is not JSON'),
   429: ScimErrorResponse('group_busy or rate_limited, with Retry-After'),
@@ -154,7 +156,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
         ...common,
         operationId: 'scimReplaceGroup',
         summary: 'Replace a group (RFC 7644 §3.5.1)',
-        description: 'Runs the sync with the members and displayName sent (the same path as POST /groups/{groupId}/sync) and answers the group as it is then.',
+        description:
+          'Runs the sync with the members and displayName sent (the same path as POST /groups/{groupId}/sync) and answers the group as the sync verified it. If-Match (where ServiceProviderConfig says etag.supported) is checked by the sync in the group\'s turn and guards its write upstream: 412 when the group has another version, nothing written; ignored where the backend has no ETags.',
         params: IdParams,
         headers: IfMatch,
         body: Body,
@@ -162,8 +165,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      await groups.replace(request.params.id, groupInput(request.body, maxMembers), request.headers['if-match'], callerOf(request, reply));
-      return sendGroup(reply, request, await groups.get(request.params.id), 200);
+      return sendGroup(reply, request, await groups.replace(request.params.id, groupInput(request.body, maxMembers), request.headers['if-match'], callerOf(request, reply)), 200);
     },
   );
 

@@ -88,7 +88,7 @@ const scimScope: FastifyPluginAsyncTypebox<ScimFrontDoorOptions> = async (scope,
   const maxResults = options.maxResults ?? SCIM_MAX_RESULTS;
   await scope.register(discoveryRoutes, { groups, maxResults, users: options.users !== undefined });
   await scope.register(groupRoutes, { groups, maxResults, maxMembers: options.maxMembers });
-  if (options.users) await scope.register(scimUsersRoutes, { gateway: options.users, maxResults });
+  if (options.users) await scope.register(scimUsersRoutes, { gateway: options.users, maxResults, ...(options.changes ? { changes: options.changes } : {}) });
 };
 
 /** Registers the front door under /scim/v2. */

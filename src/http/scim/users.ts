@@ -30,6 +30,7 @@ import { UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError } from '.
 import type { RequestContext, ScimUserDocument, ScimUserGateway } from '../../core/ports.js';
 import { translateUserPatch } from '../../core/scim-user-patch.js';
 import { callerGoneSignal } from '../caller-gone.js';
+import { UNRECORDED, type ChangeNote, type ChangeRecorder } from './change-audit.js';
 import { ScimHttpError, type ScimType } from './errors.js';
 import {
   ENTERPRISE_USER_SCHEMA,
@@ -51,6 +52,8 @@ export interface ScimUsersOptions {
   readonly gateway: ScimUserGateway;
   /** Most users one list answer holds (`count` is cut to it; ServiceProviderConfig filter.maxResults). Default 200. */
   readonly maxResults?: number;
+  /** The audit records of the writes (created, replaced, patched, deactivated); none: not recorded. */
+  readonly changes?: ChangeRecorder;
 }
 
 export const SCIM_JSON = 'application/scim+json';
@@ -287,6 +290,18 @@ const notFound = (id: string) => new ScimHttpError(404, undefined, `no user ${qu
 const logWrite = (request: FastifyRequest, action: string, id: string, ctx: RequestContext) =>
   request.log.info({ actor: request.actor, scimUserId: id, upstreamRequests: ctx.stats.upstreamRequests }, `SCIM user ${action}`);
 
+/** The top-level attributes a body sets (names only: their values may be personal or secret and never reach the audit trail). */
+function attributeNames(body: object): string[] {
+  return Object.keys(body).filter((name) => !['schemas', 'id', 'meta'].includes(name));
+}
+
+const asker = (request: FastifyRequest) => ({ actor: request.actor, requestId: request.id });
+
+/** A user write's audit note: which user (null while a create has none), and which attributes it set. */
+function userNote(status: ChangeNote['status'], id: string | null, attributes: readonly string[]): ChangeNote {
+  return { status, resourceType: 'User', resourceId: id, attributes };
+}
+
 const errors = {
   400: ScimErrorResponse('invalidFilter, invalidSyntax, invalidValue, invalidPath or mutability, naming the field; or CXone refused the request (its detail)'),
   401: ScimErrorResponse('Missing or wrong bearer token'),
@@ -297,6 +312,7 @@ const errors = {
 
 export const scimUsersRoutes: FastifyPluginAsyncTypebox<ScimUsersOptions> = async (app, options) => {
   const { gateway } = options;
+  const changes = options.changes ?? UNRECORDED;
   const maxResults = options.maxResults ?? 200;
   if (!Number.isInteger(maxResults) || maxResults < 1) throw new RangeError(`maxResults must be a positive integer, got ${maxResults}`);
   const prefix = app.prefix;
@@ -390,7 +406,12 @@ export const scimUsersRoutes: FastifyPluginAsyncTypebox<ScimUsersOptions> = asyn
     async (request, reply) => {
       checkUserBody(request.body);
       const ctx = writeCtx();
-      const user = await upstream('creating the user', true, () => gateway.createUserResource(upstreamUserBody(request.body), ctx));
+      const body = upstreamUserBody(request.body);
+      const user = await changes.audited(
+        asker(request),
+        (created) => userNote('scim_user_created', created?.id ?? null, attributeNames(request.body)),
+        () => upstream('creating the user', true, () => gateway.createUserResource(body, ctx)),
+      );
       logWrite(request, 'created', user.id, ctx);
       reply.code(201).type(SCIM_JSON).header('location', locationOf(request, user.id));
       return present(request, user);
@@ -422,8 +443,12 @@ export const scimUsersRoutes: FastifyPluginAsyncTypebox<ScimUsersOptions> = asyn
         throw new ScimHttpError(400, 'mutability', `body/id ${quoted(request.body.id)} is not the id of the path: id is readOnly (RFC 7643 §3.1)`);
       }
       const ctx = writeCtx();
-      const user = await upstream('replacing the user', true, () => gateway.replaceUserResource(id, upstreamUserBody(request.body, id), ctx));
-      if (user === null) throw notFound(id);
+      const body = upstreamUserBody(request.body, id);
+      const user = await changes.audited(
+        asker(request),
+        () => userNote('scim_user_replaced', id, attributeNames(request.body)),
+        async () => (await upstream('replacing the user', true, () => gateway.replaceUserResource(id, body, ctx))) ?? Promise.reject(notFound(id)),
+      );
       logWrite(request, 'replaced', id, ctx);
       reply.type(SCIM_JSON);
       return present(request, user);
@@ -451,8 +476,12 @@ export const scimUsersRoutes: FastifyPluginAsyncTypebox<ScimUsersOptions> = asyn
       const translation = translateUserPatch(request.body);
       if (!translation.ok) throw new ScimHttpError(400, translation.problem.scimType, translation.problem.detail);
       const ctx = writeCtx();
-      const user = await upstream('updating the user', true, () => gateway.updateUserResource(id, translation.operations, ctx));
-      if (user === null) throw notFound(id);
+      const user = await changes.audited(
+        asker(request),
+        // The attribute of each operation (emails[type eq "work"].value is emails), never its value.
+        () => userNote('scim_user_patched', id, translation.operations.map((o) => String(o.path).split(/[.[]/, 1)[0] as string)),
+        async () => (await upstream('updating the user', true, () => gateway.updateUserResource(id, translation.operations, ctx))) ?? Promise.reject(notFound(id)),
+      );
       logWrite(request, `updated (${translation.operations.map((o) => o.path).join(', ')})`, id, ctx);
       reply.type(SCIM_JSON);
       return present(request, user);
@@ -476,9 +505,16 @@ export const scimUsersRoutes: FastifyPluginAsyncTypebox<ScimUsersOptions> = asyn
     async (request, reply) => {
       const { id } = request.params;
       const ctx = writeCtx();
-      const user = await upstream('deactivating the user', true, () => gateway.deactivateUser(id, ctx));
-      if (user === null) throw notFound(id);
-      if (user.active !== false) throw new ScimHttpError(502, undefined, 'CXone answered the deactivation with a user that is still active; nothing is promised: retry the DELETE');
+      await changes.audited(
+        asker(request),
+        () => userNote('scim_user_deactivated', id, ['active']),
+        async () => {
+          const user = await upstream('deactivating the user', true, () => gateway.deactivateUser(id, ctx));
+          if (user === null) throw notFound(id);
+          if (user.active !== false) throw new ScimHttpError(502, undefined, 'CXone answered the deactivation with a user that is still active; nothing is promised: retry the DELETE');
+          return user;
+        },
+      );
       logWrite(request, 'deactivated', id, ctx);
       return reply.code(204).send(null);
     },

@@ -12,11 +12,11 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ChainHead } from '../../../src/core/audit.js';
 import { InvalidCursorError, StorageError } from '../../../src/core/errors.js';
-import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeRequest, DesiredSet, DriftRecord, DriftStore, GroupExternalIds, HeldChangeStore, IdempotencyStore, MembershipJournal, Outbox, QuarantineNote, QuarantineStore, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
+import type { AgentMapStore, AuditTrail, BackendChoiceStore, ChangeAudit, ChangeRequest, DesiredSet, DriftRecord, DriftStore, GroupExternalIds, HeldChangeStore, IdempotencyStore, MembershipJournal, Outbox, QuarantineNote, QuarantineStore, SubscriptionStore, SyncedGroups } from '../../../src/core/ports.js';
 import { FakeClock } from '../../fakes/fake-clock.js';
 import { auditEntry, domainEvent } from '../../fakes/audit-entry.js';
 
-export interface ContractStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore {
+export interface ContractStore extends AuditTrail, ChangeAudit, SubscriptionStore, Outbox, IdempotencyStore {
   readonly backendChoice: BackendChoiceStore;
   readonly agentMap: AgentMapStore;
   readonly syncedGroups: SyncedGroups;
@@ -141,6 +141,21 @@ export function describeStorageContract(kind: StoreKind): void {
         const change = (await store.listRecords({ limit: 1 })).items[0];
         expect(change?.status).toBe('subscription_created');
         expect(await store.findSync(change?.syncId as string)).toBeUndefined();
+      });
+
+      it('when the SCIM front door\'s changes are appended, then they are in the chain as appended, a user change has no group, the group filter finds the group change, and no change is a sync', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.append(auditEntry({ groupId: 'g-fd' }), []);
+        const base = { requestId: 'req-1', actor: 'okta-scim', outcome: 'applied' as const, createdAt: '2026-01-02T00:00:00.000Z' };
+        const group = { ...base, syncId: 'fd-1', status: 'scim_group_created' as const, resourceType: 'Group' as const, resourceId: 'g-fd', groupId: 'g-fd', attributes: ['displayName', 'externalId'], displayName: 'Night Shift', externalId: 'okta-00g1' };
+        const user = { ...base, syncId: 'fd-2', status: 'scim_user_patched' as const, resourceType: 'User' as const, resourceId: 'u-1', attributes: ['emails'] };
+        const failed = { ...base, syncId: 'fd-3', status: 'scim_group_created' as const, resourceType: 'Group' as const, resourceId: null, attributes: ['displayName'], displayName: 'X', outcome: 'failed' as const, error: 'upstream_error' };
+        for (const entry of [group, user, failed]) await store.appendChange(entry);
+        const listed = (await store.listRecords({ limit: 10 })).items;
+        expect(listed.slice(0, 3).map(({ prevHash: _p, hash: _h, ...entry }) => entry)).toEqual([failed, user, group]);
+        expect((await store.listRecords({ limit: 10, groupId: 'g-fd' })).items.map((r) => r.syncId)).toEqual(['fd-1', expect.any(String)]);
+        expect(await store.findSync('fd-1')).toBeUndefined();
+        expect(await store.verifyChain()).toEqual({ ok: true, records: 4 });
       });
 
       it('when the trail is listed, then newest first, filtered by actor, group and time, in pages joined by cursors', async () => {

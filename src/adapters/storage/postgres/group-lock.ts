@@ -21,6 +21,12 @@ export interface PostgresGroupLockOptions {
   readonly backend: string;
   /** How often a held lock's connection is checked. Default 5 s. */
   readonly pingMs?: number;
+  /**
+   * What the locks are of, when not groups: the namespace of their advisory keys (default
+   * GROUP_LOCK_NAMESPACE) and how an error names one (default `group <id>`). The SCIM
+   * front door's name locks (./name-lock.ts) are these locks under a namespace of their own.
+   */
+  readonly kind?: { readonly namespace: string; readonly describe: (id: string) => string };
 }
 
 export interface PostgresGroupLocks extends GroupLockService {
@@ -30,8 +36,10 @@ export interface PostgresGroupLocks extends GroupLockService {
   close(): Promise<void>;
 }
 
+export const GROUP_LOCK_NAMESPACE = 'cxone-scim-sync/group-lock';
+
 export function groupLockKey(backend: string, groupId: string): string {
-  return advisoryKey('cxone-scim-sync/group-lock', backend, groupId);
+  return advisoryKey(GROUP_LOCK_NAMESPACE, backend, groupId);
 }
 
 /** Idle lock connections kept for the next syncs. */
@@ -39,6 +47,8 @@ const IDLE_MAX = 8;
 
 export function createPostgresGroupLocks(options: PostgresGroupLockOptions): PostgresGroupLocks {
   const pingMs = options.pingMs ?? 5_000;
+  const namespace = options.kind?.namespace ?? GROUP_LOCK_NAMESPACE;
+  const describe = options.kind?.describe ?? ((id: string) => `group ${id}`);
   // Lock connections, kept between syncs: taking a lock then costs one round trip, not a new session.
   const open = new Set<LockSession>();
   const idle: LockSession[] = [];
@@ -65,7 +75,7 @@ export function createPostgresGroupLocks(options: PostgresGroupLockOptions): Pos
 
   async function acquire(groupId: string, signal?: AbortSignal): Promise<HeldGroupLock> {
     if (signal?.aborted) throw signal.reason;
-    const key = groupLockKey(options.backend, groupId);
+    const key = advisoryKey(namespace, options.backend, groupId);
     let session = idle.pop();
     const fresh = session === undefined;
     session ??= connection();
@@ -86,7 +96,7 @@ export function createPostgresGroupLocks(options: PostgresGroupLockOptions): Pos
     } catch (error) {
       await discard(entry);
       if (signal?.aborted) throw signal.reason;
-      throw new SyncInterruptedError(`the lock of group ${groupId} across replicas could not be taken (PostgreSQL: ${describePgError(error)}); nothing was sent upstream: retry the request`);
+      throw new SyncInterruptedError(`the lock of ${describe(groupId)} across replicas could not be taken (PostgreSQL: ${describePgError(error)}); nothing was sent upstream: retry the request`);
     } finally {
       signal?.removeEventListener('abort', giveUp);
     }
@@ -99,7 +109,7 @@ export function createPostgresGroupLocks(options: PostgresGroupLockOptions): Pos
     held++;
     const loseIt = (why: string) => {
       if (!holding || lost.signal.aborted) return;
-      lost.abort(new SyncInterruptedError(`the lock of group ${groupId} across replicas was lost (${why}); the sync stopped before its next write: retry the request`));
+      lost.abort(new SyncInterruptedError(`the lock of ${describe(groupId)} across replicas was lost (${why}); the sync stopped before its next write: retry the request`));
     };
     entry.onLost = loseIt;
     if (entry.dead) loseIt('its PostgreSQL connection ended');

@@ -28,7 +28,7 @@ import {
   chainMacs,
   ChainVerifier,
   GENESIS_HASH,
-  isSubscriptionChange,
+  storedGroupId,
   isSyncRecord,
   sealRecord,
   sha256Hex,
@@ -50,6 +50,7 @@ import { InvalidCursorError, StorageError } from '../../../core/errors.js';
 import type {
   AuditListQuery,
   AuditTrail,
+  ChangeAudit,
   ChangeRequest,
   Clock,
   CreatedSubscription,
@@ -95,7 +96,7 @@ export interface PostgresStoreOptions {
   readonly deliveryLeaseMs?: number;
 }
 
-export interface PostgresStore extends AuditTrail, SubscriptionStore, Outbox, IdempotencyStore, CxoneTables, ConsistencyTables {
+export interface PostgresStore extends AuditTrail, ChangeAudit, SubscriptionStore, Outbox, IdempotencyStore, CxoneTables, ConsistencyTables {
   /** What the log says the store is: the host and database, never the credentials. */
   readonly file: string;
   /** The desired sets (written with the audit records) and the drift records (migration 3). */
@@ -450,6 +451,11 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
       return hash === undefined ? null : { seq: Number(meta.get('audit_head_seq') ?? meta.get('audit_counter') ?? 0), hash };
     },
 
+    async appendChange(entry) {
+      const { queued, head } = await transaction('appending to the audit trail', (client) => appendIn(client, entry, []));
+      announce(head, queued);
+    },
+
     async append(entry: AuditEntry, events: readonly DomainEvent[], desired?: DesiredSet): Promise<AuditRecord> {
       const { record, queued, head } = await transaction('appending to the audit trail', (client) => appendIn(client, entry, events, desired));
       announce(head, queued);
@@ -774,7 +780,7 @@ function fail(failure: ChainFailure, reason: string): ChainVerdict {
 
 function toRecord(row: AuditRow): AnyAuditRecord {
   const entry = JSON.parse(row.entry) as AnyAuditEntry;
-  const group = isSubscriptionChange(row.status) ? {} : { groupId: row.group_id };
+  const group = storedGroupId(entry, row.group_id);
   return { ...entry, ...group, syncId: row.sync_id, status: row.status as AuditEntry['status'], createdAt: row.created_at, prevHash: row.prev_hash, hash: row.hash } as AnyAuditRecord;
 }
 

@@ -958,7 +958,7 @@ export interface GroupHealth {
   readonly updatedAt: number;
 }
 
-/** What a quarantine change outside a sync appends to the audit trail with it, in the same transaction. */
+/** What a quarantine or held-change transition appends to the audit trail with it (its record, its events to the outbox), in the same transaction. */
 export interface QuarantineNote {
   readonly entry: QuarantineAuditEntry;
   readonly events: readonly DomainEvent[];
@@ -978,8 +978,12 @@ export interface QuarantineStore {
   countQuarantined(): Promise<number>;
   /** Counts one more failure of the group, atomically (one statement); answers the state after it. */
   countFailure(groupId: string, error: string, at: number): Promise<GroupHealth>;
-  /** Quarantines the group at backoff `step` unless it is quarantined already; true when it was not. */
-  enter(groupId: string, step: number, nextProbeAt: number, error: string, at: number): Promise<boolean>;
+  /**
+   * Quarantines the group at backoff `step` unless it is quarantined already; true when it
+   * was not. The note (its record and group.quarantined) is appended in the same
+   * transaction, only when this call quarantined it: both happen or neither does.
+   */
+  enter(groupId: string, step: number, nextProbeAt: number, error: string, at: number, note?: QuarantineNote): Promise<boolean>;
   /** A good probe: quarantined → half-open (with the note); false when it was not quarantined. */
   halfOpen(groupId: string, at: number, note?: QuarantineNote): Promise<boolean>;
   /** A failed probe: stays quarantined, at `step`, probed again at `nextProbeAt`; false when it was not quarantined. */

@@ -87,6 +87,10 @@ export function createSqliteQuarantineStore(db: Database, appendNote: (note: Qua
     due: db.prepare<[number, number], GroupHealthRow>(`SELECT * FROM group_health WHERE phase = 'quarantined' AND next_probe_at <= ? ORDER BY next_probe_at, group_id LIMIT ?`),
     next: db.prepare<[], { at: number | null }>(`SELECT min(next_probe_at) AS at FROM group_health WHERE phase = 'quarantined'`),
   };
+  const enterTx = db.transaction((groupId: string, step: number, nextProbeAt: number, error: string, at: number, note: QuarantineNote | undefined): (() => void) | false => {
+    if (sql.enter.get(step, nextProbeAt, error, at, at, groupId) === undefined) return false;
+    return note ? appendNote(note) : () => {};
+  });
   const halfOpenTx = db.transaction((groupId: string, at: number, note: QuarantineNote | undefined): (() => void) | false => {
     if (sql.halfOpen.get(at, groupId) === undefined) return false;
     return note ? appendNote(note) : () => {};
@@ -109,8 +113,11 @@ export function createSqliteQuarantineStore(db: Database, appendNote: (note: Qua
     async countFailure(groupId, error, at) {
       return toHealth(sql.countFailure.get(groupId, error, at) as GroupHealthRow);
     },
-    async enter(groupId, step, nextProbeAt, error, at) {
-      return sql.enter.get(step, nextProbeAt, error, at, at, groupId) !== undefined;
+    async enter(groupId, step, nextProbeAt, error, at, note) {
+      const after = enterTx.immediate(groupId, step, nextProbeAt, error, at, note);
+      if (after === false) return false;
+      after();
+      return true;
     },
     async halfOpen(groupId, at, note) {
       const after = halfOpenTx.immediate(groupId, at, note);

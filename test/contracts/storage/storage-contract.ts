@@ -656,6 +656,25 @@ export function describeStorageContract(kind: StoreKind): void {
         expect(await store.quarantine.countQuarantined()).toBe(0);
       });
 
+      it('when a group is quarantined with its note, then its record and event are appended with it; when the note cannot be appended, then the group is not quarantined either', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.createSubscription({ url: 'https://hooks.example.com/q', events: ['group.quarantined', 'group.quarantine.released'] });
+        const queued = async () => (await store.dueDeliveries(Number.MAX_SAFE_INTEGER, 10, new Set())).map((d) => d.eventId);
+        await store.quarantine.countFailure('g1', 'upstream_error', 1000);
+        // An event the outbox cannot take (it does not serialise): the append fails inside the transaction.
+        const broken = { entry: quarantineNote('g1', 'quarantine_entered').entry, events: [{ id: 'msg_broken', type: 'group.quarantined' as const, timestamp: '2026-01-01T00:00:00.000Z', data: { groupId: 'g1', failures: 10n } }] };
+        await expect(store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000, broken)).rejects.toThrow(/BigInt/);
+        expect(await store.quarantine.health('g1')).toMatchObject({ phase: null, failures: 1 });
+        expect((await store.listRecords({ limit: 10 })).items).toEqual([]);
+        expect(await queued()).toEqual([]);
+        const note = quarantineNote('g1', 'quarantine_entered', true);
+        expect(await store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000, note)).toBe(true);
+        expect(await store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000, quarantineNote('g1', 'quarantine_entered', true))).toBe(false);
+        expect((await store.listRecords({ limit: 10 })).items.map((r) => [r.syncId, r.status])).toEqual([[note.entry.syncId, 'quarantine_entered']]);
+        expect(await queued()).toEqual(note.events.map((e) => e.id));
+        expect(await store.quarantine.health('g1')).toMatchObject({ phase: 'quarantined' });
+      });
+
       it.skipIf(!kind.shared)('when two replicas count failures of one group at once, then no count is lost, and one of them quarantines it', async () => {
         const harness = await harnessOf(kind);
         const [one, two] = [await open(harness), await open(harness)];

@@ -6,8 +6,8 @@
  *   failures + 1 RETURNING), never read and then written, so concurrent counts are never lost.
  * - Every transition is a conditional UPDATE (or DELETE) … RETURNING: of two replicas that
  *   try the same one, one sees the row change and emits the event; the other sees nothing.
- * - A transition's audit record (a probe's, a release by hand) is appended in the same
- *   transaction, after the chain's lock.
+ * - A transition's audit record and events (entering quarantine, a probe's, a release) are
+ *   appended in the same transaction, after the chain's lock.
  * - A held change is decided under a row lock (FOR UPDATE) in its transaction.
  */
 import type { PoolClient } from 'pg';
@@ -49,14 +49,19 @@ function quarantine(db: PgAccess, appendIn: Parameters<typeof createConsistencyT
       );
       return toHealth(row as GroupHealthRow);
     },
-    async enter(groupId, step, nextProbeAt, error, at) {
-      const rows = await db.query<GroupHealthRow>(
-        'quarantining a group',
-        `UPDATE group_health SET phase = 'quarantined', step = $1, next_probe_at = $2, last_error = $3, since = coalesce(CASE WHEN phase = 'half_open' THEN since END, $4), updated_at = $4
-         WHERE group_id = $5 AND (phase IS NULL OR phase <> 'quarantined') RETURNING *`,
-        [step, nextProbeAt, error, at, groupId],
-      );
-      return rows.length > 0;
+    async enter(groupId, step, nextProbeAt, error, at, note) {
+      const after = await db.transaction('quarantining a group', async (client) => {
+        const { rows } = await client.query(
+          `UPDATE group_health SET phase = 'quarantined', step = $1, next_probe_at = $2, last_error = $3, since = coalesce(CASE WHEN phase = 'half_open' THEN since END, $4), updated_at = $4
+           WHERE group_id = $5 AND (phase IS NULL OR phase <> 'quarantined') RETURNING group_id`,
+          [step, nextProbeAt, error, at, groupId],
+        );
+        if (rows.length === 0) return false;
+        return note ? await appendIn(client, note.entry, note.events) : () => {};
+      });
+      if (after === false) return false;
+      after();
+      return true;
     },
     async halfOpen(groupId, at, note) {
       const after = await db.transaction('moving a group to half-open', async (client) => {

@@ -3,7 +3,9 @@
  * its probe falls due (QUARANTINE_BACKOFF), on the injected clock (tests never sleep). It
  * sleeps until the next probe is due, at most `pollMs` (a group quarantined by another
  * replica, or by a sync here, is picked up by then). With several replicas on PostgreSQL
- * only the one holding the runner lock probes; the others check again at each poll.
+ * only the one holding the runner lock probes; the others check again at each poll. The
+ * same replica runs the upkeep (held changes that expire: ../../core/held-changes.ts) at
+ * the start of every round, so that their events go out within `pollMs` of their time.
  */
 import { runDueProbes, type ProbeDeps } from '../../core/quarantine.js';
 import type { RunnerLock } from './postgres/runner-lock.js';
@@ -20,6 +22,11 @@ export interface QuarantineProberOptions extends ProbeDeps {
   readonly pollMs?: number;
   /** Probes per round. Default 20. */
   readonly batch?: number;
+  /**
+   * Other upkeep of the same replica, run at the start of every round (the expiry of held
+   * changes): what it throws is logged, and the probes run all the same.
+   */
+  readonly upkeep?: () => Promise<unknown>;
 }
 
 export interface QuarantineProber {
@@ -38,6 +45,14 @@ export function createQuarantineProber(options: QuarantineProberOptions): Quaran
 
   async function runOnce(): Promise<number> {
     if (!(await options.lock.tryHold())) return 0;
+    if (options.upkeep) {
+      try {
+        await options.upkeep();
+      } catch (error) {
+        options.log.error({ err: error }, 'quarantine prober: its upkeep (the expiry of held changes) failed; it runs again at the next round');
+      }
+    }
+    if (options.policy.after <= 0) return 0;
     const ran = await runDueProbes(options, batch, controller.signal);
     if (ran > 0) options.log.info({ probes: ran }, 'quarantine: probed quarantined groups');
     return ran;
@@ -52,7 +67,7 @@ export function createQuarantineProber(options: QuarantineProberOptions): Quaran
   return {
     runOnce,
     start() {
-      if (loop || options.policy.after <= 0) return;
+      if (loop || (options.policy.after <= 0 && options.upkeep === undefined)) return;
       loop = (async () => {
         while (!controller.signal.aborted) {
           let ran = 0;

@@ -725,6 +725,39 @@ export function describeStorageContract(kind: StoreKind): void {
         expect(records.map((r) => [r.syncId, r.status])).toEqual([['n1', 'held_change_approved']]);
         expect(await store.verifyChain()).toMatchObject({ ok: true });
       });
+
+      it('when a change is held with its note, then the note is appended only when it was held now; when changes expire, then each is expired once, with its note, and the same change is held afresh', async () => {
+        const harness = await harnessOf(kind);
+        const [one, two] = [await open(harness), await open(harness)];
+        const heldNote = (id: string) => ({
+          entry: { syncId: `rec-${id}`, requestId: 'req-1', actor: 'entra', groupId: 'g1', status: 'held_change_created' as const, reason: `held ${id}`, createdAt: '2026-01-01T00:00:00.000Z' },
+          events: [],
+        });
+        const old = { ...change('h1'), createdAt: '2026-01-01T00:00:00.000Z' };
+        expect(await one.heldChanges.holdOrPass(old, heldNote('h1'))).toMatchObject({ kind: 'held', id: 'h1', created: true });
+        expect(await one.heldChanges.holdOrPass({ ...old, id: 'h2' }, heldNote('h2'))).toMatchObject({ kind: 'held', id: 'h1', created: false });
+        await one.heldChanges.holdOrPass({ ...change('h3', 'fp3'), createdAt: '2026-01-01T00:00:00.000Z' });
+        await one.heldChanges.decide('h3', 'approved', 'admin', '2026-01-05T00:00:00.000Z');
+        await one.heldChanges.holdOrPass({ ...change('h4', 'fp4'), createdAt: '2026-01-03T00:00:00.000Z' });
+        const noteOf = (held: { id: string; groupId: string }) => ({
+          entry: { syncId: `exp-${held.id}`, requestId: `expiry-${held.id}`, actor: 'held-change-expiry', groupId: held.groupId, status: 'held_change_expired' as const, reason: 'expired', createdAt: '2026-01-04T00:00:00.000Z' },
+          events: [],
+        });
+        // Two replicas expire at once: each change once. h4 (held later) and h3 (approved later) are not due.
+        const [a, b] = await Promise.all([one.heldChanges.expire('2026-01-02T00:00:00.000Z', '2026-01-04T00:00:00.000Z', noteOf), two.heldChanges.expire('2026-01-02T00:00:00.000Z', '2026-01-04T00:00:00.000Z', noteOf)]);
+        expect([...a, ...b].map((held) => [held.id, held.state])).toEqual([['h1', 'held']]);
+        expect(await one.heldChanges.getHeld('h1')).toMatchObject({ state: 'expired', expiredAt: '2026-01-04T00:00:00.000Z', decidedBy: null });
+        expect((await one.heldChanges.listHeld('expired')).map((held) => held.id)).toEqual(['h1']);
+        // An approval not used is expired from when it was given.
+        expect((await one.heldChanges.expire('2026-01-06T00:00:00.000Z', '2026-01-06T00:00:00.000Z', noteOf)).map((held) => [held.id, held.state])).toEqual([
+          ['h3', 'approved'],
+          ['h4', 'held'],
+        ]);
+        expect(await two.heldChanges.holdOrPass({ ...old, id: 'h5', createdAt: '2026-01-06T00:00:00.000Z' }, heldNote('h5'))).toMatchObject({ kind: 'held', id: 'h5', created: true });
+        const records = (await one.listRecords({ limit: 10 })).items.map((r) => r.syncId);
+        expect(records.toSorted()).toEqual(['exp-h1', 'exp-h3', 'exp-h4', 'rec-h1', 'rec-h5']);
+        expect(await one.verifyChain()).toMatchObject({ ok: true });
+      });
     });
 
     it('when the store is asked whether it answers, then it does', async () => {

@@ -125,6 +125,7 @@ describe('GET /metrics', () => {
       scim_groups_quarantined: { type: 'gauge', labels: [] },
       scim_quarantine_entered_total: { type: 'counter', labels: [] },
       scim_quarantine_left_total: { type: 'counter', labels: [] },
+      scim_quarantine_store_errors_total: { type: 'counter', labels: ['step'] },
     };
     for (const [name, { type, labels }] of Object.entries(expected)) {
       const family = m.get(name);

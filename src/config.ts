@@ -223,6 +223,14 @@ export const ConfigSchema = Type.Object({
     default: [60_000, 300_000, 1_800_000, 7_200_000, 21_600_000],
     description: 'Delays between the probe reads of a quarantined group, e.g. 1m,5m,30m,2h,6h; the last repeats',
   }),
+  heldChangeTtl: Type.Integer({
+    env: 'HELD_CHANGE_TTL',
+    kind: 'duration',
+    minimum: 60_000,
+    maximum: 31_536_000_000,
+    default: 604_800_000,
+    description: 'How long a change the mass-removal guard held (SCIM front door) waits for a decision, and an approval for its retry, e.g. 7d; then it expires (group.change.expired) and the next retry is held afresh',
+  }),
 });
 
 export type Config = Static<typeof ConfigSchema>;

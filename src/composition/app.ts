@@ -123,6 +123,7 @@ export async function composeApp({ config, ports, logger, runner: given }: Compo
       ? {
           quarantine: ports.quarantine && { store: ports.quarantine, observer: ports.metrics.quarantine },
           heldChanges: ports.heldChanges,
+          heldChangeTtlMs: config.heldChangeTtl,
           newId: () => uuidv7(),
           newEventId: () => `msg_${uuidv7()}`,
         }
@@ -151,7 +152,12 @@ export async function composeApp({ config, ports, logger, runner: given }: Compo
         ...(isChangeAudit(ports.audit) ? { changes: createChangeRecorder({ audit: ports.audit, clock: ports.clock ?? systemClock, newId: () => uuidv7() }) } : {}),
         ...(ports.userGateway ? { users: ports.userGateway } : {}),
         // A change the mass-removal guard refuses through the front door is held for an administrator.
-        ...(ports.heldChanges ? { hold: (groupId, change, actor) => holdOrPass({ store: ports.heldChanges as HeldChangeStore, clock: ports.clock ?? systemClock, newId: () => uuidv7() }, groupId, change, actor) } : {}),
+        ...(ports.heldChanges
+          ? {
+              hold: (groupId, change, actor, requestId) =>
+                holdOrPass({ store: ports.heldChanges as HeldChangeStore, clock: ports.clock ?? systemClock, newId: () => uuidv7(), newEventId: () => `msg_${uuidv7()}`, ttlMs: config.heldChangeTtl }, groupId, change, actor, requestId),
+            }
+          : {}),
       },
       consistency,
     },

@@ -28,6 +28,7 @@ import type { Clock, GroupLockService, NameLockService, SchedulerLease } from '.
 import { createSimulator, type Simulator } from '../simulator/simulator.js';
 import { composeApp, composeRunner, type AppPorts } from './app.js';
 import { createDriftScheduler, type DriftScheduler } from '../core/drift.js';
+import { expireHeld } from '../core/held-changes.js';
 import { createProcessMembership, type ProcessMembership } from './membership.js';
 import { lockDataDir, openServiceStore, type DataDirLock, type ServiceStore } from './storage.js';
 import { checkUpstreamAtStart, configuredUpstream, createUpstreamDirectory, type Upstream, type UpstreamDirectory } from './upstream.js';
@@ -163,6 +164,8 @@ export async function composeService({ config, store, directory, metrics, policy
     backend: membership.source,
     lock: runnerLock ?? SOLE_RUNNER,
     log: logger.child({ component: 'quarantine' }),
+    // Held changes whose HELD_CHANGE_TTL ran out expire here too (and before every hold, decision and listing).
+    upkeep: () => expireHeld({ store: store.heldChanges, clock: clock ?? systemClock, newId: () => uuidv7(), newEventId: () => `msg_${uuidv7()}`, ttlMs: config.heldChangeTtl }),
   });
   return { app, dispatcher, membership, drift, prober };
 }

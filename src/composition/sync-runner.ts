@@ -72,9 +72,32 @@ function syncDeps(config: SyncRunnerConfig, ports: SyncRunnerPorts, locks: Keyed
     removalGuard: { percent: config.removalGuardPercent, min: config.removalGuardMin },
     quarantine:
       ports.quarantine && after > 0
-        ? { store: ports.quarantine, policy: { after, backoff: config.quarantineBackoff ?? [60_000] }, clock, newEventId, observer: ports.quarantineObserver }
+        ? { store: ports.quarantine, policy: { after, backoff: config.quarantineBackoff ?? [60_000] }, clock, newEventId, newRecordId: () => uuidv7(), observer: reportingStoreFailures(ports.quarantineObserver, ports.log ?? SILENT) }
         : undefined,
   };
+}
+
+/**
+ * The quarantine observer, with the store's failures during a sync's bookkeeping logged
+ * (warn: the group, the step and the error's codes, never its message) besides counted.
+ */
+export function reportingStoreFailures(observer: QuarantineObserver | undefined, log: SyncLog): QuarantineObserver {
+  return {
+    entered: () => observer?.entered(),
+    left: () => observer?.left(),
+    storeFailed(groupId, step, error) {
+      observer?.storeFailed?.(groupId, step, error);
+      log.warn({ groupId, step, code: errorCode(error), cause: errorCode(error instanceof Error ? error.cause : undefined) ?? null }, "quarantine: the store failed the group's quarantine bookkeeping; the sync's answer stands");
+    },
+  };
+}
+
+/** A stable code of an error (its `code`: storage_unavailable, SQLITE_BUSY, a PostgreSQL SQLSTATE…), never its message. */
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code } = error as { code?: unknown };
+  if (typeof code === 'string' || typeof code === 'number') return String(code);
+  return error instanceof Error ? error.name : undefined;
 }
 
 /**

@@ -90,22 +90,31 @@ export interface SubscriptionAuditRecord extends SubscriptionAuditEntry {
 }
 
 /**
- * How a change to a group's standing that no sync made is recorded: a probe that found a
- * quarantined group readable, a release by hand, an administrator's decision on a change the
- * mass-removal guard held.
+ * How a change to a group's standing is recorded, each in the same transaction as the
+ * change and its event: a group entering quarantine (after the failing sync that tipped it),
+ * a probe that found a quarantined group readable, its release (by hand, or by a good sync
+ * in half-open); a change the mass-removal guard held, an administrator's decision on it,
+ * and its expiry.
  */
-export type QuarantineChange = 'quarantine_half_open' | 'quarantine_released' | 'held_change_approved' | 'held_change_rejected';
+export type QuarantineChange =
+  | 'quarantine_entered'
+  | 'quarantine_half_open'
+  | 'quarantine_released'
+  | 'held_change_created'
+  | 'held_change_approved'
+  | 'held_change_rejected'
+  | 'held_change_expired';
 
 /**
- * A change to a group's quarantine made outside a sync (./quarantine.ts), in the same chain:
- * a probe read that moved it to half-open, or an administrator's release. (Entering
- * quarantine, and leaving it by a good sync, ride on that sync's own record and events.)
+ * A change to a group's quarantine (./quarantine.ts) or to a held change
+ * (./held-changes.ts), in the same chain, with a record of its own: the sync that caused it
+ * (if any) has its own record besides.
  */
 export interface QuarantineAuditEntry {
   /** The record's own id (UUIDv7); no sync is involved. */
   readonly syncId: string;
   readonly requestId: string;
-  /** The administrator who released it or decided the held change, or `quarantine-probe`. */
+  /** The caller whose sync tipped it or whose change was held, the administrator who released it or decided the held change, `quarantine-probe` or `held-change-expiry`. */
   readonly actor: string;
   readonly groupId: string;
   readonly status: QuarantineChange;
@@ -186,7 +195,15 @@ export function storedGroupId(entry: object, column: string): { readonly groupId
   return 'groupId' in entry || column !== '' ? { groupId: column } : {};
 }
 
-const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<QuarantineChange>(['quarantine_half_open', 'quarantine_released', 'held_change_approved', 'held_change_rejected']);
+const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<QuarantineChange>([
+  'quarantine_entered',
+  'quarantine_half_open',
+  'quarantine_released',
+  'held_change_created',
+  'held_change_approved',
+  'held_change_rejected',
+  'held_change_expired',
+]);
 
 /** Whether a record (or entry) is a quarantine change rather than a sync attempt. */
 export function isQuarantineChange(status: string): status is QuarantineChange {
@@ -379,6 +396,10 @@ export const EVENT_TYPES = [
   'group.drift.heal_failed',
   'group.quarantined',
   'group.quarantine.released',
+  'group.change.held',
+  'group.change.approved',
+  'group.change.rejected',
+  'group.change.expired',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -988,7 +988,7 @@ export interface GroupHealth {
   readonly updatedAt: number;
 }
 
-/** What a quarantine change outside a sync appends to the audit trail with it, in the same transaction. */
+/** What a quarantine or held-change transition appends to the audit trail with it (its record, its events to the outbox), in the same transaction. */
 export interface QuarantineNote {
   readonly entry: QuarantineAuditEntry;
   readonly events: readonly DomainEvent[];
@@ -1008,8 +1008,12 @@ export interface QuarantineStore {
   countQuarantined(): Promise<number>;
   /** Counts one more failure of the group, atomically (one statement); answers the state after it. */
   countFailure(groupId: string, error: string, at: number): Promise<GroupHealth>;
-  /** Quarantines the group at backoff `step` unless it is quarantined already; true when it was not. */
-  enter(groupId: string, step: number, nextProbeAt: number, error: string, at: number): Promise<boolean>;
+  /**
+   * Quarantines the group at backoff `step` unless it is quarantined already; true when it
+   * was not. The note (its record and group.quarantined) is appended in the same
+   * transaction, only when this call quarantined it: both happen or neither does.
+   */
+  enter(groupId: string, step: number, nextProbeAt: number, error: string, at: number, note?: QuarantineNote): Promise<boolean>;
   /** A good probe: quarantined → half-open (with the note); false when it was not quarantined. */
   halfOpen(groupId: string, at: number, note?: QuarantineNote): Promise<boolean>;
   /** A failed probe: stays quarantined, at `step`, probed again at `nextProbeAt`; false when it was not quarantined. */
@@ -1036,12 +1040,18 @@ export interface HeldChange {
   readonly fingerprint: string;
   readonly removing: number;
   readonly of: number;
-  /** `held` until decided; `approved` lets the next matching retry through once (then `used`); `rejected` keeps refusing it. */
-  readonly state: 'held' | 'approved' | 'rejected' | 'used';
+  /**
+   * `held` until decided; `approved` lets the next matching retry through once (then `used`);
+   * `rejected` keeps refusing it; `expired`: not decided (or, approved, not used) within
+   * HELD_CHANGE_TTL (./held-changes.ts), after which the same change is held afresh.
+   */
+  readonly state: 'held' | 'approved' | 'rejected' | 'used' | 'expired';
   /** ISO 8601. */
   readonly createdAt: string;
   readonly decidedAt: string | null;
   readonly decidedBy: string | null;
+  /** ISO 8601: when it expired (state `expired`). */
+  readonly expiredAt: string | null;
 }
 
 /** What holdOrPass answers the front door: go ahead (an approval is used up), or still held/rejected under `id`. */
@@ -1052,9 +1062,9 @@ export interface HeldChangeStore {
   /**
    * In one transaction: an approved change of this group with this fingerprint is used up
    * (answers approved); else a held or rejected one is answered as it is; else a new one is
-   * held with `id`.
+   * held with `id`, and the note (its record, group.change.held) appended with it.
    */
-  holdOrPass(change: Omit<HeldChange, 'state' | 'decidedAt' | 'decidedBy'>): Promise<HoldDecision>;
+  holdOrPass(change: Omit<HeldChange, 'state' | 'decidedAt' | 'decidedBy' | 'expiredAt'>, note?: QuarantineNote): Promise<HoldDecision>;
   /** Newest first; only those in `state` when given. */
   listHeld(state?: HeldChange['state'], limit?: number): Promise<readonly HeldChange[]>;
   getHeld(id: string): Promise<HeldChange | undefined>;
@@ -1064,4 +1074,11 @@ export interface HeldChangeStore {
    * transaction, only when this call decided it.
    */
   decide(id: string, decision: 'approved' | 'rejected', by: string, at: string, note?: QuarantineNote): Promise<HeldChange | undefined>;
+  /**
+   * Expires, in one transaction, every change held (created) before `before` and every
+   * approval given (decided) before `before` and not used (ISO 8601), marking them expired
+   * at `at` and appending each one's note (`noteOf` the change as it was). Answers them as
+   * they were, oldest first; each is expired once, whichever replica gets there first.
+   */
+  expire(before: string, at: string, noteOf: (change: HeldChange) => QuarantineNote): Promise<readonly HeldChange[]>;
 }

@@ -28,7 +28,7 @@ import {
   WriteNotAppliedError,
   answerCode,
 } from './errors.js';
-import type { Clock, GroupHealth, MembershipBackend, QuarantineStore, RequestContext } from './ports.js';
+import type { Clock, GroupHealth, MembershipBackend, QuarantineNote, QuarantineStore, RequestContext } from './ports.js';
 
 export interface QuarantinePolicy {
   /** QUARANTINE_AFTER: consecutive failures of the group's own that quarantine it; 0 never. */
@@ -42,15 +42,36 @@ export interface QuarantineDeps {
   readonly policy: QuarantinePolicy;
   readonly clock: Clock;
   readonly newEventId: () => string;
-  /** Told of each group entering and leaving quarantine (the metrics' counters). */
+  /** Ids of the audit records of quarantine changes. Default: the event's id. */
+  readonly newRecordId?: () => string;
+  /** Told of each group entering and leaving quarantine (the metrics' counters), and of the store failing the bookkeeping. */
   readonly observer?: QuarantineObserver;
 }
+
+/** Where a sync's quarantine bookkeeping failed: reading the group's state, counting a failure, quarantining it, clearing it. */
+export type QuarantineStoreStep = 'admit' | 'count_failure' | 'enter' | 'clear';
 
 export interface QuarantineObserver {
   entered(): void;
   left(): void;
   /** A probe read of a quarantined group ran here: it succeeded (half_open) or failed. */
   probed?(outcome: 'half_open' | 'failed'): void;
+  /**
+   * The store failed a sync's quarantine bookkeeping (`step`): the sync's answer stands (a
+   * store that cannot be read lets it run; a failure or success not counted is not counted).
+   * Told so that it is logged and counted, never silent.
+   */
+  storeFailed?(groupId: string, step: QuarantineStoreStep, error: unknown): void;
+}
+
+/** What a sync tells its quarantine bookkeeping about itself: the records of changes it causes name it. */
+export interface SyncContext {
+  readonly syncId: string;
+  readonly requestId: string;
+  /** The sync's caller: its subscriptions hear of what the sync caused, as of the sync itself. */
+  readonly actor: string;
+  /** ISO 8601. */
+  readonly at: string;
 }
 
 /** Upstream statuses that speak for the tenant, not for one group: sign-in and permissions, rate limiting, outages. */
@@ -92,10 +113,17 @@ export function retryAfterSeconds(health: GroupHealth, now: number): number {
 /**
  * In the group's turn, before anything is sent: throws GroupQuarantinedError when the
  * group is quarantined. Answers the health read (undefined: healthy), which the end of the
- * sync passes back to afterSuccess / afterFailure.
+ * sync passes back to afterSuccess / afterFailure. A store that cannot be read lets the sync
+ * run (told to the observer): it is refused only when the store says so.
  */
 export async function admit(deps: QuarantineDeps, groupId: string): Promise<GroupHealth | undefined> {
-  const health = await deps.store.health(groupId);
+  let health: GroupHealth | undefined;
+  try {
+    health = await deps.store.health(groupId);
+  } catch (error) {
+    storeFailed(deps, groupId, 'admit', error);
+    return undefined;
+  }
   if (health?.phase === 'quarantined') {
     const now = deps.clock.now();
     throw new GroupQuarantinedError(groupId, health.since ?? now, health.nextProbeAt ?? now, retryAfterSeconds(health, now), health.lastError);
@@ -103,41 +131,80 @@ export async function admit(deps: QuarantineDeps, groupId: string): Promise<Grou
   return health;
 }
 
-/** A sync of the group succeeded: its failures are forgotten; a half-open (or released meanwhile) quarantine ends with group.quarantine.released. */
-export async function afterSuccess(deps: QuarantineDeps, groupId: string, health: GroupHealth | undefined, context: { syncId: string; at: string }): Promise<DomainEvent[]> {
-  if (health === undefined) return [];
-  const was = await deps.store.clear(groupId);
-  if (was === undefined || was.phase === null) return [];
-  deps.observer?.left();
-  return [releasedEvent(deps, groupId, was, 'sync_succeeded', context.at, { syncId: context.syncId })];
+function storeFailed(deps: Pick<QuarantineDeps, 'observer'>, groupId: string, step: QuarantineStoreStep, error: unknown): void {
+  try {
+    deps.observer?.storeFailed?.(groupId, step, error);
+  } catch {
+    // Reporting must not fail the sync.
+  }
+}
+
+const nextRecordId = (deps: Pick<QuarantineDeps, 'newRecordId' | 'newEventId'>) => (deps.newRecordId ?? deps.newEventId)();
+
+/**
+ * A sync of the group succeeded: its failures are forgotten; a half-open (or released
+ * meanwhile) quarantine ends with group.quarantine.released and a `quarantine_released`
+ * record, in the transaction that ends it. Never throws: a store failure is told to the
+ * observer, and the sync's answer stands.
+ */
+export async function afterSuccess(deps: QuarantineDeps, groupId: string, health: GroupHealth | undefined, context: SyncContext): Promise<void> {
+  if (health === undefined) return;
+  const note: QuarantineNote | undefined =
+    health.phase === null
+      ? undefined
+      : {
+          entry: { syncId: nextRecordId(deps), requestId: context.requestId, actor: context.actor, groupId, status: 'quarantine_released', reason: `sync ${context.syncId} succeeded while the group was ${health.phase === 'half_open' ? 'half-open' : health.phase}`, createdAt: context.at },
+          events: [releasedEvent(deps, groupId, health, 'sync_succeeded', context.at, { syncId: context.syncId })],
+        };
+  try {
+    const was = await deps.store.clear(groupId, note);
+    if (was !== undefined && was.phase !== null) deps.observer?.left();
+  } catch (error) {
+    storeFailed(deps, groupId, 'clear', error);
+  }
 }
 
 /**
  * A sync of the group failed with `error`: counted when it belongs to the group. The
  * QUARANTINE_AFTER-th failure in a row quarantines it at the first backoff step; a failure
- * while half-open quarantines it again at the next step. Answers group.quarantined when the
- * group entered quarantine now.
+ * while half-open quarantines it again at the next step. Entering quarantine, its
+ * group.quarantined event and its `quarantine_entered` record are one transaction. Never
+ * throws: a store failure is told to the observer, and the sync's answer stands.
  */
-export async function afterFailure(deps: QuarantineDeps, groupId: string, health: GroupHealth | undefined, error: unknown, context: { syncId: string; at: string }): Promise<DomainEvent[]> {
-  if (deps.policy.after <= 0 || !belongsToGroup(error)) return [];
+export async function afterFailure(deps: QuarantineDeps, groupId: string, health: GroupHealth | undefined, error: unknown, context: SyncContext): Promise<void> {
+  if (deps.policy.after <= 0 || !belongsToGroup(error)) return;
   const code = error instanceof SyncError ? answerCode(error) : 'internal_error';
   const now = deps.clock.now();
-  const counted = await deps.store.countFailure(groupId, code, now);
+  let counted: GroupHealth;
+  try {
+    counted = await deps.store.countFailure(groupId, code, now);
+  } catch (failed) {
+    storeFailed(deps, groupId, 'count_failure', failed);
+    return;
+  }
   let step: number;
   if (health?.phase === 'half_open' || counted.phase === 'half_open') step = counted.step + 1;
   else if (counted.failures >= deps.policy.after) step = 0;
-  else return [];
+  else return;
   const nextProbeAt = now + backoffDelay(deps.policy.backoff, step);
-  if (!(await deps.store.enter(groupId, step, nextProbeAt, code, now))) return [];
-  deps.observer?.entered();
-  return [
-    {
-      id: deps.newEventId(),
-      type: 'group.quarantined',
-      timestamp: context.at,
-      data: { groupId, syncId: context.syncId, failures: counted.failures, lastError: code, step, nextProbeAt: new Date(nextProbeAt).toISOString() },
+  const next = new Date(nextProbeAt).toISOString();
+  const note: QuarantineNote = {
+    entry: {
+      syncId: nextRecordId(deps),
+      requestId: context.requestId,
+      actor: context.actor,
+      groupId,
+      status: 'quarantine_entered',
+      reason: `quarantined after sync ${context.syncId} failed with ${code} (${counted.failures} failures of its own in a row); next probe at ${next}`,
+      createdAt: context.at,
     },
-  ];
+    events: [{ id: deps.newEventId(), type: 'group.quarantined', timestamp: context.at, data: { groupId, syncId: context.syncId, failures: counted.failures, lastError: code, step, nextProbeAt: next } }],
+  };
+  try {
+    if (await deps.store.enter(groupId, step, nextProbeAt, code, now, note)) deps.observer?.entered();
+  } catch (failed) {
+    storeFailed(deps, groupId, 'enter', failed);
+  }
 }
 
 export function releasedEvent(deps: Pick<QuarantineDeps, 'newEventId'>, groupId: string, was: GroupHealth, reason: 'sync_succeeded' | 'released_by_hand', at: string, extra: Record<string, unknown> = {}): DomainEvent {

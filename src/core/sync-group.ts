@@ -16,8 +16,7 @@ import { QueueFullError, type KeyedLock } from './keyed-lock.js';
 import { applyDelta, isDelta, memberIdentity, type GroupSnapshot, type MemberRef } from './membership.js';
 import type { AttributeSyncReport } from './outcome.js';
 import { consistencyRate, isEmptyPlan } from './plan.js';
-import type { DomainEvent } from './audit.js';
-import type { GroupHealth, GroupLockService, MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
+import type { GroupLockService, MembershipBackend, RequestContext, ScimDirectory } from './ports.js';
 import { admit, afterFailure, afterSuccess, type QuarantineDeps } from './quarantine.js';
 import { judgeRemovals, type RemovalGuardLimits } from './removal-guard.js';
 import { createScimGroupsBackend } from './scim-groups-backend.js';
@@ -74,23 +73,22 @@ async function backendOf(deps: SyncGroupDeps, ctx: RequestContext): Promise<Memb
 export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Promise<SyncResult> {
   const attempt = beginAttempt(deps, request);
   let result: SyncResult;
-  /** What the sync did to its group's quarantine: the events go out with its record. */
-  let quarantineEvents: DomainEvent[] = [];
   try {
     const { backend, outcome } = await inTurn(deps, request, attempt, async () => {
       // A quarantined group is refused here, in its turn, before anything is sent upstream.
-      const health = deps.quarantine ? await admitted(deps.quarantine, request.groupId) : undefined;
-      const context = { syncId: attempt.syncId, at: new Date(deps.clock.now()).toISOString() };
+      const health = deps.quarantine ? await admit(deps.quarantine, request.groupId) : undefined;
+      const context = { syncId: attempt.syncId, requestId: request.requestId, actor: request.actor, at: new Date(deps.clock.now()).toISOString() };
       let done: { backend: MembershipBackend; outcome: Outcome };
       try {
         const chosen = await backendOf(deps, attempt.ctx);
         attempt.trace.backend = chosen.name;
         done = { backend: chosen, outcome: await reconcile(deps, chosen, request, attempt.ctx, attempt.trace) };
       } catch (error) {
-        if (deps.quarantine) quarantineEvents = await afterFailure(deps.quarantine, request.groupId, health, error, context).catch(() => []);
+        // Counted (and the group quarantined, with its own record and event) in the group's turn; never changes the answer.
+        if (deps.quarantine) await afterFailure(deps.quarantine, request.groupId, health, error, context);
         throw error;
       }
-      if (deps.quarantine) quarantineEvents = await afterSuccess(deps.quarantine, request.groupId, health, context).catch(() => []);
+      if (deps.quarantine) await afterSuccess(deps.quarantine, request.groupId, health, context);
       return done;
     });
     result = {
@@ -104,21 +102,11 @@ export async function syncGroup(deps: SyncGroupDeps, request: SyncRequest): Prom
       backend: backend.name,
     };
   } catch (caught) {
-    throw await recordFailure(deps, request, attempt, caught, quarantineEvents);
+    throw await recordFailure(deps, request, attempt, caught);
   }
   const attributes = result.status === 'applied' ? await followAttributes(deps, request, result, attempt.trace) : null;
-  await recordSuccess(deps, request, attempt, result, attributes, quarantineEvents);
+  await recordSuccess(deps, request, attempt, result, attributes);
   return result;
-}
-
-/** admit(), except that a store that cannot be read lets the sync run (it is refused only when the store says so). */
-async function admitted(quarantine: QuarantineDeps, groupId: string): Promise<GroupHealth | undefined> {
-  try {
-    return await admit(quarantine, groupId);
-  } catch (error) {
-    if (error instanceof SyncError) throw error;
-    return undefined;
-  }
 }
 
 type Outcome = Omit<SyncResult, 'syncId' | 'groupId' | 'latencyMs' | 'upstreamRequests' | 'backend'>;

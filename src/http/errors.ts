@@ -134,6 +134,15 @@ export class HeldChangeNotFoundError extends ApiError {
   }
 }
 
+/** A held change whose HELD_CHANGE_TTL ran out before it was decided can no longer be: the IdP's next retry is held afresh. */
+export class HeldChangeExpiredError extends ApiError {
+  readonly code = 'held_change_expired';
+  readonly status = 410;
+  constructor(id: string, expiredAt: string | null) {
+    super(`held change ${JSON.stringify(id)} expired${expiredAt === null ? '' : ` at ${expiredAt}`} (HELD_CHANGE_TTL) without a decision; the identity provider's next retry of the change is held afresh, under a new id`);
+  }
+}
+
 /** A held change that was decided already cannot be decided again. */
 export class HeldChangeDecidedError extends ApiError {
   readonly code = 'held_change_decided';

@@ -70,6 +70,8 @@ describe('cli: --help', () => {
     for (const option of ['--group ID', '--members FILE', '--dry-run', '--simulator-url URL', '--data-dir DIR', '--json']) expect(sync).toContain(option);
     for (const option of ['--file FILE', '--concurrency N', '--dry-run', '--format json|csv', 'group_id,member_id,member_type']) expect(reconcile).toContain(option);
     expect(audit).toContain('audit verify');
+    // A local run keeps the service's quarantine: the help says so.
+    for (const help of [sync, reconcile]) expect(help).toContain('group_quarantined');
     expect(helpSync).toBe(sync);
   });
 

@@ -4,15 +4,15 @@ import type { HeldChange, HeldChangeStore, HoldDecision } from '../../src/core/p
 export class MemoryHeldChangeStore implements HeldChangeStore {
   readonly changes: HeldChange[] = [];
 
-  async holdOrPass(change: Omit<HeldChange, 'state' | 'decidedAt' | 'decidedBy'>): Promise<HoldDecision> {
-    const index = this.changes.findIndex((c) => c.groupId === change.groupId && c.fingerprint === change.fingerprint && c.state !== 'used');
+  async holdOrPass(change: Omit<HeldChange, 'state' | 'decidedAt' | 'decidedBy' | 'expiredAt'>): Promise<HoldDecision> {
+    const index = this.changes.findIndex((c) => c.groupId === change.groupId && c.fingerprint === change.fingerprint && c.state !== 'used' && c.state !== 'expired');
     const found = this.changes[index];
     if (found?.state === 'approved') {
       this.changes[index] = { ...found, state: 'used' };
       return { kind: 'approved', id: found.id };
     }
     if (found) return { kind: found.state === 'rejected' ? 'rejected' : 'held', id: found.id, created: false };
-    this.changes.push({ ...change, state: 'held', decidedAt: null, decidedBy: null });
+    this.changes.push({ ...change, state: 'held', decidedAt: null, decidedBy: null, expiredAt: null });
     return { kind: 'held', id: change.id, created: true };
   }
 
@@ -31,5 +31,16 @@ export class MemoryHeldChangeStore implements HeldChangeStore {
     const decided: HeldChange = { ...found, state: decision, decidedAt: at, decidedBy: by };
     this.changes[index] = decided;
     return decided;
+  }
+
+  async expire(before: string, at: string): Promise<readonly HeldChange[]> {
+    const expired: HeldChange[] = [];
+    this.changes.forEach((c, index) => {
+      const due = (c.state === 'held' && c.createdAt < before) || (c.state === 'approved' && c.decidedAt !== null && c.decidedAt < before);
+      if (!due) return;
+      expired.push(c);
+      this.changes[index] = { ...c, state: 'expired', expiredAt: at };
+    });
+    return expired;
   }
 }

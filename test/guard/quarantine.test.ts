@@ -7,13 +7,16 @@ import { createQuarantineProber, type QuarantineProber } from '../../src/adapter
 import { openSqliteStore, type SqliteStore } from '../../src/adapters/storage/sqlite-store.js';
 import { generateSecret } from '../../src/adapters/webhooks/signing.js';
 import { composeApp } from '../../src/composition/app.js';
+import { createLogger } from '../../src/adapters/logging/logger.js';
 import { loadConfig } from '../../src/config.js';
+import type { AuditLog, QuarantineStore } from '../../src/core/ports.js';
 import {
   AgentWriteFailedError,
   ConflictError,
   GroupNotFoundError,
   PreconditionFailedError,
   RemovalGuardError,
+  StorageError,
   SyncDeadlineError,
   TokenEndpointError,
   UpstreamError,
@@ -38,6 +41,8 @@ const healthy = groups.contactCenterAgents;
 
 interface Setup {
   app: FastifyInstance;
+  /** The service log's lines, parsed. */
+  logLines: Record<string, unknown>[];
   simulator: Simulator;
   store: SqliteStore;
   clock: FakeClock;
@@ -46,7 +51,16 @@ interface Setup {
   reopen(): Promise<{ app: FastifyInstance; store: SqliteStore }>;
 }
 
-async function setup(env: Record<string, string> = {}): Promise<Setup> {
+interface Wrap {
+  /** The audit log the syncs record to, in place of the store's. */
+  audit?: (store: SqliteStore) => AuditLog;
+  /** The quarantine store the syncs use, in place of the store's. */
+  quarantine?: (store: SqliteStore) => QuarantineStore;
+}
+
+async function setup(env: Record<string, string> = {}, wrap: Wrap = {}): Promise<Setup> {
+  const logLines: Record<string, unknown>[] = [];
+  const logger = createLogger('info', { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
   const clock = new FakeClock(Date.parse('2026-03-01T00:00:00Z'));
   const simulator = createSimulator({ scimGroups: true, clients: [{ clientId: 'sync', clientSecret: 'sync-secret-value' }], now: () => clock.now() });
   const url = await simulator.listen({ port: 0, host: '127.0.0.1' });
@@ -57,7 +71,11 @@ async function setup(env: Record<string, string> = {}): Promise<Setup> {
     const metrics = createPrometheusMetrics({ defaultMetrics: false });
     const directory: CxoneDirectory = createCxoneDirectory({ baseUrl: url, clientId: 'sync', clientSecret: 'sync-secret-value', clock, random: () => 0.5, observer: metrics.upstream });
     const store = openSqliteStore({ dataDir, clock, newSecret: generateSecret });
-    const app = await composeApp({ config, ports: { directory, clock, audit: store, metrics, quarantine: store.quarantine, heldChanges: store.heldChanges } });
+    const app = await composeApp({
+      config,
+      logger,
+      ports: { directory, clock, audit: wrap.audit?.(store) ?? store, metrics, quarantine: wrap.quarantine?.(store) ?? store.quarantine, heldChanges: store.heldChanges },
+    });
     const prober = createQuarantineProber({
       store: store.quarantine,
       policy: { after: config.quarantineAfter, backoff: config.quarantineBackoff },
@@ -85,6 +103,7 @@ async function setup(env: Record<string, string> = {}): Promise<Setup> {
   await first.store.createSubscription({ url: 'http://127.0.0.1:9/hook', events: ['group.quarantined', 'group.quarantine.released', 'group.sync.failed'] });
   return {
     ...first,
+    logLines,
     simulator,
     clock,
     dataDir,
@@ -247,6 +266,40 @@ describe('quarantine of a group that keeps failing', () => {
     const again = await s.app.inject({ method: 'POST', url: `/groups/${broken}/quarantine/release`, headers: bearer(ADMIN) });
     expect(again.json()).toMatchObject({ released: false, was: { state: 'closed' } });
     expect(await s.store.verifyChain()).toMatchObject({ ok: true });
+  });
+
+  it('when the sync that tips a group into quarantine cannot be recorded, then the group is quarantined with its own record and its group.quarantined event all the same', async () => {
+    // The sync records fail (audit_unavailable); the quarantine's own record and event are appended with the quarantine.
+    const s = await setup({}, { audit: (store) => ({ append: async (entry, events, desired) => (entry.status === 'upstream_error' && entry.groupId === broken ? Promise.reject(new Error('disk full')) : store.append(entry, events, desired)) }) });
+    s.simulator.setFaults({ groupErrors: { groupIds: [broken], status: 500 } });
+    for (let i = 0; i < 3; i++) expect((await sync(s.app, broken, [users.aliceSmith])).json()).toMatchObject({ error: 'audit_unavailable' });
+    expect((await s.store.quarantine.health(broken))?.phase).toBe('quarantined');
+    expect((await emitted(s.store)).filter(([type]) => type === 'group.quarantined')).toEqual([['group.quarantined', broken]]);
+    expect((await s.store.listRecords({ limit: 1 })).items[0]).toMatchObject({ status: 'quarantine_entered', groupId: broken, actor: 'okta' });
+    expect(await s.store.verifyChain()).toMatchObject({ ok: true });
+  });
+
+  it('when the store fails while a sync counts its failure, then the answer is the sync\'s own, and the failure is logged (group, step, code) and counted in scim_quarantine_store_errors_total', async () => {
+    const s = await setup({}, {
+      quarantine: (store) => ({
+        ...store.quarantine,
+        countFailure: async () => Promise.reject(Object.assign(new Error('SQLITE_BUSY: database is locked (postgres://user:secret@db)'), { code: 'SQLITE_BUSY' })),
+        health: async (groupId) => (groupId === healthy ? Promise.reject(new StorageError('the store is gone', { cause: Object.assign(new Error('x'), { code: '57P01' }) })) : store.quarantine.health(groupId)),
+      }),
+    });
+    s.simulator.setFaults({ groupErrors: { groupIds: [broken], status: 500 } });
+    for (let i = 0; i < 3; i++) expect((await sync(s.app, broken, [users.aliceSmith])).json()).toMatchObject({ error: 'upstream_error', upstreamStatus: 500 });
+    expect((await sync(s.app, healthy, [users.aliceSmith])).json()).toMatchObject({ status: 'applied' });
+    expect(await s.store.quarantine.health(broken)).toBeUndefined();
+    const warned = s.logLines.filter((line) => line.level === 40 && String(line.msg).startsWith('quarantine: the store failed'));
+    expect(warned.map(({ groupId, step, code, cause }) => ({ groupId, step, code, cause }))).toEqual([
+      ...Array.from({ length: 3 }, () => ({ groupId: broken, step: 'count_failure', code: 'SQLITE_BUSY', cause: null })),
+      { groupId: healthy, step: 'admit', code: 'storage_unavailable', cause: '57P01' },
+    ]);
+    expect(JSON.stringify(warned)).not.toContain('secret');
+    const metrics = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^scim_quarantine_store_errors_total\{step="count_failure"\} 3$/m);
+    expect(metrics).toMatch(/^scim_quarantine_store_errors_total\{step="admit"\} 1$/m);
   });
 
   it('when the service restarts, then a quarantined group is still quarantined', async () => {

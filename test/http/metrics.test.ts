@@ -126,6 +126,7 @@ describe('GET /metrics', () => {
       scim_quarantine_entered_total: { type: 'counter', labels: [] },
       scim_quarantine_left_total: { type: 'counter', labels: [] },
       scim_quarantine_probes_total: { type: 'counter', labels: ['outcome'] },
+      scim_quarantine_store_errors_total: { type: 'counter', labels: ['step'] },
     };
     for (const [name, { type, labels }] of Object.entries(expected)) {
       const family = m.get(name);

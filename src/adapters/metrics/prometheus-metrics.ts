@@ -11,7 +11,7 @@ import { EVENT_TYPES, type EventType } from '../../core/audit.js';
 import { MEMBER_ERROR_CODES } from '../../core/errors.js';
 import { ATTRIBUTE_OUTCOMES, SYNC_OUTCOME_STATUSES } from '../../core/outcome.js';
 import type { DriftMetrics, DriftTotals, SyncMetrics, SyncObservation } from '../../core/ports.js';
-import type { QuarantineObserver } from '../../core/quarantine.js';
+import type { QuarantineObserver, QuarantineStoreStep } from '../../core/quarantine.js';
 import type { RetryReason, UpstreamObserver, UpstreamRequestEvent, UpstreamResource } from '../scim/index.js';
 import type { DeliveryOutcome, WebhookObserver } from '../webhooks/webhook-observer.js';
 
@@ -39,6 +39,8 @@ export interface DriftObserver extends DriftMetrics {
    */
   track(totals: () => Promise<DriftTotals>, now: () => number): void;
 }
+
+const QUARANTINE_STORE_STEPS: readonly QuarantineStoreStep[] = ['admit', 'count_failure', 'enter', 'clear'];
 
 export interface QuarantineMetrics extends QuarantineObserver {
   /** Where scim_groups_quarantined is read from at each scrape (the store). */
@@ -136,6 +138,13 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     registers,
   });
   for (const outcome of ['half_open', 'failed']) quarantineProbes.labels(outcome).inc(0);
+  const quarantineStoreErrors = new Counter({
+    name: 'scim_quarantine_store_errors_total',
+    help: "Store failures while a sync read or kept its group's quarantine state (step: admit, count_failure, enter, clear); the sync's answer stands",
+    labelNames: ['step'],
+    registers,
+  });
+  for (const step of QUARANTINE_STORE_STEPS) quarantineStoreErrors.labels(step).inc(0);
   let quarantineSource: (() => Promise<number>) | undefined;
   const quarantinedGroups = new Gauge({
     name: 'scim_groups_quarantined',
@@ -155,6 +164,7 @@ export function createPrometheusMetrics(options: PrometheusMetricsOptions = {}):
     entered: guarded(() => quarantineEntered.inc()),
     left: guarded(() => quarantineLeft.inc()),
     probed: guarded((outcome: string) => quarantineProbes.labels(oneOf(outcome, ['half_open', 'failed'], 'failed')).inc()),
+    storeFailed: guarded((_groupId: string, step: QuarantineStoreStep) => quarantineStoreErrors.labels(oneOf(step, QUARANTINE_STORE_STEPS, 'other')).inc()),
     watch(count) {
       quarantineSource = count;
     },

@@ -1,12 +1,15 @@
 /**
  * The SQLite side of quarantine and held changes (QuarantineStore, HeldChangeStore in
- * src/core/ports.ts): tables of migration 9 (./migrations.ts). Every change is one
+ * src/core/ports.ts): tables of migrations 9 and 10 (./migrations.ts). Every change is one
  * statement, or one transaction with the audit record it appends. One process writes an
  * SQLite store, so there is nothing to share; the statements are the PostgreSQL store's
  * all the same (./postgres/consistency-tables.ts).
  */
 import type { Database } from 'better-sqlite3';
 import type { GroupHealth, HeldChange, HeldChangeStore, HoldDecision, QuarantineNote, QuarantineStore } from '../../core/ports.js';
+
+/** What to do after a commit that appended nothing. */
+const nothing = (): void => {};
 
 export interface GroupHealthRow {
   group_id: string;
@@ -43,6 +46,7 @@ export interface HeldChangeRow {
   created_at: string;
   decided_at: string | null;
   decided_by: string | null;
+  expired_at: string | null;
 }
 
 export function toHeld(row: HeldChangeRow): HeldChange {
@@ -57,6 +61,7 @@ export function toHeld(row: HeldChangeRow): HeldChange {
     createdAt: row.created_at,
     decidedAt: row.decided_at,
     decidedBy: row.decided_by,
+    expiredAt: row.expired_at ?? null,
   };
 }
 
@@ -87,6 +92,10 @@ export function createSqliteQuarantineStore(db: Database, appendNote: (note: Qua
     due: db.prepare<[number, number], GroupHealthRow>(`SELECT * FROM group_health WHERE phase = 'quarantined' AND next_probe_at <= ? ORDER BY next_probe_at, group_id LIMIT ?`),
     next: db.prepare<[], { at: number | null }>(`SELECT min(next_probe_at) AS at FROM group_health WHERE phase = 'quarantined'`),
   };
+  const enterTx = db.transaction((groupId: string, step: number, nextProbeAt: number, error: string, at: number, note: QuarantineNote | undefined): (() => void) | false => {
+    if (sql.enter.get(step, nextProbeAt, error, at, at, groupId) === undefined) return false;
+    return note ? appendNote(note) : () => {};
+  });
   const halfOpenTx = db.transaction((groupId: string, at: number, note: QuarantineNote | undefined): (() => void) | false => {
     if (sql.halfOpen.get(at, groupId) === undefined) return false;
     return note ? appendNote(note) : () => {};
@@ -109,8 +118,11 @@ export function createSqliteQuarantineStore(db: Database, appendNote: (note: Qua
     async countFailure(groupId, error, at) {
       return toHealth(sql.countFailure.get(groupId, error, at) as GroupHealthRow);
     },
-    async enter(groupId, step, nextProbeAt, error, at) {
-      return sql.enter.get(step, nextProbeAt, error, at, at, groupId) !== undefined;
+    async enter(groupId, step, nextProbeAt, error, at, note) {
+      const after = enterTx.immediate(groupId, step, nextProbeAt, error, at, note);
+      if (after === false) return false;
+      after();
+      return true;
     },
     async halfOpen(groupId, at, note) {
       const after = halfOpenTx.immediate(groupId, at, note);
@@ -148,25 +160,47 @@ export function createSqliteHeldChanges(db: Database, appendNote: (note: Quarant
     list: db.prepare<[number], HeldChangeRow>('SELECT * FROM held_changes ORDER BY created_at DESC, id DESC LIMIT ?'),
     listIn: db.prepare<[string, number], HeldChangeRow>('SELECT * FROM held_changes WHERE state = ? ORDER BY created_at DESC, id DESC LIMIT ?'),
     decide: db.prepare<[string, string, string, string], HeldChangeRow>(`UPDATE held_changes SET state = ?, decided_at = ?, decided_by = ? WHERE id = ? AND state = 'held' RETURNING *`),
+    due: db.prepare<[string, string], HeldChangeRow>(
+      `SELECT * FROM held_changes WHERE (state = 'held' AND created_at < ?) OR (state = 'approved' AND decided_at < ?) ORDER BY created_at, id`,
+    ),
+    expire: db.prepare<[string, string]>(`UPDATE held_changes SET state = 'expired', expired_at = ? WHERE id = ? AND state IN ('held', 'approved')`),
   };
+  const expireTx = db.transaction((before: string, at: string, noteOf: (change: HeldChange) => QuarantineNote): { expired: HeldChange[]; after: (() => void)[] } => {
+    const expired: HeldChange[] = [];
+    const after: (() => void)[] = [];
+    for (const row of sql.due.all(before, before)) {
+      if (sql.expire.run(at, row.id).changes === 0) continue;
+      const change = toHeld(row);
+      expired.push(change);
+      after.push(appendNote(noteOf(change)));
+    }
+    return { expired, after };
+  });
   const decideTx = db.transaction((id: string, decision: string, by: string, at: string, note: QuarantineNote | undefined): { row: HeldChangeRow | undefined; after: () => void } => {
     const decided = sql.decide.get(decision, at, by, id);
     if (decided) return { row: decided, after: note ? appendNote(note) : () => {} };
     return { row: sql.get.get(id), after: () => {} };
   });
-  const holdTx = db.transaction((change: Parameters<HeldChangeStore['holdOrPass']>[0]): HoldDecision => {
+  const holdTx = db.transaction((change: Parameters<HeldChangeStore['holdOrPass']>[0], note: QuarantineNote | undefined): { decision: HoldDecision; after: () => void } => {
     const found = sql.match.get(change.groupId, change.fingerprint);
     if (found?.state === 'approved') {
       sql.use.run(found.id);
-      return { kind: 'approved', id: found.id };
+      return { decision: { kind: 'approved', id: found.id }, after: nothing };
     }
-    if (found) return { kind: found.state === 'rejected' ? 'rejected' : 'held', id: found.id, created: false };
+    if (found) return { decision: { kind: found.state === 'rejected' ? 'rejected' : 'held', id: found.id, created: false }, after: nothing };
     sql.insert.run(change.id, change.groupId, change.actor, change.fingerprint, change.removing, change.of, change.createdAt);
-    return { kind: 'held', id: change.id, created: true };
+    return { decision: { kind: 'held', id: change.id, created: true }, after: note ? appendNote(note) : nothing };
   });
   return {
-    async holdOrPass(change) {
-      return holdTx.immediate(change);
+    async holdOrPass(change, note) {
+      const { decision, after } = holdTx.immediate(change, note);
+      after();
+      return decision;
+    },
+    async expire(before, at, noteOf) {
+      const { expired, after } = expireTx.immediate(before, at, noteOf);
+      for (const announce of after) announce();
+      return expired;
     },
     async listHeld(state, limit = 100) {
       return (state === undefined ? sql.list.all(limit) : sql.listIn.all(state, limit)).map(toHeld);

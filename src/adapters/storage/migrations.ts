@@ -284,6 +284,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS held_changes_created ON held_changes (created_at, id);
     `,
   },
+  {
+    version: 10,
+    description: 'held changes expire (HELD_CHANGE_TTL): the state expired, and when',
+    // SQLite cannot change a CHECK constraint: the table is rebuilt, its rows kept.
+    sql: `
+      CREATE TABLE held_changes_next (
+        id          TEXT PRIMARY KEY,
+        group_id    TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        removing    INTEGER NOT NULL,
+        of_members  INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('held', 'approved', 'rejected', 'used', 'expired')),
+        created_at  TEXT NOT NULL,
+        decided_at  TEXT,
+        decided_by  TEXT,
+        expired_at  TEXT
+      ) STRICT;
+      INSERT INTO held_changes_next (id, group_id, actor, fingerprint, removing, of_members, state, created_at, decided_at, decided_by)
+        SELECT id, group_id, actor, fingerprint, removing, of_members, state, created_at, decided_at, decided_by FROM held_changes;
+      DROP TABLE held_changes;
+      ALTER TABLE held_changes_next RENAME TO held_changes;
+      CREATE INDEX IF NOT EXISTS held_changes_match ON held_changes (group_id, fingerprint, state);
+      CREATE INDEX IF NOT EXISTS held_changes_created ON held_changes (created_at, id);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

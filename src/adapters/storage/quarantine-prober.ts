@@ -7,7 +7,9 @@
  * probe falls due (or at the poll), but no sooner than `retryMs`: a probe already due is
  * the holder's to run, and asking again at once would open a PostgreSQL session a
  * millisecond until it has. So a holder that dies is replaced by the time the next probe is
- * due, or `retryMs` after it.
+ * due, or `retryMs` after it. The same replica runs the upkeep (held changes that expire:
+ * ../../core/held-changes.ts) at the start of every round, so that their events go out
+ * within `pollMs` of their time.
  */
 import { runDueProbes, type ProbeDeps } from '../../core/quarantine.js';
 import type { RunnerLock } from './postgres/runner-lock.js';
@@ -26,6 +28,11 @@ export interface QuarantineProberOptions extends ProbeDeps {
   readonly batch?: number;
   /** The shortest wait of a replica without the runner lock before it asks again. Default 1 s. */
   readonly retryMs?: number;
+  /**
+   * Other upkeep of the same replica, run at the start of every round (the expiry of held
+   * changes): what it throws is logged, and the probes run all the same.
+   */
+  readonly upkeep?: () => Promise<unknown>;
 }
 
 export interface QuarantineProber {
@@ -46,6 +53,14 @@ export function createQuarantineProber(options: QuarantineProberOptions): Quaran
   /** How many probes ran; null: another replica holds the runner lock. */
   async function round(): Promise<number | null> {
     if (!(await options.lock.tryHold())) return null;
+    if (options.upkeep) {
+      try {
+        await options.upkeep();
+      } catch (error) {
+        options.log.error({ err: error }, 'quarantine prober: its upkeep (the expiry of held changes) failed; it runs again at the next round');
+      }
+    }
+    if (options.policy.after <= 0) return 0;
     const ran = await runDueProbes(options, batch, controller.signal);
     if (ran > 0) options.log.info({ probes: ran }, 'quarantine: probed quarantined groups');
     return ran;
@@ -60,7 +75,7 @@ export function createQuarantineProber(options: QuarantineProberOptions): Quaran
   return {
     runOnce: async () => (await round()) ?? 0,
     start() {
-      if (loop || options.policy.after <= 0) return;
+      if (loop || (options.policy.after <= 0 && options.upkeep === undefined)) return;
       loop = (async () => {
         while (!controller.signal.aborted) {
           let ran: number | null = 0;

@@ -54,8 +54,13 @@ Options:
 Progress goes to stderr: a bar on a terminal, one line per group otherwise. The summary
 (every group: applied, unchanged, dry_run, failed with the reason, skipped) goes to stdout.
 
+Quarantine is the service's (QUARANTINE_AFTER, QUARANTINE_BACKOFF; same store): a group
+quarantined here or by the service is reported failed (group_quarantined) and skipped,
+without an upstream request; failures here count toward it; the probes due are run before
+the first sync.
+
 Exit status: 0 every group applied or unchanged (or dry run); 1 at least one group
-failed; 3 the mass-removal guard held back at least one group (listed under "guarded";
+failed (a quarantined group too); 3 the mass-removal guard held back at least one group (listed under "guarded";
 takes precedence over 1: nothing was written to those groups, run them again with
 --allow-mass-removal once the removal is checked); 2 bad options or file (nothing is
 synced); 74 storage error; 78 configuration error; 130/143 stopped by SIGINT/SIGTERM (the

@@ -36,7 +36,12 @@ Options:
 The upstream and the limits come from the service's environment: CXONE_BASE_URL,
 CXONE_CLIENT_ID, CXONE_CLIENT_SECRET, WRITE_MODE, MAX_GROUP_DEPTH, … (serve --help).
 
-Exit status: 0 applied, unchanged or dry run; 1 the sync failed; 2 bad options or file;
+Quarantine is the service's (QUARANTINE_AFTER, QUARANTINE_BACKOFF; same store): a group
+quarantined here or by the service fails with group_quarantined, without an upstream
+request, until its probe (run by this command once it is due) reads it well; failures here
+count toward it.
+
+Exit status: 0 applied, unchanged or dry run; 1 the sync failed (group_quarantined too); 2 bad options or file;
 74 storage error; 78 configuration error.
 `;
 

@@ -9,13 +9,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Clock, HeldChangeStore, QuarantineStore } from '../../core/ports.js';
 import { describeHealth, releaseByHand, type QuarantineObserver } from '../../core/quarantine.js';
-import { AdminRequiredError, HeldChangeDecidedError, HeldChangeNotFoundError } from '../errors.js';
+import { decideHeld, describeHeld, expireHeld } from '../../core/held-changes.js';
+import { AdminRequiredError, HeldChangeDecidedError, HeldChangeExpiredError, HeldChangeNotFoundError } from '../errors.js';
 import { errorResponse } from '../schemas/common.js';
 import { GroupParams, GroupQuarantineSchema, HeldChangeSchema, HeldList, HeldParams, HeldQuery, QuarantineList, ReleaseAnswer } from '../schemas/consistency.js';
 
 export interface ConsistencyRouteOptions {
   readonly quarantine?: { readonly store: QuarantineStore; readonly observer?: QuarantineObserver };
   readonly heldChanges?: HeldChangeStore;
+  /** HELD_CHANGE_TTL in ms. */
+  readonly heldChangeTtlMs: number;
   readonly clock: Clock;
   readonly newId: () => string;
   readonly newEventId: () => string;
@@ -84,6 +87,7 @@ export const consistencyRoutes: FastifyPluginAsyncTypebox<ConsistencyRouteOption
     );
   }
   if (heldChanges) {
+    const heldDeps = { store: heldChanges, clock, newId: options.newId, newEventId: options.newEventId, ttlMs: options.heldChangeTtlMs };
     app.get(
       '/guard/held',
       {
@@ -98,7 +102,9 @@ export const consistencyRoutes: FastifyPluginAsyncTypebox<ConsistencyRouteOption
       },
       async (request) => {
         requireAdmin(request);
-        return { items: await heldChanges.listHeld(request.query.state, 500) };
+        // Those whose time ran out are listed as expired (and told so) from now on.
+        await expireHeld(heldDeps);
+        return { items: (await heldChanges.listHeld(request.query.state, 500)).map((change) => describeHeld(change, heldDeps.ttlMs)) };
       },
     );
     for (const decision of ['approve', 'reject'] as const) {
@@ -120,6 +126,7 @@ export const consistencyRoutes: FastifyPluginAsyncTypebox<ConsistencyRouteOption
               403: forbidden,
               404: errorResponse('held_change_not_found'),
               409: errorResponse('held_change_decided: it was approved, rejected or used already'),
+              410: errorResponse('held_change_expired: HELD_CHANGE_TTL ran out before it was decided; the next retry of the change is held afresh'),
             },
           },
         },
@@ -127,28 +134,13 @@ export const consistencyRoutes: FastifyPluginAsyncTypebox<ConsistencyRouteOption
           requireAdmin(request);
           const { id } = request.params;
           const state = decision === 'approve' ? 'approved' : 'rejected';
-          const before = await heldChanges.getHeld(id);
-          if (!before) throw new HeldChangeNotFoundError(id);
-          if (before.state !== 'held') throw new HeldChangeDecidedError(id, before.state);
-          const at = new Date(clock.now()).toISOString();
-          // The decision's own record in the audit chain, appended with it.
-          const note = {
-            entry: {
-              syncId: options.newId(),
-              requestId: request.id,
-              actor: request.actor,
-              groupId: before.groupId,
-              status: decision === 'approve' ? ('held_change_approved' as const) : ('held_change_rejected' as const),
-              reason: `held change ${id} (removing ${before.removing} of ${before.of} members, asked by ${before.actor}) ${state} by ${request.actor}`,
-              createdAt: at,
-            },
-            events: [],
-          };
-          const after = await heldChanges.decide(id, state, request.actor, at, note);
-          if (!after) throw new HeldChangeNotFoundError(id);
-          if (after.state !== state || after.decidedBy !== request.actor) throw new HeldChangeDecidedError(id, after.state);
+          const outcome = await decideHeld(heldDeps, id, state, { actor: request.actor, requestId: request.id });
+          if (outcome.kind === 'not_found') throw new HeldChangeNotFoundError(id);
+          if (outcome.kind === 'expired') throw new HeldChangeExpiredError(id, outcome.change.expiredAt);
+          if (outcome.kind === 'decided_already') throw new HeldChangeDecidedError(id, outcome.change.state);
+          const after = outcome.change;
           request.log.info({ heldChange: id, groupId: after.groupId, decision: state }, 'held change decided');
-          return after;
+          return describeHeld(after, heldDeps.ttlMs);
         },
       );
     }

@@ -35,12 +35,15 @@ export const HeldChangeSchema = Type.Object(
     actor: Type.String({ description: 'The token that sent the change' }),
     removing: Type.Integer({ minimum: 0, description: 'Members the change removes' }),
     of: Type.Integer({ minimum: 0, description: 'Members the group held' }),
-    state: Type.Union([Type.Literal('held'), Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('used')], {
-      description: 'held: waiting for an administrator; approved: the next retry of the same change goes through, once (then used); rejected: it keeps being refused',
+    state: Type.Union([Type.Literal('held'), Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('used'), Type.Literal('expired')], {
+      description:
+        'held: waiting for an administrator; approved: the next retry of the same change goes through, once (then used); rejected: it keeps being refused; expired: not decided (or, approved, not used) within HELD_CHANGE_TTL: the next retry is held afresh',
     }),
     createdAt: Type.String({ format: 'date-time' }),
     decidedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     decidedBy: Type.Union([Type.String(), Type.Null()]),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When a held change (HELD_CHANGE_TTL after it was held) or an unused approval (as long after it was given) expires; null in the other states' }),
+    expiredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it expired (state expired)' }),
   },
   { description: 'A change the mass-removal guard held for an administrator (docs/consistency.md)' },
 );
@@ -48,7 +51,7 @@ export const HeldChangeSchema = Type.Object(
 export const HeldList = Type.Object({ items: Type.Array(HeldChangeSchema, { description: 'Newest first, at most 500' }) });
 
 export const HeldQuery = Type.Object({
-  state: Type.Optional(Type.Union([Type.Literal('held'), Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('used')], { description: 'Only the changes in this state' })),
+  state: Type.Optional(Type.Union([Type.Literal('held'), Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('used'), Type.Literal('expired')], { description: 'Only the changes in this state' })),
 });
 
 export const HeldParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128, description: 'The id of a held change' }) });

@@ -44,6 +44,7 @@ export const FRONT_DOOR_CODES = [
   'drift_not_found',
   'held_change_not_found',
   'held_change_decided',
+  'held_change_expired',
   // Later: the mass-removal guard and the group quarantine.
   'removal_guard',
   'group_quarantined',
@@ -93,6 +94,7 @@ export const SCIM_ERROR_MAP: Readonly<Record<ScimErrorCode, ScimErrorEntry>> = {
   drift_not_found: { status: 404 },
   held_change_not_found: { status: 404 },
   held_change_decided: { status: 409 },
+  held_change_expired: { status: 410 },
   removal_guard: { status: 409, scimType: 'mutability' },
   group_quarantined: { status: 503 },
   // RFC 7644 §3.14: If-Match names another version; no scimType.

@@ -37,7 +37,7 @@ export interface ScimGroupsParts {
   readonly nameLock?: NameLockService;
   /** The audit records of the changes made outside a sync (a group created, an externalId); none: not recorded. */
   readonly changes?: ChangeRecorder;
-  readonly hold?: (groupId: string, change: { readonly members: readonly { readonly value: string; readonly type?: string }[]; readonly removing: number; readonly of: number }, actor: string) => Promise<HoldDecision>;
+  readonly hold?: (groupId: string, change: { readonly members: readonly { readonly value: string; readonly type?: string }[]; readonly removing: number; readonly of: number }, actor: string, requestId: string) => Promise<HoldDecision>;
 }
 
 /** A group as the front door shows it. `members` undefined: not read. */
@@ -156,7 +156,7 @@ export function createScimGroups(parts: ScimGroupsParts): ScimGroups {
       const members = isDelta(desired)
         ? [...desired.add.map((m) => ({ value: `+${m.value}`, type: m.type })), ...desired.remove.map((m) => ({ value: `-${m.value}`, type: m.type }))]
         : desired.members;
-      const decision = await parts.hold(id, { members, removing: error.removing, of: error.of }, caller.actor);
+      const decision = await parts.hold(id, { members, removing: error.removing, of: error.of }, caller.actor, caller.requestId);
       if (decision.kind === 'approved') return run(true);
       const what = error.emptying ? `it would remove all ${error.of} members` : `it would remove ${error.removing} of ${error.of} members (${error.percent}%)`;
       throw new ScimHttpError(

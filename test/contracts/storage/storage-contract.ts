@@ -671,6 +671,25 @@ export function describeStorageContract(kind: StoreKind): void {
         expect(await store.quarantine.countQuarantined()).toBe(0);
       });
 
+      it('when a group is quarantined with its note, then its record and event are appended with it; when the note cannot be appended, then the group is not quarantined either', async () => {
+        const store = await open(await harnessOf(kind));
+        await store.createSubscription({ url: 'https://hooks.example.com/q', events: ['group.quarantined', 'group.quarantine.released'] });
+        const queued = async () => (await store.dueDeliveries(Number.MAX_SAFE_INTEGER, 10, new Set())).map((d) => d.eventId);
+        await store.quarantine.countFailure('g1', 'upstream_error', 1000);
+        // An event the outbox cannot take (it does not serialise): the append fails inside the transaction.
+        const broken = { entry: quarantineNote('g1', 'quarantine_entered').entry, events: [{ id: 'msg_broken', type: 'group.quarantined' as const, timestamp: '2026-01-01T00:00:00.000Z', data: { groupId: 'g1', failures: 10n } }] };
+        await expect(store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000, broken)).rejects.toThrow(/BigInt/);
+        expect(await store.quarantine.health('g1')).toMatchObject({ phase: null, failures: 1 });
+        expect((await store.listRecords({ limit: 10 })).items).toEqual([]);
+        expect(await queued()).toEqual([]);
+        const note = quarantineNote('g1', 'quarantine_entered', true);
+        expect(await store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000, note)).toBe(true);
+        expect(await store.quarantine.enter('g1', 0, 61_000, 'upstream_error', 1000, quarantineNote('g1', 'quarantine_entered', true))).toBe(false);
+        expect((await store.listRecords({ limit: 10 })).items.map((r) => [r.syncId, r.status])).toEqual([[note.entry.syncId, 'quarantine_entered']]);
+        expect(await queued()).toEqual(note.events.map((e) => e.id));
+        expect(await store.quarantine.health('g1')).toMatchObject({ phase: 'quarantined' });
+      });
+
       it.skipIf(!kind.shared)('when two replicas count failures of one group at once, then no count is lost, and one of them quarantines it', async () => {
         const harness = await harnessOf(kind);
         const [one, two] = [await open(harness), await open(harness)];
@@ -720,6 +739,39 @@ export function describeStorageContract(kind: StoreKind): void {
         const records = (await store.listRecords({ limit: 10 })).items;
         expect(records.map((r) => [r.syncId, r.status])).toEqual([['n1', 'held_change_approved']]);
         expect(await store.verifyChain()).toMatchObject({ ok: true });
+      });
+
+      it('when a change is held with its note, then the note is appended only when it was held now; when changes expire, then each is expired once, with its note, and the same change is held afresh', async () => {
+        const harness = await harnessOf(kind);
+        const [one, two] = [await open(harness), await open(harness)];
+        const heldNote = (id: string) => ({
+          entry: { syncId: `rec-${id}`, requestId: 'req-1', actor: 'entra', groupId: 'g1', status: 'held_change_created' as const, reason: `held ${id}`, createdAt: '2026-01-01T00:00:00.000Z' },
+          events: [],
+        });
+        const old = { ...change('h1'), createdAt: '2026-01-01T00:00:00.000Z' };
+        expect(await one.heldChanges.holdOrPass(old, heldNote('h1'))).toMatchObject({ kind: 'held', id: 'h1', created: true });
+        expect(await one.heldChanges.holdOrPass({ ...old, id: 'h2' }, heldNote('h2'))).toMatchObject({ kind: 'held', id: 'h1', created: false });
+        await one.heldChanges.holdOrPass({ ...change('h3', 'fp3'), createdAt: '2026-01-01T00:00:00.000Z' });
+        await one.heldChanges.decide('h3', 'approved', 'admin', '2026-01-05T00:00:00.000Z');
+        await one.heldChanges.holdOrPass({ ...change('h4', 'fp4'), createdAt: '2026-01-03T00:00:00.000Z' });
+        const noteOf = (held: { id: string; groupId: string }) => ({
+          entry: { syncId: `exp-${held.id}`, requestId: `expiry-${held.id}`, actor: 'held-change-expiry', groupId: held.groupId, status: 'held_change_expired' as const, reason: 'expired', createdAt: '2026-01-04T00:00:00.000Z' },
+          events: [],
+        });
+        // Two replicas expire at once: each change once. h4 (held later) and h3 (approved later) are not due.
+        const [a, b] = await Promise.all([one.heldChanges.expire('2026-01-02T00:00:00.000Z', '2026-01-04T00:00:00.000Z', noteOf), two.heldChanges.expire('2026-01-02T00:00:00.000Z', '2026-01-04T00:00:00.000Z', noteOf)]);
+        expect([...a, ...b].map((held) => [held.id, held.state])).toEqual([['h1', 'held']]);
+        expect(await one.heldChanges.getHeld('h1')).toMatchObject({ state: 'expired', expiredAt: '2026-01-04T00:00:00.000Z', decidedBy: null });
+        expect((await one.heldChanges.listHeld('expired')).map((held) => held.id)).toEqual(['h1']);
+        // An approval not used is expired from when it was given.
+        expect((await one.heldChanges.expire('2026-01-06T00:00:00.000Z', '2026-01-06T00:00:00.000Z', noteOf)).map((held) => [held.id, held.state])).toEqual([
+          ['h3', 'approved'],
+          ['h4', 'held'],
+        ]);
+        expect(await two.heldChanges.holdOrPass({ ...old, id: 'h5', createdAt: '2026-01-06T00:00:00.000Z' }, heldNote('h5'))).toMatchObject({ kind: 'held', id: 'h5', created: true });
+        const records = (await one.listRecords({ limit: 10 })).items.map((r) => r.syncId);
+        expect(records.toSorted()).toEqual(['exp-h1', 'exp-h3', 'exp-h4', 'rec-h1', 'rec-h5']);
+        expect(await one.verifyChain()).toMatchObject({ ok: true });
       });
     });
 

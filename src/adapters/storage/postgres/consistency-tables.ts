@@ -1,20 +1,23 @@
 /**
  * The PostgreSQL side of quarantine and held changes (the same ports as ../consistency-tables.ts
- * for SQLite): tables of migration 5 (./migrations.ts). Replicas share them:
+ * for SQLite): tables of migrations 5 and 6 (./migrations.ts). Replicas share them:
  *
  * - A failure is counted by one statement (INSERT … ON CONFLICT DO UPDATE SET failures =
  *   failures + 1 RETURNING), never read and then written, so concurrent counts are never lost.
  * - Every transition is a conditional UPDATE (or DELETE) … RETURNING: of two replicas that
  *   try the same one, one sees the row change and emits the event; the other sees nothing.
- * - A transition's audit record (a probe's, a release by hand) is appended in the same
- *   transaction, after the chain's lock.
+ * - A transition's audit record and events (entering quarantine, a probe's, a release) are
+ *   appended in the same transaction, after the chain's lock.
  * - A held change is decided under a row lock (FOR UPDATE) in its transaction.
  */
 import type { PoolClient } from 'pg';
 import type { DomainEvent } from '../../../core/audit.js';
-import type { HeldChangeStore, HoldDecision, QuarantineNote, QuarantineStore } from '../../../core/ports.js';
+import type { HeldChange, HeldChangeStore, HoldDecision, QuarantineNote, QuarantineStore } from '../../../core/ports.js';
 import { toHealth, toHeld, type GroupHealthRow, type HeldChangeRow } from '../consistency-tables.js';
 import type { PgAccess } from './cxone-tables.js';
+
+/** What to do after a commit that appended nothing. */
+const nothing = (): void => {};
 
 export interface ConsistencyTables {
   readonly quarantine: QuarantineStore;
@@ -49,14 +52,19 @@ function quarantine(db: PgAccess, appendIn: Parameters<typeof createConsistencyT
       );
       return toHealth(row as GroupHealthRow);
     },
-    async enter(groupId, step, nextProbeAt, error, at) {
-      const rows = await db.query<GroupHealthRow>(
-        'quarantining a group',
-        `UPDATE group_health SET phase = 'quarantined', step = $1, next_probe_at = $2, last_error = $3, since = coalesce(CASE WHEN phase = 'half_open' THEN since END, $4), updated_at = $4
-         WHERE group_id = $5 AND (phase IS NULL OR phase <> 'quarantined') RETURNING *`,
-        [step, nextProbeAt, error, at, groupId],
-      );
-      return rows.length > 0;
+    async enter(groupId, step, nextProbeAt, error, at, note) {
+      const after = await db.transaction('quarantining a group', async (client) => {
+        const { rows } = await client.query(
+          `UPDATE group_health SET phase = 'quarantined', step = $1, next_probe_at = $2, last_error = $3, since = coalesce(CASE WHEN phase = 'half_open' THEN since END, $4), updated_at = $4
+           WHERE group_id = $5 AND (phase IS NULL OR phase <> 'quarantined') RETURNING group_id`,
+          [step, nextProbeAt, error, at, groupId],
+        );
+        if (rows.length === 0) return false;
+        return note ? await appendIn(client, note.entry, note.events) : () => {};
+      });
+      if (after === false) return false;
+      after();
+      return true;
     },
     async halfOpen(groupId, at, note) {
       const after = await db.transaction('moving a group to half-open', async (client) => {
@@ -99,9 +107,9 @@ function quarantine(db: PgAccess, appendIn: Parameters<typeof createConsistencyT
 
 function heldChanges(db: PgAccess, appendIn: Parameters<typeof createConsistencyTables>[1]): HeldChangeStore {
   return {
-    async holdOrPass(change) {
-      return db.transaction('holding a guarded change', async (client): Promise<HoldDecision> => {
-        // One decision per group and change at a time: the transaction-level lock of their key.
+    async holdOrPass(change, note) {
+      const { decision, after } = await db.transaction('holding a guarded change', async (client): Promise<{ decision: HoldDecision; after: () => void }> => {
+            // One decision per group and change at a time: the transaction-level lock of their key.
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`held-change/${change.groupId}/${change.fingerprint}`]);
         const { rows } = await client.query<HeldChangeRow>(
           `SELECT * FROM held_changes WHERE group_id = $1 AND fingerprint = $2 AND state IN ('approved', 'held', 'rejected')
@@ -111,9 +119,9 @@ function heldChanges(db: PgAccess, appendIn: Parameters<typeof createConsistency
         const found = rows[0];
         if (found?.state === 'approved') {
           await client.query(`UPDATE held_changes SET state = 'used' WHERE id = $1`, [found.id]);
-          return { kind: 'approved', id: found.id };
+          return { decision: { kind: 'approved', id: found.id }, after: nothing };
         }
-        if (found) return { kind: found.state === 'rejected' ? 'rejected' : 'held', id: found.id, created: false };
+        if (found) return { decision: { kind: found.state === 'rejected' ? 'rejected' : 'held', id: found.id, created: false }, after: nothing };
         await client.query(`INSERT INTO held_changes (id, group_id, actor, fingerprint, removing, of_members, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'held', $7)`, [
           change.id,
           change.groupId,
@@ -123,8 +131,32 @@ function heldChanges(db: PgAccess, appendIn: Parameters<typeof createConsistency
           change.of,
           change.createdAt,
         ]);
-        return { kind: 'held', id: change.id, created: true };
+        return { decision: { kind: 'held', id: change.id, created: true }, after: note ? await appendIn(client, note.entry, note.events) : nothing };
       });
+      after();
+      return decision;
+    },
+    async expire(before, at, noteOf) {
+      const { expired, after } = await db.transaction('expiring held changes', async (client) => {
+        // Locked, and the condition checked again once a replica expiring them at once let go: each is expired once.
+        const { rows } = await client.query<HeldChangeRow>(
+          `SELECT * FROM held_changes WHERE (state = 'held' AND created_at < $1) OR (state = 'approved' AND decided_at < $1) ORDER BY created_at, id FOR UPDATE`,
+          [before],
+        );
+        const done: HeldChange[] = [];
+        const announce: (() => void)[] = [];
+        for (const row of rows) {
+          const { rowCount } = await client.query(`UPDATE held_changes SET state = 'expired', expired_at = $1 WHERE id = $2 AND state IN ('held', 'approved')`, [at, row.id]);
+          if (rowCount === 0) continue;
+          const change = toHeld(row);
+          done.push(change);
+          const note = noteOf(change);
+          announce.push(await appendIn(client, note.entry, note.events));
+        }
+        return { expired: done, after: announce };
+      });
+      for (const announce of after) announce();
+      return expired;
     },
     async listHeld(state, limit = 100) {
       const rows =

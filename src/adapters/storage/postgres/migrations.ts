@@ -248,6 +248,15 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX IF NOT EXISTS held_changes_created ON held_changes (created_at, id);
     `,
   },
+  {
+    version: 6,
+    description: 'held changes expire (HELD_CHANGE_TTL): the state expired, and when',
+    sql: `
+      ALTER TABLE held_changes DROP CONSTRAINT IF EXISTS held_changes_state_check;
+      ALTER TABLE held_changes ADD CONSTRAINT held_changes_state_check CHECK (state IN ('held', 'approved', 'rejected', 'used', 'expired'));
+      ALTER TABLE held_changes ADD COLUMN IF NOT EXISTS expired_at text;
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = (POSTGRES_MIGRATIONS.at(-1) as PostgresMigration).version;

@@ -271,6 +271,10 @@ export interface DirectoryEngine extends SimulatorDirectory {
   createGroups(inputs: readonly { groupName: string; notes?: string; isActive?: boolean }[]): { success: boolean; groupId: number | null; error: string | null }[];
   /** PUT /groups/{id}: null when done, else why not. */
   renameGroup(group: GroupRecord, groupName: string, notes: string | undefined): string | null;
+  /** POST /user-management/v3/teams: a new team (a free integer teamId and a new teamUuId), or why not (a name another team has). */
+  createTeam(input: { teamName: string; description?: string; isActive: boolean }): TeamRecord | string;
+  /** PUT /user-management/v3/teams: null when done, else why not (a name another team has). */
+  updateTeam(team: TeamRecord, change: { teamName: string; description?: string; isActive: boolean }): string | null;
   createLoadGroup(request: LoadAcdGroupRequest): LoadAcdGroupResult;
 }
 
@@ -434,6 +438,13 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
 
   function membershipChanged(group: GroupRecord): void {
     if (behaviours.membershipMovesLastUpdated) group.lastUpdated = now();
+  }
+
+  /** Team names are unique without regard to case (an assumption: NICE publishes no rule). */
+  function teamNameTaken(teamName: string, except: number | null): boolean {
+    const wanted = teamName.trim().toLowerCase();
+    for (const team of teams.values()) if (team.teamId !== except && team.teamName.trim().toLowerCase() === wanted) return true;
+    return false;
   }
 
   function nameTaken(groupName: string, except: number | null): boolean {
@@ -779,5 +790,20 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
       return null;
     },
     createLoadGroup,
+    createTeam(input) {
+      if (teamNameTaken(input.teamName, null)) return `A team named ${JSON.stringify(input.teamName)} already exists`;
+      let teamId = 0;
+      for (const id of teams.keys()) if (id > teamId) teamId = id;
+      addTeam({ teamId: teamId + 1, teamName: input.teamName, description: input.description ?? '', isActive: input.isActive }, now());
+      return teams.get(teamId + 1) as TeamRecord;
+    },
+    updateTeam(team, change) {
+      if (teamNameTaken(change.teamName, team.teamId)) return `A team named ${JSON.stringify(change.teamName)} already exists`;
+      team.teamName = change.teamName;
+      if (change.description !== undefined) team.description = change.description;
+      team.isActive = change.isActive;
+      team.lastUpdated = now();
+      return null;
+    },
   };
 }

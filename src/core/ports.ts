@@ -418,6 +418,25 @@ export interface AdminApiClient {
   renameGroup(groupId: number, groupName: string, notes: string | undefined, ctx: RequestContext): Promise<void>;
   /** Every page of `GET /groups` (`skip`, `top`). Optional (clients made before it). */
   listGroups?(ctx: RequestContext): Promise<readonly AdminGroup[]>;
+  /**
+   * User-management's teams (`/user-management/…` at the API origin, not under the admin
+   * API's path). Every page of `POST /user-management/v4/teams/search` (`skip`, `top`;
+   * `filter.name` with operation `EQ` when `name` is given). Optional.
+   */
+  searchTeams?(query: { readonly name?: string }, ctx: RequestContext): Promise<readonly CxoneTeam[]>;
+  /** `GET /user-management/v3/teams/{teamId}` by the team's UUID id; null when there is none (404). Optional. */
+  getTeam?(teamUuid: string, ctx: RequestContext): Promise<CxoneTeam | null>;
+  /** `POST /user-management/v3/teams` `{name, status: "ACTIVE"}`: the new team. Optional. */
+  createTeam?(name: string, ctx: RequestContext): Promise<CxoneTeam>;
+}
+
+/** A team as user-management answers it (TeamV3, GetTeamResponse.team, TeamCreateUpdateResponse): its `id` is a UUID, the `teamUuId` agents carry. */
+export interface CxoneTeam {
+  readonly id: string;
+  readonly name: string;
+  readonly status?: 'ACTIVE' | 'INACTIVE';
+  readonly description?: string;
+  readonly isDefault?: boolean;
 }
 
 /**

@@ -273,8 +273,12 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
     async updateAgentTeams(changes, ctx) {
       const ids = agentBatch(changes.map((change) => change.agentId));
       if (ids.length === 0) return empty;
-      // The published request names both ids as strings.
-      const agents = changes.map((change) => ({ agentId: String(change.agentId), teamId: String(positiveInteger(change.teamId, 'teamId')) }));
+      // The published request names both ids as strings; a team without a known integer id goes by `teamUuid`.
+      const agents = changes.map((change) =>
+        change.teamUuid === undefined
+          ? { agentId: String(change.agentId), teamId: String(positiveInteger(change.teamId, 'teamId')) }
+          : { agentId: String(change.agentId), teamUuid: teamUuidOf(change.teamUuid) },
+      );
       return batch('PUT', '/agents', '/agents', 'agents', ids, { agents }, ctx);
     },
 
@@ -436,6 +440,7 @@ function parseAgent(entry: unknown, what: string): AdminAgent {
     emailAddress: optionalString(entry.emailAddress, what, 'emailAddress'),
     isActive: optionalBoolean(entry.isActive, what, 'isActive'),
     teamId: optionalInteger(entry.teamId, what, 'teamId'),
+    teamUuId: optionalString(entry.teamUuId ?? entry.teamUuid, what, 'teamUuId'),
     lastUpdated: optionalString(entry.lastUpdated, what, 'lastUpdated'),
   });
 }

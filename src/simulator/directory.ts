@@ -183,6 +183,8 @@ export interface SimulatorDirectory {
   updateAgent(agentId: number, change: { teamId?: number; isActive?: boolean }): Agent;
   getTeam(teamId: number): Team | undefined;
   listTeams(): Team[];
+  /** The agents whose team it is, ascending by agentId. */
+  teamAgents(teamId: number): Agent[];
   getGroup(groupId: number): AcdGroup | undefined;
   agentGroupIds(agentId: number): number[];
   createGroup(input: { groupId?: number; groupName: string; notes?: string; isActive?: boolean }): AcdGroup;
@@ -729,6 +731,7 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
       return rec === undefined ? undefined : teamView(rec);
     },
     listTeams: () => [...teams.values()].toSorted((a, b) => a.teamId - b.teamId).map(teamView),
+    teamAgents: (teamId) => [...agents.values()].filter((agent) => agent.teamId === teamId).toSorted((a, b) => a.agentId - b.agentId).map(agentView),
     getGroup: (groupId) => {
       const rec = groups.get(groupId);
       return rec === undefined ? undefined : groupView(rec);

@@ -246,6 +246,26 @@ describe('the SCIM front door under MEMBERSHIP_BACKEND=teams', () => {
     expect(rig.simulator.directory.listTeams()).toHaveLength(teamsBefore);
   });
 
+  it('when CXone refuses one agent of a change to a team known by its UUID, then the agents moved are moved back (into the team by its UUID, out to their teams by their integer ids) and the answer is 502 naming the member', async () => {
+    const rig = await startScimRig('teams');
+    const id = (await rig.call('POST', '/scim/v2/Groups', { displayName: 'Escalations', members: [{ value: users.aliceSmith }] })).json().id as string;
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    const carmenTeam = rig.simulator.directory.findAgentByUserId(users.carmenRodriguez)?.teamId;
+    rig.simulator.setFaults({ agentFailures: { agentIds: [seedIds.agents.davidKim], operations: ['update'] } });
+    const refused = await rig.call('PATCH', `/scim/v2/Groups/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'remove', path: `members[value eq "${users.aliceSmith}"]` },
+        { op: 'add', path: 'members', value: [{ value: users.carmenRodriguez }, { value: users.davidKim }] },
+      ],
+    });
+    expect(refused.statusCode).toBe(502);
+    expect(refused.json().detail).toContain(users.davidKim);
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    expect(rig.simulator.directory.findAgentByUserId(users.carmenRodriguez)?.teamId).toBe(carmenTeam);
+    expect(rig.records().at(-1)).toMatchObject({ groupId: id, status: 'upstream_error' });
+  });
+
   it('when a team id is a UUID user-management does not have, then reads and writes are 404 in SCIM form and nothing is written; a known UUID and an integer teamId both read', async () => {
     const rig = await startScimRig('teams');
     const supportUuid = rig.simulator.directory.getTeam(teams.support)?.teamUuId as string;

@@ -266,6 +266,20 @@ describe('the SCIM front door under MEMBERSHIP_BACKEND=teams', () => {
     expect(rig.records().at(-1)).toMatchObject({ groupId: id, status: 'upstream_error' });
   });
 
+  it('when a user sits in a team synced under its UUID, then a sync of another team by its integer id refuses to move them (member_in_other_team)', async () => {
+    const rig = await startScimRig('teams');
+    const id = (await rig.call('POST', '/scim/v2/Groups', { displayName: 'Escalations', members: [{ value: users.aliceSmith }] })).json().id as string;
+    const sync = await rig.app.inject({
+      method: 'POST',
+      url: `/groups/${seedIds.teams.contactCenter}/sync`,
+      headers: { ...bearer(TOKENS.okta), 'content-type': 'application/json' },
+      payload: { members: [{ value: users.aliceSmith, type: 'User' }] },
+    });
+    expect(sync.statusCode).toBe(422);
+    expect(sync.json().errors).toEqual([expect.objectContaining({ code: 'member_in_other_team', member: { value: users.aliceSmith, type: 'User' } })]);
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+  });
+
   it('when a team id is a UUID user-management does not have, then reads and writes are 404 in SCIM form and nothing is written; a known UUID and an integer teamId both read', async () => {
     const rig = await startScimRig('teams');
     const supportUuid = rig.simulator.directory.getTeam(teams.support)?.teamUuId as string;

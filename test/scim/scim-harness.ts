@@ -14,10 +14,10 @@ import { loadConfig } from '../../src/config.js';
 import { createAgentMap } from '../../src/composition/agent-map.js';
 import { createTeamsBackend } from '../../src/composition/teams.js';
 import type { AuditRecord, DomainEvent } from '../../src/core/audit.js';
+import type { SyncedGroups } from '../../src/core/ports.js';
 import { seedIds, type Simulator } from '../../src/simulator/simulator.js';
 import { startRig } from '../acd-groups/acd-harness.js';
 import { MemoryAgentMapStore } from '../fakes/memory-agent-map-store.js';
-import { MemorySyncedGroups } from '../fakes/memory-synced-groups.js';
 import { TOKENS } from '../helpers/build-test-app.js';
 import { buildSimulatorApp } from '../helpers/simulator-app.js';
 
@@ -76,11 +76,15 @@ export async function startScimRig(backend: BackendUnderTest, env: Record<string
   const fallbackTeamId = seedIds.teams.defaultTeam;
   const config = loadConfig({ ...ENV, MEMBERSHIP_BACKEND: backend, ...(backend === 'teams' ? { TEAMS_FALLBACK_TEAM_ID: String(fallbackTeamId) } : {}), ...env });
   const metrics = createPrometheusMetrics();
+  const audit = rig.audit as MemoryAuditLog;
+  // As the stores answer it: a group with an applied or unchanged sync in the audit trail.
+  const syncedGroups: SyncedGroups = {
+    synced: async (_backend, ids) => new Set(ids.filter((id) => audit.records.some((r) => r.groupId === id && (r.status === 'applied' || r.status === 'unchanged')))),
+  };
   const backendObject =
     backend === 'teams'
-      ? createTeamsBackend({ agents: createAgentMap(rig.connection.adminApi, new MemoryAgentMapStore()), adminApi: rig.connection.adminApi, journal: rig.journal, syncedGroups: new MemorySyncedGroups(), fallbackTeamId, clock: rig.clock })
+      ? createTeamsBackend({ agents: createAgentMap(rig.connection.adminApi, new MemoryAgentMapStore()), adminApi: rig.connection.adminApi, journal: rig.journal, syncedGroups, fallbackTeamId, clock: rig.clock })
       : rig.deps.backend;
-  const audit = rig.audit as MemoryAuditLog;
   const app = await composeApp({ config, ports: { directory: rig.connection, backend: async () => backendObject as NonNullable<typeof backendObject>, audit, metrics, clock: rig.clock, ...ports } });
   onTestFinished(() => app.close());
   rig.simulator.stats.reset();

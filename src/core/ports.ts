@@ -287,7 +287,8 @@ export interface MembershipBackend {
   apply(groupId: string, current: GroupSnapshot, change: MembershipChange, ctx: RequestContext, trace: WriteTrace, signal?: AbortSignal): Promise<Applied>;
   /**
    * The groups there are (ids and names, no members), for SCIM GET /Groups. Optional: a
-   * backend without it cannot list (the teams backend: the admin API lists no teams).
+   * backend without it cannot list (the teams backend lists user-management's teams, and
+   * only with a CXone client that can search them).
    */
   listGroups?(query: GroupListQuery, ctx: RequestContext): Promise<readonly GroupSummary[]>;
   /** The group's id and name without its members (a SCIM read with excludedAttributes=members); GroupNotFoundError when there is none. Optional: without it, `read` serves. */
@@ -335,6 +336,8 @@ export interface AdminAgent {
   readonly emailAddress?: string;
   readonly isActive?: boolean;
   readonly teamId?: number;
+  /** `teamUuId`: the same team's user-management id (a UUID), the `id` user-management's teams have. */
+  readonly teamUuId?: string;
   readonly lastUpdated?: string;
 }
 
@@ -385,10 +388,14 @@ export interface BatchOutcome {
   readonly unreported: readonly number[];
 }
 
-export interface TeamChange {
-  readonly agentId: number;
-  readonly teamId: number;
-}
+/**
+ * One agent's move (`PUT /agents`): to the team of an integer `teamId`, or to the team of a
+ * user-management id (`teamUuid`, as the published request spells it).
+ */
+export type TeamChange = { readonly agentId: number; readonly teamId: number; readonly teamUuid?: undefined } | { readonly agentId: number; readonly teamUuid: string; readonly teamId?: undefined };
+
+/** A team as the teams backend names it: its integer `teamId`, or its user-management id (a string, a UUID in practice). */
+export type TeamRef = number | string;
 
 export interface AdminApiClient {
   /** One page of `GET /agents` (`skip`, `top`, `fields`, `updateSince`); 204 is an empty page. */
@@ -410,7 +417,7 @@ export interface AdminApiClient {
   removeGroupAgents(groupId: number, agentIds: readonly number[], ctx: RequestContext): Promise<BatchOutcome>;
   /** `GET /agents/{agentId}/groups`; 204 is none; null when there is no such agent. */
   getAgentGroups(agentId: number, ctx: RequestContext): Promise<readonly AdminGroup[] | null>;
-  /** `PUT /agents` with each agent's new `teamId`, answering per agent. */
+  /** `PUT /agents` with each agent's new `teamId` (or `teamUuid`), answering per agent. */
   updateAgentTeams(changes: readonly TeamChange[], ctx: RequestContext): Promise<BatchOutcome>;
   /** `POST /groups`: creates an active ACD group; its new groupId. */
   createGroup(group: { readonly groupName: string; readonly notes?: string }, ctx: RequestContext): Promise<number>;
@@ -418,6 +425,25 @@ export interface AdminApiClient {
   renameGroup(groupId: number, groupName: string, notes: string | undefined, ctx: RequestContext): Promise<void>;
   /** Every page of `GET /groups` (`skip`, `top`). Optional (clients made before it). */
   listGroups?(ctx: RequestContext): Promise<readonly AdminGroup[]>;
+  /**
+   * User-management's teams (`/user-management/…` at the API origin, not under the admin
+   * API's path). Every page of `POST /user-management/v4/teams/search` (`skip`, `top`;
+   * `filter.name` with operation `EQ` when `name` is given). Optional.
+   */
+  searchTeams?(query: { readonly name?: string }, ctx: RequestContext): Promise<readonly CxoneTeam[]>;
+  /** `GET /user-management/v3/teams/{teamId}` by the team's UUID id; null when there is none (404). Optional. */
+  getTeam?(teamUuid: string, ctx: RequestContext): Promise<CxoneTeam | null>;
+  /** `POST /user-management/v3/teams` `{name, status: "ACTIVE"}`: the new team. Optional. */
+  createTeam?(name: string, ctx: RequestContext): Promise<CxoneTeam>;
+}
+
+/** A team as user-management answers it (TeamV3, GetTeamResponse.team, TeamCreateUpdateResponse): its `id` is a UUID, the `teamUuId` agents carry. */
+export interface CxoneTeam {
+  readonly id: string;
+  readonly name: string;
+  readonly status?: 'ACTIVE' | 'INACTIVE';
+  readonly description?: string;
+  readonly isDefault?: boolean;
 }
 
 /**
@@ -435,8 +461,8 @@ export interface AgentDirectory {
   resolve(values: readonly string[], ctx: RequestContext): Promise<Map<string, AdminAgent>>;
   /** The agents with these ids, refreshing once for ids the map does not hold; absent: no such agent. */
   byAgentIds(agentIds: readonly number[], ctx: RequestContext): Promise<Map<number, AdminAgent>>;
-  /** The agents whose team is `teamId`, after bringing the map up to date. */
-  inTeam(teamId: number, ctx: RequestContext): Promise<readonly AdminAgent[]>;
+  /** The agents whose team is `team` (an integer: their `teamId`; a string: their `teamUuId`, without regard to case), after bringing the map up to date. */
+  inTeam(team: TeamRef, ctx: RequestContext): Promise<readonly AdminAgent[]>;
   /** Brings the map up to date: every agent when it is empty, else those changed since the last refresh. */
   refresh(ctx: RequestContext): Promise<void>;
 }
@@ -464,8 +490,10 @@ export interface BackendChoiceStore {
 export interface JournalStep {
   readonly action: 'remove' | 'add' | 'team';
   readonly agentIds: readonly number[];
-  /** `team`: the team the agents move to. */
+  /** `team`: the team the agents move to (its integer id)… */
   readonly teamId?: number;
+  /** …or its user-management id, for a team no agent's integer id is known of. */
+  readonly teamUuid?: string;
   /** Part of undoing the sync's earlier steps. */
   readonly undo: boolean;
   /** `pending` until its answer is recorded; `unknown` when the answer was lost (read back, never assumed). */
@@ -477,8 +505,8 @@ export interface JournalStep {
 /** What an undo restores: the agents the ACD group held when read, or each moved agent's team before the sync. */
 export interface JournalBefore {
   readonly agentIds?: readonly number[];
-  /** agentId → teamId. */
-  readonly teams?: Readonly<Record<string, number>>;
+  /** agentId → team: an integer teamId, or a user-management id (a string). */
+  readonly teams?: Readonly<Record<string, TeamRef>>;
 }
 
 /** An admin-API write of one sync, from before its first step until it is verified or undone. */

@@ -1,17 +1,27 @@
 /**
  * The `teams` membership backend: the synced group is a CXone team, and its members are the
- * agents whose `teamId` it is. Every CXone user is in exactly one team, so adding a user
+ * agents whose team it is. Every CXone user is in exactly one team, so adding a user
  * moves it here from its team, and removing one moves it to the fallback team
- * (TEAMS_FALLBACK_TEAM_ID). Writes are batched `PUT /agents` with `teamId`
+ * (TEAMS_FALLBACK_TEAM_ID). Writes are batched `PUT /agents` with `teamId` or `teamUuid`
  * (AdminApiClient.updateAgentTeams), answered agent by agent.
+ *
+ * - A team has two ids (./team-ref.ts): the admin API's integer `teamId` (what the sync
+ *   route has always taken) and user-management's `id`, a UUID, which agents carry as
+ *   `teamUuId`. Nothing published maps one to the other except an agent in the team, so
+ *   the group id names the team by either, and the backend keeps to the form it was given:
+ *   members are the agents whose `teamId` (or `teamUuId`) it is, and moves name the team
+ *   the same way. A team's id in the SCIM front door is its UUID: user-management lists,
+ *   reads and creates teams by it (listGroups, describeGroup, createGroup), and a team no
+ *   agent sits in has no integer id any published call shows.
+ * - A UUID id is looked up first (`GET /user-management/v3/teams/{id}`): a team that is
+ *   not there is group_not_found before anything is written, and the team's displayName
+ *   is its name. An integer id cannot be looked up (nothing reads a team by its integer),
+ *   so its displayName is the id, and an unknown one reads as an empty team.
  *
  * - Members are SCIM users: their value is the agent's `userID` (its SCIM id), else its
  *   `userName`, else its agentId. Desired values resolve through the agent map (userID
  *   first, userName second) and are planned by the agent they name.
- * - The team's displayName is its id: the admin API offers no team listing, and
- *   user-management's teams (`/user-management/v3/teams/{teamId}`) are keyed by UUID, a
- *   second API and a request per sync for a name. A displayName sent with the sync is not
- *   applied (teams are not renamed here).
+ * - A displayName sent with the sync is not applied (teams are not renamed here).
  * - Validation before the first write: unknown users (user_not_found), inactive agents
  *   (user_inactive), `Group` members (teams hold users), duplicates, and users who sit in
  *   another team this service also syncs (member_in_other_team: moving them would take them
@@ -22,15 +32,17 @@
  *   the agents this sync moved are moved back to their teams, that is verified, and the
  *   sync fails with 502 naming each failed member and the provider's error; a failed undo
  *   is `rollback_failed` and leaves the journal open for prepare() to finish.
- * - Verification: the moved agents' `teamId` is read again (the agent map refreshed with
+ * - Verification: the moved agents' team is read again (the agent map refreshed with
  *   updateSince): `applied` only when the team holds exactly the desired members.
  *
- * Upstream cost of a sync that adds a and removes r: 1 (the team, a map refresh)
+ * Upstream cost of a sync that adds a and removes r: 1 (the team, a map refresh; plus 1,
+ * the team's lookup, for a UUID id)
  * + ceil(r / batch) + ceil(a / batch) + 1 (verification), plus one map refresh when a value
  * is not in the map.
  */
 import { AgentWriteFailedError, describeAgentFailures, GroupNotFoundError, OutcomeUnknownError, RollbackFailedError, ValidationFailedError, WriteNotAppliedError, type AgentFailure, type MemberError } from './errors.js';
 import type { DesiredMembership, GroupSnapshot, MemberRef } from './membership.js';
+import { isInTeam, sameTeam, teamRefOf } from './team-ref.js';
 import type { WriteMode } from './outcome.js';
 import { compareMembers, planMembership } from './plan.js';
 import type {
@@ -40,6 +52,8 @@ import type {
   Applied,
   BatchOutcome,
   Clock,
+  GroupListQuery,
+  GroupSummary,
   JournalEntry,
   MembershipBackend,
   MembershipChange,
@@ -47,6 +61,7 @@ import type {
   RequestContext,
   SyncedGroups,
   TeamChange,
+  TeamRef,
   WriteTrace,
 } from './ports.js';
 
@@ -54,7 +69,8 @@ const ADMIN_API_WRITE: WriteMode = 'admin-api';
 
 export interface TeamsBackendOptions {
   readonly agents: AgentDirectory;
-  readonly adminApi: Pick<AdminApiClient, 'updateAgentTeams'>;
+  /** `updateAgentTeams`; with `searchTeams`, `getTeam` and `createTeam` (user-management), teams are also listed, looked up and created. */
+  readonly adminApi: Pick<AdminApiClient, 'updateAgentTeams' | 'searchTeams' | 'getTeam' | 'createTeam'>;
   readonly journal: MembershipJournal;
   /** Which other teams this service syncs (member_in_other_team). */
   readonly syncedGroups: SyncedGroups;
@@ -71,7 +87,7 @@ export interface TeamsBackendOptions {
 
 /** The change one attempt plans: who each desired value is, and the agents of the team as read. */
 interface TeamChangePlan extends MembershipChange {
-  readonly teamId: number;
+  readonly team: TeamRef;
   /** Desired value → its agent (values without one are not here). */
   readonly resolved: ReadonlyMap<string, AdminAgent>;
   /** Members as sent whose type is Group. */
@@ -88,13 +104,26 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
   let counter = 0;
   const newId = options.newId ?? (() => `teams-${options.clock.now()}-${++counter}`);
 
+  /**
+   * The team's name: a UUID id is looked up (GroupNotFoundError when user-management has no
+   * such team, or when the client cannot look it up); an integer id is its own name.
+   */
+  async function nameOf(groupId: string, team: TeamRef, ctx: RequestContext): Promise<string> {
+    if (typeof team === 'number') return groupId;
+    if (options.adminApi.getTeam === undefined) throw new GroupNotFoundError(groupId);
+    const found = await options.adminApi.getTeam(team, ctx);
+    if (found === null) throw new GroupNotFoundError(groupId);
+    return found.name;
+  }
+
   async function read(groupId: string, ctx: RequestContext): Promise<GroupSnapshot> {
-    const teamId = teamIdOf(groupId);
-    const members = await agents.inTeam(teamId, ctx);
+    const team = teamOf(groupId);
+    const displayName = await nameOf(groupId, team, ctx);
+    const members = await agents.inTeam(team, ctx);
     const byValue = new Map<string, AdminAgent>();
     for (const agent of members) byValue.set(memberValue(agent), agent);
     const snapshot: GroupSnapshot = {
-      group: { id: groupId, displayName: String(teamId), members: [...byValue.keys()].map((value) => ({ value, type: 'User' as const })), extra: {} },
+      group: { id: groupId, displayName, members: [...byValue.keys()].map((value) => ({ value, type: 'User' as const })), extra: {} },
       etag: null,
     };
     readAgents.set(snapshot, byValue);
@@ -102,7 +131,7 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
   }
 
   async function plan(groupId: string, desired: DesiredMembership, current: GroupSnapshot, ctx: RequestContext): Promise<TeamChangePlan> {
-    const teamId = teamIdOf(groupId);
+    const team = teamOf(groupId);
     const groups = desired.members.filter((m) => m.type === 'Group').map((m) => ({ value: m.value, type: 'Group' as const }));
     const values = desired.members.filter((m) => m.type !== 'Group').map((m) => m.value);
     const resolved = values.length > 0 ? await agents.resolve([...new Set(values)], ctx) : new Map<string, AdminAgent>();
@@ -117,7 +146,7 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     for (const agent of resolved.values()) agentOf.set(memberValue(agent), agent);
     const displayName = current.group.displayName;
     return {
-      teamId,
+      team,
       desired: members,
       plan: membership,
       displayName,
@@ -135,7 +164,8 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
       errors.push({ code: 'duplicate_member', member, message: `member ${JSON.stringify(member.value)} is listed more than once (or names the same agent twice)` });
     }
     const groupValues = new Set(ours.groups.map((g) => g.value));
-    const others = new Map<number, MemberRef[]>();
+    /** Other teams (by integer teamId) → their user-management id when known, and the members in them. */
+    const others = new Map<number, { uuid: string | undefined; members: MemberRef[] }>();
     for (const member of ours.plan.added) {
       if (member.type === 'Group' || groupValues.has(member.value)) {
         errors.push({ code: 'group_member_not_supported', member, message: `teams hold users only and do not nest: ${JSON.stringify(member.value)} is a Group member` });
@@ -146,13 +176,15 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
         errors.push({ code: 'user_not_found', member, message: `user ${JSON.stringify(member.value)} is no CXone agent (no agent has it as userID or userName)` });
       } else if (agent.isActive === false) {
         errors.push({ code: 'user_inactive', member, message: `user ${JSON.stringify(member.value)} (agent ${agent.agentId}) is inactive` });
-      } else if (!options.moveFromOther && agent.teamId !== undefined && agent.teamId !== ours.teamId && agent.teamId !== options.fallbackTeamId) {
-        others.set(agent.teamId, [...(others.get(agent.teamId) ?? []), member]);
+      } else if (!options.moveFromOther && agent.teamId !== undefined && !isInTeam(agent, ours.team) && agent.teamId !== options.fallbackTeamId) {
+        const other = others.get(agent.teamId) ?? { uuid: agent.teamUuId, members: [] };
+        other.members.push(member);
+        others.set(agent.teamId, other);
       }
     }
     if (others.size > 0) {
-      const synced = await syncedTeams([...others.keys()]);
-      for (const [otherTeam, members] of others) {
+      const synced = await syncedTeams(others);
+      for (const [otherTeam, { members }] of others) {
         if (!synced.has(otherTeam)) continue;
         for (const member of members) {
           errors.push({
@@ -166,28 +198,29 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     if (errors.length > 0) throw new ValidationFailedError(errors);
   }
 
-  /** The teams among `teamIds` that this service syncs: in the audit trail, or with a write journaled. */
-  async function syncedTeams(teamIds: readonly number[]): Promise<Set<number>> {
-    const [recorded, open] = await Promise.all([options.syncedGroups.synced('teams', teamIds.map(String)), journal.openEntries({ backend: 'teams' })]);
-    const journaled = new Set(open.map((entry) => entry.groupId));
-    return new Set(teamIds.filter((id) => recorded.has(String(id)) || journaled.has(String(id))));
+  /** The teams among `teams` that this service syncs under either id: in the audit trail, or with a write journaled. */
+  async function syncedTeams(teams: ReadonlyMap<number, { readonly uuid: string | undefined }>): Promise<Set<number>> {
+    const ids = [...teams].flatMap(([teamId, { uuid }]) => (uuid === undefined ? [String(teamId)] : [String(teamId), uuid]));
+    const [recorded, open] = await Promise.all([options.syncedGroups.synced('teams', ids), journal.openEntries({ backend: 'teams' })]);
+    const known = new Set([...recorded, ...open.map((entry) => entry.groupId)].map((id) => id.toLowerCase()));
+    return new Set([...teams].filter(([teamId, { uuid }]) => known.has(String(teamId)) || (uuid !== undefined && known.has(uuid.toLowerCase()))).map(([teamId]) => teamId));
   }
 
   async function apply(groupId: string, _snapshot: GroupSnapshot, change: MembershipChange, ctx: RequestContext, trace: WriteTrace): Promise<Applied> {
     const ours = change as TeamChangePlan;
-    const teamId = ours.teamId;
+    const team = ours.team;
     const syncId = ctx.syncId ?? newId();
     const removals = ours.plan.removed.map((member) => ({ member, agent: ours.agentOf.get(member.value) as AdminAgent }));
     const additions = ours.plan.added.map((member) => ({ member, agent: ours.agentOf.get(member.value) as AdminAgent }));
-    const before: Record<string, number> = {};
-    const target: Record<string, number> = {};
+    const before: Record<string, TeamRef> = {};
+    const target: Record<string, TeamRef> = {};
     for (const { agent } of removals) {
-      before[agent.agentId] = teamId;
+      before[agent.agentId] = team;
       target[agent.agentId] = options.fallbackTeamId;
     }
     for (const { agent } of additions) {
       before[agent.agentId] = agent.teamId ?? options.fallbackTeamId;
-      target[agent.agentId] = teamId;
+      target[agent.agentId] = team;
     }
     trace.written = { added: ours.plan.added, removed: ours.plan.removed, writeMode: ADMIN_API_WRITE, etagAfter: null };
     await journal.open({ syncId, backend: 'teams', groupId, before: { teams: before }, target: { teams: target }, openedAt: new Date(options.clock.now()).toISOString() });
@@ -201,7 +234,7 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     try {
       for (const [moves, toTeam] of [
         [removals, options.fallbackTeamId],
-        [additions, teamId],
+        [additions, team],
       ] as const) {
         for (const batch of chunks(moves.map((m) => m.agent.agentId), batchSize)) {
           if (failed.length > 0) break;
@@ -225,7 +258,7 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
 
     if (failed.length > 0 || thrown !== undefined) {
       const failedIds = new Set(failed.map((f) => f.agentId));
-      await undo(syncId, teamId, sent.filter((id) => !failedIds.has(id)), before, ctx, thrown, memberOf, failed);
+      await undo(syncId, team, sent.filter((id) => !failedIds.has(id)), before, ctx, thrown, memberOf, failed);
       await journal.close(syncId);
       if (thrown !== undefined) throw thrown;
       throw new AgentWriteFailedError(failed);
@@ -233,7 +266,7 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
 
     // Verify: the team as CXone now says it is.
     await journal.setPhase(syncId, 'verifying');
-    const held = await agents.inTeam(teamId, ctx);
+    const held = await agents.inTeam(team, ctx);
     const gap = compareMembers(
       ours.desired.filter((m) => m.type === 'User'),
       held.map((agent) => ({ value: memberValue(agent), type: 'User' as const })),
@@ -241,7 +274,7 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     await journal.close(syncId);
     if (!gap.equal) {
       throw new WriteNotAppliedError(
-        `team ${teamId} does not hold what was written: ${gap.missingCount} desired members are missing and ${gap.extraCount} other members are present (consistencyRate ${Math.round(gap.consistencyRate * 1000) / 1000}); the admin API gives teams no version, so another writer cannot be told apart`,
+        `team ${team} does not hold what was written: ${gap.missingCount} desired members are missing and ${gap.extraCount} other members are present (consistencyRate ${Math.round(gap.consistencyRate * 1000) / 1000}); the admin API gives teams no version, so another writer cannot be told apart`,
         gap,
       );
     }
@@ -252,13 +285,13 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
    * One journaled `PUT /agents`. An agent the answer does not report, or a batch whose
    * answer was lost, is read back: moved counts as done, not moved as failed.
    */
-  async function moveAgents(syncId: string, agentIds: readonly number[], toTeam: number, isUndo: boolean, ctx: RequestContext): Promise<BatchOutcome> {
-    const index = await journal.begin(syncId, { action: 'team', agentIds, teamId: toTeam, undo: isUndo });
+  async function moveAgents(syncId: string, agentIds: readonly number[], toTeam: TeamRef, isUndo: boolean, ctx: RequestContext): Promise<BatchOutcome> {
+    const index = await journal.begin(syncId, { action: 'team', agentIds, ...(typeof toTeam === 'number' ? { teamId: toTeam } : { teamUuid: toTeam }), undo: isUndo });
     let outcome: BatchOutcome;
     let lost = false;
     try {
       outcome = await options.adminApi.updateAgentTeams(
-        agentIds.map((agentId): TeamChange => ({ agentId, teamId: toTeam })),
+        agentIds.map((agentId): TeamChange => (typeof toTeam === 'number' ? { agentId, teamId: toTeam } : { agentId, teamUuid: toTeam })),
         ctx,
       );
     } catch (error) {
@@ -271,8 +304,8 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     }
     if (outcome.unreported.length > 0) {
       const now = await readTeams(outcome.unreported, ctx);
-      const moved = outcome.unreported.filter((id) => now.get(id) === toTeam);
-      const notMoved = outcome.unreported.filter((id) => now.get(id) !== toTeam);
+      const moved = outcome.unreported.filter((id) => isInTeam(now.get(id), toTeam));
+      const notMoved = outcome.unreported.filter((id) => !isInTeam(now.get(id), toTeam));
       outcome = {
         ...outcome,
         succeeded: [...outcome.succeeded, ...moved],
@@ -284,19 +317,19 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     return outcome;
   }
 
-  /** Each agent's team as the admin API says now (the map refreshed once). */
-  async function readTeams(agentIds: readonly number[], ctx: RequestContext): Promise<Map<number, number | undefined>> {
+  /** Each agent as the admin API says now (the map refreshed once): its team by `teamId` and `teamUuId`. */
+  async function readTeams(agentIds: readonly number[], ctx: RequestContext): Promise<Map<number, AdminAgent | undefined>> {
     await agents.refresh(ctx);
     const found = await agents.byAgentIds(agentIds, ctx);
-    return new Map(agentIds.map((id) => [id, found.get(id)?.teamId]));
+    return new Map(agentIds.map((id) => [id, found.get(id)]));
   }
 
   /** Moves `agentIds` back to their team in `before`, then checks that they are there. */
   async function undo(
     syncId: string,
-    teamId: number,
+    team: TeamRef,
     agentIds: readonly number[],
-    before: Readonly<Record<string, number>>,
+    before: Readonly<Record<string, TeamRef>>,
     ctx: RequestContext,
     writeError?: unknown,
     memberOf: ReadonlyMap<number, MemberRef> = new Map(),
@@ -304,11 +337,12 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
   ): Promise<void> {
     await journal.setPhase(syncId, 'undoing');
     if (agentIds.length === 0) return;
-    const byTeam = new Map<number, number[]>();
+    const byTeam = new Map<TeamRef, number[]>();
     for (const id of agentIds) {
       const back = before[id];
       if (back === undefined) continue;
-      byTeam.set(back, [...(byTeam.get(back) ?? []), id]);
+      const key = [...byTeam.keys()].find((known) => sameTeam(known, back)) ?? back;
+      byTeam.set(key, [...(byTeam.get(key) ?? []), id]);
     }
     let cause: unknown;
     try {
@@ -316,34 +350,36 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     } catch (error) {
       cause = error;
     }
-    const failed = (misplaced: readonly { agentId: number; teamId: number | undefined }[], reason: string, members: readonly MemberRef[] | null, errorCause: unknown): RollbackFailedError => {
+    const failed = (misplaced: readonly { agentId: number; teamId: TeamRef | undefined }[], reason: string, members: readonly MemberRef[] | null, errorCause: unknown): RollbackFailedError => {
       const undoFailures = misplaced.map(
         ({ agentId, teamId: now }): AgentFailure => ({
           member: memberOf.get(agentId) ?? { value: String(agentId), type: 'User' },
           agentId,
-          action: before[agentId] === teamId ? 'remove' : 'add',
+          action: sameTeam(before[agentId], team) ? 'remove' : 'add',
           error: `not back in team ${before[agentId]} (in team ${now ?? 'unknown'})`,
         }),
       );
       const all = [...writeFailures, ...undoFailures];
       return new RollbackFailedError(
-        `${writeFailures.length > 0 ? `${describeAgentFailures(writeFailures)}; ` : ''}undoing what this sync wrote to team ${teamId} failed (${reason}); agents may sit in the wrong team: the journal stays open, and the next sync of this team and the next start finish the undo`,
+        `${writeFailures.length > 0 ? `${describeAgentFailures(writeFailures)}; ` : ''}undoing what this sync wrote to team ${team} failed (${reason}); agents may sit in the wrong team: the journal stays open, and the next sync of this team and the next start finish the undo`,
         members,
         all,
         errorCause === undefined ? undefined : { cause: errorCause },
       );
     };
-    let now: Map<number, number | undefined>;
+    let now: Map<number, AdminAgent | undefined>;
     try {
       now = await readTeams(agentIds, ctx);
     } catch (error) {
       throw failed([], `the teams could not be read back: ${error instanceof Error ? error.message : String(error)}`, null, cause ?? error ?? writeError);
     }
-    const misplaced = agentIds.filter((id) => before[id] !== undefined && now.get(id) !== before[id]).map((id) => ({ agentId: id, teamId: now.get(id) }));
+    const misplaced = agentIds
+      .filter((id) => before[id] !== undefined && !isInTeam(now.get(id), before[id]))
+      .map((id) => ({ agentId: id, teamId: now.get(id)?.teamId ?? now.get(id)?.teamUuId }));
     if (misplaced.length > 0 || cause !== undefined) {
       let members: MemberRef[] | null = null;
       try {
-        members = (await agents.inTeam(teamId, ctx)).map((agent) => ({ value: memberValue(agent), type: 'User' as const }));
+        members = (await agents.inTeam(team, ctx)).map((agent) => ({ value: memberValue(agent), type: 'User' as const }));
       } catch {
         // The team as it stands could not be read: the answer says so (members: null).
       }
@@ -363,20 +399,22 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
   }
 
   async function recover(entry: JournalEntry, ctx: RequestContext): Promise<void> {
-    const teamId = teamIdOf(entry.groupId);
+    const team = teamOf(entry.groupId);
     const before = entry.before.teams ?? {};
     const target = entry.target.teams ?? {};
     const agentIds = Object.keys(before).map(Number);
     const now = await readTeams(agentIds, ctx);
-    if (entry.phase === 'verifying' && agentIds.every((id) => now.get(id) === target[id])) {
+    const at = (id: number, where: TeamRef | undefined) => where !== undefined && isInTeam(now.get(id), where);
+    if (entry.phase === 'verifying' && agentIds.every((id) => at(id, target[id]))) {
       // Every step answered and every agent is where it was sent: the write stands.
       await journal.close(entry.syncId);
       return;
     }
-    await undo(entry.syncId, teamId, agentIds.filter((id) => now.get(id) !== before[id]), before, ctx);
+    await undo(entry.syncId, team, agentIds.filter((id) => !at(id, before[id])), before, ctx);
     await journal.close(entry.syncId);
   }
 
+  const { searchTeams, getTeam, createTeam } = options.adminApi;
   return {
     name: 'teams',
     prepare,
@@ -384,13 +422,34 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     plan,
     validate,
     apply: (groupId, snapshot, change, ctx, trace) => apply(groupId, snapshot, change, ctx, trace),
+    // user-management's teams, by their UUID ids: listed, looked up and created where the client can.
+    ...(searchTeams === undefined
+      ? {}
+      : {
+          listGroups: async (query: GroupListQuery, ctx: RequestContext): Promise<readonly GroupSummary[]> =>
+            (await searchTeams(query.displayName === undefined ? {} : { name: query.displayName }, ctx)).map((team) => ({ id: team.id, displayName: team.name })),
+        }),
+    ...(getTeam === undefined
+      ? {}
+      : {
+          describeGroup: async (groupId: string, ctx: RequestContext): Promise<GroupSummary> => ({ id: groupId, displayName: await nameOf(groupId, teamOf(groupId), ctx) }),
+        }),
+    ...(createTeam === undefined
+      ? {}
+      : {
+          createGroup: async (displayName: string, ctx: RequestContext): Promise<GroupSummary> => {
+            const team = await createTeam(displayName, ctx);
+            return { id: team.id, displayName: team.name };
+          },
+        }),
   };
 }
 
-/** A team id: a positive integer; anything else names no team. */
-function teamIdOf(groupId: string): number {
-  if (!/^[1-9]\d{0,14}$/.test(groupId)) throw new GroupNotFoundError(groupId);
-  return Number(groupId);
+/** The team a group id names: an integer teamId or a user-management id; anything else names no team. */
+function teamOf(groupId: string): TeamRef {
+  const team = teamRefOf(groupId);
+  if (team === undefined) throw new GroupNotFoundError(groupId);
+  return team;
 }
 
 /** An agent as a SCIM member: its userID (the SCIM id), else its userName, else its agentId. */

@@ -9,7 +9,7 @@
  * - src/services/admin/AdminGroupsService.ts: GET /groups, POST /groups, GET /groups/{groupId},
  *   PUT /groups/{groupId}?groupName=&notes=, GET/POST/DELETE /groups/{groupId}/agents;
  * - src/services/userhub/CxoneUsermanagementService.ts: POST /user-management/v4/teams/search,
- *   GET /user-management/v3/teams/{teamId}.
+ *   GET /user-management/v3/teams/{teamId}, POST and PUT /user-management/v3/teams.
  * What they leave open (status codes of writes, error bodies, paging defaults, `_links.next`
  * at the end) is an assumption, listed in README.md; what NICE leaves open about behaviour is
  * a knob (directory.ts, CxoneBehaviours).
@@ -109,6 +109,7 @@ const ADMIN_PATTERNS: readonly Pattern[] = [
 ];
 
 const UM_PATTERNS: readonly Pattern[] = [
+  { segments: ['user-management', 'v3', 'teams'], resource: 'user-management/teams', methods: ['POST', 'PUT'] },
   { segments: ['user-management', 'v4', 'teams', 'search'], resource: 'user-management/teams/search', methods: ['POST'] },
   { segments: ['user-management', 'v3', 'teams', '{teamId}'], resource: 'user-management/teams/{teamId}', methods: ['GET'] },
 ];
@@ -243,6 +244,15 @@ function renderGroup(group: GroupRecord): Record<string, unknown> {
 
 function renderTeam(team: TeamRecord): Record<string, unknown> {
   return { id: team.teamUuId, name: team.teamName, description: team.description, status: team.isActive ? 'ACTIVE' : 'INACTIVE', leadUserId: null, isDefault: team.isDefault };
+}
+
+/** TeamResponse: {message, httpCode, team: TeamCreateUpdateResponse {id, name, status, createdBy, lastModified, isDefault, divisionId}}. */
+function teamAnswer(ex: AdminExchange, status: number, team: TeamRecord, message: string): void {
+  ex.send(status, {
+    message,
+    httpCode: status,
+    team: { id: team.teamUuId, name: team.teamName, status: team.isActive ? 'ACTIVE' : 'INACTIVE', createdBy: null, lastModified: iso(team.lastUpdated), isDefault: team.isDefault, divisionId: 0 },
+  });
 }
 
 export function createAdminApi(ctx: AdminApiContext): { handle(ex: AdminExchange, route: AdminRoute): Promise<void> } {
@@ -446,6 +456,21 @@ export function createAdminApi(ctx: AdminApiContext): { handle(ex: AdminExchange
     ex.send(200, { totalRecords: teams.length, skip, top: capped, teams: teams.slice(skip, skip + capped).map(renderTeam) });
   }
 
+  /** The body of POST / PUT /user-management/v3/teams (TeamRequestCreate / TeamRequestUpdate): `name` and `status` required, `id` too on PUT. */
+  async function teamRequest(ex: AdminExchange, update: boolean): Promise<{ id?: string; teamName: string; description?: string; isActive: boolean }> {
+    const body = objectOf(await readJson(ex, limits.maxRequestBytes, true), 'the request body');
+    if (typeof body.name !== 'string' || body.name.trim() === '') throw badRequest('name is required');
+    if (body.status !== 'ACTIVE' && body.status !== 'INACTIVE') throw badRequest('status must be ACTIVE or INACTIVE');
+    if (body.description !== undefined && body.description !== null && typeof body.description !== 'string') throw badRequest('description must be a string');
+    if (update && (typeof body.id !== 'string' || body.id === '')) throw badRequest('id is required');
+    return {
+      ...(update ? { id: body.id as string } : {}),
+      teamName: body.name,
+      ...(typeof body.description === 'string' ? { description: body.description } : {}),
+      isActive: body.status === 'ACTIVE',
+    };
+  }
+
   async function handle(ex: AdminExchange, route: AdminRoute): Promise<void> {
     if (route.resource === 'admin/unknown' || route.resource === 'user-management/unknown') {
       const why = route.params.version !== undefined ? `; the admin API is served as v${ADMIN_API_VERSIONS.min}.0 to v${ADMIN_API_VERSIONS.max}.0` : '';
@@ -507,6 +532,26 @@ export function createAdminApi(ctx: AdminApiContext): { handle(ex: AdminExchange
         return writeGroupAgents(ex, groupOf(route));
       case 'POST user-management/teams/search':
         return searchTeams(ex);
+      // POST /user-management/v3/teams — CxoneUsermanagementService.ts (createTeam): TeamRequestCreate {name, status, description?, …} → TeamResponse.
+      case 'POST user-management/teams': {
+        const input = await teamRequest(ex, false);
+        const created = directory.createTeam(input);
+        if (typeof created === 'string') throw new AdminError(409, 'CONFLICT', created);
+        ctx.landed([`team:${created.teamId}`]);
+        return teamAnswer(ex, 201, created, 'Team created');
+      }
+      // PUT /user-management/v3/teams — CxoneUsermanagementService.ts (updateTeam): TeamRequestUpdate {id, name, status, …} → TeamResponse.
+      case 'PUT user-management/teams': {
+        const input = await teamRequest(ex, true);
+        const team = directory.teamRecords().find((candidate) => candidate.teamUuId.toLowerCase() === (input.id ?? '').toLowerCase());
+        if (team === undefined) throw new AdminError(404, 'NOT_FOUND', `team ${input.id ?? ''} was not found`);
+        const refused = directory.updateTeam(team, input);
+        if (refused !== null) throw new AdminError(409, 'CONFLICT', refused);
+        const keys = [`team:${team.teamId}`];
+        ctx.landed(keys);
+        await ctx.hold(keys, ex.method);
+        return teamAnswer(ex, 200, team, 'Team updated');
+      }
       // GET /user-management/v3/teams/{teamId} — CxoneUsermanagementService.ts (getTeamById): {team: {id, name, description, leadUserId, status, …}}.
       default: {
         const team = directory.teamRecords().find((candidate) => candidate.teamUuId.toLowerCase() === (route.params.teamId ?? '').toLowerCase());

@@ -183,6 +183,8 @@ export interface SimulatorDirectory {
   updateAgent(agentId: number, change: { teamId?: number; isActive?: boolean }): Agent;
   getTeam(teamId: number): Team | undefined;
   listTeams(): Team[];
+  /** The agents whose team it is, ascending by agentId. */
+  teamAgents(teamId: number): Agent[];
   getGroup(groupId: number): AcdGroup | undefined;
   agentGroupIds(agentId: number): number[];
   createGroup(input: { groupId?: number; groupName: string; notes?: string; isActive?: boolean }): AcdGroup;
@@ -271,6 +273,10 @@ export interface DirectoryEngine extends SimulatorDirectory {
   createGroups(inputs: readonly { groupName: string; notes?: string; isActive?: boolean }[]): { success: boolean; groupId: number | null; error: string | null }[];
   /** PUT /groups/{id}: null when done, else why not. */
   renameGroup(group: GroupRecord, groupName: string, notes: string | undefined): string | null;
+  /** POST /user-management/v3/teams: a new team (a free integer teamId and a new teamUuId), or why not (a name another team has). */
+  createTeam(input: { teamName: string; description?: string; isActive: boolean }): TeamRecord | string;
+  /** PUT /user-management/v3/teams: null when done, else why not (a name another team has). */
+  updateTeam(team: TeamRecord, change: { teamName: string; description?: string; isActive: boolean }): string | null;
   createLoadGroup(request: LoadAcdGroupRequest): LoadAcdGroupResult;
 }
 
@@ -434,6 +440,13 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
 
   function membershipChanged(group: GroupRecord): void {
     if (behaviours.membershipMovesLastUpdated) group.lastUpdated = now();
+  }
+
+  /** Team names are unique without regard to case (an assumption: NICE publishes no rule). */
+  function teamNameTaken(teamName: string, except: number | null): boolean {
+    const wanted = teamName.trim().toLowerCase();
+    for (const team of teams.values()) if (team.teamId !== except && team.teamName.trim().toLowerCase() === wanted) return true;
+    return false;
   }
 
   function nameTaken(groupName: string, except: number | null): boolean {
@@ -718,6 +731,7 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
       return rec === undefined ? undefined : teamView(rec);
     },
     listTeams: () => [...teams.values()].toSorted((a, b) => a.teamId - b.teamId).map(teamView),
+    teamAgents: (teamId) => [...agents.values()].filter((agent) => agent.teamId === teamId).toSorted((a, b) => a.agentId - b.agentId).map(agentView),
     getGroup: (groupId) => {
       const rec = groups.get(groupId);
       return rec === undefined ? undefined : groupView(rec);
@@ -779,5 +793,20 @@ export function createDirectory(options: { now: () => number; behaviours?: unkno
       return null;
     },
     createLoadGroup,
+    createTeam(input) {
+      if (teamNameTaken(input.teamName, null)) return `A team named ${JSON.stringify(input.teamName)} already exists`;
+      let teamId = 0;
+      for (const id of teams.keys()) if (id > teamId) teamId = id;
+      addTeam({ teamId: teamId + 1, teamName: input.teamName, description: input.description ?? '', isActive: input.isActive }, now());
+      return teams.get(teamId + 1) as TeamRecord;
+    },
+    updateTeam(team, change) {
+      if (teamNameTaken(change.teamName, team.teamId)) return `A team named ${JSON.stringify(change.teamName)} already exists`;
+      team.teamName = change.teamName;
+      if (change.description !== undefined) team.description = change.description;
+      team.isActive = change.isActive;
+      team.lastUpdated = now();
+      return null;
+    },
   };
 }

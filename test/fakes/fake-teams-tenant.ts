@@ -76,6 +76,11 @@ export class FakeTeamsTenant {
           failed.push({ agentId: change.agentId, error: 'Agent is locked' });
           continue;
         }
+        if (change.teamId === undefined) {
+          // This tenant's teams have integer ids only.
+          failed.push({ agentId: change.agentId, error: `Team ${change.teamUuid} was not found` });
+          continue;
+        }
         if (!this.ignoring.has(change.agentId)) this.move(change.agentId, change.teamId);
         succeeded.push(change.agentId);
       }

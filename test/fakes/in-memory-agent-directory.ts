@@ -4,7 +4,8 @@
  * agent by `GET /agents`) and refreshed from it on a miss. Matches `userID` first,
  * `userName` second, like the real one.
  */
-import type { AdminAgent, AdminApiClient, AgentDirectory, RequestContext } from '../../src/core/ports.js';
+import type { AdminAgent, AdminApiClient, AgentDirectory, RequestContext, TeamRef } from '../../src/core/ports.js';
+import { isInTeam } from '../../src/core/team-ref.js';
 
 export class InMemoryAgentDirectory implements AgentDirectory {
   private byId = new Map<number, AdminAgent>();
@@ -60,15 +61,15 @@ export class InMemoryAgentDirectory implements AgentDirectory {
     return found;
   }
 
-  async inTeam(teamId: number): Promise<readonly AdminAgent[]> {
-    return [...this.byId.values()].filter((a) => a.teamId === teamId);
+  async inTeam(team: TeamRef): Promise<readonly AdminAgent[]> {
+    return [...this.byId.values()].filter((a) => isInTeam(a, team));
   }
 
   async refresh(_ctx: RequestContext): Promise<void> {
     if (!this.source) return;
     this.refreshes++;
     // Not counted in the sync's ctx: the agent map's refreshes are shared by every sync.
-    const page = await this.source.listAllAgents({ fields: ['agentId', 'userID', 'userName', 'isActive', 'teamId'] }, { stats: { upstreamRequests: 0 } });
+    const page = await this.source.listAllAgents({ fields: ['agentId', 'userID', 'userName', 'isActive', 'teamId', 'teamUuId'] }, { stats: { upstreamRequests: 0 } });
     this.load(page.agents);
   }
 }

@@ -191,3 +191,117 @@ describe('the SCIM front door against RFC 7644', () => {
     expect(facade).toBe(other.upstreamRequests());
   });
 });
+
+describe('the SCIM front door under MEMBERSHIP_BACKEND=teams', () => {
+  const { teams } = seedIds;
+  const filter = (expression: string) => `/scim/v2/Groups?filter=${encodeURIComponent(expression)}&excludedAttributes=members`;
+
+  it('when teams are listed, then user-management\'s teams come back by their UUID ids, in pages that together list each once, and filters select by displayName (any case), id and externalId', async () => {
+    const rig = await startScimRig('teams');
+    const uuidOf = (teamId: number) => rig.simulator.directory.getTeam(teamId)?.teamUuId as string;
+    const all = (await rig.call('GET', '/scim/v2/Groups?excludedAttributes=members')).json();
+    expect(all.totalResults).toBe(rig.simulator.directory.listTeams().length);
+    expect(all.Resources.map((g: { id: string }) => g.id).toSorted()).toEqual(rig.simulator.directory.listTeams().map((t) => t.teamUuId).toSorted());
+    const ids: string[] = [];
+    for (let startIndex = 1; startIndex <= all.totalResults; startIndex += 4) {
+      const page = (await rig.call('GET', `/scim/v2/Groups?startIndex=${startIndex}&count=4&excludedAttributes=members`)).json();
+      expect(page).toMatchObject({ startIndex, totalResults: all.totalResults, itemsPerPage: page.Resources.length });
+      ids.push(...page.Resources.map((g: { id: string }) => g.id));
+    }
+    expect(ids.toSorted()).toEqual(all.Resources.map((g: { id: string }) => g.id).toSorted());
+
+    const support = (await rig.call('GET', `/scim/v2/Groups?filter=${encodeURIComponent('displayName eq "support"')}`)).json();
+    expect(support).toMatchObject({ totalResults: 1, Resources: [{ id: uuidOf(teams.support), displayName: 'Support' }] });
+    expect(support.Resources[0].members.map((m: { value: string }) => m.value).toSorted()).toEqual(rig.members(String(teams.support)));
+    expect((await rig.call('GET', filter(`id eq "${uuidOf(teams.platform)}"`))).json()).toMatchObject({ totalResults: 1, Resources: [{ id: uuidOf(teams.platform), displayName: 'Platform' }] });
+    expect((await rig.call('GET', filter('id eq "00000000-0000-4000-8000-00000000dead"'))).json()).toMatchObject({ totalResults: 0, Resources: [] });
+    expect((await rig.call('GET', filter('displayName eq "No Such Team"'))).json()).toMatchObject({ totalResults: 0 });
+    expect((await rig.call('GET', filter('externalId eq "okta-unknown"'))).json()).toMatchObject({ totalResults: 0 });
+  });
+
+  it('when a team is pushed (POST /Groups), then 201 with its UUID id, the team holds the members sent, and PATCH changes them by that id; the same displayName or externalId again is 409 uniqueness and creates nothing', async () => {
+    const rig = await startScimRig('teams');
+    const created = await rig.call('POST', '/scim/v2/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Escalations', externalId: 'okta-escalations', members: [{ value: users.aliceSmith }] });
+    expect({ status: created.statusCode, body: created.statusCode === 201 ? null : created.json() }).toEqual({ status: 201, body: null });
+    const id = created.json().id as string;
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+    expect(created.headers.location).toMatch(new RegExp(`/scim/v2/Groups/${id}$`));
+    expect(created.json()).toMatchObject({ id, displayName: 'Escalations', externalId: 'okta-escalations', members: [{ value: users.aliceSmith }] });
+    expect(rig.displayName(id)).toBe('Escalations');
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    expect(rig.records().map((r) => [r.groupId, r.status])).toEqual([[id, 'applied']]);
+
+    expect((await rig.call('PATCH', `/scim/v2/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: users.davidKim }] }, { op: 'remove', path: `members[value eq "${users.aliceSmith}"]` }] })).statusCode).toBe(204);
+    expect(rig.members(id)).toEqual([users.davidKim]);
+    expect(rig.simulator.directory.findAgentByUserId(users.aliceSmith)?.teamId).toBe(seedIds.teams.defaultTeam);
+    expect((await rig.call('GET', filter('externalId eq "okta-escalations"'))).json()).toMatchObject({ totalResults: 1, Resources: [{ id, displayName: 'Escalations' }] });
+    expect((await rig.call('GET', filter('displayName eq "ESCALATIONS"'))).json()).toMatchObject({ totalResults: 1, Resources: [{ id }] });
+
+    const teamsBefore = rig.simulator.directory.listTeams().length;
+    for (const again of [{ displayName: 'Escalations' }, { displayName: 'Escalations 2', externalId: 'okta-escalations' }]) {
+      const refused = await rig.call('POST', '/scim/v2/Groups', again);
+      expect(refused.statusCode).toBe(409);
+      expect(refused.json()).toMatchObject({ schemas: [ERROR], status: '409', scimType: 'uniqueness' });
+    }
+    expect(rig.simulator.directory.listTeams()).toHaveLength(teamsBefore);
+  });
+
+  it('when CXone refuses one agent of a change to a team known by its UUID, then the agents moved are moved back (into the team by its UUID, out to their teams by their integer ids) and the answer is 502 naming the member', async () => {
+    const rig = await startScimRig('teams');
+    const id = (await rig.call('POST', '/scim/v2/Groups', { displayName: 'Escalations', members: [{ value: users.aliceSmith }] })).json().id as string;
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    const carmenTeam = rig.simulator.directory.findAgentByUserId(users.carmenRodriguez)?.teamId;
+    rig.simulator.setFaults({ agentFailures: { agentIds: [seedIds.agents.davidKim], operations: ['update'] } });
+    const refused = await rig.call('PATCH', `/scim/v2/Groups/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'remove', path: `members[value eq "${users.aliceSmith}"]` },
+        { op: 'add', path: 'members', value: [{ value: users.carmenRodriguez }, { value: users.davidKim }] },
+      ],
+    });
+    expect(refused.statusCode).toBe(502);
+    expect(refused.json().detail).toContain(users.davidKim);
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    expect(rig.simulator.directory.findAgentByUserId(users.carmenRodriguez)?.teamId).toBe(carmenTeam);
+    expect(rig.records().at(-1)).toMatchObject({ groupId: id, status: 'upstream_error' });
+  });
+
+  it('when a user sits in a team synced under its UUID, then a sync of another team by its integer id refuses to move them (member_in_other_team)', async () => {
+    const rig = await startScimRig('teams');
+    const id = (await rig.call('POST', '/scim/v2/Groups', { displayName: 'Escalations', members: [{ value: users.aliceSmith }] })).json().id as string;
+    const sync = await rig.app.inject({
+      method: 'POST',
+      url: `/groups/${seedIds.teams.contactCenter}/sync`,
+      headers: { ...bearer(TOKENS.okta), 'content-type': 'application/json' },
+      payload: { members: [{ value: users.aliceSmith, type: 'User' }] },
+    });
+    expect(sync.statusCode).toBe(422);
+    expect(sync.json().errors).toEqual([expect.objectContaining({ code: 'member_in_other_team', member: { value: users.aliceSmith, type: 'User' } })]);
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+  });
+
+  it('when a team id is a UUID user-management does not have, then reads and writes are 404 in SCIM form and nothing is written; a known UUID and an integer teamId both read', async () => {
+    const rig = await startScimRig('teams');
+    const supportUuid = rig.simulator.directory.getTeam(teams.support)?.teamUuId as string;
+    const byUuid = (await rig.call('GET', `/scim/v2/Groups/${supportUuid}`)).json();
+    expect(byUuid).toMatchObject({ id: supportUuid, displayName: 'Support' });
+    expect(byUuid.members.map((m: { value: string }) => m.value).toSorted()).toEqual(rig.members(String(teams.support)));
+    // An integer id cannot be looked up by name: it is its own displayName (docs/cxone.md).
+    const byInteger = (await rig.call('GET', `/scim/v2/Groups/${teams.support}`)).json();
+    expect(byInteger).toMatchObject({ id: String(teams.support), displayName: String(teams.support) });
+    expect(byInteger.members.map((m: { value: string }) => m.value).toSorted()).toEqual(rig.members(String(teams.support)));
+    const missing = '00000000-0000-4000-8000-00000000dead';
+    rig.resetStats();
+    for (const res of [
+      await rig.call('GET', `/scim/v2/Groups/${missing}`),
+      await rig.call('GET', `/scim/v2/Groups/${missing}?excludedAttributes=members`),
+      await rig.call('PATCH', `/scim/v2/Groups/${missing}`, addMember(users.aliceSmith)),
+      await rig.call('PUT', `/scim/v2/Groups/${missing}`, { displayName: 'Ghost', members: [{ value: users.aliceSmith }] }),
+    ]) {
+      expect(res.statusCode).toBe(404);
+      expect(res.json()).toMatchObject({ schemas: [ERROR], status: '404' });
+    }
+    expect(Object.keys(rig.simulator.stats.byRoute).filter((route) => route.startsWith('PUT ') || route.startsWith('POST admin'))).toEqual([]);
+    expect(rig.simulator.directory.findAgentByUserId(users.aliceSmith)?.teamId).toBe(seedIds.teams.engineering);
+  });
+});

@@ -203,6 +203,50 @@ describe('simulator user-management teams', () => {
     expect(bad.body).toEqual({ code: 'InvalidRequest', details: expect.stringContaining('filter.name') });
   });
 
+  it('when a team is created, then TeamResponse carries its new UUID id, it is listed and read, and PUT /agents can move agents into it by either id', async () => {
+    const { request, simulator } = await startSimulator();
+    const json = { 'content-type': 'application/json' };
+    const created = await request('POST', '/user-management/v3/teams', { body: { name: 'Escalations', status: 'ACTIVE', description: 'Tier 2' }, headers: json });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ httpCode: 201, team: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), name: 'Escalations', status: 'ACTIVE', isDefault: false } });
+    const uuid = created.body.team.id as string;
+    const team = simulator.directory.listTeams().find((candidate) => candidate.teamUuId === uuid);
+    expect(team).toMatchObject({ teamName: 'Escalations' });
+    expect(team?.teamId).toBeGreaterThan(Math.max(...Object.values(teams)));
+    expect((await request('GET', `/user-management/v3/teams/${uuid}`)).body.team).toMatchObject({ id: uuid, name: 'Escalations', description: 'Tier 2' });
+    const found = await request('POST', search, { body: { filter: { name: ['escalations'] } }, headers: json });
+    expect(found.body).toMatchObject({ totalRecords: 1, teams: [{ id: uuid, name: 'Escalations' }] });
+    const moved = await request('PUT', `${ADMIN_API}/agents`, { body: { agents: [{ agentId: String(agents.aliceSmith), teamUuid: uuid }] }, headers: json });
+    expect(moved.body).toEqual({ errorCount: 0, agentResults: [{ agentId: String(agents.aliceSmith), success: true, error: null }] });
+    const alice = await request('GET', `${ADMIN_API}/agents/${agents.aliceSmith}?fields=teamId,teamUuId`);
+    expect(alice.body.agents[0]).toEqual({ teamId: team?.teamId, teamUuId: uuid });
+  });
+
+  it('when a team is created with a name another team has, or without name or status, then 409 or 400 {code, details}, and nothing is created', async () => {
+    const { request, simulator } = await startSimulator();
+    const json = { 'content-type': 'application/json' };
+    const before = simulator.directory.listTeams().length;
+    const taken = await request('POST', '/user-management/v3/teams', { body: { name: 'support', status: 'ACTIVE' }, headers: json });
+    expect(taken.status).toBe(409);
+    expect(taken.body).toEqual({ code: 'CONFLICT', details: expect.stringContaining('support') });
+    expect((await request('POST', '/user-management/v3/teams', { body: { status: 'ACTIVE' }, headers: json })).body).toEqual({ code: 'InvalidRequest', details: 'name is required' });
+    expect((await request('POST', '/user-management/v3/teams', { body: { name: 'X' }, headers: json })).status).toBe(400);
+    expect(simulator.directory.listTeams()).toHaveLength(before);
+  });
+
+  it('when a team is updated with PUT /user-management/v3/teams, then its name and status change; an unknown id 404, a taken name 409', async () => {
+    const { request, simulator } = await startSimulator();
+    const json = { 'content-type': 'application/json' };
+    const uuid = simulator.directory.getTeam(teams.platform)?.teamUuId as string;
+    const renamed = await request('PUT', '/user-management/v3/teams', { body: { id: uuid, name: 'Platform Ops', status: 'ACTIVE' }, headers: json });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body.team).toMatchObject({ id: uuid, name: 'Platform Ops', status: 'ACTIVE' });
+    expect(simulator.directory.getTeam(teams.platform)?.teamName).toBe('Platform Ops');
+    expect((await request('PUT', '/user-management/v3/teams', { body: { id: '00000000-0000-0000-0000-000000000000', name: 'X', status: 'ACTIVE' }, headers: json })).status).toBe(404);
+    expect((await request('PUT', '/user-management/v3/teams', { body: { id: uuid, name: 'Support', status: 'ACTIVE' }, headers: json })).status).toBe(409);
+    expect(simulator.directory.getTeam(teams.platform)?.teamName).toBe('Platform Ops');
+  });
+
   it('when a team is read by its id, then {team} answers; an unknown id 404', async () => {
     const { request, simulator } = await startSimulator();
     const uuid = simulator.directory.getTeam(teams.support)?.teamUuId as string;

@@ -19,7 +19,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { PreconditionFailedError, UpstreamError } from '../../core/errors.js';
-import type { AdminAgent, AdminApiClient, AdminGroup, AgentsPage, AgentsQuery, BatchOutcome, Clock, GroupAgents, RequestContext } from '../../core/ports.js';
+import type { AdminAgent, AdminApiClient, AdminGroup, AgentsPage, AgentsQuery, BatchOutcome, Clock, CxoneTeam, GroupAgents, RequestContext } from '../../core/ports.js';
 import type { RateLimiter } from '../scim/rate-limiter.js';
 import { createRedactor, type Redactor } from '../scim/redactor.js';
 import { DEFAULT_RETRY, type RetryOptions } from '../scim/retry-policy.js';
@@ -88,6 +88,25 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
     limiter: options.limiter,
     redactor,
     label: 'CXone admin API',
+    mediaTypes: JSON_TYPES,
+    errorFor: adminError,
+  });
+
+  // User-management (teams) lives at the API origin, beside the admin API's path.
+  const um = createScimHttp({
+    baseUrl: options.baseUrl,
+    scimPath: '',
+    tokenSource: options.tokenSource,
+    clock: options.clock,
+    dispatcher: options.dispatcher,
+    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    observer: safeObserver(options.observer),
+    random: options.random ?? Math.random,
+    maxResponseBytes: options.maxResponseBytes ?? 32 * 1024 * 1024,
+    limiter: options.limiter,
+    redactor,
+    label: 'CXone user-management API',
     mediaTypes: JSON_TYPES,
     errorFor: adminError,
   });
@@ -254,8 +273,12 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
     async updateAgentTeams(changes, ctx) {
       const ids = agentBatch(changes.map((change) => change.agentId));
       if (ids.length === 0) return empty;
-      // The published request names both ids as strings.
-      const agents = changes.map((change) => ({ agentId: String(change.agentId), teamId: String(positiveInteger(change.teamId, 'teamId')) }));
+      // The published request names both ids as strings; a team without a known integer id goes by `teamUuid`.
+      const agents = changes.map((change) =>
+        change.teamUuid === undefined
+          ? { agentId: String(change.agentId), teamId: String(positiveInteger(change.teamId, 'teamId')) }
+          : { agentId: String(change.agentId), teamUuid: teamUuidOf(change.teamUuid) },
+      );
       return batch('PUT', '/agents', '/agents', 'agents', ids, { agents }, ctx);
     },
 
@@ -300,6 +323,45 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
         if (page.length < pageSize || (total !== undefined && skip >= total)) break;
       }
       return [...groups.values()];
+    },
+
+    async searchTeams(query, ctx) {
+      const route = '/user-management/v4/teams/search';
+      const what = `POST ${route}`;
+      const teams = new Map<string, CxoneTeam>();
+      for (let skip = 0, pages = 0; ; pages++) {
+        if (pages >= maxPages) throw new UpstreamError(`CXone user-management ${what} took more than ${maxPages} pages`, { status: 200 });
+        const body = { ...(query.name === undefined ? {} : { filter: { name: [query.name] }, operations: { name: 'EQ' } }), skip, top: pageSize, orderBy: { name: 'ASC' } };
+        const response = await um.send({ method: 'POST', path: route, route, resource: 'other', body: Buffer.from(JSON.stringify(body)) }, ctx);
+        if (response.status === 204 || response.text.trim() === '') break;
+        const answer = jsonObject(response, what);
+        const page = list(answer.teams, what, 'teams').map((entry) => parseTeam(entry, what));
+        for (const team of page) teams.set(team.id.toLowerCase(), team);
+        skip += page.length;
+        const total = optionalCount(answer.totalRecords, what, 'totalRecords');
+        if (page.length === 0 || (total !== undefined && skip >= total) || (total === undefined && page.length < pageSize)) break;
+      }
+      return [...teams.values()];
+    },
+
+    async getTeam(teamUuid, ctx) {
+      const route = '/user-management/v3/teams/{teamId}';
+      const response = await um.send({ method: 'GET', path: `/user-management/v3/teams/${encodeURIComponent(teamUuidOf(teamUuid))}`, route, resource: 'other', expect: [404] }, ctx);
+      if (response.status === 404 || response.status === 204 || response.text.trim() === '') return null;
+      const body = jsonObject(response, `GET ${route}`);
+      return parseTeam(body.team, `GET ${route}`);
+    },
+
+    async createTeam(name, ctx) {
+      const route = '/user-management/v3/teams';
+      const request: ScimRequest = { method: 'POST', path: route, route, resource: 'other', body: Buffer.from(JSON.stringify({ name: groupNameOf(name), status: 'ACTIVE' })), expect: [400, 409, 422], unsure: 'outcome-unknown' };
+      const response = await um.send(request, ctx);
+      if (response.status >= 300) {
+        const info = parseScimError(response.errorText ?? '', (raw) => redactor.redact(raw));
+        const detail = info.detail ?? detailOf(parseObject(response.errorText ?? ''), redactor);
+        throw new UpstreamError(`CXone user-management POST ${route} did not create the team (${response.status})${detail ? `: ${detail}` : ''}`, { status: response.status, detail });
+      }
+      return parseTeam(jsonObject(response, `POST ${route}`).team, `POST ${route}`);
     },
 
     async renameGroup(groupId, groupName, notes, ctx) {
@@ -378,8 +440,35 @@ function parseAgent(entry: unknown, what: string): AdminAgent {
     emailAddress: optionalString(entry.emailAddress, what, 'emailAddress'),
     isActive: optionalBoolean(entry.isActive, what, 'isActive'),
     teamId: optionalInteger(entry.teamId, what, 'teamId'),
+    teamUuId: optionalString(entry.teamUuId ?? entry.teamUuid, what, 'teamUuId'),
     lastUpdated: optionalString(entry.lastUpdated, what, 'lastUpdated'),
   });
+}
+
+/** TeamV3 / GetTeamResponse.team / TeamCreateUpdateResponse (CxoneUsermanagementService.ts): `id` (a UUID) and `name` are needed. */
+function parseTeam(entry: unknown, what: string): CxoneTeam {
+  if (!isObject(entry)) throw unusable(`CXone user-management ${what}: a team is not an object`);
+  if (typeof entry.id !== 'string' || entry.id === '') throw unusable(`CXone user-management ${what}: a team has no id`);
+  const status = entry.status === 'ACTIVE' || entry.status === 'INACTIVE' ? entry.status : undefined;
+  return dropUndefined({
+    id: entry.id,
+    name: typeof entry.name === 'string' ? entry.name : entry.id,
+    status,
+    description: typeof entry.description === 'string' ? entry.description : undefined,
+    isDefault: typeof entry.isDefault === 'boolean' ? entry.isDefault : undefined,
+  });
+}
+
+/** user-management's ErrorResponse `{code, details}`, redacted and trimmed. */
+function detailOf(body: Record<string, unknown> | undefined, redactor: Redactor): string | undefined {
+  const details = body?.details ?? body?.message;
+  return typeof details === 'string' && details !== '' ? snippet(redactor.redact(details), 300) : undefined;
+}
+
+/** A team's user-management id: a UUID-like token (letters, digits, dashes), never a path. */
+function teamUuidOf(value: string): string {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(value)) invalid(`team id ${JSON.stringify(value)}`);
+  return value;
 }
 
 function parseGroup(entry: unknown, what: string): AdminGroup {

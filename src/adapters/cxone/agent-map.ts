@@ -3,7 +3,7 @@
  *
  * IdPs send SCIM user ids (some send userNames); CXone's admin API takes integer agentIds.
  * `GET /agents` lists every agent with its `userID` (the user-hub id, which is the SCIM
- * id), `userName`, `isActive` and `teamId` (calljacob/nice-cxone-api,
+ * id), `userName`, `isActive`, `teamId` and `teamUuId` (the team's user-management id) (calljacob/nice-cxone-api,
  * src/services/admin/AdminAgentsService.ts). The map is
  *
  * - loaded from the store (AgentMapStore) before its first use, so a restart does not page
@@ -19,9 +19,10 @@
  * ids are UUIDs; SCIM userNames are case-insensitive, RFC 7643 §4.1.1).
  */
 import type { AdminAgent, AdminApiClient, AgentDirectory, AgentMapStore, RequestContext } from '../../core/ports.js';
+import { isInTeam } from '../../core/team-ref.js';
 
 /** What the map reads of each agent (`GET /agents?fields=…`). */
-export const AGENT_MAP_FIELDS = ['agentId', 'userID', 'userName', 'isActive', 'teamId'] as const;
+export const AGENT_MAP_FIELDS = ['agentId', 'userID', 'userName', 'isActive', 'teamId', 'teamUuId'] as const;
 
 export interface AgentMapOptions {
   readonly adminApi: Pick<AdminApiClient, 'listAllAgents'>;
@@ -153,10 +154,10 @@ export function createAgentMap(options: AgentMapOptions): AgentMap {
       return found;
     },
 
-    async inTeam(teamId, ctx) {
+    async inTeam(team, ctx) {
       if (!(await ready(ctx))) await refresh(ctx);
       const agents: AdminAgent[] = [];
-      for (const agent of byId.values()) if (agent.teamId === teamId) agents.push(agent);
+      for (const agent of byId.values()) if (isInTeam(agent, team)) agents.push(agent);
       return agents;
     },
 

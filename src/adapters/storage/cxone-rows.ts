@@ -11,6 +11,7 @@ export interface AgentRow {
   user_name: string | null;
   is_active: number | boolean | null;
   team_id: number | null;
+  team_uuid: string | null;
 }
 
 export interface JournalEntryRow {
@@ -29,6 +30,7 @@ export interface JournalStepRow {
   action: string;
   agent_ids: string;
   team_id: number | null;
+  team_uuid: string | null;
   undo: number | boolean;
   state: string;
   failed: string | null;
@@ -44,6 +46,7 @@ export function toAgent(row: AgentRow): AdminAgent {
     ...(row.user_name === null ? {} : { userName: row.user_name }),
     ...(row.is_active === null ? {} : { isActive: row.is_active === true || row.is_active === 1 }),
     ...(row.team_id === null ? {} : { teamId: row.team_id }),
+    ...(row.team_uuid === null || row.team_uuid === undefined ? {} : { teamUuId: row.team_uuid }),
   };
 }
 
@@ -52,6 +55,7 @@ export function toStep(row: JournalStepRow): JournalStep {
     action: row.action as JournalStep['action'],
     agentIds: JSON.parse(row.agent_ids) as number[],
     ...(row.team_id === null ? {} : { teamId: row.team_id }),
+    ...(row.team_uuid === null || row.team_uuid === undefined ? {} : { teamUuid: row.team_uuid }),
     undo: row.undo === true || row.undo === 1,
     state: row.state as JournalStep['state'],
     ...(row.failed === null ? {} : { failed: JSON.parse(row.failed) as JournalStep['failed'] }),

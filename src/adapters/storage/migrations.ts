@@ -310,6 +310,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS held_changes_created ON held_changes (created_at, id);
     `,
   },
+  {
+    version: 11,
+    description: "each agent's team by its user-management id too; a team move's target by that id",
+    sql: `
+      -- team_uuid: the agent's teamUuId (GET /agents), the id user-management's teams have, so
+      -- that a team created or listed there is found by its agents. The agent map is paged in
+      -- full once more (its updateSince forgotten), so that every kept agent gains it.
+      ALTER TABLE agents ADD COLUMN team_uuid TEXT;
+      -- A journaled move to a team known only by its user-management id.
+      ALTER TABLE journal_steps ADD COLUMN team_uuid TEXT;
+      DELETE FROM meta WHERE key = 'agent_map_last_poll_time';
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = (MIGRATIONS.at(-1) as Migration).version;

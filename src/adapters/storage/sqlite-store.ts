@@ -940,12 +940,12 @@ function createAgentMapStore(db: Database.Database): AgentMapStore {
   const prepared = () => {
     if (statements) return statements;
     const upsert = db.prepare<AgentRow>(
-      `INSERT INTO agents (agent_id, user_id, user_name, is_active, team_id) VALUES (@agent_id, @user_id, @user_name, @is_active, @team_id)
-       ON CONFLICT (agent_id) DO UPDATE SET user_id = excluded.user_id, user_name = excluded.user_name, is_active = excluded.is_active, team_id = excluded.team_id`,
+      `INSERT INTO agents (agent_id, user_id, user_name, is_active, team_id, team_uuid) VALUES (@agent_id, @user_id, @user_name, @is_active, @team_id, @team_uuid)
+       ON CONFLICT (agent_id) DO UPDATE SET user_id = excluded.user_id, user_name = excluded.user_name, is_active = excluded.is_active, team_id = excluded.team_id, team_uuid = excluded.team_uuid`,
     );
     const setPoll = db.prepare<[string, string]>(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
     statements = {
-      all: db.prepare<[], AgentRow>(`SELECT agent_id, user_id, user_name, is_active, team_id FROM agents ORDER BY agent_id`),
+      all: db.prepare<[], AgentRow>(`SELECT agent_id, user_id, user_name, is_active, team_id, team_uuid FROM agents ORDER BY agent_id`),
       poll: db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`),
       upsert,
       setPoll,
@@ -957,6 +957,7 @@ function createAgentMapStore(db: Database.Database): AgentMapStore {
             user_name: agent.userName ?? null,
             is_active: agent.isActive === undefined ? null : agent.isActive ? 1 : 0,
             team_id: agent.teamId ?? null,
+            team_uuid: agent.teamUuId ?? null,
           });
         }
         if (lastPollTime !== undefined) setPoll.run(AGENT_MAP_POLL_KEY, lastPollTime);
@@ -1044,7 +1045,7 @@ function journalMethods(db: Database.Database): MembershipJournal {
   const sql = {
     open: db.prepare(`INSERT INTO journal_entries (sync_id, backend, group_id, before, target, phase, opened_at) VALUES (?, ?, ?, ?, ?, 'writing', ?)`),
     nextIndex: db.prepare<[string], { next: number }>(`SELECT coalesce(max(idx) + 1, 0) AS next FROM journal_steps WHERE sync_id = ?`),
-    begin: db.prepare(`INSERT INTO journal_steps (sync_id, idx, action, agent_ids, team_id, undo, state) VALUES (?, ?, ?, ?, ?, ?, 'pending')`),
+    begin: db.prepare(`INSERT INTO journal_steps (sync_id, idx, action, agent_ids, team_id, team_uuid, undo, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')`),
     end: db.prepare(`UPDATE journal_steps SET state = ?, failed = ? WHERE sync_id = ? AND idx = ?`),
     phase: db.prepare(`UPDATE journal_entries SET phase = ? WHERE sync_id = ?`),
     closeSteps: db.prepare(`DELETE FROM journal_steps WHERE sync_id = ?`),
@@ -1059,7 +1060,7 @@ function journalMethods(db: Database.Database): MembershipJournal {
   const beginTx = db.transaction((syncId: string, step: Omit<JournalStep, 'state' | 'failed'>): number => {
     mustExist(syncId);
     const index = (sql.nextIndex.get(syncId) as { next: number }).next;
-    sql.begin.run(syncId, index, step.action, JSON.stringify(step.agentIds), step.teamId ?? null, step.undo ? 1 : 0);
+    sql.begin.run(syncId, index, step.action, JSON.stringify(step.agentIds), step.teamId ?? null, step.teamUuid ?? null, step.undo ? 1 : 0);
     return index;
   });
   const closeTx = db.transaction((syncId: string) => {

@@ -9,7 +9,7 @@ export const GroupIdParams = Type.Object({
     maxLength: 256,
     // No "/", no control characters, and not "." or "..": it becomes a path segment upstream.
     pattern: '^(?!\\.{1,2}$)[^/\\u0000-\\u001f\\u007f]+$',
-    description: 'The SCIM id of the group (1–256 characters, no "/" or control characters)',
+    description: 'The id of the group in the backend (1–256 characters, no "/" or control characters): a SCIM id (scim-groups), an ACD groupId (acd-groups), a team\'s integer teamId or user-management UUID (teams)',
     // The ACD group Contact Center Agents in the embedded simulator's seed (CXone as published): "Try it out" runs as shown.
     examples: ['5001'],
   }),

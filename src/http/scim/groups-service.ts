@@ -3,7 +3,8 @@
  * backend, every change of members or name goes through the sync use case (the same
  * plan → validate → write → verify → record path as POST /groups/{id}/sync, so the same
  * 422 rules, audit trail, events and metrics), and externalIds live in the service's
- * store. What a backend cannot do (list, create, delete) is answered 501, never faked.
+ * store. What a backend cannot do (a backend without a listing or a create; deactivating
+ * an ACD group or a team) is answered 501, never faked.
  */
 import { mapBounded } from '../../core/concurrency.js';
 import { GroupNotFoundError, ifMatchHolds, RemovalGuardError, VersionMismatchError } from '../../core/errors.js';

@@ -23,7 +23,9 @@ export interface GroupRoutesOptions {
   readonly maxMembers: number;
 }
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^/\\u0000-\\u001f\\u007f]+$', description: 'The group id of the backend' }) });
+const IdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 256, pattern: '^[^/\\u0000-\\u001f\\u007f]+$', description: 'The group id of the backend (teams: the team\'s user-management UUID, or its integer teamId)' }),
+});
 const Projection = {
   attributes: Type.Optional(Type.String({ maxLength: 1024, description: 'Attributes to return, comma separated (RFC 7644 §3.9)' })),
   excludedAttributes: Type.Optional(Type.String({ maxLength: 1024, description: 'Attributes to leave out, e.g. members (RFC 7644 §3.9)' })),
@@ -52,7 +54,7 @@ const failures = {
   413: ScimErrorResponse('Body over the limit, or more than MAX_MEMBERS members'),
   415: ScimErrorResponse('Body is not JSON'),
   429: ScimErrorResponse('group_busy or rate_limited, with Retry-After'),
-  501: ScimErrorResponse('The membership backend in use cannot do this (list, create, deactivate)'),
+  501: ScimErrorResponse('The membership backend in use cannot do this (SCIM_GROUP_DELETE=deactivate under acd-groups and teams)'),
   502: ScimErrorResponse('The upstream failed, or did not apply the write (detail names the members)'),
   503: ScimErrorResponse('No backend chosen yet, upstream unavailable, queue timeout: with Retry-After'),
   504: ScimErrorResponse('The upstream did not answer in time'),
@@ -104,7 +106,8 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
         ...common,
         operationId: 'scimListGroups',
         summary: 'List groups (RFC 7644 §3.4.2)',
-        description: 'All groups of the backend, or those a filter selects (displayName eq, externalId eq, id eq), paged by startIndex and count (at most filter.maxResults). Members are read for the page unless excludedAttributes=members.',
+        description:
+          'All groups of the backend, or those a filter selects (displayName eq, externalId eq, id eq), paged by startIndex and count (at most filter.maxResults). Members are read for the page unless excludedAttributes=members. Under teams, the teams of user-management, each by its UUID id.',
         querystring: ListQuery,
         response: { 200: ScimResource, ...failures },
       },
@@ -139,7 +142,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
         operationId: 'scimCreateGroup',
         summary: 'Create a group (RFC 7644 §3.3)',
         description:
-          'Creates the group in the backend (scim-groups: the provider\'s POST /Groups; acd-groups: the admin API\'s POST /groups), keeps its externalId, then syncs its members (validated and audited like any sync). A displayName (case-insensitive) or externalId that exists already: 409 uniqueness.',
+          'Creates the group in the backend (scim-groups: the provider\'s POST /Groups; acd-groups: the admin API\'s POST /groups; teams: user-management\'s POST /user-management/v3/teams, the id is the team\'s UUID), keeps its externalId, then syncs its members (validated and audited like any sync). A displayName (case-insensitive) or externalId that exists already: 409 uniqueness.',
         body: Body,
         response: { 201: ScimResource, ...failures },
       },

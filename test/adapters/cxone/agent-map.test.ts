@@ -61,7 +61,7 @@ describe('agent map (over the simulator\'s admin API)', () => {
     expect(found.get(seedIds.users.aliceSmith)).toMatchObject({ agentId: seedIds.agents.aliceSmith, userId: seedIds.users.aliceSmith, isActive: true, teamId: 3001 });
     expect(agentRequests(harness)).toBe(Math.ceil(total / 1000));
     expect(context.stats.upstreamRequests).toBeGreaterThanOrEqual(Math.ceil(total / 1000));
-    expect(queries.every((query) => query.get('fields') === 'agentId,userID,userName,isActive,teamId' && query.get('updateSince') === null)).toBe(true);
+    expect(queries.every((query) => query.get('fields') === 'agentId,userID,userName,isActive,teamId,teamUuId' && query.get('updateSince') === null)).toBe(true);
     expect(map.size).toBe(total);
     expect(store.agents.size).toBe(total);
     expect(store.lastPollTime).toBe('2026-03-01T09:00:01.000Z');

@@ -90,6 +90,20 @@ describe('SQLite store: opening', () => {
     expect(error.message).toContain('cannot be opened');
   });
 
+  it('when a store kept the agent map before agents had their team\'s user-management id, then the upgrade keeps the agents but forgets updateSince, so the next refresh pages every agent', async () => {
+    const dataDir = tempDir();
+    const upgrade = MIGRATIONS.find((m) => m.sql.includes('ALTER TABLE agents ADD COLUMN team_uuid'));
+    if (upgrade === undefined) throw new Error('no migration adds agents.team_uuid');
+    const db = new Database(join(dataDir, DATABASE_FILE));
+    for (const migration of MIGRATIONS.filter((m) => m.version < upgrade.version)) db.exec(migration.sql);
+    db.pragma(`user_version = ${upgrade.version - 1}`);
+    db.prepare(`INSERT INTO agents (agent_id, user_id, team_id) VALUES (1001, 'u-1', 3001)`).run();
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('agent_map_last_poll_time', '2026-12-01T10:00:00.000Z')`).run();
+    db.close();
+    const { store } = open({ dataDir });
+    expect(await store.agentMap.load()).toEqual({ agents: [{ agentId: 1001, userId: 'u-1', teamId: 3001 }], lastPollTime: undefined });
+  });
+
   it('when the database comes from a newer release, then opening refuses it', () => {
     const { store, dataDir } = open();
     store.close();

@@ -562,6 +562,23 @@ export function describeStorageContract(kind: StoreKind): void {
         expect((await store.journal.openEntries()).map((e) => e.syncId)).toEqual(['s2']);
       });
 
+      it('when an agent is saved with its team by both ids, and a move to a team known only by its user-management id is journaled, then another handle reads both ids back', async () => {
+        const harness = await harnessOf(kind);
+        const store = await open(harness);
+        const uuid = '3f1c9a52-7d4e-4b8a-9c61-0a2b3c4d5e6f';
+        await store.agentMap.save([{ agentId: 1001, userId: 'u-1', teamId: 3001, teamUuId: uuid }, { agentId: 1002, teamId: 3002 }], '2026-12-01T10:00:00.000Z');
+        await store.journal.open({ syncId: 's3', backend: 'teams', groupId: uuid, before: { teams: { 1002: 3002 } }, target: { teams: { 1002: uuid } }, openedAt: '2026-12-01T10:00:02.000Z' });
+        await store.journal.begin('s3', { action: 'team', agentIds: [1002], teamUuid: uuid, undo: false });
+        const other = await open(harness);
+        expect((await other.agentMap.load()).agents).toEqual([
+          { agentId: 1001, userId: 'u-1', teamId: 3001, teamUuId: uuid },
+          { agentId: 1002, teamId: 3002 },
+        ]);
+        expect(await other.journal.openEntries({ groupId: uuid })).toEqual([
+          expect.objectContaining({ target: { teams: { 1002: uuid } }, steps: [{ action: 'team', agentIds: [1002], teamUuid: uuid, undo: false, state: 'pending' }] }),
+        ]);
+      });
+
       it('when syncs are audited, then a group counts as synced under a backend by its applied or unchanged records (records naming no backend count for every one)', async () => {
         const store = await open(await harnessOf(kind));
         await store.append(auditEntry({ groupId: '3001', status: 'applied', backend: 'teams' }), []);

@@ -94,7 +94,7 @@ function backendChoice(db: PgAccess, clock: Clock): BackendChoiceStore {
 function agentMap(db: PgAccess): AgentMapStore {
   return {
     async load() {
-      const rows = await db.query<AgentRow>('reading the agent map', 'SELECT agent_id, user_id, user_name, is_active, team_id FROM agents ORDER BY agent_id');
+      const rows = await db.query<AgentRow>('reading the agent map', 'SELECT agent_id, user_id, user_name, is_active, team_id, team_uuid FROM agents ORDER BY agent_id');
       const poll = await db.query<{ value: string }>('reading the agent map', 'SELECT value FROM meta WHERE key = $1', [AGENT_MAP_POLL_KEY]);
       return { agents: rows.map(toAgent), lastPollTime: poll[0]?.value };
     },
@@ -104,13 +104,13 @@ function agentMap(db: PgAccess): AgentMapStore {
           const chunk = agents.slice(i, i + AGENT_UPSERT_CHUNK);
           const values: unknown[] = [];
           const rows = chunk.map((agent, j) => {
-            values.push(agent.agentId, agent.userId ?? null, agent.userName ?? null, agent.isActive ?? null, agent.teamId ?? null);
-            const b = j * 5;
-            return `($${b + 1}::bigint, $${b + 2}::text, $${b + 3}::text, $${b + 4}::boolean, $${b + 5}::bigint)`;
+            values.push(agent.agentId, agent.userId ?? null, agent.userName ?? null, agent.isActive ?? null, agent.teamId ?? null, agent.teamUuId ?? null);
+            const b = j * 6;
+            return `($${b + 1}::bigint, $${b + 2}::text, $${b + 3}::text, $${b + 4}::boolean, $${b + 5}::bigint, $${b + 6}::text)`;
           });
           await client.query(
-            `INSERT INTO agents (agent_id, user_id, user_name, is_active, team_id) VALUES ${rows.join(', ')}
-             ON CONFLICT (agent_id) DO UPDATE SET user_id = excluded.user_id, user_name = excluded.user_name, is_active = excluded.is_active, team_id = excluded.team_id`,
+            `INSERT INTO agents (agent_id, user_id, user_name, is_active, team_id, team_uuid) VALUES ${rows.join(', ')}
+             ON CONFLICT (agent_id) DO UPDATE SET user_id = excluded.user_id, user_name = excluded.user_name, is_active = excluded.is_active, team_id = excluded.team_id, team_uuid = excluded.team_uuid`,
             values,
           );
         }
@@ -156,12 +156,13 @@ function journal(db: PgAccess): MembershipJournal {
         if (entry.rowCount === 0) throw new StorageError(`no open journal entry ${syncId}`);
         const next = await client.query<{ next: number }>('SELECT coalesce(max(idx) + 1, 0)::integer AS next FROM journal_steps WHERE sync_id = $1', [syncId]);
         const index = (next.rows[0] as { next: number }).next;
-        await client.query(`INSERT INTO journal_steps (sync_id, idx, action, agent_ids, team_id, undo, state) VALUES ($1, $2, $3, $4, $5, $6, 'pending')`, [
+        await client.query(`INSERT INTO journal_steps (sync_id, idx, action, agent_ids, team_id, team_uuid, undo, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')`, [
           syncId,
           index,
           step.action,
           JSON.stringify(step.agentIds),
           step.teamId ?? null,
+          step.teamUuid ?? null,
           step.undo,
         ]);
         return index;

@@ -257,6 +257,17 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE held_changes ADD COLUMN IF NOT EXISTS expired_at text;
     `,
   },
+  {
+    version: 7,
+    description: "each agent's team by its user-management id too; a team move's target by that id",
+    sql: `
+      -- As SQLite's version 10: the agent's teamUuId, a journaled move's team by that id, and
+      -- the agent map paged in full once more so that every kept agent gains it.
+      ALTER TABLE agents ADD COLUMN IF NOT EXISTS team_uuid text;
+      ALTER TABLE journal_steps ADD COLUMN IF NOT EXISTS team_uuid text;
+      DELETE FROM meta WHERE key = 'agent_map_last_poll_time';
+    `,
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = (POSTGRES_MIGRATIONS.at(-1) as PostgresMigration).version;

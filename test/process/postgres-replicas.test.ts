@@ -88,7 +88,7 @@ describe.skipIf(!postgres.available)('process: replicas on PostgreSQL', () => {
     let answeredB = false;
     const answerB = sync(second, groups.contactCenterAgents, [users.davidKim]).finally(() => (answeredB = true));
     for (;;) {
-      const { rows } = await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+      const { rows } = await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
       if (rows.length > 0 || answeredB) break;
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -18,7 +18,7 @@ async function setup() {
   await admin.connect();
   onTestFinished(() => admin.end());
   /** The sessions waiting for or holding advisory locks. */
-  const lockSessions = async () => (await admin.query<{ pid: number; granted: boolean }>(`SELECT pid, granted FROM pg_locks WHERE locktype = 'advisory'`)).rows;
+  const lockSessions = async () => (await admin.query<{ pid: number; granted: boolean }>(`SELECT pid, granted FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows;
   /** Resolves once `count` sessions wait for an advisory lock (polled on the server: no wall-clock sleep decides anything). */
   const waiters = async (count: number) => {
     for (;;) {

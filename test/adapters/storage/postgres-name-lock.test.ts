@@ -44,7 +44,7 @@ async function setup() {
     return app;
   };
   /** Sessions waiting for an advisory lock now. */
-  const waiting = async () => (await admin.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0]?.n === '0' ? 0 : 1;
+  const waiting = async () => (await admin.query<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows[0]?.n === '0' ? 0 : 1;
   /**
    * Holds the first upstream listing of groups (the uniqueness check) until the other create
    * either lists too (nothing excludes them: both would create) or waits for a name lock on

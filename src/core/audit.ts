@@ -96,14 +96,16 @@ export interface SubscriptionAuditRecord extends SubscriptionAuditEntry {
  * in half-open); a change the mass-removal guard held, an administrator's decision on it,
  * and its expiry.
  */
-export type QuarantineChange =
-  | 'quarantine_entered'
-  | 'quarantine_half_open'
-  | 'quarantine_released'
-  | 'held_change_created'
-  | 'held_change_approved'
-  | 'held_change_rejected'
-  | 'held_change_expired';
+export const QUARANTINE_CHANGE_STATUSES = [
+  'quarantine_entered',
+  'quarantine_half_open',
+  'quarantine_released',
+  'held_change_created',
+  'held_change_approved',
+  'held_change_rejected',
+  'held_change_expired',
+] as const;
+export type QuarantineChange = (typeof QUARANTINE_CHANGE_STATUSES)[number];
 
 /**
  * A change to a group's quarantine (./quarantine.ts) or to a held change
@@ -195,15 +197,7 @@ export function storedGroupId(entry: object, column: string): { readonly groupId
   return 'groupId' in entry || column !== '' ? { groupId: column } : {};
 }
 
-const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<QuarantineChange>([
-  'quarantine_entered',
-  'quarantine_half_open',
-  'quarantine_released',
-  'held_change_created',
-  'held_change_approved',
-  'held_change_rejected',
-  'held_change_expired',
-]);
+const QUARANTINE_CHANGES: ReadonlySet<string> = new Set<string>(QUARANTINE_CHANGE_STATUSES);
 
 /** Whether a record (or entry) is a quarantine change rather than a sync attempt. */
 export function isQuarantineChange(status: string): status is QuarantineChange {

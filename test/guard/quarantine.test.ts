@@ -266,6 +266,14 @@ describe('quarantine of a group that keeps failing', () => {
     const again = await s.app.inject({ method: 'POST', url: `/groups/${broken}/quarantine/release`, headers: bearer(ADMIN) });
     expect(again.json()).toMatchObject({ released: false, was: { state: 'closed' } });
     expect(await s.store.verifyChain()).toMatchObject({ ok: true });
+    // GET /audit lists the quarantine's own records as they were hashed, beside the syncs'.
+    const page = await s.app.inject({ method: 'GET', url: `/audit?groupId=${broken}&limit=100`, headers: bearer(ADMIN) });
+    expect(page.statusCode).toBe(200);
+    const listed = (page.json() as { items: Record<string, unknown>[] }).items;
+    const stored = (await s.store.listRecords({ limit: 100 })).items.filter((r) => 'groupId' in r && r.groupId === broken);
+    expect(listed).toEqual(JSON.parse(JSON.stringify(stored)));
+    expect(listed.map((r) => r.status)).toEqual(expect.arrayContaining(['quarantine_entered', 'quarantine_released']));
+    expect(listed.find((r) => r.status === 'quarantine_released')).toMatchObject({ actor: 'admin', reason: expect.any(String), prevHash: expect.any(String), hash: expect.any(String) });
   });
 
   it('when the sync that tips a group into quarantine cannot be recorded, then the group is quarantined with its own record and its group.quarantined event all the same', async () => {

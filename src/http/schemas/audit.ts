@@ -1,6 +1,6 @@
 /** Schemas of GET /syncs/{syncId}, GET /audit and GET /audit/verify: the source of their OpenAPI. */
 import { Type } from 'typebox';
-import { FRONT_DOOR_CHANGES } from '../../core/audit.js';
+import { FRONT_DOOR_CHANGES, QUARANTINE_CHANGE_STATUSES } from '../../core/audit.js';
 import { AUDIT_PAGE_MAX } from '../../core/ports.js';
 
 const AuditMember = Type.Object(
@@ -87,10 +87,27 @@ export const FrontDoorAuditRecordSchema = Type.Object(
   { additionalProperties: true, description: 'A change the SCIM front door made outside a sync (a group created, an externalId kept, a user written), in the same hash chain as the syncs' },
 );
 
-/** What GET /audit lists: sync attempts, subscription changes and front-door changes, told apart by `status`. */
-export const AnyAuditRecordSchema = Type.Union([AuditRecordSchema, SubscriptionAuditRecordSchema, FrontDoorAuditRecordSchema], {
-  description:
-    'A sync attempt (AuditRecord), a subscription change (SubscriptionAuditRecord: status subscription_created or subscription_deleted) or a SCIM front-door change (FrontDoorAuditRecord: status scim_group_created, scim_group_external_id_set, scim_user_created, scim_user_replaced, scim_user_patched or scim_user_deactivated)',
+/** A group's quarantine changed, or a held change did: a record of the same chain (src/core/audit.ts QuarantineAuditEntry). */
+export const QuarantineAuditRecordSchema = Type.Object(
+  {
+    syncId: Type.String({ description: "The record's own id (UUIDv7); no sync is involved" }),
+    requestId: Type.String({ description: 'The X-Request-Id of the request that caused it (a probe or an expiry: one of its own)' }),
+    actor: Type.String({
+      description: 'The caller whose sync tipped the group or whose change was held, the administrator who released it or decided the held change, quarantine-probe or held-change-expiry',
+    }),
+    groupId: Type.String(),
+    status: Type.Union(QUARANTINE_CHANGE_STATUSES.map((change) => Type.Literal(change))),
+    reason: Type.String({ description: 'Why, in words (for a held change: its id, its numbers and who asked for it)' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    prevHash: Type.String(),
+    hash: Type.String({ description: 'SHA-256 (hex) of the canonical JSON of this record without `hash`, with `prevHash`' }),
+  },
+  { additionalProperties: true, description: "A group's quarantine entered, half-open or released, or a change the mass-removal guard held, decided or let expire, in the same hash chain as the syncs" },
+);
+
+/** What GET /audit lists: sync attempts, subscription, quarantine, held-change and front-door changes, told apart by `status`. */
+export const AnyAuditRecordSchema = Type.Union([AuditRecordSchema, SubscriptionAuditRecordSchema, QuarantineAuditRecordSchema, FrontDoorAuditRecordSchema], {
+  description: `A sync attempt (AuditRecord), a subscription change (SubscriptionAuditRecord: status subscription_created or subscription_deleted), a quarantine or held-change change (QuarantineAuditRecord: status ${QUARANTINE_CHANGE_STATUSES.join(', ')}) or a SCIM front-door change (FrontDoorAuditRecord: status ${FRONT_DOOR_CHANGES.join(', ')})`,
 });
 
 export const SyncIdParams = Type.Object({

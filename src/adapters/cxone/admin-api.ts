@@ -74,42 +74,28 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
   const maxBatch = positiveInteger(options.maxBatch ?? ADMIN_MAX_BATCH, 'maxBatch');
   const maxPages = positiveInteger(options.maxPages ?? 10_000, 'maxPages');
   const redactor = options.redactor ?? createRedactor();
-  const http = createScimHttp({
-    baseUrl: options.baseUrl,
-    scimPath: options.adminApiPath ?? DEFAULT_ADMIN_API_PATH,
-    tokenSource: options.tokenSource,
-    clock: options.clock,
-    dispatcher: options.dispatcher,
-    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-    retry: { ...DEFAULT_RETRY, ...options.retry },
-    observer: safeObserver(options.observer),
-    random: options.random ?? Math.random,
-    maxResponseBytes: options.maxResponseBytes ?? 32 * 1024 * 1024,
-    limiter: options.limiter,
-    redactor,
-    label: 'CXone admin API',
-    mediaTypes: JSON_TYPES,
-    errorFor: adminError,
-  });
-
+  // One client per API path, on the same token, pacing, connections and redactor.
+  const client = (path: string, label: string) =>
+    createScimHttp({
+      baseUrl: options.baseUrl,
+      scimPath: path,
+      tokenSource: options.tokenSource,
+      clock: options.clock,
+      dispatcher: options.dispatcher,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      observer: safeObserver(options.observer),
+      random: options.random ?? Math.random,
+      maxResponseBytes: options.maxResponseBytes ?? 32 * 1024 * 1024,
+      limiter: options.limiter,
+      redactor,
+      label,
+      mediaTypes: JSON_TYPES,
+      errorFor: adminError,
+    });
+  const http = client(options.adminApiPath ?? DEFAULT_ADMIN_API_PATH, 'CXone admin API');
   // User-management (teams) lives at the API origin, beside the admin API's path.
-  const um = createScimHttp({
-    baseUrl: options.baseUrl,
-    scimPath: '',
-    tokenSource: options.tokenSource,
-    clock: options.clock,
-    dispatcher: options.dispatcher,
-    requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-    retry: { ...DEFAULT_RETRY, ...options.retry },
-    observer: safeObserver(options.observer),
-    random: options.random ?? Math.random,
-    maxResponseBytes: options.maxResponseBytes ?? 32 * 1024 * 1024,
-    limiter: options.limiter,
-    redactor,
-    label: 'CXone user-management API',
-    mediaTypes: JSON_TYPES,
-    errorFor: adminError,
-  });
+  const um = client('', 'CXone user-management API');
 
   const get = (path: string, route: string, resource: UpstreamResource, ctx: RequestContext, expect: readonly number[] = []) =>
     http.send({ method: 'GET', path, route, resource, expect }, ctx);

@@ -435,6 +435,13 @@ export interface AdminApiClient {
   getTeam?(teamUuid: string, ctx: RequestContext): Promise<CxoneTeam | null>;
   /** `POST /user-management/v3/teams` `{name, status: "ACTIVE"}`: the new team. Optional. */
   createTeam?(name: string, ctx: RequestContext): Promise<CxoneTeam>;
+  /**
+   * `PUT /user-management/v3/teams` (TeamRequestUpdate: `id`, `name`, `status`, with
+   * `description` and `leadUserId` when given): the team as sent, so pass the fields GET
+   * answered with what changes. A name another team has is an UpstreamError with status 409
+   * and scimType `uniqueness`; an unknown id one with status 404. Optional.
+   */
+  updateTeam?(team: CxoneTeam, ctx: RequestContext): Promise<CxoneTeam>;
 }
 
 /** A team as user-management answers it (TeamV3, GetTeamResponse.team, TeamCreateUpdateResponse): its `id` is a UUID, the `teamUuId` agents carry. */
@@ -443,6 +450,8 @@ export interface CxoneTeam {
   readonly name: string;
   readonly status?: 'ACTIVE' | 'INACTIVE';
   readonly description?: string;
+  /** The team lead's user id (GetTeamResponse.team.leadUserId). */
+  readonly leadUserId?: string;
   readonly isDefault?: boolean;
 }
 

@@ -21,7 +21,15 @@
  * - Members are SCIM users: their value is the agent's `userID` (its SCIM id), else its
  *   `userName`, else its agentId. Desired values resolve through the agent map (userID
  *   first, userName second) and are planned by the agent they name.
- * - A displayName sent with the sync is not applied (teams are not renamed here).
+ * - Rename: a displayName sent for a team known by its UUID that differs from its name renames
+ *   it (`PUT /user-management/v3/teams` with the fields GET answered and the new name), last,
+ *   once the members are written and verified, as acd-groups renames an ACD group: a failed
+ *   rename leaves the members written, and a retry only renames. A name another team has
+ *   (any case) is refused in validation, before anything is written, as user-management
+ *   would refuse it: UpstreamError 409 `uniqueness` (SCIM 409 uniqueness; the sync route
+ *   502 upstream_error, as the scim-groups provider's 409). A team named by its integer
+ *   teamId cannot be read or written by name, so a displayName sent for it is not applied:
+ *   its displayName stays the id, which the answer shows (docs/cxone.md).
  * - Validation before the first write: unknown users (user_not_found), inactive agents
  *   (user_inactive), `Group` members (teams hold users), duplicates, and users who sit in
  *   another team this service also syncs (member_in_other_team: moving them would take them
@@ -38,9 +46,20 @@
  * Upstream cost of a sync that adds a and removes r: 1 (the team, a map refresh; plus 1,
  * the team's lookup, for a UUID id)
  * + ceil(r / batch) + ceil(a / batch) + 1 (verification), plus one map refresh when a value
- * is not in the map.
+ * is not in the map; a rename adds the name's search and the PUT.
  */
-import { AgentWriteFailedError, describeAgentFailures, GroupNotFoundError, OutcomeUnknownError, RollbackFailedError, ValidationFailedError, WriteNotAppliedError, type AgentFailure, type MemberError } from './errors.js';
+import {
+  AgentWriteFailedError,
+  describeAgentFailures,
+  GroupNotFoundError,
+  OutcomeUnknownError,
+  RollbackFailedError,
+  UpstreamError,
+  ValidationFailedError,
+  WriteNotAppliedError,
+  type AgentFailure,
+  type MemberError,
+} from './errors.js';
 import type { DesiredMembership, GroupSnapshot, MemberRef } from './membership.js';
 import { isInTeam, sameTeam, teamRefOf } from './team-ref.js';
 import type { WriteMode } from './outcome.js';
@@ -52,6 +71,7 @@ import type {
   Applied,
   BatchOutcome,
   Clock,
+  CxoneTeam,
   GroupListQuery,
   GroupSummary,
   JournalEntry,
@@ -69,8 +89,8 @@ const ADMIN_API_WRITE: WriteMode = 'admin-api';
 
 export interface TeamsBackendOptions {
   readonly agents: AgentDirectory;
-  /** `updateAgentTeams`; with `searchTeams`, `getTeam` and `createTeam` (user-management), teams are also listed, looked up and created. */
-  readonly adminApi: Pick<AdminApiClient, 'updateAgentTeams' | 'searchTeams' | 'getTeam' | 'createTeam'>;
+  /** `updateAgentTeams`; with `searchTeams`, `getTeam`, `createTeam` and `updateTeam` (user-management), teams are also listed, looked up, created and renamed. */
+  readonly adminApi: Pick<AdminApiClient, 'updateAgentTeams' | 'searchTeams' | 'getTeam' | 'createTeam' | 'updateTeam'>;
   readonly journal: MembershipJournal;
   /** Which other teams this service syncs (member_in_other_team). */
   readonly syncedGroups: SyncedGroups;
@@ -94,6 +114,8 @@ interface TeamChangePlan extends MembershipChange {
   readonly groups: readonly MemberRef[];
   /** Member value (canonical) → agent, for everyone the plan adds or removes. */
   readonly agentOf: ReadonlyMap<string, AdminAgent>;
+  /** The team as user-management answered it, with the new name: a rename asked for (a UUID team whose name differs), else undefined. */
+  readonly rename: CxoneTeam | undefined;
 }
 
 export function createTeamsBackend(options: TeamsBackendOptions): MembershipBackend {
@@ -101,6 +123,8 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
   const { agents, journal } = options;
   /** The agents of each team as read, by member value: for the plan's removals. */
   const readAgents = new WeakMap<GroupSnapshot, ReadonlyMap<string, AdminAgent>>();
+  /** The team of each snapshot of a UUID id, as user-management answered it: what a rename sends back. */
+  const readTeamOf = new WeakMap<GroupSnapshot, CxoneTeam>();
   let counter = 0;
   const newId = options.newId ?? (() => `teams-${options.clock.now()}-${++counter}`);
 
@@ -109,16 +133,22 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
    * such team, or when the client cannot look it up); an integer id is its own name.
    */
   async function nameOf(groupId: string, team: TeamRef, ctx: RequestContext): Promise<string> {
-    if (typeof team === 'number') return groupId;
+    return (await lookUp(groupId, team, ctx))?.name ?? groupId;
+  }
+
+  /** The team as user-management answers it for a UUID id (GroupNotFoundError when there is none); undefined for an integer id. */
+  async function lookUp(groupId: string, team: TeamRef, ctx: RequestContext): Promise<CxoneTeam | undefined> {
+    if (typeof team === 'number') return undefined;
     if (options.adminApi.getTeam === undefined) throw new GroupNotFoundError(groupId);
     const found = await options.adminApi.getTeam(team, ctx);
     if (found === null) throw new GroupNotFoundError(groupId);
-    return found.name;
+    return found;
   }
 
   async function read(groupId: string, ctx: RequestContext): Promise<GroupSnapshot> {
     const team = teamOf(groupId);
-    const displayName = await nameOf(groupId, team, ctx);
+    const found = await lookUp(groupId, team, ctx);
+    const displayName = found?.name ?? groupId;
     const members = await agents.inTeam(team, ctx);
     const byValue = new Map<string, AdminAgent>();
     for (const agent of members) byValue.set(memberValue(agent), agent);
@@ -127,6 +157,7 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
       etag: null,
     };
     readAgents.set(snapshot, byValue);
+    if (found !== undefined) readTeamOf.set(snapshot, found);
     return snapshot;
   }
 
@@ -144,7 +175,11 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     const membership = planMembership(current.group.members, members);
     const agentOf = new Map<string, AdminAgent>(readAgents.get(current) ?? []);
     for (const agent of resolved.values()) agentOf.set(memberValue(agent), agent);
-    const displayName = current.group.displayName;
+    // A new name for a team known by its UUID (integer ids cannot be renamed: they keep their name, the id).
+    const known = readTeamOf.get(current);
+    const asked = desired.displayName;
+    const rename = known !== undefined && asked !== undefined && asked !== known.name ? { ...known, name: asked } : undefined;
+    const displayName = rename?.name ?? current.group.displayName;
     return {
       team,
       desired: members,
@@ -154,10 +189,11 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
       resolved,
       groups,
       agentOf,
+      rename,
     };
   }
 
-  async function validate(_groupId: string, change: MembershipChange, _ctx: RequestContext): Promise<void> {
+  async function validate(_groupId: string, change: MembershipChange, ctx: RequestContext): Promise<void> {
     const ours = change as TeamChangePlan;
     const errors: MemberError[] = [];
     for (const member of ours.plan.duplicates) {
@@ -196,6 +232,25 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
       }
     }
     if (errors.length > 0) throw new ValidationFailedError(errors);
+    if (ours.rename !== undefined) await checkNameFree(ours.rename, ctx);
+  }
+
+  /**
+   * A new name another team has (any case) is refused before anything is written, as
+   * user-management refuses it (409): the check spares the members a write that the rename
+   * would then fail. Without a search the PUT's own 409 is the check.
+   */
+  async function checkNameFree(team: CxoneTeam, ctx: RequestContext): Promise<void> {
+    if (options.adminApi.searchTeams === undefined) return;
+    const wanted = team.name.toLowerCase();
+    const holder = (await options.adminApi.searchTeams({ name: team.name }, ctx)).find((other) => other.name.toLowerCase() === wanted && other.id.toLowerCase() !== team.id.toLowerCase());
+    if (holder !== undefined) {
+      throw new UpstreamError(`displayName ${JSON.stringify(team.name)} is taken: CXone team ${holder.id} has that name, and team names are unique`, {
+        status: 409,
+        scimType: 'uniqueness',
+        detail: `a team named ${JSON.stringify(holder.name)} exists already`,
+      });
+    }
   }
 
   /** The teams among `teams` that this service syncs under either id: in the audit trail, or with a write journaled. */
@@ -277,6 +332,11 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
         `team ${team} does not hold what was written: ${gap.missingCount} desired members are missing and ${gap.extraCount} other members are present (consistencyRate ${Math.round(gap.consistencyRate * 1000) / 1000}); the admin API gives teams no version, so another writer cannot be told apart`,
         gap,
       );
+    }
+    // A new name goes last, once the members are verified: a failed rename leaves them written, and a retry only renames.
+    if (ours.rename !== undefined) {
+      if (options.adminApi.updateTeam === undefined) throw new UpstreamError(`team ${team} cannot be renamed: this client has no PUT /user-management/v3/teams`, { status: 501 });
+      await options.adminApi.updateTeam(ours.rename, ctx);
     }
     return { kind: 'applied', etag: null, writeMode: ADMIN_API_WRITE };
   }

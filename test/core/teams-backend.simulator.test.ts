@@ -6,6 +6,7 @@ import { createTeamsBackend } from '../../src/composition/teams.js';
 import { UpstreamError, ValidationFailedError } from '../../src/core/errors.js';
 import { KeyedLock } from '../../src/core/keyed-lock.js';
 import type { DesiredMember } from '../../src/core/membership.js';
+import type { AdminApiClient, CxoneTeam } from '../../src/core/ports.js';
 import { syncGroup, type SyncGroupDeps } from '../../src/core/sync-group.js';
 import { seedIds } from '../../src/simulator/simulator.js';
 import { FakeClock } from '../fakes/fake-clock.js';
@@ -27,7 +28,7 @@ describe('teams backend against the simulator (CXone as published: no SCIM /Grou
     await closeSimulators();
   });
 
-  async function setup(options: { moveFromOther?: boolean } = {}) {
+  async function setup(options: { moveFromOther?: boolean; adminApi?: (api: AdminApiClient) => AdminApiClient } = {}) {
     const clock = new FakeClock(Date.parse('2026-03-01T09:00:00Z'));
     const harness = await startSimulator({ scimGroups: false, now: () => clock.now() });
     clock.advance(1000);
@@ -37,7 +38,7 @@ describe('teams backend against the simulator (CXone as published: no SCIM /Grou
     const synced = new MemorySyncedGroups();
     const backend = createTeamsBackend({
       agents: createAgentMap({ adminApi: connection.adminApi, store: new MemoryAgentMapStore() }),
-      adminApi: connection.adminApi,
+      adminApi: options.adminApi?.(connection.adminApi) ?? connection.adminApi,
       journal,
       syncedGroups: synced,
       fallbackTeamId: FALLBACK,
@@ -61,7 +62,8 @@ describe('teams backend against the simulator (CXone as published: no SCIM /Grou
       patchMaxOperations: 100,
       attributes: { entitlementMap: {}, concurrency: 4 },
     };
-    const run = (members: DesiredMember[], groupId = ENGINEERING) => syncGroup(deps, { groupId, desired: { members }, dryRun: false, actor: 'okta', requestId: 'r' });
+    const run = (members: DesiredMember[], groupId = ENGINEERING, displayName?: string) =>
+      syncGroup(deps, { groupId, desired: { members, ...(displayName === undefined ? {} : { displayName }) }, dryRun: false, actor: 'okta', requestId: 'r' });
     const teamOf = (agentId: number) => harness.simulator.directory.getAgent(agentId)?.teamId;
     const engineering = async () => (await backend.read(ENGINEERING, { stats: { upstreamRequests: 0 } })).group.members.map((m) => m.value);
     return { harness, run, journal, synced, audit, teamOf, engineering };
@@ -119,5 +121,36 @@ describe('teams backend against the simulator (CXone as published: no SCIM /Grou
     expect(journal.entries.size).toBe(0);
     harness.simulator.setFaults({ agentFailures: null });
     expect((await engineering()).toSorted()).toEqual(before.toSorted());
+  });
+
+  it('when a team known by its UUID is renamed, then PUT /user-management/v3/teams goes last with the fields GET answered; a name taken after the check fails the sync with 409 uniqueness and leaves the members written, as documented', async () => {
+    const sent: CxoneTeam[] = [];
+    let hideTaken = false;
+    const { harness, run, teamOf, audit } = await setup({
+      adminApi: (api) => ({
+        ...api,
+        // Another writer takes the name between the check and the PUT: the search does not see it yet.
+        searchTeams: async (query, ctx) => (hideTaken ? [] : (api.searchTeams as NonNullable<AdminApiClient['searchTeams']>)(query, ctx)),
+        updateTeam: async (team, ctx) => {
+          sent.push(team);
+          return (api.updateTeam as NonNullable<AdminApiClient['updateTeam']>)(team, ctx);
+        },
+      }),
+    });
+    const platform = harness.simulator.directory.getTeam(seedIds.teams.platform);
+    const uuid = platform?.teamUuId as string;
+    const members = harness.simulator.directory.teamAgents(seedIds.teams.platform).map((agent) => agent.userID);
+
+    expect(await run(members.map(user), uuid, 'Platform Engineering')).toMatchObject({ status: 'applied' });
+    expect(harness.simulator.directory.getTeam(seedIds.teams.platform)?.teamName).toBe('Platform Engineering');
+    expect(sent).toEqual([{ id: uuid, name: 'Platform Engineering', status: 'ACTIVE', description: platform?.description, isDefault: false }]);
+    expect(audit.records.at(-1)).toMatchObject({ groupId: uuid, status: 'applied', actor: 'okta' });
+
+    hideTaken = true;
+    const error = await run([...members, seedIds.users.lauraGarcia].map(user), uuid, 'Support').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error).toMatchObject({ status: 409, scimType: 'uniqueness' });
+    expect(harness.simulator.directory.getTeam(seedIds.teams.platform)?.teamName).toBe('Platform Engineering');
+    expect(teamOf(seedIds.agents.lauraGarcia)).toBe(seedIds.teams.platform);
   });
 });

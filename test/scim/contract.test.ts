@@ -280,6 +280,65 @@ describe('the SCIM front door under MEMBERSHIP_BACKEND=teams', () => {
     expect(rig.members(id)).toEqual([users.aliceSmith]);
   });
 
+  it('when an identity provider renames a team known by its UUID (PATCH replace displayName, PUT with another displayName), then the team is renamed upstream after its members, and each change is audited as the SCIM token', async () => {
+    const rig = await startScimRig('teams');
+    const id = (await rig.call('POST', '/scim/v2/Groups', { displayName: 'Escalations', members: [{ value: users.aliceSmith }] })).json().id as string;
+    const renamed = await rig.call('PATCH', `/scim/v2/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Escalations Tier 2' }] });
+    expect(renamed.statusCode).toBe(204);
+    expect(rig.displayName(id)).toBe('Escalations Tier 2');
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    expect(rig.records().at(-1)).toMatchObject({ groupId: id, status: 'applied', actor: 'okta-scim' });
+    expect((await rig.call('GET', filter('displayName eq "escalations tier 2"'))).json()).toMatchObject({ totalResults: 1, Resources: [{ id, displayName: 'Escalations Tier 2' }] });
+
+    const replaced = await rig.call('PUT', `/scim/v2/Groups/${id}`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Escalations Tier 3', members: [{ value: users.davidKim }] });
+    expect(replaced.statusCode).toBe(200);
+    expect(replaced.json()).toMatchObject({ id, displayName: 'Escalations Tier 3', members: [{ value: users.davidKim }] });
+    expect(rig.displayName(id)).toBe('Escalations Tier 3');
+    expect(rig.members(id)).toEqual([users.davidKim]);
+    expect(rig.records().at(-1)).toMatchObject({ groupId: id, status: 'applied', actor: 'okta-scim' });
+    expect(rig.simulator.directory.findAgentByUserId(users.davidKim)?.teamUuId).toBe(id);
+  });
+
+  it('when a team is renamed to a name another team has, then 409 uniqueness names it, and neither the name nor the members change (the sync route: 502 upstream_error, upstreamStatus 409, scimType uniqueness)', async () => {
+    const rig = await startScimRig('teams');
+    const id = (await rig.call('POST', '/scim/v2/Groups', { displayName: 'Escalations', members: [{ value: users.aliceSmith }] })).json().id as string;
+    rig.resetStats();
+    const refused = await rig.call('PATCH', `/scim/v2/Groups/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'replace', path: 'displayName', value: 'SUPPORT' },
+        { op: 'add', path: 'members', value: [{ value: users.davidKim }] },
+      ],
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ schemas: [ERROR], status: '409', scimType: 'uniqueness' });
+    expect(refused.json().detail).toContain('SUPPORT');
+    expect(rig.displayName(id)).toBe('Escalations');
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    expect(Object.keys(rig.simulator.stats.byRoute).filter((route) => route.startsWith('PUT '))).toEqual([]);
+    expect(rig.records().at(-1)).toMatchObject({ groupId: id, status: 'upstream_error', actor: 'okta-scim' });
+
+    const sync = await rig.app.inject({ method: 'POST', url: `/groups/${id}/sync`, headers: { ...bearer(TOKENS.okta), 'content-type': 'application/json' }, payload: { displayName: 'Platform', members: [{ value: users.aliceSmith, type: 'User' }] } });
+    expect(sync.statusCode).toBe(502);
+    expect(sync.json()).toMatchObject({ error: 'upstream_error', upstreamStatus: 409, scimType: 'uniqueness' });
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+  });
+
+  it('when a team known only by its integer teamId is sent another displayName, then its members are synced and the name is left as it is (nothing reads or renames a team by its integer id): PUT answers the id as its displayName', async () => {
+    const rig = await startScimRig('teams');
+    const before = rig.simulator.directory.getTeam(teams.support)?.teamName;
+    rig.resetStats();
+    const desired = [...rig.members(String(teams.support)), users.aliceSmith].toSorted();
+    const replaced = await rig.call('PUT', `/scim/v2/Groups/${teams.support}`, { displayName: 'Support Renamed', members: desired.map((value) => ({ value })) });
+    expect(replaced.statusCode).toBe(200);
+    expect(replaced.json()).toMatchObject({ id: String(teams.support), displayName: String(teams.support) });
+    expect(rig.members(String(teams.support))).toEqual(desired);
+    expect(rig.simulator.directory.getTeam(teams.support)?.teamName).toBe(before);
+    expect(rig.simulator.stats.byRoute['PUT user-management/teams']).toBeUndefined();
+    expect((await rig.call('PATCH', `/scim/v2/Groups/${teams.support}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'Support Renamed' }] })).statusCode).toBe(204);
+    expect(rig.simulator.directory.getTeam(teams.support)?.teamName).toBe(before);
+  });
+
   it('when a team id is a UUID user-management does not have, then reads and writes are 404 in SCIM form and nothing is written; a known UUID and an integer teamId both read', async () => {
     const rig = await startScimRig('teams');
     const supportUuid = rig.simulator.directory.getTeam(teams.support)?.teamUuId as string;

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GroupBusyError, MEMBER_ERROR_CODES, UpstreamUnavailableError, ValidationFailedError, WriteNotAppliedError } from '../../src/core/errors.js';
+import { GroupBusyError, MEMBER_ERROR_CODES, UpstreamError, UpstreamUnavailableError, ValidationFailedError, WriteNotAppliedError } from '../../src/core/errors.js';
 import { FAILURE_STATUSES } from '../../src/core/outcome.js';
 import { ALL_SCIM_ERROR_CODES, MEMBER_SCIM_TYPES, SCIM_ERROR_MAP, toScimError } from '../../src/http/scim/error-map.js';
 import { UnauthorizedError } from '../../src/http/errors.js';
@@ -58,6 +58,15 @@ describe('the SCIM error table', () => {
     const answer = toScimError(error);
     expect(answer.status).toBe(502);
     expect(answer.body.detail).toContain('missing: User "a"');
+  });
+
+  it('when the upstream refuses a value as taken (409 uniqueness, e.g. a rename to another group\'s name), then 409 uniqueness with its detail; any other upstream 409 stays 502', () => {
+    const taken = toScimError(Object.assign(new UpstreamError('displayName "Support" is taken', { status: 409, scimType: 'uniqueness' }), { syncId: 'sync-1' }));
+    expect(taken.status).toBe(409);
+    expect(taken.body).toMatchObject({ status: '409', scimType: 'uniqueness' });
+    expect(taken.body.detail).toContain('"Support" is taken');
+    expect(taken.body.detail).toContain('sync-1');
+    expect(toScimError(new UpstreamError('refused', { status: 409 })).status).toBe(502);
   });
 
   it('when the answer asks the caller to wait or to authenticate, then its header is kept', () => {

@@ -350,6 +350,24 @@ export function createAdminApiClient(options: AdminApiOptions): AdminApiClient {
       return parseTeam(jsonObject(response, `POST ${route}`).team, `POST ${route}`);
     },
 
+    async updateTeam(team, ctx) {
+      const route = '/user-management/v3/teams';
+      // TeamRequestUpdate: id, name and status are required; the rest is sent as GET answered it (whether an omitted field is reset is not published).
+      const body = dropUndefined({ id: teamUuidOf(team.id), name: groupNameOf(team.name), status: team.status ?? 'ACTIVE', description: team.description, leadUserId: team.leadUserId });
+      const response = await um.send({ method: 'PUT', path: route, route, resource: 'other', body: Buffer.from(JSON.stringify(body)), expect: [400, 404, 409, 422] }, ctx);
+      if (response.status >= 300) {
+        const info = parseScimError(response.errorText ?? '', (raw) => redactor.redact(raw));
+        const detail = info.detail ?? detailOf(parseObject(response.errorText ?? ''), redactor);
+        throw new UpstreamError(`CXone user-management PUT ${route} did not update team ${body.id} (${response.status})${detail ? `: ${detail}` : ''}`, {
+          status: response.status,
+          ...(response.status === 409 ? { scimType: 'uniqueness' } : {}),
+          detail,
+        });
+      }
+      const answered = parseObject(response.text)?.team;
+      return isObject(answered) && typeof answered.id === 'string' && answered.id !== '' ? { ...team, ...parseTeam(answered, `PUT ${route}`) } : team;
+    },
+
     async renameGroup(groupId, groupName, notes, ctx) {
       const id = positiveInteger(groupId, 'groupId');
       const path = `/groups/${id}${queryString({ groupName: groupNameOf(groupName), notes })}`;
@@ -441,6 +459,7 @@ function parseTeam(entry: unknown, what: string): CxoneTeam {
     name: typeof entry.name === 'string' ? entry.name : entry.id,
     status,
     description: typeof entry.description === 'string' ? entry.description : undefined,
+    leadUserId: typeof entry.leadUserId === 'string' && entry.leadUserId !== '' ? entry.leadUserId : undefined,
     isDefault: typeof entry.isDefault === 'boolean' ? entry.isDefault : undefined,
   });
 }

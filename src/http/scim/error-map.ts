@@ -7,7 +7,7 @@
  * WWW-Authenticate); this table says what SCIM makes of it, and `detail` names the members
  * concerned. A test checks that every code has an entry.
  */
-import { GroupBusyError, MEMBER_ERROR_CODES, ValidationFailedError, WriteNotAppliedError, RollbackFailedError, AgentWriteFailedError, type MemberErrorCode } from '../../core/errors.js';
+import { GroupBusyError, MEMBER_ERROR_CODES, ValidationFailedError, WriteNotAppliedError, RollbackFailedError, AgentWriteFailedError, UpstreamError, type MemberErrorCode } from '../../core/errors.js';
 import { memberIdentity, type MemberRef } from '../../core/membership.js';
 import { FAILURE_STATUSES, type FailureStatus } from '../../core/outcome.js';
 import { toHttpError } from '../plugins/error-handler.js';
@@ -150,6 +150,11 @@ function schemaScimType(error: unknown): ScimType | undefined {
 export function toScimError(error: unknown): ScimAnswer {
   if (error instanceof ScimHttpError) return { status: error.status, body: scimErrorBody(error.status, error.scimType, error.detail), headers: error.headers };
   const http = toHttpError(error);
+  // A name (or other unique value) the upstream already has: the request's value is taken, as a create's is (RFC 7644 §3.12), not an upstream failure.
+  if (error instanceof UpstreamError && error.status === 409 && error.scimType === 'uniqueness') {
+    const syncId = typeof http.body.syncId === 'string' ? http.body.syncId : undefined;
+    return { status: 409, body: scimErrorBody(409, 'uniqueness', detailOf(error, http.body.message, syncId)), headers: http.headers ?? {} };
+  }
   const code = http.body.error;
   const entry: ScimErrorEntry = (SCIM_ERROR_MAP as Record<string, ScimErrorEntry | undefined>)[code] ?? { status: http.status };
   const scimType = error instanceof ValidationFailedError ? (MEMBER_SCIM_TYPES[error.errors[0]?.code as MemberErrorCode] ?? entry.scimType) : (schemaScimType(error) ?? entry.scimType);

@@ -49,7 +49,7 @@ const failures = {
   400: ScimErrorResponse('invalidSyntax, invalidFilter, invalidPath, invalidValue (a member refused by validation, named in detail), noTarget, mutability'),
   401: ScimErrorResponse('Missing or wrong bearer token'),
   404: ScimErrorResponse('No such group'),
-  409: ScimErrorResponse('uniqueness: a group of that displayName or externalId exists; or the group kept changing under the retries'),
+  409: ScimErrorResponse('uniqueness: a group of that displayName or externalId exists (a create), or the upstream refuses a new displayName as taken (a rename); or the group kept changing under the retries'),
   412: ScimErrorResponse('If-Match does not match the group\'s version (version_mismatch, audited); nothing was written'),
   413: ScimErrorResponse('Body over the limit, or more than MAX_MEMBERS members'),
   415: ScimErrorResponse('Body is not JSON'),
@@ -160,7 +160,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
         operationId: 'scimReplaceGroup',
         summary: 'Replace a group (RFC 7644 §3.5.1)',
         description:
-          'Runs the sync with the members and displayName sent (the same path as POST /groups/{groupId}/sync) and answers the group as the sync verified it. If-Match (where ServiceProviderConfig says etag.supported) is checked by the sync in the group\'s turn and guards its write upstream: 412 when the group has another version, nothing written; ignored where the backend has no ETags.',
+          'Runs the sync with the members and displayName sent (the same path as POST /groups/{groupId}/sync) and answers the group as the sync verified it. If-Match (where ServiceProviderConfig says etag.supported) is checked by the sync in the group\'s turn and guards its write upstream: 412 when the group has another version, nothing written; ignored where the backend has no ETags. A new displayName renames the group after its members are verified (teams: a team by its UUID; a team by its integer teamId keeps its name, and the answer shows the id); a name the upstream has for another group is 409 uniqueness.',
         params: IdParams,
         headers: IfMatch,
         body: Body,
@@ -182,7 +182,7 @@ export const groupRoutes: FastifyPluginAsyncTypebox<GroupRoutesOptions> = async 
         operationId: 'scimPatchGroup',
         summary: 'Modify a group (RFC 7644 §3.5.2)',
         description:
-          'add, remove and replace of members, displayName and externalId, op in any case, a value as one object or an array, several operations per request, members[value eq "…"] paths. The operations are folded into one change: members added and removed are applied to the group as read, so the write is as small as the change. Answers 204.',
+          'add, remove and replace of members, displayName and externalId, op in any case, a value as one object or an array, several operations per request, members[value eq "…"] paths. The operations are folded into one change: members added and removed are applied to the group as read, so the write is as small as the change. A displayName renames the group as PUT does (teams by their integer teamId keep their name). Answers 204.',
         params: IdParams,
         headers: IfMatch,
         body: Body,

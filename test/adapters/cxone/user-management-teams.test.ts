@@ -1,6 +1,6 @@
 /**
  * The admin API client's user-management teams (POST /user-management/v4/teams/search,
- * GET /user-management/v3/teams/{teamId}, POST /user-management/v3/teams), against the
+ * GET /user-management/v3/teams/{teamId}, POST and PUT /user-management/v3/teams), against the
  * embedded simulator over loopback, as NICE publishes them (calljacob/nice-cxone-api,
  * src/services/userhub/CxoneUsermanagementService.ts).
  */
@@ -56,5 +56,22 @@ describe('CXone user-management teams client', () => {
     expect(created).toMatchObject({ id: expect.any(String), name: 'Escalations', status: 'ACTIVE' });
     expect(full.simulator.directory.listTeams().find((team) => team.teamUuId === created.id)?.teamName).toBe('Escalations');
     await expect(api.createTeam('Support', ctx())).rejects.toThrow(/409.*Support/);
+  });
+
+  it('when a team is renamed, then PUT /user-management/v3/teams sends the fields GET answered with the new name; a taken name is an upstream 409 uniqueness naming it, and an unknown id a 404', async () => {
+    const { full, api } = await start();
+    const uuid = full.simulator.directory.getTeam(teams.platform)?.teamUuId as string;
+    const team = (await api.getTeam(uuid, ctx())) as NonNullable<Awaited<ReturnType<typeof api.getTeam>>>;
+    const c = ctx();
+    expect(await api.updateTeam({ ...team, name: 'Platform Engineering' }, c)).toMatchObject({ id: uuid, name: 'Platform Engineering' });
+    expect(c.stats.upstreamRequests).toBe(1);
+    expect(full.simulator.directory.getTeam(teams.platform)).toMatchObject({ teamName: 'Platform Engineering', isActive: true });
+    expect(full.simulator.stats.byRoute['PUT user-management/teams']).toBe(1);
+
+    const taken = await api.updateTeam({ ...team, name: 'Support' }, ctx()).catch((error: unknown) => error);
+    expect(taken).toMatchObject({ code: 'upstream_error', status: 409, scimType: 'uniqueness' });
+    expect((taken as Error).message).toMatch(/409.*Support/);
+    expect(full.simulator.directory.getTeam(teams.platform)?.teamName).toBe('Platform Engineering');
+    await expect(api.updateTeam({ ...team, id: '00000000-0000-4000-8000-00000000dead' }, ctx())).rejects.toMatchObject({ status: 404 });
   });
 });

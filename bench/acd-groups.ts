@@ -29,7 +29,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { ServiceClient, statsDelta, type StatsSnapshot } from './lib/clients.js';
-import { freePort, killAllNow, startNode, stop, stopAll, type Child } from './lib/processes.js';
+import { killAllNow, startBenchService, startNode, stop, stopAll, type Child } from './lib/processes.js';
 import { textTable } from './lib/report.js';
 import { acdUpstreamFormula, round, summarize, swapMembers } from './lib/stats.js';
 
@@ -83,29 +83,15 @@ interface Service {
 }
 
 async function startService(upstream: Upstream, dataDir: string): Promise<Service> {
-  const port = await freePort();
-  const token = randomBytes(18).toString('hex');
-  const { child } = await startNode({
+  const { child, baseUrl, token } = await startBenchService({
     name: 'service',
     cwd: ROOT,
     args: ['--import', 'tsx', join(ROOT, 'src', 'main.ts')],
-    env: {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      CXONE_BASE_URL: upstream.url,
-      CXONE_CLIENT_ID: upstream.clientId,
-      CXONE_CLIENT_SECRET: upstream.clientSecret,
-      MEMBERSHIP_BACKEND: 'acd-groups',
-      SYNC_API_TOKENS: `bench:${token}`,
-      INBOUND_RATE_LIMIT: '0',
-      DATA_DIR: dataDir,
-    },
-    readyUrl: `http://127.0.0.1:${port}/healthz`,
+    upstream,
+    env: { MEMBERSHIP_BACKEND: 'acd-groups', DATA_DIR: dataDir },
     timeoutMs: 60_000,
   });
-  return { child, client: new ServiceClient(`http://127.0.0.1:${port}`, token, 1) };
+  return { child, client: new ServiceClient(baseUrl, token, 1) };
 }
 
 async function stopService(service: Service): Promise<void> {

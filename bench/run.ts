@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { NaiveSyncClient } from './baseline.js';
 import { ServiceClient, SimulatorAdmin, statsDelta, syncBody, type LoadGroup, type SyncAnswer } from './lib/clients.js';
-import { clockTicksPerSecond, freePort, killAllNow, ProcMonitor, startNode, stop, stopAll, systemCpu, type Child } from './lib/processes.js';
+import { clockTicksPerSecond, killAllNow, ProcMonitor, startBenchService, startNode, stop, stopAll, systemCpu, type Child } from './lib/processes.js';
 import {
   checkTargets,
   markdownSection,
@@ -310,33 +310,20 @@ function profileArgs(enabled: boolean, name: string): string[] {
 }
 
 async function startService(upstream: Upstream, mode: WriteModeName, label: string, options: Options, dataDir: string, connections: number): Promise<RunningService> {
-  const port = await freePort();
-  const token = randomBytes(18).toString('hex');
-  const { child } = await startNode({
+  const { child, baseUrl, token } = await startBenchService({
     name: `service (${label})`,
     cwd: ROOT,
     args: [...profileArgs(options.profile.service, `service-${label}`), join(BUILD_DIR, 'main.js')],
+    upstream,
     env: {
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      CXONE_BASE_URL: upstream.url,
-      CXONE_CLIENT_ID: upstream.clientId,
-      CXONE_CLIENT_SECRET: upstream.clientSecret,
-      SYNC_API_TOKENS: `bench:${token}`,
       WRITE_MODE: mode,
       SCIM_BATCH_SIZE: String(BATCH_SIZE),
       PATCH_MAX_OPERATIONS: String(PATCH_MAX_OPERATIONS),
-      // The benchmark is one caller sending far more than an IdP would: the per-token inbound
-      // limit (600/min by default) would only measure itself. Everything else keeps its default.
-      INBOUND_RATE_LIMIT: '0',
       DATA_DIR: dataDir,
       ...(postgresCluster === undefined ? {} : { STORE: 'postgres', DATABASE_URL: await createDatabase(postgresCluster.url, 'bench') }),
     },
-    readyUrl: `http://127.0.0.1:${port}/healthz`,
   });
-  return { child, client: new ServiceClient(`http://127.0.0.1:${port}`, token, connections), monitor: new ProcMonitor(child.pid) };
+  return { child, client: new ServiceClient(baseUrl, token, connections), monitor: new ProcMonitor(child.pid) };
 }
 
 async function stopService(service: RunningService): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { parseProcStat, parseProcStatus, parseSystemStat, type ProcMemory, type SystemCpu } from './stats.js';
@@ -121,6 +122,55 @@ export async function startNode(options: StartOptions): Promise<{ child: Child; 
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`. Resolves once the process has exited. */
+/** The upstream a benchmarked service signs in to (the simulator, as a CXone tenant). */
+export interface BenchUpstream {
+  readonly url: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface BenchServiceOptions {
+  readonly name: string;
+  readonly cwd: string;
+  /** Arguments to `node`: the entry point, and any flags before it. */
+  readonly args: readonly string[];
+  readonly upstream: BenchUpstream;
+  /** On top of the common settings (WRITE_MODE, MEMBERSHIP_BACKEND, DATA_DIR, STORE, …). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The service as every benchmark runs it: production mode on 127.0.0.1 and a free port,
+ * signed in to `upstream`, one sync token made for the run, and no per-token inbound limit
+ * (a benchmark is one caller sending far more than an identity provider would: the limit,
+ * 600 a minute by default, would only measure itself). Ready when /healthz answers.
+ */
+export async function startBenchService(options: BenchServiceOptions): Promise<{ child: Child; baseUrl: string; token: string }> {
+  const port = await freePort();
+  const token = randomBytes(18).toString('hex');
+  const { child } = await startNode({
+    name: options.name,
+    cwd: options.cwd,
+    args: options.args,
+    env: {
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      CXONE_BASE_URL: options.upstream.url,
+      CXONE_CLIENT_ID: options.upstream.clientId,
+      CXONE_CLIENT_SECRET: options.upstream.clientSecret,
+      SYNC_API_TOKENS: `bench:${token}`,
+      INBOUND_RATE_LIMIT: '0',
+      ...options.env,
+    },
+    readyUrl: `http://127.0.0.1:${port}/healthz`,
+    timeoutMs: options.timeoutMs,
+  });
+  return { child, baseUrl: `http://127.0.0.1:${port}`, token };
+}
+
 export async function stop(child: Child, graceMs = 5_000): Promise<void> {
   if (child.process.exitCode !== null || child.process.signalCode !== null) return;
   child.process.kill('SIGTERM');

@@ -21,7 +21,6 @@
  */
 import { agentMemberValue, groupAgentIds, restoreBefore, sendSteps, touchedAgents, ACD_MAX_BATCH, ACD_PAGE_SIZE, type AcdWriteDeps, type AgentRefusal } from './acd-writes.js';
 import {
-  AgentWriteFailedError,
   describeAgentFailures,
   GroupNotFoundError,
   PreconditionFailedError,
@@ -32,6 +31,7 @@ import {
   type MemberError,
 } from './errors.js';
 import { finishEntry, type JournalRecoveryDeps } from './journal-recovery.js';
+import { runJournaledWrite, type WriteVerdict } from './journaled-write.js';
 import type { DesiredMembership, GroupSnapshot, MemberRef } from './membership.js';
 import { compareMembers } from './plan.js';
 import type { AdminAgent, AdminApiClient, AgentDirectory, Applied, AuditLog, Clock, GroupListQuery, GroupSummary, MembershipBackend, MembershipChange, MembershipJournal, RequestContext } from './ports.js';
@@ -160,36 +160,37 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
       const named = (refusals: readonly AgentRefusal[]) => nameFailures(refusals, ours.acd.members);
 
       // Remove first, then add: a failure never leaves someone with access they should have lost.
-      const removed = await sendSteps(writeDeps, syncId, gid, 'remove', ours.acd.remove, false, ctx);
-      const added = removed.failed.length === 0 ? await sendSteps(writeDeps, syncId, gid, 'add', ours.acd.add, false, ctx) : { done: [], failed: [] };
-      const failed = [...removed.failed, ...added.failed];
-      if (failed.length > 0) {
-        await undo(named(failed), (failures) => new AgentWriteFailedError(failures));
-      }
-
-      // Verify.
-      await journal.setPhase(syncId, 'verifying');
-      const verdict = await verify(adminApi, gid, ours, before, pageSize, ctx);
-      if (verdict.kind === 'held') {
-        await journal.close(syncId);
-        // A new name goes last, once the members are verified: a failed rename leaves them written, and a retry only renames.
-        if (ours.displayName !== read.group.displayName) await adminApi.renameGroup(gid, ours.displayName, undefined, ctx);
-        return { kind: 'applied', etag: null, writeMode: 'admin-api' };
-      }
-      if (verdict.kind === 'overtaken') {
-        await journal.close(syncId);
-        return { kind: 'retry', snapshot: null };
-      }
-      const gap = compareMembers(ours.desired, verdict.actual.map((a) => ours.acd.members.get(a) ?? { value: String(a), type: 'User' as const }));
-      return undo([], () => {
-        const message =
-          `CXone answered the write as done, but the group does not hold it (${verdict.wrong.length} agent${verdict.wrong.length === 1 ? '' : 's'} not as written: ` +
-          `${verdict.wrong.slice(0, 20).join(', ')}); what this sync wrote was undone`;
-        return new WriteNotAppliedError(message, gap);
+      const verdict = await runJournaledWrite({
+        journal,
+        syncId,
+        steps: [
+          async () => ({ failed: named((await sendSteps(writeDeps, syncId, gid, 'remove', ours.acd.remove, false, ctx)).failed) }),
+          async () => ({ failed: named((await sendSteps(writeDeps, syncId, gid, 'add', ours.acd.add, false, ctx)).failed) }),
+        ],
+        undo: (failures) => undo(failures),
+        async verify(): Promise<WriteVerdict> {
+          const found = await verify(adminApi, gid, ours, before, pageSize, ctx);
+          if (found.kind !== 'wrong') return found;
+          const gap = compareMembers(ours.desired, found.actual.map((a) => ours.acd.members.get(a) ?? { value: String(a), type: 'User' as const }));
+          return {
+            kind: 'wrong',
+            undo: true,
+            error: () => {
+              const message =
+                `CXone answered the write as done, but the group does not hold it (${found.wrong.length} agent${found.wrong.length === 1 ? '' : 's'} not as written: ` +
+                `${found.wrong.slice(0, 20).join(', ')}); what this sync wrote was undone`;
+              return new WriteNotAppliedError(message, gap);
+            },
+          };
+        },
       });
+      if (verdict === 'overtaken') return { kind: 'retry', snapshot: null };
+      // A new name goes last, once the members are verified: a failed rename leaves them written, and a retry only renames.
+      if (ours.displayName !== read.group.displayName) await adminApi.renameGroup(gid, ours.displayName, undefined, ctx);
+      return { kind: 'applied', etag: null, writeMode: 'admin-api' };
 
-      /** Undoes what this sync wrote and throws what `fail` makes of it; rollback_failed (journal left open) when the undo fails. */
-      async function undo(failures: readonly AgentFailure[], fail: (failures: readonly AgentFailure[]) => Error): Promise<never> {
+      /** Undoes what this sync wrote; rollback_failed (journal left open) when the undo fails. */
+      async function undo(failures: readonly AgentFailure[]): Promise<void> {
         if (signal?.aborted) throw signal.reason;
         let result;
         try {
@@ -213,8 +214,6 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
             [...failures, ...undoFailures],
           );
         }
-        await journal.close(syncId);
-        throw fail(failures);
       }
     },
   };
@@ -352,11 +351,7 @@ function nameFailures(refusals: readonly AgentRefusal[], members: ReadonlyMap<nu
   }));
 }
 
-type Verdict =
-  | { readonly kind: 'held' }
-  /** Every agent we touched is as written, but others changed: another writer got in. */
-  | { readonly kind: 'overtaken' }
-  | { readonly kind: 'wrong'; readonly wrong: readonly number[]; readonly actual: readonly number[] };
+type Verdict = Exclude<WriteVerdict, { readonly kind: 'wrong' }> | { readonly kind: 'wrong'; readonly wrong: readonly number[]; readonly actual: readonly number[] };
 
 /**
  * Does CXone hold what was written? In proportion to the change: when fewer agents changed

@@ -49,7 +49,6 @@
  * is not in the map; a rename adds the name's search and the PUT.
  */
 import {
-  AgentWriteFailedError,
   describeAgentFailures,
   GroupNotFoundError,
   OutcomeUnknownError,
@@ -60,6 +59,7 @@ import {
   type AgentFailure,
   type MemberError,
 } from './errors.js';
+import { runJournaledWrite, type WriteStepResult, type WriteVerdict } from './journaled-write.js';
 import type { DesiredMembership, GroupSnapshot, MemberRef } from './membership.js';
 import { isInTeam, sameTeam, teamRefOf } from './team-ref.js';
 import type { WriteMode } from './outcome.js';
@@ -283,56 +283,58 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     // Write: removals first (nobody keeps access they should lose), each batch journaled before it is sent.
     const memberOf = new Map<number, MemberRef>([...removals, ...additions].map(({ member, agent }) => [agent.agentId, member]));
     const sent: number[] = [];
-    const failed: AgentFailure[] = [];
     const removing = new Set(removals.map(({ agent }) => agent.agentId));
-    let thrown: unknown;
-    try {
-      for (const [moves, toTeam] of [
-        [removals, options.fallbackTeamId],
-        [additions, team],
-      ] as const) {
-        for (const batch of chunks(moves.map((m) => m.agent.agentId), batchSize)) {
-          if (failed.length > 0) break;
-          const outcome = await moveAgents(syncId, batch, toTeam, false, ctx);
-          sent.push(...batch);
-          for (const failure of outcome.failed) {
-            failed.push({
-              member: memberOf.get(failure.agentId) as MemberRef,
-              agentId: failure.agentId,
-              action: removing.has(failure.agentId) ? 'remove' : 'add',
-              error: failure.error,
-              ...(outcome.status > 0 ? { status: outcome.status } : {}),
-            });
-          }
-        }
+    /** One `PUT /agents` of a batch; an error it throws stops the write (the batch was not applied: a refusal without per-agent results, a 429 that outlasted the retries), and the earlier batches are undone. */
+    const step = (batch: readonly number[], toTeam: TeamRef) => async (): Promise<WriteStepResult> => {
+      let outcome: BatchOutcome;
+      try {
+        outcome = await moveAgents(syncId, batch, toTeam, false, ctx);
+      } catch (error) {
+        return { failed: [], thrown: error };
       }
-    } catch (error) {
-      // The batch that threw was not applied (a refusal without per-agent results, a 429 that outlasted the retries); the earlier ones are undone.
-      thrown = error;
+      sent.push(...batch);
+      return {
+        failed: outcome.failed.map((failure) => ({
+          member: memberOf.get(failure.agentId) as MemberRef,
+          agentId: failure.agentId,
+          action: removing.has(failure.agentId) ? 'remove' : 'add',
+          error: failure.error,
+          ...(outcome.status > 0 ? { status: outcome.status } : {}),
+        })),
+      };
+    };
+    function* steps() {
+      for (const batch of chunks(removals.map((m) => m.agent.agentId), batchSize)) yield step(batch, options.fallbackTeamId);
+      for (const batch of chunks(additions.map((m) => m.agent.agentId), batchSize)) yield step(batch, team);
     }
 
-    if (failed.length > 0 || thrown !== undefined) {
-      const failedIds = new Set(failed.map((f) => f.agentId));
-      await undo(syncId, team, sent.filter((id) => !failedIds.has(id)), before, ctx, thrown, memberOf, failed);
-      await journal.close(syncId);
-      if (thrown !== undefined) throw thrown;
-      throw new AgentWriteFailedError(failed);
-    }
-
-    // Verify: the team as CXone now says it is.
-    await journal.setPhase(syncId, 'verifying');
-    const held = await agents.inTeam(team, ctx);
-    const gap = compareMembers(
-      ours.desired.filter((m) => m.type === 'User'),
-      held.map((agent) => ({ value: memberValue(agent), type: 'User' as const })),
-    );
-    await journal.close(syncId);
-    if (!gap.equal) {
-      throw new WriteNotAppliedError(
-        `team ${team} does not hold what was written: ${gap.missingCount} desired members are missing and ${gap.extraCount} other members are present (consistencyRate ${Math.round(gap.consistencyRate * 1000) / 1000}); the admin API gives teams no version, so another writer cannot be told apart`,
-        gap,
-      );
-    }
+    await runJournaledWrite({
+      journal,
+      syncId,
+      steps: steps(),
+      undo: async (failed, thrown) => {
+        const failedIds = new Set(failed.map((f) => f.agentId));
+        await undo(syncId, team, sent.filter((id) => !failedIds.has(id)), before, ctx, thrown, memberOf, failed);
+      },
+      // Verify: the team as CXone now says it is.
+      async verify(): Promise<WriteVerdict> {
+        const held = await agents.inTeam(team, ctx);
+        const gap = compareMembers(
+          ours.desired.filter((m) => m.type === 'User'),
+          held.map((agent) => ({ value: memberValue(agent), type: 'User' as const })),
+        );
+        if (gap.equal) return { kind: 'held' };
+        return {
+          kind: 'wrong',
+          undo: false,
+          error: () =>
+            new WriteNotAppliedError(
+              `team ${team} does not hold what was written: ${gap.missingCount} desired members are missing and ${gap.extraCount} other members are present (consistencyRate ${Math.round(gap.consistencyRate * 1000) / 1000}); the admin API gives teams no version, so another writer cannot be told apart`,
+              gap,
+            ),
+        };
+      },
+    });
     // A new name goes last, once the members are verified: a failed rename leaves them written, and a retry only renames.
     if (ours.rename !== undefined) {
       if (options.adminApi.updateTeam === undefined) throw new UpstreamError(`team ${team} cannot be renamed: this client has no PUT /user-management/v3/teams`, { status: 501 });

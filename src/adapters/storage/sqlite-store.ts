@@ -26,17 +26,12 @@ import {
   ChainVerifier,
   GENESIS_HASH,
   sealRecord,
-  type AuditEntry,
   type AuditRecord,
   type ChainCheckpoint,
-  type ChainFailure,
   type ChainHead,
   type ChainVerdict,
   type DomainEvent,
-  type EventType,
-  storedGroupId,
   isSyncRecord,
-  sha256Hex,
   type AnyAuditEntry,
   type AnyAuditRecord,
   type SubscriptionAuditEntry,
@@ -49,7 +44,6 @@ import { StorageError } from '../../core/errors.js';
 import {
   type IdempotencyClaim,
   type IdempotencyStore,
-  type StoredResponse,
   type AttemptResult,
   type AuditListQuery,
   type AuditTrail,
@@ -59,7 +53,6 @@ import {
   type Delivery,
   type DeliveryListQuery,
   type DeliveryNext,
-  type DeliveryStatus,
   type NewSubscription,
   type Outbox,
   type Page,
@@ -80,6 +73,7 @@ import { MEMBERSHIP_BACKENDS, type MembershipBackendName } from '../../core/outc
 import type { GroupExternalIds, HeldChangeStore, JournalStep, MembershipJournal, QuarantineNote, QuarantineStore } from '../../core/ports.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { AGENT_MAP_POLL_KEY, toAgent, toEntry, toStep, type AgentRow, type JournalEntryRow, type JournalStepRow } from './cxone-rows.js';
+import { chainCut, chainStart, checkChainNotes, createdBefore, nextCheckpoint, pruneRefusal, cutVerdict, eventBody, parseAnchor, parseBreaks, sees, subscribersOf, subscriptionChangeEntry, SUBSCRIPTION_COLUMNS, toDelivery, toPending, toRecord, toSubscription, toTakenClaim, toVerifiable, type AttemptRow, type AuditRow, type ChainBreak, type CheckpointRow, type DeliveryRow, type IdempotencyRow, type KeyAnchor, type PendingRow, type SubscriberRow, type SubscriptionRow, wakeListeners } from './store-rows.js';
 
 export const DATABASE_FILE = 'cxone-scim-sync.db';
 
@@ -150,62 +144,9 @@ export interface SqliteStore extends AuditTrail, ChangeAudit, SubscriptionStore,
   readonly heldChanges: HeldChangeStore;
 }
 
-interface AuditRow {
-  seq: number;
-  sync_id: string;
-  group_id: string;
-  status: string;
-  created_at: string;
-  entry: string;
-  prev_hash: string;
-  hash: string;
-  actor: string | null;
-}
-
-interface IdempotencyRow {
-  fingerprint: string;
-  status: string;
-  response: string | null;
+/** The SQLite row of an idempotency key: its expiry is checked here, in the claim's transaction. */
+interface SqliteIdempotencyRow extends IdempotencyRow {
   expires_at: number;
-}
-
-interface SubscriptionRow {
-  id: string;
-  owner: string | null;
-  url: string;
-  events: string;
-  description: string | null;
-  created_at: string;
-  disabled_at: string | null;
-}
-
-interface DeliveryRow {
-  id: number;
-  event_id: string;
-  type: string;
-  status: string;
-  next_attempt_at: number | null;
-  created_at: number;
-}
-
-interface AttemptRow {
-  delivery_id: number;
-  attempt: number;
-  at: number;
-  status_code: number | null;
-  error: string | null;
-  duration_ms: number;
-}
-
-interface PendingRow {
-  id: number;
-  event_id: string;
-  type: string;
-  body: string;
-  url: string;
-  subscription_id: string | null;
-  secret: string | null;
-  attempts: number;
 }
 
 /** Opens (creating if need be) the store under `dataDir`. Throws StorageError with a one-line reason when it cannot. */
@@ -272,45 +213,12 @@ function metaValue(db: Database.Database, key: string): string | undefined {
   return db.prepare<[string], { value: string }>(`SELECT value FROM meta WHERE key = ?`).get(key)?.value;
 }
 
-interface KeyAnchor {
-  readonly since: number;
-  readonly from: number;
-  readonly mac: string;
-}
-
 function readAnchor(db: Database.Database): KeyAnchor | undefined {
-  const raw = metaValue(db, 'audit_key_anchor');
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(raw) as { since?: unknown; from?: unknown; mac?: unknown };
-    if (typeof parsed.since === 'number' && typeof parsed.from === 'number' && typeof parsed.mac === 'string') return { since: parsed.since, from: parsed.from, mac: parsed.mac };
-  } catch {
-    // unreadable: it matches no key
-  }
-  return { since: 1, from: 1, mac: '' };
-}
-
-interface CheckpointRow {
-  id: number;
-  first_seq: number;
-  prev_hash: string;
-  pruned: number;
-  created_at: string;
-  mac: string | null;
+  return parseAnchor(metaValue(db, 'audit_key_anchor'));
 }
 
 function newestCheckpoint(db: Database.Database): CheckpointRow | undefined {
   return db.prepare<[], CheckpointRow>(`SELECT * FROM audit_checkpoints ORDER BY id DESC LIMIT 1`).get();
-}
-
-function toCheckpoint(row: CheckpointRow): ChainCheckpoint {
-  return { firstSeq: row.first_seq, prevHash: row.prev_hash, pruned: row.pruned, createdAt: row.created_at };
-}
-
-interface ChainBreak {
-  readonly seq: number;
-  readonly failure: ChainFailure;
-  readonly reason: string;
 }
 
 /** The highest audit sequence number ever issued (AUTOINCREMENT's counter). */
@@ -414,15 +322,15 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     recordBySyncId: db.prepare<[string], AuditRow>(`SELECT * FROM audit_records WHERE sync_id = ?`),
     lastSeq: db.prepare<[], { seq: number | null }>(`SELECT max(seq) AS seq FROM audit_records`),
     recordsFrom: db.prepare<[number, number, number], AuditRow>(`SELECT * FROM audit_records WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
-    activeSubscriptions: db.prepare<[], { id: string; url: string; events: string; owner: string | null }>(`SELECT id, url, events, owner FROM subscriptions WHERE disabled_at IS NULL`),
+    activeSubscriptions: db.prepare<[], SubscriberRow>(`SELECT id, url, events, owner FROM subscriptions WHERE disabled_at IS NULL`),
     insertEvent: db.prepare(`INSERT INTO outbox_events (event_id, type, sync_id, body, created_at) VALUES (?, ?, ?, ?, ?)`),
     insertDelivery: db.prepare(
       `INSERT INTO deliveries (event_id, subscription_id, url, status, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)`,
     ),
     insertSubscription: db.prepare(`INSERT INTO subscriptions (id, url, events, description, secret, created_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-    subscriptions: db.prepare<[], SubscriptionRow>(`SELECT id, owner, url, events, description, created_at, disabled_at FROM subscriptions ORDER BY created_at, id`),
-    subscriptionsOf: db.prepare<[string], SubscriptionRow>(`SELECT id, owner, url, events, description, created_at, disabled_at FROM subscriptions WHERE owner = ? ORDER BY created_at, id`),
-    subscription: db.prepare<[string], SubscriptionRow>(`SELECT id, owner, url, events, description, created_at, disabled_at FROM subscriptions WHERE id = ?`),
+    subscriptions: db.prepare<[], SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY created_at, id`),
+    subscriptionsOf: db.prepare<[string], SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE owner = ? ORDER BY created_at, id`),
+    subscription: db.prepare<[string], SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = ?`),
     deleteSubscription: db.prepare(`DELETE FROM subscriptions WHERE id = ?`),
     disableSubscription: db.prepare(`UPDATE subscriptions SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL`),
     failPendingOf: db.prepare(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = ? WHERE subscription_id = ? AND status = 'pending'`),
@@ -443,7 +351,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       `INSERT INTO delivery_attempts (delivery_id, attempt, at, status_code, error, duration_ms) SELECT id, attempts + 1, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
     ),
     updateDelivery: db.prepare(`UPDATE deliveries SET attempts = attempts + 1, status = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?`),
-    idempotencyRow: db.prepare<[string, string], IdempotencyRow>(`SELECT fingerprint, status, response, expires_at FROM idempotency_keys WHERE actor = ? AND key = ?`),
+    idempotencyRow: db.prepare<[string, string], SqliteIdempotencyRow>(`SELECT fingerprint, status, response, expires_at FROM idempotency_keys WHERE actor = ? AND key = ?`),
     claimKey: db.prepare(
       `INSERT INTO idempotency_keys (actor, key, fingerprint, status, response, created_at, expires_at) VALUES (?, ?, ?, 'processing', NULL, ?, ?)
        ON CONFLICT (actor, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = 'processing', response = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at`,
@@ -458,25 +366,12 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     const now = clock.now();
     sql.expireKeys.run(now);
     const row = sql.idempotencyRow.get(actor, key);
-    if (row && row.expires_at > now) {
-      if (row.status === 'completed' && row.response !== null) {
-        return { claimed: false, fingerprint: row.fingerprint, state: 'completed', response: JSON.parse(row.response) as StoredResponse };
-      }
-      return { claimed: false, fingerprint: row.fingerprint, state: 'processing' };
-    }
+    if (row && row.expires_at > now) return toTakenClaim(row);
     sql.claimKey.run(actor, key, fingerprint, now, now + ttlMs);
     return { claimed: true };
   });
 
-  const readBreaks = (): ChainBreak[] => {
-    const raw = sql.breaks.get()?.value;
-    if (raw === undefined) return [];
-    try {
-      return JSON.parse(raw) as ChainBreak[];
-    } catch {
-      return [{ seq: 0, failure: 'cut', reason: 'the record of earlier breaks in the chain is unreadable' }];
-    }
-  };
+  const readBreaks = (): ChainBreak[] => parseBreaks(sql.breaks.get()?.value);
 
   const appendTx = db.transaction((entry: AnyAuditEntry, events: readonly DomainEvent[], desired?: DesiredSet) => {
     // The chain continues from the remembered head. The next sequence number is past every
@@ -493,14 +388,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       const checkpoint = sql.checkpoint.get();
       prevHash = last?.hash ?? checkpoint?.prev_hash ?? GENESIS_HASH;
       if (last !== undefined || counter > 0 || checkpoint !== undefined) {
-        cut = {
-          seq,
-          failure: last === undefined ? 'emptied' : 'head_missing',
-          reason:
-            last === undefined
-              ? `record ${seq} was appended to an emptied trail (${counter} records had been written; the records and the head were deleted)`
-              : `record ${seq} was appended after the remembered chain head had been deleted (the newest record left was ${last.seq}; records after it may have been deleted)`,
-        };
+        cut = chainCut(seq, last, counter);
         sql.setMeta.run('audit_breaks', JSON.stringify([...readBreaks(), cut]));
       }
     }
@@ -527,13 +415,9 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     let queued = 0;
     if (events.length === 0) return queued;
     const now = clock.now();
-    const hears = (owner: string | null) => owner === null || adminActors.has(owner) || owner === actor;
-    const subscribers = sql.activeSubscriptions
-      .all()
-      .filter((s) => hears(s.owner))
-      .map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
+    const subscribers = subscribersOf(sql.activeSubscriptions.all(), actor, adminActors);
     for (const event of events) {
-      sql.insertEvent.run(event.id, event.type, syncId, JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }), now);
+      sql.insertEvent.run(event.id, event.type, syncId, eventBody(event), now);
       for (const subscriber of subscribers) {
         if (!subscriber.events.includes(event.type)) continue;
         sql.insertDelivery.run(event.id, subscriber.id, subscriber.url, now, now, now);
@@ -549,38 +433,22 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
 
   /** Tells the dispatcher that deliveries were queued. */
   function notifyQueued(): void {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // A listener only wakes the dispatcher; it must not fail the sync.
-      }
-    }
+    wakeListeners(listeners);
   }
 
   const drift = createSqliteDrift(db, (events, actor) => queueEvents(events, actor, null), notifyQueued);
 
   const pruneTx = db.transaction((cutoff: string, limit: number): PruneResult => {
     const previous = sql.checkpoint.get();
-    const start = previous ? { seq: previous.first_seq, prevHash: previous.prev_hash } : { seq: 1, prevHash: GENESIS_HASH };
-    const candidates = sql.oldestFrom.all(start.seq, limit);
-    const old: AuditRow[] = [];
-    for (const row of candidates) {
-      if (row.created_at >= cutoff) break;
-      old.push(row);
-    }
+    const start = chainStart(previous);
+    const old = createdBefore(sql.oldestFrom.all(start.seq, limit), cutoff);
     const newest = old.at(-1);
     if (newest === undefined) return { pruned: 0 };
     // Pruning must not erase evidence: the records to prune must verify first.
-    const verifier = new ChainVerifier({ start, keyedSince: anchor?.since, key: auditKey });
-    for (const row of old) {
-      if (!verifier.add(toVerifiable(row), row.seq)) {
-        const verdict = verifier.verdict();
-        return { pruned: 0, refused: verdict.ok ? 'the records do not verify' : verdict.reason };
-      }
-    }
+    const refused = pruneRefusal(old, start, anchor?.since, auditKey);
+    if (refused !== undefined) return { pruned: 0, refused };
     sql.deleteThrough.run(newest.seq);
-    const checkpoint: ChainCheckpoint = { firstSeq: newest.seq + 1, prevHash: newest.hash, pruned: (previous?.pruned ?? 0) + old.length, createdAt: new Date(clock.now()).toISOString() };
+    const checkpoint = nextCheckpoint(previous, newest, old.length, clock.now());
     sql.insertCheckpoint.run(checkpoint.firstSeq, checkpoint.prevHash, checkpoint.pruned, checkpoint.createdAt, auditKey === undefined ? null : chainMacs.checkpoint(auditKey, checkpoint));
     return { pruned: old.length, checkpoint };
   });
@@ -591,18 +459,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
   });
 
   /** The audit record of a subscription change; the URL only as its origin and its hash (its query, path or credentials may be secret). */
-  const subscriptionChange = (status: SubscriptionChange, subscription: Subscription, by: ChangeRequest): SubscriptionAuditEntry => ({
-    syncId: uuidv7(),
-    requestId: by.requestId,
-    actor: by.actor,
-    status,
-    subscriptionId: subscription.id,
-    owner: subscription.owner,
-    events: [...subscription.events],
-    target: new URL(subscription.url).origin,
-    urlSha256: sha256Hex(subscription.url),
-    createdAt: new Date(clock.now()).toISOString(),
-  });
+  const subscriptionChange = (status: SubscriptionChange, subscription: Subscription, by: ChangeRequest): SubscriptionAuditEntry => subscriptionChangeEntry(status, subscription, by, clock.now());
 
   const createSubscriptionTx = db.transaction((input: NewSubscription, by: ChangeRequest | undefined): CreatedSubscription => {
     const id = `sub_${uuidv7()}`;
@@ -638,15 +495,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
     } catch {
       // Metrics and logging must not fail a sync that is recorded.
     }
-    if (queued > 0) {
-      for (const listener of listeners) {
-        try {
-          listener();
-        } catch {
-          // A listener only wakes the dispatcher; it must not fail the sync.
-        }
-      }
-    }
+    if (queued > 0) notifyQueued();
   };
 
   /** A note of the quarantine or held-change tables, appended inside their transaction; what to do once it committed. */
@@ -725,23 +574,9 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       const storedAnchor = readAnchor(db);
       const breaks = readBreaks();
 
-      if (storedAnchor === undefined && auditKey !== undefined) {
-        return fail('not_keyed', 'AUDIT_HMAC_KEY is set, but the trail carries no key anchor: it was never sealed with the key (start the service with it once), or a keyed trail was re-sealed without it and the anchor deleted');
-      }
-      if (storedAnchor !== undefined && auditKey !== undefined && storedAnchor.mac !== chainMacs.anchor(auditKey, storedAnchor.since, storedAnchor.from)) {
-        return fail('key_mismatch', 'the key anchor does not match AUDIT_HMAC_KEY: a wrong key, or the anchor was forged');
-      }
-      const checkpoint = checkpointRow && toCheckpoint(checkpointRow);
-      if (checkpoint && checkpointRow && storedAnchor !== undefined && auditKey !== undefined) {
-        const signed = checkpointRow.mac === chainMacs.checkpoint(auditKey, checkpoint);
-        if (!signed && checkpoint.firstSeq !== storedAnchor.from) {
-          return fail('checkpoint_invalid', `the checkpoint that the kept records begin from (record ${checkpoint.firstSeq}) is not sealed with AUDIT_HMAC_KEY: records were deleted and the checkpoint forged`);
-        }
-      }
-      const head = headHash === undefined ? null : { seq: headSeq === undefined ? counter : Number(headSeq), hash: headHash };
-      if (head && storedAnchor !== undefined && auditKey !== undefined && head.seq >= storedAnchor.since && headMac !== chainMacs.head(auditKey, head)) {
-        return fail('key_mismatch', `the remembered chain head (record ${head.seq}) is not sealed with AUDIT_HMAC_KEY: it was rewritten`);
-      }
+      const notes = checkChainNotes({ anchor: storedAnchor, checkpointRow, headHash, headSeq, headMac, counter }, auditKey);
+      if ('verdict' in notes) return notes.verdict;
+      const { checkpoint, head } = notes;
 
       const verifier = new ChainVerifier({ start: checkpoint && { seq: checkpoint.firstSeq, prevHash: checkpoint.prevHash }, keyedSince: storedAnchor?.since, key: auditKey });
       verifying++;
@@ -762,7 +597,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       const cut = breaks[0];
       if (cut) {
         const row = db.prepare<[number], { sync_id: string }>(`SELECT sync_id FROM audit_records WHERE seq = ?`).get(cut.seq);
-        return { ok: false, records: verdict.records, failure: cut.failure, firstBrokenSyncId: row?.sync_id ?? '(end of chain)', reason: cut.reason };
+        return cutVerdict(cut, verdict.records, row?.sync_id);
       }
       return checkpoint ? { ...verdict, checkpoint } : verdict;
     },
@@ -795,23 +630,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       for (const attempt of sql.attemptsOf.all(JSON.stringify(page.map((r) => r.id)))) {
         attempts.set(attempt.delivery_id, [...(attempts.get(attempt.delivery_id) ?? []), attempt]);
       }
-      const items = page.map(
-        (row): Delivery => ({
-          id: row.id,
-          eventId: row.event_id,
-          eventType: row.type as EventType,
-          status: row.status as DeliveryStatus,
-          nextAttemptAt: row.status === 'pending' && row.next_attempt_at !== null ? new Date(row.next_attempt_at).toISOString() : null,
-          createdAt: new Date(row.created_at).toISOString(),
-          attempts: (attempts.get(row.id) ?? []).map((a) => ({
-            attempt: a.attempt,
-            at: new Date(a.at).toISOString(),
-            statusCode: a.status_code,
-            error: a.error,
-            durationMs: a.duration_ms,
-          })),
-        }),
-      );
+      const items = page.map((row) => toDelivery(row, attempts.get(row.id) ?? []));
       const last = page.at(-1);
       return { items, nextCursor: rows.length > query.limit && last ? encodeCursor('delivery', last.id) : null };
     },
@@ -821,16 +640,7 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
         .all(now, limit + exclude.size)
         .filter((row) => !exclude.has(row.id))
         .slice(0, limit)
-        .map((row) => ({
-          id: row.id,
-          eventId: row.event_id,
-          eventType: row.type as EventType,
-          body: row.body,
-          url: row.url,
-          secret: row.secret,
-          subscriptionId: row.subscription_id,
-          attempts: row.attempts,
-        }));
+        .map(toPending);
     },
 
     async nextDueAt(exclude) {
@@ -874,53 +684,6 @@ function createStore(db: Database.Database, file: string, options: SqliteStoreOp
       listeners.clear();
       if (db.open) db.close();
     },
-  };
-}
-
-/** A verdict on the store's notes about the chain (anchor, checkpoint, head), before any record is walked. */
-function fail(failure: ChainFailure, reason: string): ChainVerdict {
-  return { ok: false, records: 0, failure, firstBrokenSyncId: '(chain metadata)', reason };
-}
-
-/**
- * The record as stored: the entry JSON with the indexed columns read over it, so an edit
- * to either shows (a subscription change has no group; its group_id is not read back).
- */
-function toRecord(row: AuditRow): AnyAuditRecord {
-  const entry = JSON.parse(row.entry) as AnyAuditEntry;
-  const group = storedGroupId(entry, row.group_id);
-  return { ...entry, ...group, syncId: row.sync_id, status: row.status as AuditEntry['status'], createdAt: row.created_at, prevHash: row.prev_hash, hash: row.hash } as AnyAuditRecord;
-}
-
-/**
- * Like toRecord, but a row whose JSON no longer parses still reaches the verifier (and
- * fails its hash), and so does one whose `actor` column (what reads of one's own records
- * filter on) no longer says what its JSON says.
- */
-function toVerifiable(row: AuditRow): AnyAuditRecord {
-  try {
-    const record = toRecord(row);
-    if (row.actor !== null && row.actor !== record.actor) return { ...record, actorColumn: row.actor } as unknown as AnyAuditRecord;
-    return record;
-  } catch {
-    return { syncId: row.sync_id, prevHash: row.prev_hash, hash: row.hash, unreadable: row.entry } as unknown as AuditRecord;
-  }
-}
-
-/** Whether `viewer` may see (and manage) a subscription of `owner`: its own, or any for an administrator; no viewer sees all. */
-function sees(viewer: Viewer | undefined, owner: string | null): boolean {
-  return viewer === undefined || viewer.admin || (owner !== null && owner === viewer.actor);
-}
-
-function toSubscription(row: SubscriptionRow): Subscription {
-  return {
-    id: row.id,
-    owner: row.owner,
-    url: row.url,
-    events: JSON.parse(row.events) as EventType[],
-    description: row.description,
-    createdAt: row.created_at,
-    disabled: row.disabled_at !== null,
   };
 }
 

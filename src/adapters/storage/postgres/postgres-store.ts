@@ -28,20 +28,15 @@ import {
   chainMacs,
   ChainVerifier,
   GENESIS_HASH,
-  storedGroupId,
   isSyncRecord,
   sealRecord,
-  sha256Hex,
   type AnyAuditEntry,
   type AnyAuditRecord,
   type AuditEntry,
   type AuditRecord,
-  type ChainCheckpoint,
-  type ChainFailure,
   type ChainHead,
   type ChainVerdict,
   type DomainEvent,
-  type EventType,
   type SubscriptionAuditEntry,
   type SubscriptionChange,
 } from '../../../core/audit.js';
@@ -56,14 +51,12 @@ import type {
   CreatedSubscription,
   Delivery,
   DeliveryListQuery,
-  DeliveryStatus,
   IdempotencyClaim,
   IdempotencyStore,
   NewSubscription,
   Outbox,
   Page,
   PendingDelivery,
-  StoredResponse,
   Subscription,
   SubscriptionStore,
   Viewer,
@@ -77,6 +70,7 @@ import { createConsistencyTables, type ConsistencyTables } from './consistency-t
 import { createCxoneTables, type CxoneTables } from './cxone-tables.js';
 import { advisoryKey } from './advisory-key.js';
 import { migratePostgres } from './migrations.js';
+import { chainCut, chainStart, checkChainNotes, createdBefore, nextCheckpoint, pruneRefusal, cutVerdict, eventBody, parseAnchor, parseBreaks, sees, subscribersOf, subscriptionChangeEntry, SUBSCRIPTION_COLUMNS, toDelivery, toPending, toRecord, toSubscription, toTakenClaim, toVerifiable, type AttemptRow, type AuditRow, type CheckpointRow, type DeliveryRow, type IdempotencyRow, type PendingRow, type SubscriberRow, type SubscriptionRow, wakeListeners } from '../store-rows.js';
 
 export interface PostgresStoreOptions {
   /** DATABASE_URL. Never logged, never in an error message. */
@@ -111,7 +105,7 @@ export interface PostgresStore extends AuditTrail, ChangeAudit, SubscriptionStor
 export const AUDIT_LOCK = advisoryKey('cxone-scim-sync/audit-chain');
 
 const INT8 = 20;
-/** bigint columns as numbers (sequence numbers and epoch milliseconds fit). */
+/** bigint columns as numbers (sequence numbers and epoch milliseconds fit): so the rows are those SQLite returns, and ../store-rows.ts maps both. */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8 ? (value: string) => Number(value) : pgTypes.getTypeParser(oid, format))) as typeof pgTypes.getTypeParser,
 };
@@ -138,49 +132,6 @@ function storageError(what: string, error: unknown): Error {
   return new StorageError(`PostgreSQL: ${what} failed (${describePgError(error)})`, { cause: error });
 }
 
-interface AuditRow {
-  seq: number;
-  sync_id: string;
-  group_id: string;
-  status: string;
-  created_at: string;
-  entry: string;
-  prev_hash: string;
-  hash: string;
-  actor: string | null;
-}
-
-interface CheckpointRow {
-  id: number;
-  first_seq: number;
-  prev_hash: string;
-  pruned: number;
-  created_at: string;
-  mac: string | null;
-}
-
-interface SubscriptionRow {
-  id: string;
-  owner: string | null;
-  url: string;
-  events: string;
-  description: string | null;
-  created_at: string;
-  disabled_at: string | null;
-}
-
-interface KeyAnchor {
-  readonly since: number;
-  readonly from: number;
-  readonly mac: string;
-}
-
-interface ChainBreak {
-  readonly seq: number;
-  readonly failure: ChainFailure;
-  readonly reason: string;
-}
-
 type Meta = Map<string, string>;
 
 const META_KEYS = ['audit_head', 'audit_head_seq', 'audit_head_mac', 'audit_breaks', 'audit_key_anchor', 'audit_counter'];
@@ -188,26 +139,6 @@ const META_KEYS = ['audit_head', 'audit_head_seq', 'audit_head_mac', 'audit_brea
 async function readMeta(client: PoolClient | Pool): Promise<Meta> {
   const { rows } = await client.query<{ key: string; value: string }>('SELECT key, value FROM meta WHERE key = ANY($1)', [META_KEYS]);
   return new Map(rows.map((r) => [r.key, r.value]));
-}
-
-function parseAnchor(raw: string | undefined): KeyAnchor | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(raw) as { since?: unknown; from?: unknown; mac?: unknown };
-    if (typeof parsed.since === 'number' && typeof parsed.from === 'number' && typeof parsed.mac === 'string') return { since: parsed.since, from: parsed.from, mac: parsed.mac };
-  } catch {
-    // unreadable: it matches no key
-  }
-  return { since: 1, from: 1, mac: '' };
-}
-
-function parseBreaks(raw: string | undefined): ChainBreak[] {
-  if (raw === undefined) return [];
-  try {
-    return JSON.parse(raw) as ChainBreak[];
-  } catch {
-    return [{ seq: 0, failure: 'cut', reason: 'the record of earlier breaks in the chain is unreadable' }];
-  }
 }
 
 async function setMeta(client: PoolClient, key: string, value: string): Promise<void> {
@@ -220,10 +151,6 @@ async function newestCheckpoint(client: PoolClient | Pool): Promise<CheckpointRo
 
 async function lastRecord(client: PoolClient | Pool): Promise<{ seq: number; hash: string } | undefined> {
   return (await client.query<{ seq: number; hash: string }>('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1')).rows[0];
-}
-
-function toCheckpoint(row: CheckpointRow): ChainCheckpoint {
-  return { firstSeq: row.first_seq, prevHash: row.prev_hash, pruned: row.pruned, createdAt: row.created_at };
 }
 
 /** Opens the store: connects, migrates under the migration lock, anchors AUDIT_HMAC_KEY. Throws StorageError with a one-line reason. */
@@ -323,14 +250,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
       const checkpoint = await newestCheckpoint(client);
       prevHash = last?.hash ?? checkpoint?.prev_hash ?? GENESIS_HASH;
       if (last !== undefined || counter > 0 || checkpoint !== undefined) {
-        const cut: ChainBreak = {
-          seq,
-          failure: last === undefined ? 'emptied' : 'head_missing',
-          reason:
-            last === undefined
-              ? `record ${seq} was appended to an emptied trail (${counter} records had been written; the records and the head were deleted)`
-              : `record ${seq} was appended after the remembered chain head had been deleted (the newest record left was ${last.seq}; records after it may have been deleted)`,
-        };
+        const cut = chainCut(seq, last, counter);
         await setMeta(client, 'audit_breaks', JSON.stringify([...parseBreaks(meta.get('audit_breaks')), cut]));
       }
     }
@@ -367,15 +287,14 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
     let queued = 0;
     if (events.length === 0) return queued;
     const now = clock.now();
-    const hears = (owner: string | null) => owner === null || adminActors.has(owner) || owner === actor;
-    const { rows } = await client.query<{ id: string; url: string; events: string; owner: string | null }>('SELECT id, url, events, owner FROM subscriptions WHERE disabled_at IS NULL');
-    const subscribers = rows.filter((s) => hears(s.owner)).map((s) => ({ id: s.id, url: s.url, events: JSON.parse(s.events) as EventType[] }));
+    const { rows } = await client.query<SubscriberRow>('SELECT id, url, events, owner FROM subscriptions WHERE disabled_at IS NULL');
+    const subscribers = subscribersOf(rows, actor, adminActors);
     for (const event of events) {
       await client.query('INSERT INTO outbox_events (event_id, type, sync_id, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
         event.id,
         event.type,
         syncId,
-        JSON.stringify({ type: event.type, timestamp: event.timestamp, data: event.data }),
+        eventBody(event),
         now,
       ]);
       const targets: { id: string | null; url: string }[] = [...subscribers.filter((s) => s.events.includes(event.type)), ...staticSubscribers.map((url) => ({ id: null, url }))];
@@ -393,29 +312,10 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
   }
 
   function notifyQueued(): void {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // A listener only wakes the dispatcher.
-      }
-    }
+    wakeListeners(listeners);
   }
 
-  const subscriptionChange = (status: SubscriptionChange, subscription: Subscription, by: ChangeRequest): SubscriptionAuditEntry => ({
-    syncId: uuidv7(),
-    requestId: by.requestId,
-    actor: by.actor,
-    status,
-    subscriptionId: subscription.id,
-    owner: subscription.owner,
-    events: [...subscription.events],
-    target: new URL(subscription.url).origin,
-    urlSha256: sha256Hex(subscription.url),
-    createdAt: new Date(clock.now()).toISOString(),
-  });
-
-  const subscriptionColumns = 'id, owner, url, events, description, created_at, disabled_at';
+  const subscriptionChange = (status: SubscriptionChange, subscription: Subscription, by: ChangeRequest): SubscriptionAuditEntry => subscriptionChangeEntry(status, subscription, by, clock.now());
 
   /** After an append committed: the new head to its observer, and the dispatcher woken when deliveries were queued. */
   const announce = (head: ChainHead, queued: number) => {
@@ -424,15 +324,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
     } catch {
       // Metrics and logging must not fail a sync that is recorded.
     }
-    if (queued > 0) {
-      for (const listener of listeners) {
-        try {
-          listener();
-        } catch {
-          // A listener only wakes the dispatcher.
-        }
-      }
-    }
+    if (queued > 0) notifyQueued();
   };
 
   return {
@@ -498,23 +390,9 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
             const checkpointRow = await newestCheckpoint(client);
             const storedAnchor = parseAnchor(meta.get('audit_key_anchor'));
             const breaks = parseBreaks(meta.get('audit_breaks'));
-            if (storedAnchor === undefined && auditKey !== undefined) {
-              return fail('not_keyed', 'AUDIT_HMAC_KEY is set, but the trail carries no key anchor: it was never sealed with the key (start the service with it once), or a keyed trail was re-sealed without it and the anchor deleted');
-            }
-            if (storedAnchor !== undefined && auditKey !== undefined && storedAnchor.mac !== chainMacs.anchor(auditKey, storedAnchor.since, storedAnchor.from)) {
-              return fail('key_mismatch', 'the key anchor does not match AUDIT_HMAC_KEY: a wrong key, or the anchor was forged');
-            }
-            const checkpoint = checkpointRow && toCheckpoint(checkpointRow);
-            if (checkpoint && checkpointRow && storedAnchor !== undefined && auditKey !== undefined) {
-              const signed = checkpointRow.mac === chainMacs.checkpoint(auditKey, checkpoint);
-              if (!signed && checkpoint.firstSeq !== storedAnchor.from) {
-                return fail('checkpoint_invalid', `the checkpoint that the kept records begin from (record ${checkpoint.firstSeq}) is not sealed with AUDIT_HMAC_KEY: records were deleted and the checkpoint forged`);
-              }
-            }
-            const head = headHash === undefined ? null : { seq: headSeq === undefined ? counter : Number(headSeq), hash: headHash };
-            if (head && storedAnchor !== undefined && auditKey !== undefined && head.seq >= storedAnchor.since && headMac !== chainMacs.head(auditKey, head)) {
-              return fail('key_mismatch', `the remembered chain head (record ${head.seq}) is not sealed with AUDIT_HMAC_KEY: it was rewritten`);
-            }
+            const notes = checkChainNotes({ anchor: storedAnchor, checkpointRow, headHash, headSeq, headMac, counter }, auditKey);
+            if ('verdict' in notes) return notes.verdict;
+            const { checkpoint, head } = notes;
             const verifier = new ChainVerifier({ start: checkpoint && { seq: checkpoint.firstSeq, prevHash: checkpoint.prevHash }, keyedSince: storedAnchor?.since, key: auditKey });
             let after = 0;
             for (;;) {
@@ -529,7 +407,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
             const cut = breaks[0];
             if (cut) {
               const { rows } = await client.query<{ sync_id: string }>('SELECT sync_id FROM audit_records WHERE seq = $1', [cut.seq]);
-              return { ok: false, records: verdict.records, failure: cut.failure, firstBrokenSyncId: rows[0]?.sync_id ?? '(end of chain)', reason: cut.reason };
+              return cutVerdict(cut, verdict.records, rows[0]?.sync_id);
             }
             return checkpoint ? { ...verdict, checkpoint } : verdict;
           },
@@ -546,25 +424,16 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
       return transaction('pruning the audit trail', async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
         const previous = await newestCheckpoint(client);
-        const start = previous ? { seq: previous.first_seq, prevHash: previous.prev_hash } : { seq: 1, prevHash: GENESIS_HASH };
+        const start = chainStart(previous);
         const { rows: candidates } = await client.query<AuditRow>('SELECT * FROM audit_records WHERE seq >= $1 ORDER BY seq LIMIT $2', [start.seq, limit]);
-        const old: AuditRow[] = [];
-        for (const row of candidates) {
-          if (row.created_at >= cutoff) break;
-          old.push(row);
-        }
+        const old = createdBefore(candidates, cutoff);
         const newest = old.at(-1);
         if (newest === undefined) return { pruned: 0 };
         const anchor = parseAnchor((await readMeta(client)).get('audit_key_anchor'));
-        const verifier = new ChainVerifier({ start, keyedSince: anchor?.since, key: auditKey });
-        for (const row of old) {
-          if (!verifier.add(toVerifiable(row), row.seq)) {
-            const verdict = verifier.verdict();
-            return { pruned: 0, refused: verdict.ok ? 'the records do not verify' : verdict.reason };
-          }
-        }
+        const refused = pruneRefusal(old, start, anchor?.since, auditKey);
+        if (refused !== undefined) return { pruned: 0, refused };
         await client.query('DELETE FROM audit_records WHERE seq <= $1', [newest.seq]);
-        const checkpoint: ChainCheckpoint = { firstSeq: newest.seq + 1, prevHash: newest.hash, pruned: (previous?.pruned ?? 0) + old.length, createdAt: new Date(clock.now()).toISOString() };
+        const checkpoint = nextCheckpoint(previous, newest, old.length, clock.now());
         await client.query('INSERT INTO audit_checkpoints (first_seq, prev_hash, pruned, created_at, mac) VALUES ($1, $2, $3, $4, $5)', [
           checkpoint.firstSeq,
           checkpoint.prevHash,
@@ -601,19 +470,19 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
     async listSubscriptions(viewer?: Viewer) {
       const rows =
         viewer === undefined || viewer.admin
-          ? await query<SubscriptionRow>('listing subscriptions', `SELECT ${subscriptionColumns} FROM subscriptions ORDER BY created_at, id`)
-          : await query<SubscriptionRow>('listing subscriptions', `SELECT ${subscriptionColumns} FROM subscriptions WHERE owner = $1 ORDER BY created_at, id`, [viewer.actor]);
+          ? await query<SubscriptionRow>('listing subscriptions', `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY created_at, id`)
+          : await query<SubscriptionRow>('listing subscriptions', `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE owner = $1 ORDER BY created_at, id`, [viewer.actor]);
       return rows.map(toSubscription);
     },
 
     async getSubscription(id, viewer?: Viewer) {
-      const [row] = await query<SubscriptionRow>('reading a subscription', `SELECT ${subscriptionColumns} FROM subscriptions WHERE id = $1`, [id]);
+      const [row] = await query<SubscriptionRow>('reading a subscription', `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1`, [id]);
       return row && sees(viewer, row.owner) ? toSubscription(row) : undefined;
     },
 
     async deleteSubscription(id, by?: ChangeRequest) {
       return transaction('deleting a subscription', async (client) => {
-        const { rows } = await client.query<SubscriptionRow>(`SELECT ${subscriptionColumns} FROM subscriptions WHERE id = $1 FOR UPDATE`, [id]);
+        const { rows } = await client.query<SubscriptionRow>(`SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1 FOR UPDATE`, [id]);
         const row = rows[0];
         if (!row || !sees(by, row.owner)) return undefined;
         const subscription = toSubscription(row);
@@ -624,34 +493,22 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
     },
 
     async listDeliveries(subscriptionId: string, query_: DeliveryListQuery, viewer?: Viewer): Promise<Page<Delivery> | undefined> {
-      const [subscription] = await query<SubscriptionRow>('reading a subscription', `SELECT ${subscriptionColumns} FROM subscriptions WHERE id = $1`, [subscriptionId]);
+      const [subscription] = await query<SubscriptionRow>('reading a subscription', `SELECT ${SUBSCRIPTION_COLUMNS} FROM subscriptions WHERE id = $1`, [subscriptionId]);
       if (!subscription || !sees(viewer, subscription.owner)) return undefined;
       const before = query_.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor('delivery', query_.cursor);
-      const rows = await query<{ id: number; event_id: string; type: string; status: string; next_attempt_at: number | null; created_at: number }>(
+      const rows = await query<DeliveryRow>(
         'listing deliveries',
         `SELECT d.id, d.event_id, e.type, d.status, d.next_attempt_at, d.created_at FROM deliveries d JOIN outbox_events e ON e.event_id = d.event_id
          WHERE d.subscription_id = $1 AND d.id < $2 ORDER BY d.id DESC LIMIT $3`,
         [subscriptionId, before, query_.limit + 1],
       );
       const page = rows.slice(0, query_.limit);
-      const attempts = await query<{ delivery_id: number; attempt: number; at: number; status_code: number | null; error: string | null; duration_ms: number }>(
+      const attempts = await query<AttemptRow>(
         'listing delivery attempts',
         'SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::bigint[]) ORDER BY delivery_id, attempt',
         [page.map((r) => r.id)],
       );
-      const items = page.map(
-        (row): Delivery => ({
-          id: row.id,
-          eventId: row.event_id,
-          eventType: row.type as EventType,
-          status: row.status as DeliveryStatus,
-          nextAttemptAt: row.status === 'pending' && row.next_attempt_at !== null ? new Date(row.next_attempt_at).toISOString() : null,
-          createdAt: new Date(row.created_at).toISOString(),
-          attempts: attempts
-            .filter((a) => a.delivery_id === row.id)
-            .map((a) => ({ attempt: a.attempt, at: new Date(a.at).toISOString(), statusCode: a.status_code, error: a.error, durationMs: a.duration_ms })),
-        }),
-      );
+      const items = page.map((row) => toDelivery(row, attempts.filter((a) => a.delivery_id === row.id)));
       const last = page.at(-1);
       return { items, nextCursor: rows.length > query_.limit && last ? encodeCursor('delivery', last.id) : null };
     },
@@ -660,7 +517,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
       if (limit <= 0) return [];
       // Claimed with a lease: rows another replica is claiming right now are skipped, rows
       // it holds under a lease are not due; after the lease anyone may take them again.
-      const rows = await query<{ id: number; event_id: string; type: string; body: string; url: string; subscription_id: string | null; secret: string | null; attempts: number }>(
+      const rows = await query<PendingRow>(
         'claiming due deliveries',
         `WITH claimable AS (
            SELECT id FROM deliveries
@@ -676,16 +533,7 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
          ORDER BY c.next_attempt_at, c.id`,
         [now, limit, [...exclude], now + deliveryLeaseMs],
       );
-      return rows.map((row) => ({
-        id: row.id,
-        eventId: row.event_id,
-        eventType: row.type as EventType,
-        body: row.body,
-        url: row.url,
-        secret: row.secret,
-        subscriptionId: row.subscription_id,
-        attempts: row.attempts,
-      }));
+      return rows.map(toPending);
     },
 
     async nextDueAt(exclude) {
@@ -742,10 +590,9 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
           [actor, key, fingerprint, now, now + ttlMs, now + idempotencyLeaseMs],
         );
         if (claimed.length > 0) return { claimed: true };
-        const [row] = await query<{ fingerprint: string; status: string; response: string | null }>('reading an idempotency key', 'SELECT fingerprint, status, response FROM idempotency_keys WHERE actor = $1 AND key = $2', [actor, key]);
+        const [row] = await query<IdempotencyRow>('reading an idempotency key', 'SELECT fingerprint, status, response FROM idempotency_keys WHERE actor = $1 AND key = $2', [actor, key]);
         if (row === undefined) continue; // released in between: try again
-        if (row.status === 'completed' && row.response !== null) return { claimed: false, fingerprint: row.fingerprint, state: 'completed', response: JSON.parse(row.response) as StoredResponse };
-        return { claimed: false, fingerprint: row.fingerprint, state: 'processing' };
+        return toTakenClaim(row);
       }
     },
 
@@ -772,32 +619,4 @@ function createStore(pool: Pool, options: PostgresStoreOptions): PostgresStore {
       await pool.end().catch(() => {});
     },
   };
-}
-
-function fail(failure: ChainFailure, reason: string): ChainVerdict {
-  return { ok: false, records: 0, failure, firstBrokenSyncId: '(chain metadata)', reason };
-}
-
-function toRecord(row: AuditRow): AnyAuditRecord {
-  const entry = JSON.parse(row.entry) as AnyAuditEntry;
-  const group = storedGroupId(entry, row.group_id);
-  return { ...entry, ...group, syncId: row.sync_id, status: row.status as AuditEntry['status'], createdAt: row.created_at, prevHash: row.prev_hash, hash: row.hash } as AnyAuditRecord;
-}
-
-function toVerifiable(row: AuditRow): AnyAuditRecord {
-  try {
-    const record = toRecord(row);
-    if (row.actor !== null && row.actor !== record.actor) return { ...record, actorColumn: row.actor } as unknown as AnyAuditRecord;
-    return record;
-  } catch {
-    return { syncId: row.sync_id, prevHash: row.prev_hash, hash: row.hash, unreadable: row.entry } as unknown as AuditRecord;
-  }
-}
-
-function sees(viewer: Viewer | undefined, owner: string | null): boolean {
-  return viewer === undefined || viewer.admin || (owner !== null && owner === viewer.actor);
-}
-
-function toSubscription(row: SubscriptionRow): Subscription {
-  return { id: row.id, owner: row.owner, url: row.url, events: JSON.parse(row.events) as EventType[], description: row.description, createdAt: row.created_at, disabled: row.disabled_at !== null };
 }

@@ -25,6 +25,7 @@ import {
   GroupNotFoundError,
   PreconditionFailedError,
   RollbackFailedError,
+  UpstreamError,
   ValidationFailedError,
   WriteNotAppliedError,
   type AgentFailure,
@@ -76,6 +77,8 @@ interface AcdChange extends MembershipChange {
     readonly agentsAdded: ReadonlyMap<number, AdminAgent>;
     /** Desired members of type Group. */
     readonly groups: readonly MemberRef[];
+    /** The group's name as read: a displayName other than this renames it. */
+    readonly currentName: string;
   };
 }
 
@@ -96,6 +99,26 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
     newSyncId: options.newSyncId ?? (() => `recovery-${clock.now()}-${++journalIds}`),
     newEventId: options.newEventId ?? (() => `msg_recovery-${clock.now()}-${++journalIds}`),
   };
+
+  /**
+   * A new name another active ACD group has (any case) is refused before anything is
+   * written, as a create of that name is (the SCIM front door's uniqueness): UpstreamError
+   * 409 `uniqueness` (SCIM 409; the sync route 502 naming it). The admin API publishes no
+   * rule of its own about names; without a group listing the rename's answer decides.
+   */
+  async function checkNameFree(change: AcdChange, ctx: RequestContext): Promise<void> {
+    if (adminApi.listGroups === undefined) return;
+    const wanted = change.displayName.toLowerCase();
+    const own = String(change.write.id);
+    const holder = (await adminApi.listGroups(ctx)).find((group) => group.isActive !== false && (group.groupName ?? '').toLowerCase() === wanted && String(group.groupId) !== own);
+    if (holder !== undefined) {
+      throw new UpstreamError(`displayName ${JSON.stringify(change.displayName)} is taken: CXone ACD group ${holder.groupId} (${JSON.stringify(holder.groupName ?? '')}) has that name`, {
+        status: 409,
+        scimType: 'uniqueness',
+        detail: `a group named ${JSON.stringify(holder.groupName)} exists already`,
+      });
+    }
+  }
 
   return {
     name: 'acd-groups',
@@ -138,9 +161,11 @@ export function createAcdGroupsBackend(options: AcdGroupsBackendOptions): Member
       return planChange(agents, desired, read.acd ? read : await readGroup(adminApi, agents, current.group.id, ctx), ctx);
     },
 
-    async validate(_groupId, change) {
-      const errors = validateChange(change as AcdChange);
+    async validate(_groupId, change, ctx) {
+      const ours = change as AcdChange;
+      const errors = validateChange(ours);
       if (errors.length > 0) throw new ValidationFailedError(errors);
+      if (ours.displayName !== ours.acd.currentName) await checkNameFree(ours, ctx);
     },
 
     async apply(groupId, snapshot, change, ctx, trace, signal): Promise<Applied> {
@@ -317,7 +342,7 @@ async function planChange(agents: AgentDirectory, request: DesiredMembership, cu
     plan: { added, removed, unchangedCount: target.size - add.length, duplicates },
     displayName,
     write: { id: current.group.id, displayName, members: desired, extra: {} },
-    acd: { target, add, remove, unresolved, members, agentsAdded, groups },
+    acd: { target, add, remove, unresolved, members, agentsAdded, groups, currentName: current.group.displayName },
   };
 }
 

@@ -118,6 +118,35 @@ describe('the SCIM front door against RFC 7644', () => {
     expect((await rig.call('GET', `/scim/v2/Schemas/${encodeURIComponent('urn:ietf:params:scim:schemas:core:2.0:Group')}`)).json()).toMatchObject({ name: 'Group' });
   });
 
+  it('when an ACD group is renamed to a name another ACD group has, then 409 uniqueness names it before anything is written (the sync route: 502 upstream_error, upstreamStatus 409, scimType uniqueness); its own name in another case is a rename', async () => {
+    const rig = await startScimRig('acd-groups');
+    const created = await rig.call('POST', '/scim/v2/Groups', { displayName: 'Tier 2 Support', members: [{ value: users.aliceSmith }] });
+    const id = created.json().id as string;
+    rig.resetStats();
+    const refused = await rig.call('PATCH', `/scim/v2/Groups/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'replace', path: 'displayName', value: 'overflow queue' },
+        { op: 'add', path: 'members', value: [{ value: users.davidKim }] },
+      ],
+    });
+    expect(refused.json()).toMatchObject({ schemas: [ERROR], status: '409', scimType: 'uniqueness' });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().detail).toContain('Overflow Queue');
+    expect(rig.displayName(id)).toBe('Tier 2 Support');
+    expect(rig.members(id)).toEqual([users.aliceSmith]);
+    expect(Object.keys(rig.simulator.stats.byRoute).filter((route) => !route.startsWith('GET ') && !route.startsWith('POST oauth'))).toEqual([]);
+    expect(rig.records().at(-1)).toMatchObject({ groupId: id, status: 'upstream_error', actor: 'okta-scim' });
+
+    const sync = await rig.app.inject({ method: 'POST', url: `/groups/${id}/sync`, headers: { ...bearer(TOKENS.okta), 'content-type': 'application/json' }, payload: { displayName: 'Overflow Queue', members: [{ value: users.aliceSmith, type: 'User' }] } });
+    expect(sync.statusCode).toBe(502);
+    expect(sync.json()).toMatchObject({ error: 'upstream_error', upstreamStatus: 409, scimType: 'uniqueness' });
+
+    const recased = await rig.call('PATCH', `/scim/v2/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'TIER 2 SUPPORT' }] });
+    expect(recased.statusCode).toBe(204);
+    expect(rig.displayName(id)).toBe('TIER 2 SUPPORT');
+  });
+
   it('when a token is listed only in SCIM_API_TOKENS, then it calls /scim/v2 but gets 403 on /groups/{id}/sync, and a SYNC_API_TOKENS token gets 401 under /scim/v2', async () => {
     const rig = await startScimRig('scim-groups');
     const sync = await rig.app.inject({ method: 'POST', url: `/groups/${groups.platform}/sync`, headers: { authorization: `Bearer ${SCIM_TOKEN}`, 'content-type': 'application/json' }, payload: { members: [] } });

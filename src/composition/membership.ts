@@ -244,7 +244,7 @@ export function createMembershipBackend(name: MembershipBackendName, deps: Membe
       const fallbackTeamId = deps.config.teamsFallbackTeamId;
       // The configuration refuses MEMBERSHIP_BACKEND=teams without it; auto never chooses teams.
       if (fallbackTeamId === undefined) throw new Error('the teams membership backend needs TEAMS_FALLBACK_TEAM_ID');
-      return createTeamsBackend({ adminApi, agents, journal: stores.journal, syncedGroups: stores.syncedGroups, fallbackTeamId, moveFromOther: deps.config.teamsMoveFromOther, clock: deps.clock });
+      return createTeamsBackend({ adminApi, agents, journal: stores.journal, syncedGroups: stores.syncedGroups, audit: stores.audit, fallbackTeamId, moveFromOther: deps.config.teamsMoveFromOther, clock: deps.clock });
     }
   }
 }

@@ -5,8 +5,9 @@
  * TEAMS_MOVE_FROM_OTHER. The backend choice (MEMBERSHIP_BACKEND) passes it to the sync
  * runner as `SyncGroupDeps.backend`.
  */
+import { v7 as uuidv7 } from 'uuid';
 import { systemClock } from '../core/clock.js';
-import type { AdminApiClient, AgentDirectory, Clock, MembershipBackend, MembershipJournal, SyncedGroups } from '../core/ports.js';
+import type { AdminApiClient, AgentDirectory, AuditLog, Clock, MembershipBackend, MembershipJournal, SyncedGroups } from '../core/ports.js';
 import { createTeamsBackend as createBackend } from '../core/teams-backend.js';
 
 export interface TeamsBackendWiring {
@@ -21,6 +22,8 @@ export interface TeamsBackendWiring {
   /** Agents per PUT /agents. Default 1,000. */
   readonly batchSize?: number;
   readonly clock?: Clock;
+  /** Where a write a crash left open is recorded once it is finished (the store). */
+  readonly audit?: AuditLog;
 }
 
 export function createTeamsBackend(wiring: TeamsBackendWiring): MembershipBackend {
@@ -33,5 +36,8 @@ export function createTeamsBackend(wiring: TeamsBackendWiring): MembershipBacken
     fallbackTeamId: wiring.fallbackTeamId,
     moveFromOther: wiring.moveFromOther ?? false,
     batchSize: wiring.batchSize,
+    audit: wiring.audit,
+    newSyncId: () => uuidv7(),
+    newEventId: () => `msg_${uuidv7()}`,
   });
 }

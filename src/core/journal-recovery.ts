@@ -109,13 +109,48 @@ export async function recoverJournal(deps: JournalRecoveryDeps, ctx: RequestCont
 
 async function recordFinished(deps: JournalRecoveryDeps, entry: JournalEntry, outcome: RecoveredEntry, ctx: RequestContext): Promise<RecoveredEntry> {
   if (!deps.audit) return outcome;
-  const recordId = deps.newSyncId();
-  const createdAt = new Date(deps.clock.now()).toISOString();
   const before = new Set(entry.before.agentIds ?? []);
   const target = new Set(entry.target.agentIds ?? []);
   const completed = outcome.outcome === 'completed';
-  const added = completed ? await namedMembers(deps, [...target].filter((a) => !before.has(a)), ctx) : [];
-  const removed = completed ? await namedMembers(deps, [...before].filter((a) => !target.has(a)), ctx) : [];
+  return appendRecoveryRecord(
+    { ...deps, audit: deps.audit },
+    entry,
+    outcome,
+    {
+      added: completed ? await namedMembers(deps, [...target].filter((a) => !before.has(a)), ctx) : [],
+      removed: completed ? await namedMembers(deps, [...before].filter((a) => !target.has(a)), ctx) : [],
+      memberCount: (completed ? target : before).size,
+      payloadSha256: canonicalSha256({ recovery: entry.syncId, before: [...before].toSorted((a, b) => a - b), target: [...target].toSorted((a, b) => a - b) }),
+    },
+    ctx,
+  );
+}
+
+/** Where a backend's recovery records what it finished, and how it names the records and their events. */
+export interface RecoveryRecordDeps {
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly newSyncId: () => string;
+  readonly newEventId: () => string;
+}
+
+/**
+ * The audit record (and its event) of one finished entry, for every admin-API backend:
+ * `applied` (group.sync.completed) when the write was completed, `interrupted` when it was
+ * rolled back and `rollback_failed` when the undo failed again (group.sync.failed), by
+ * RECOVERY_ACTOR with the request id `recovery:<the interrupted sync>`. `added`/`removed`
+ * are what the completed write changed (none when it was undone).
+ */
+export async function appendRecoveryRecord(
+  deps: RecoveryRecordDeps,
+  entry: JournalEntry,
+  outcome: RecoveredEntry,
+  parts: { readonly added: readonly MemberRef[]; readonly removed: readonly MemberRef[]; readonly memberCount: number; readonly payloadSha256: string },
+  ctx: RequestContext,
+): Promise<RecoveredEntry> {
+  const recordId = deps.newSyncId();
+  const createdAt = new Date(deps.clock.now()).toISOString();
+  const completed = outcome.outcome === 'completed';
   const what =
     outcome.outcome === 'completed'
       ? `the write of sync ${entry.syncId}, interrupted before its verification, was found complete and verified`
@@ -124,6 +159,8 @@ async function recordFinished(deps: JournalRecoveryDeps, entry: JournalEntry, ou
         : (outcome.error?.message ?? 'rollback failed');
   const status: AuditEntry['status'] = completed ? 'applied' : outcome.outcome === 'rolled_back' ? 'interrupted' : 'rollback_failed';
   const code = completed ? 'completed' : outcome.outcome;
+  const added = [...parts.added];
+  const removed = [...parts.removed];
   const audit: AuditEntry = {
     syncId: recordId,
     requestId: `recovery:${entry.syncId}`,
@@ -132,8 +169,8 @@ async function recordFinished(deps: JournalRecoveryDeps, entry: JournalEntry, ou
     status,
     added,
     removed,
-    memberCount: (completed ? target : before).size,
-    payloadSha256: canonicalSha256({ recovery: entry.syncId, before: [...before].toSorted((a, b) => a - b), target: [...target].toSorted((a, b) => a - b) }),
+    memberCount: parts.memberCount,
+    payloadSha256: parts.payloadSha256,
     etagBefore: null,
     etagAfter: null,
     writeMode: completed ? 'admin-api' : null,
@@ -145,7 +182,7 @@ async function recordFinished(deps: JournalRecoveryDeps, entry: JournalEntry, ou
   };
   const data = { syncId: recordId, groupId: entry.groupId, recoveredSyncId: entry.syncId, message: what };
   const event: DomainEvent = completed
-    ? { id: deps.newEventId(), type: 'group.sync.completed', timestamp: createdAt, data: { ...data, status: 'applied', added, removed, memberCount: target.size, consistencyRate: 1, latencyMs: 0 } }
+    ? { id: deps.newEventId(), type: 'group.sync.completed', timestamp: createdAt, data: { ...data, status: 'applied', added, removed, memberCount: parts.memberCount, consistencyRate: 1, latencyMs: 0 } }
     : { id: deps.newEventId(), type: 'group.sync.failed', timestamp: createdAt, data: { ...data, error: status, ...(outcome.error ? { members: outcome.error.members, failed: outcome.error.failures } : {}) } };
   await deps.audit.append(audit, [event]);
   return { ...outcome, recordId };

@@ -59,6 +59,8 @@ import {
   type AgentFailure,
   type MemberError,
 } from './errors.js';
+import { canonicalSha256 } from './canonical-json.js';
+import { appendRecoveryRecord, type RecoveredEntry } from './journal-recovery.js';
 import { runJournaledWrite, type WriteStepResult, type WriteVerdict } from './journaled-write.js';
 import type { DesiredMembership, GroupSnapshot, MemberRef } from './membership.js';
 import { isInTeam, sameTeam, teamRefOf } from './team-ref.js';
@@ -69,6 +71,7 @@ import type {
   AdminApiClient,
   AgentDirectory,
   Applied,
+  AuditLog,
   BatchOutcome,
   Clock,
   CxoneTeam,
@@ -103,6 +106,14 @@ export interface TeamsBackendOptions {
   readonly batchSize?: number;
   /** A journal key when the context names no sync. */
   readonly newId?: () => string;
+  /**
+   * Where a write a crash left open is recorded once it is finished (completed or moved
+   * back), as acd-groups records its own (../core/journal-recovery.ts); without it, nothing is.
+   */
+  readonly audit?: AuditLog;
+  /** The ids of those records and of their events. */
+  readonly newSyncId?: () => string;
+  readonly newEventId?: () => string;
 }
 
 /** The change one attempt plans: who each desired value is, and the agents of the team as read. */
@@ -127,6 +138,8 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
   const readTeamOf = new WeakMap<GroupSnapshot, CxoneTeam>();
   let counter = 0;
   const newId = options.newId ?? (() => `teams-${options.clock.now()}-${++counter}`);
+  const recordIds = options.newSyncId ?? (() => `recovery-${options.clock.now()}-${++counter}`);
+  const eventIds = options.newEventId ?? (() => `msg_recovery-${options.clock.now()}-${++counter}`);
 
   /**
    * The team's name: a UUID id is looked up (GroupNotFoundError when user-management has no
@@ -470,10 +483,47 @@ export function createTeamsBackend(options: TeamsBackendOptions): MembershipBack
     if (entry.phase === 'verifying' && agentIds.every((id) => at(id, target[id]))) {
       // Every step answered and every agent is where it was sent: the write stands.
       await journal.close(entry.syncId);
+      await recordRecovery(entry, { syncId: entry.syncId, groupId: entry.groupId, outcome: 'completed' }, ctx);
       return;
     }
-    await undo(entry.syncId, team, agentIds.filter((id) => !at(id, before[id])), before, ctx);
+    try {
+      await undo(entry.syncId, team, agentIds.filter((id) => !at(id, before[id])), before, ctx);
+    } catch (error) {
+      // The entry stays open for the next attempt; the failure is recorded as acd-groups records its own.
+      if (error instanceof RollbackFailedError) await recordRecovery(entry, { syncId: entry.syncId, groupId: entry.groupId, outcome: 'rollback_failed', error }, ctx);
+      throw error;
+    }
     await journal.close(entry.syncId);
+    await recordRecovery(entry, { syncId: entry.syncId, groupId: entry.groupId, outcome: 'rolled_back' }, ctx);
+  }
+
+  /**
+   * The record of a finished entry: the agents the completed write moved into the team
+   * (added) and out of it (removed), none when it was undone; the team's size after.
+   */
+  async function recordRecovery(entry: JournalEntry, outcome: RecoveredEntry, ctx: RequestContext): Promise<void> {
+    if (options.audit === undefined) return;
+    const team = teamOf(entry.groupId);
+    const before = entry.before.teams ?? {};
+    const target = entry.target.teams ?? {};
+    const ids = Object.keys(before).map(Number);
+    const completed = outcome.outcome === 'completed';
+    const into = completed ? ids.filter((id) => sameTeam(target[id], team) && !sameTeam(before[id], team)) : [];
+    const outOf = completed ? ids.filter((id) => sameTeam(before[id], team) && !sameTeam(target[id], team)) : [];
+    const known = await agents.byAgentIds([...into, ...outOf], ctx);
+    const named = (list: readonly number[]) => list.map((agentId) => ({ value: memberValue(known.get(agentId) ?? ({ agentId } as AdminAgent)), type: 'User' as const }));
+    await appendRecoveryRecord(
+      { audit: options.audit, clock: options.clock, newSyncId: recordIds, newEventId: eventIds },
+      entry,
+      outcome,
+      {
+        added: named(into),
+        removed: named(outOf),
+        memberCount: (await agents.inTeam(team, ctx)).length,
+        payloadSha256: canonicalSha256({ recovery: entry.syncId, before, target }),
+      },
+      ctx,
+    );
   }
 
   const { searchTeams, getTeam, createTeam } = options.adminApi;

@@ -108,6 +108,11 @@ describe('the membership backends as the service wires them', () => {
     const agents = await full.directory.adminApi.listAllAgents({ fields: ['agentId', 'teamId'] }, ctx());
     expect(agents.agents.find((a) => a.agentId === agent)?.teamId).toBe(seedIds.teams.defaultTeam);
     expect(lines).toEqual(['info an interrupted team write was finished']);
+    // Recorded as acd-groups records its own: by the service, naming the interrupted sync, with its event.
+    const records = (await full.store.listRecords({ limit: 10 })).items.filter((r) => 'groupId' in r && r.groupId === String(team));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 'interrupted', actor: 'cxone-scim-sync', requestId: 'recovery:crashed-team-sync', added: [], removed: [], errors: [{ code: 'rolled_back' }] });
+    expect(await full.store.verifyChain()).toMatchObject({ ok: true });
   });
 
   it('when another replica holds the group lock of an open ACD group write (its sync still runs), then the recovery at start waits for it and leaves that sync its own entry', async () => {

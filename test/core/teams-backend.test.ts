@@ -67,6 +67,31 @@ describe('teams backend', () => {
     expect(journal.closed[0]?.steps.map((s) => `${s.action}:${s.teamId}:${s.state}`)).toEqual(['team:99:done', 'team:10:done']);
   });
 
+  it('when a write a crash left open is found before the team is read, then it is finished and recorded as the service: applied when every step answered and every agent is where it was sent, interrupted when it was moved back', async () => {
+    const upstream = tenant();
+    const ctx = () => ({ stats: { upstreamRequests: 0 } });
+    const { journal } = setup(upstream);
+    // Completed: agent 3 was moved into team 10 and the write reached its verification.
+    const recorded = new MemoryAuditLog();
+    const recording = createTeamsBackend({ agents: upstream.agentMap(), adminApi: upstream.adminApi, journal, syncedGroups: new MemorySyncedGroups(), clock: new FakeClock(), fallbackTeamId: FALLBACK, moveFromOther: false, audit: recorded });
+    upstream.move(3, TEAM);
+    await journal.open({ syncId: 'crashed-1', backend: 'teams', groupId: String(TEAM), before: { teams: { 3: FALLBACK } }, target: { teams: { 3: TEAM } }, openedAt: '2026-01-01T00:00:00.000Z' });
+    await journal.setPhase('crashed-1', 'verifying');
+    await recording.prepare?.(String(TEAM), ctx());
+    // Moved back: agent 6 was being moved into team 10, the write never reached its verification.
+    upstream.move(6, TEAM);
+    await journal.open({ syncId: 'crashed-2', backend: 'teams', groupId: String(TEAM), before: { teams: { 6: FALLBACK } }, target: { teams: { 6: TEAM } }, openedAt: '2026-01-01T00:00:00.000Z' });
+    await recording.prepare?.(String(TEAM), ctx());
+
+    expect(journal.entries.size).toBe(0);
+    expect(upstream.teamOf(3)).toBe(TEAM);
+    expect(upstream.teamOf(6)).toBe(FALLBACK);
+    expect(recorded.records.map((r) => ({ ...r }))).toMatchObject([
+      { status: 'applied', actor: 'cxone-scim-sync', requestId: 'recovery:crashed-1', groupId: String(TEAM), added: [{ value: 'user-3', type: 'User' }], removed: [], memberCount: 4, writeMode: 'admin-api' },
+      { status: 'interrupted', actor: 'cxone-scim-sync', requestId: 'recovery:crashed-2', groupId: String(TEAM), added: [], removed: [], errors: [{ code: 'rolled_back' }] },
+    ]);
+  });
+
   it('when the team is read, then its members are its agents as SCIM users (userID, else userName, else the agentId) and its displayName is the team id', async () => {
     const upstream = new FakeTeamsTenant().add(1, TEAM).add(2, TEAM, { userId: '' }).add(3, TEAM, { userId: '', userName: '' });
     const { backend } = setup(upstream);

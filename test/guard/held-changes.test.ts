@@ -73,7 +73,7 @@ describe('GET /guard/held, POST /guard/held/{id}/approve and /reject', () => {
   it('when a change is held, approved or rejected, then each is recorded with its group.change event, in the transaction that changed it', async () => {
     const { store, clock, deps } = heldStore();
     const outbox = await subscribed(store);
-    const { app } = await buildTestApp({ directory: new InMemoryDirectory(), env: { ADMIN_API_TOKENS: `admin:${ADMIN}` }, ports: { heldChanges: store.heldChanges, clock } });
+    const { app } = await buildTestApp({ directory: new InMemoryDirectory(), env: { ADMIN_API_TOKENS: `admin:${ADMIN}` }, ports: { heldChanges: store.heldChanges, audit: store, clock } });
     const one = await holdOrPass(deps, 'g1', { members, removing: 40, of: 41 }, 'entra', 'req-1');
     const two = await holdOrPass(deps, 'g2', { members, removing: 12, of: 12 }, 'entra', 'req-2');
     await holdOrPass(deps, 'g1', { members, removing: 40, of: 41 }, 'entra', 'req-3'); // the IdP's retry: nothing new
@@ -95,6 +95,10 @@ describe('GET /guard/held, POST /guard/held/{id}/approve and /reject', () => {
       ['held_change_rejected', 'admin', expect.any(String)],
     ]);
     expect(await store.verifyChain()).toMatchObject({ ok: true });
+    // GET /audit lists them as they were hashed.
+    const page = await app.inject({ method: 'GET', url: '/audit?limit=10', headers: bearer(ADMIN) });
+    expect(page.statusCode).toBe(200);
+    expect((page.json() as { items: unknown[] }).items).toEqual(JSON.parse(JSON.stringify((await store.listRecords({ limit: 10 })).items)));
   });
 
   it('when HELD_CHANGE_TTL passes, then a held change can no longer be approved (410 held_change_expired), it is listed as expired with group.change.expired, and the IdP\'s next retry is held afresh', async () => {
